@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Vectors;
+
+namespace Vectorizer.Engine.Collections;
+
+public sealed partial class Collection
+{
+    private const int SelectivitySample = 256;
+
+    /// <summary>
+    /// Nearest neighbours of <paramref name="query"/> (preprocessed) among searchable, filter-passing offsets.
+    /// Uses the graph for the indexed prefix and an exact scan for the unindexed tail; falls back to an exact
+    /// scan whenever the graph finds fewer than <paramref name="k"/> results, so a filtered query returns
+    /// <paramref name="k"/> points whenever that many match. Caller holds the read lock.
+    /// </summary>
+    internal List<ScoredNode> SearchVectors(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact) =>
+        slot.Distance switch
+        {
+            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact),
+            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excludeOffset, k, ef, exact),
+            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excludeOffset, k, ef, exact),
+            _ => throw new ArgumentOutOfRangeException(nameof(slot)),
+        };
+
+    private unsafe List<ScoredNode> SearchCore<TMetric>(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact)
+        where TMetric : struct, IMetric
+    {
+        var count = current.Count;
+        var context = SearchContext.Rent();
+        try
+        {
+            fixed (float* q = query)
+            {
+                var scorer = new DenseScorer<TMetric>(slot.Store, q);
+                var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset);
+                var graph = slot.Graph;
+                var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
+                if (exact || graph is null || indexed == 0 || PreferExact(current, slot, filter))
+                {
+                    return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
+                }
+
+                var buffer = new ScoredNode[k];
+                var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context);
+                var results = new List<ScoredNode>(k);
+                for (var i = 0; i < found; i++)
+                {
+                    // Nodes inserted past the published prefix are covered by the tail scan below.
+                    if (buffer[i].Node < indexed)
+                    {
+                        results.Add(buffer[i]);
+                    }
+                }
+
+                if (indexed < count)
+                {
+                    results = Merge(results, ExactScan(ref scorer, ref nodeFilter, indexed, count, k, context), k);
+                }
+
+                if (results.Count < k && (filter is not null || excludeOffset >= 0 || current.DeletedCount > 0))
+                {
+                    var exhaustive = ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
+                    if (exhaustive.Count > results.Count)
+                    {
+                        return exhaustive;
+                    }
+                }
+
+                return results;
+            }
+        }
+        finally
+        {
+            SearchContext.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// Qdrant's rule: when the candidate vectors weigh less than <c>full_scan_threshold</c> kilobytes, an exact
+    /// scan is cheaper than the graph. With a filter, the candidates are estimated from a sample.
+    /// </summary>
+    private static bool PreferExact(SegmentState current, VectorSlot slot, Filter? filter)
+    {
+        double candidates = slot.Searchable.SetCount;
+        if (filter is not null && candidates > 0)
+        {
+            var count = current.Count;
+            var step = Math.Max(1, count / SelectivitySample);
+            int sampled = 0, matched = 0;
+            for (var offset = 0; offset < count; offset += step)
+            {
+                if (!slot.Searchable.Get(offset))
+                {
+                    continue;
+                }
+
+                sampled++;
+                if (FilterEvaluator.Matches(filter, current, offset))
+                {
+                    matched++;
+                }
+            }
+
+            candidates = sampled == 0 ? 0 : candidates * matched / sampled;
+        }
+
+        var kilobytes = candidates * slot.Dimension * sizeof(float) / 1024.0;
+        return kilobytes < slot.Hnsw.FullScanThreshold;
+    }
+
+    private static List<ScoredNode> ExactScan<TScorer>(ref TScorer scorer, ref SearchFilter filter, int from, int to, int k, SearchContext context)
+        where TScorer : struct, IGraphScorer
+    {
+        context.Reset(0);
+        for (var offset = from; offset < to; offset++)
+        {
+            if (!filter.Accept(offset))
+            {
+                continue;
+            }
+
+            var d = scorer.Distance(offset);
+            if (context.ResultCount < k)
+            {
+                context.PushResult(d, offset);
+            }
+            else if (d < context.WorstResult)
+            {
+                context.PopResult();
+                context.PushResult(d, offset);
+            }
+        }
+
+        var results = new ScoredNode[context.ResultCount];
+        for (var i = results.Length - 1; i >= 0; i--)
+        {
+            results[i] = context.PopResult();
+        }
+
+        return [.. results];
+    }
+
+    private static List<ScoredNode> Merge(List<ScoredNode> a, List<ScoredNode> b, int k)
+    {
+        var merged = new List<ScoredNode>(Math.Min(k, a.Count + b.Count));
+        int i = 0, j = 0;
+        while (merged.Count < k && (i < a.Count || j < b.Count))
+        {
+            if (j >= b.Count || (i < a.Count && a[i].Distance <= b[j].Distance))
+            {
+                merged.Add(a[i++]);
+            }
+            else
+            {
+                merged.Add(b[j++]);
+            }
+        }
+
+        return merged;
+    }
+
+    /// <summary>Accepts offsets that are searchable for the slot, not excluded, and pass the filter.</summary>
+    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, SegmentState facts, int excludeOffset) : INodeFilter
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Accept(int node)
+        {
+            var word = node >> 6;
+            if ((uint)word >= (uint)searchable.Length || (searchable[word] & (1UL << node)) == 0 || node == excludeOffset)
+            {
+                return false;
+            }
+
+            return filter is null || FilterEvaluator.Matches(filter, facts, node);
+        }
+    }
+}

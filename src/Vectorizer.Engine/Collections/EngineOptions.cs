@@ -1,0 +1,47 @@
+namespace Vectorizer.Engine.Collections;
+
+/// <summary>Settings the engine takes from the host (bound from config.yml, environment and flags).</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Where collections, WALs and checkpoints live.</summary>
+    public string DataDir { get; set; } = "./data";
+
+    public AutoSaveOptions AutoSave { get; set; } = new();
+
+    /// <summary>Defaults for collections created without an explicit <c>hnsw_config</c>.</summary>
+    public HnswDefaults HnswDefaults { get; set; } = new();
+
+    /// <summary>Largest accepted vector dimension.</summary>
+    public int MaxVectorSize { get; set; } = 65536;
+
+    /// <summary>Threads used to build HNSW graphs (0 = one per core).</summary>
+    public int IndexingThreads { get; set; }
+
+    /// <summary>How often background maintenance (auto-save, vacuum) checks the collections.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>Checkpointing: how much WAL a restart may have to replay.</summary>
+public sealed class AutoSaveOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Checkpoint a changed collection at least this often.</summary>
+    public int IntervalSeconds { get; set; } = 300;
+
+    /// <summary>Checkpoint sooner once this many operations accumulated since the last checkpoint.</summary>
+    public int MinOperations { get; set; } = 1000;
+}
+
+/// <summary>
+/// Default HNSW parameters (config keys <c>collections.defaults.hnsw_config.{m, ef_construction, ef_search}</c>).
+/// </summary>
+public sealed class HnswDefaults
+{
+    public int M { get; set; } = 16;
+
+    public int EfConstruction { get; set; } = 100;
+
+    /// <summary>Search beam width when a query has no <c>hnsw_ef</c>; the effective value is max(this, limit).</summary>
+    public int EfSearch { get; set; } = 128;
+}

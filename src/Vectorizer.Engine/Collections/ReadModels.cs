@@ -1,0 +1,97 @@
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Points;
+
+namespace Vectorizer.Engine.Collections;
+
+/// <summary>Which payload to return: none, all, or only/except some paths.</summary>
+public sealed record PayloadSelector(bool Enabled, IReadOnlyList<JsonPath>? Include = null, IReadOnlyList<JsonPath>? Exclude = null)
+{
+    public static readonly PayloadSelector None = new(false);
+    public static readonly PayloadSelector All = new(true);
+
+    public PointPayload Apply(PointPayload? payload) =>
+        (payload ?? PointPayload.Empty).Select(Include, Exclude);
+}
+
+/// <summary>Which vectors to return: none, all, or the named ones.</summary>
+public sealed record VectorSelector(bool Enabled, IReadOnlyList<string>? Names = null)
+{
+    public static readonly VectorSelector None = new(false);
+    public static readonly VectorSelector All = new(true);
+}
+
+/// <summary>What a query searches with.</summary>
+public abstract record QueryInput;
+
+/// <summary>Nearest neighbours of a dense vector.</summary>
+public sealed record DenseVectorQuery(float[] Vector) : QueryInput;
+
+/// <summary>Nearest neighbours of a stored point's vector (the point itself is excluded).</summary>
+public sealed record PointIdQuery(PointId Id) : QueryInput;
+
+public sealed record QueryRequest
+{
+    public QueryInput? Query { get; init; }
+
+    public string Using { get; init; } = "";
+
+    public Filter? Filter { get; init; }
+
+    public int? HnswEf { get; init; }
+
+    public bool Exact { get; init; }
+
+    public int Limit { get; init; } = 10;
+
+    public int Offset { get; init; }
+
+    public float? ScoreThreshold { get; init; }
+
+    public PayloadSelector WithPayload { get; init; } = PayloadSelector.None;
+
+    public VectorSelector WithVector { get; init; } = VectorSelector.None;
+}
+
+/// <summary>Payload ordering for scroll: by the values at <see cref="Key"/>.</summary>
+public sealed record OrderBy(JsonPath Key, bool Descending, double? StartFrom);
+
+public sealed record ScrollRequest
+{
+    public Filter? Filter { get; init; }
+
+    public int Limit { get; init; } = 10;
+
+    public PointId? Offset { get; init; }
+
+    public PayloadSelector WithPayload { get; init; } = PayloadSelector.All;
+
+    public VectorSelector WithVector { get; init; } = VectorSelector.None;
+
+    public OrderBy? OrderBy { get; init; }
+}
+
+/// <summary>A point as returned by retrieve and scroll.</summary>
+public sealed record PointRecord(PointId Id, ulong Version, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, double? OrderValue = null);
+
+/// <summary>A point as returned by query, with its score.</summary>
+public sealed record ScoredPoint(PointId Id, ulong Version, float Score, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors);
+
+public sealed record ScrollResult(IReadOnlyList<PointRecord> Points, PointId? NextPageOffset);
+
+public enum CollectionStatus
+{
+    Green,
+    Yellow,
+    Grey,
+    Red,
+}
+
+/// <summary>What <c>GET /collections/{name}</c> reports.</summary>
+public sealed record CollectionInfo(
+    CollectionStatus Status,
+    long PointsCount,
+    long IndexedVectorsCount,
+    int SegmentsCount,
+    CollectionConfig Config,
+    string? OptimizerError);

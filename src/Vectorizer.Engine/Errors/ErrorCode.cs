@@ -1,0 +1,40 @@
+namespace Vectorizer.Engine.Errors;
+
+/// <summary>
+/// Every failure the engine reports. The server maps each value to an HTTP status in one place
+/// (<c>ErrorMapper</c>); a test walks all values so none is left unmapped.
+/// </summary>
+public enum ErrorCode
+{
+    /// <summary>The request is well-formed JSON but asks for something invalid (Qdrant: "Wrong input").</summary>
+    BadRequest = 1,
+
+    /// <summary>The body is not valid JSON or does not match the expected shape.</summary>
+    MalformedBody = 2,
+
+    /// <summary>A value is out of its allowed range (Qdrant: "Validation error").</summary>
+    ValidationFailed = 3,
+
+    /// <summary>The request body exceeds <c>limits.max_request_mb</c>.</summary>
+    PayloadTooLarge = 4,
+
+    CollectionNotFound = 10,
+    PointNotFound = 11,
+    AliasNotFound = 12,
+    VectorNameNotFound = 13,
+
+    CollectionAlreadyExists = 20,
+    AliasAlreadyExists = 21,
+
+    /// <summary>A vector has the wrong number of dimensions.</summary>
+    WrongVectorDimension = 30,
+
+    /// <summary>The server is shutting down and does not accept writes.</summary>
+    ShuttingDown = 40,
+
+    /// <summary>The storage layer failed (I/O error, disk full).</summary>
+    StorageFailure = 50,
+
+    /// <summary>A bug: an invariant did not hold.</summary>
+    Internal = 60,
+}

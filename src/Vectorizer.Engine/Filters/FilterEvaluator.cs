@@ -1,0 +1,442 @@
+using System.Globalization;
+using System.Text.Json;
+using Vectorizer.Engine.Points;
+
+namespace Vectorizer.Engine.Filters;
+
+/// <summary>What a filter needs to know about a point besides its payload.</summary>
+public interface IPointFacts
+{
+    PointId IdOf(int offset);
+
+    JsonElement PayloadOf(int offset);
+
+    bool HasVector(int offset, string vectorName);
+}
+
+/// <summary>
+/// Evaluates a <see cref="Filter"/> against one point. Stateless apart from a thread-static scratch list, so
+/// any number of threads may evaluate filters at once.
+/// </summary>
+public static class FilterEvaluator
+{
+    [ThreadStatic]
+    private static Stack<List<JsonElement>>? scratch;
+
+    public static bool Matches(Filter filter, IPointFacts facts, int offset) =>
+        Matches(filter, facts, offset, facts.PayloadOf(offset));
+
+    private static bool Matches(Filter filter, IPointFacts facts, int offset, JsonElement root)
+    {
+        if (filter.Must is { } must)
+        {
+            foreach (var condition in must)
+            {
+                if (!Check(condition, facts, offset, root))
+                {
+                    return false;
+                }
+            }
+        }
+
+        if (filter.MustNot is { } mustNot)
+        {
+            foreach (var condition in mustNot)
+            {
+                if (Check(condition, facts, offset, root))
+                {
+                    return false;
+                }
+            }
+        }
+
+        if (filter.Should is { Count: > 0 } should)
+        {
+            var any = false;
+            foreach (var condition in should)
+            {
+                if (Check(condition, facts, offset, root))
+                {
+                    any = true;
+                    break;
+                }
+            }
+
+            if (!any)
+            {
+                return false;
+            }
+        }
+
+        if (filter.MinShould is { } minShould)
+        {
+            var hits = 0;
+            foreach (var condition in minShould.Conditions)
+            {
+                if (Check(condition, facts, offset, root) && ++hits >= minShould.MinCount)
+                {
+                    break;
+                }
+            }
+
+            if (hits < minShould.MinCount)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool Check(Condition condition, IPointFacts facts, int offset, JsonElement root) => condition switch
+    {
+        FieldCondition field => CheckField(field, root),
+        HasIdCondition hasId => hasId.Ids.Contains(facts.IdOf(offset)),
+        FilterCondition nested => Matches(nested.Filter, facts, offset, root),
+        IsEmptyCondition isEmpty => IsEmpty(isEmpty.Key, root),
+        IsNullCondition isNull => IsNull(isNull.Key, root),
+        NestedCondition nested => CheckNested(nested, facts, offset, root),
+        HasVectorCondition hasVector => facts.HasVector(offset, hasVector.VectorName),
+        _ => throw new InvalidOperationException($"Unknown condition {condition.GetType().Name}"),
+    };
+
+    private static bool CheckNested(NestedCondition nested, IPointFacts facts, int offset, JsonElement root)
+    {
+        var values = Rent();
+        try
+        {
+            nested.Key.CollectValues(root, values);
+            foreach (var value in values)
+            {
+                if (value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var element in value.EnumerateArray())
+                    {
+                        if (element.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, element))
+                        {
+                            return true;
+                        }
+                    }
+                }
+                else if (value.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, value))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            Return(values);
+        }
+    }
+
+    private static bool IsEmpty(Payload.JsonPath key, JsonElement root)
+    {
+        var values = Rent();
+        try
+        {
+            key.CollectValues(root, values);
+            foreach (var value in values)
+            {
+                switch (value.ValueKind)
+                {
+                    case JsonValueKind.Null:
+                        continue;
+                    case JsonValueKind.Array:
+                        if (value.GetArrayLength() > 0)
+                        {
+                            return false;
+                        }
+
+                        continue;
+                    default:
+                        return false;
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            Return(values);
+        }
+    }
+
+    private static bool IsNull(Payload.JsonPath key, JsonElement root)
+    {
+        var values = Rent();
+        try
+        {
+            key.CollectValues(root, values);
+            foreach (var value in values)
+            {
+                if (value.ValueKind == JsonValueKind.Null)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            Return(values);
+        }
+    }
+
+    private static bool CheckField(FieldCondition field, JsonElement root)
+    {
+        if (field.IsEmpty is { } isEmpty && IsEmpty(field.Key, root) != isEmpty)
+        {
+            return false;
+        }
+
+        if (field.IsNull is { } isNull && IsNull(field.Key, root) != isNull)
+        {
+            return false;
+        }
+
+        if (field.Match is null && field.Range is null && field.DatetimeRange is null && field.ValuesCount is null && field.Geo is null)
+        {
+            return true;
+        }
+
+        var values = Rent();
+        try
+        {
+            field.Key.CollectValues(root, values);
+            Flatten(values);
+            if (field.ValuesCount is { } count && !count.Contains(CountValues(values)))
+            {
+                return false;
+            }
+
+            if (field.Match is { } match && !CheckMatch(match, values))
+            {
+                return false;
+            }
+
+            if (field.Range is { } range && !AnyNumberIn(range, values))
+            {
+                return false;
+            }
+
+            if (field.DatetimeRange is { } datetimeRange && !AnyDatetimeIn(datetimeRange, values))
+            {
+                return false;
+            }
+
+            return field.Geo is not { } geo || AnyGeoIn(geo, values);
+        }
+        finally
+        {
+            Return(values);
+        }
+    }
+
+    /// <summary>Replaces array values by their elements (one level), as Qdrant treats arrays as multiple values.</summary>
+    private static void Flatten(List<JsonElement> values)
+    {
+        var n = values.Count;
+        var hasArray = false;
+        for (var i = 0; i < n; i++)
+        {
+            hasArray |= values[i].ValueKind == JsonValueKind.Array;
+        }
+
+        if (!hasArray)
+        {
+            return;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            var value = values[i];
+            if (value.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var element in value.EnumerateArray())
+                {
+                    values.Add(element);
+                }
+            }
+            else
+            {
+                values.Add(value);
+            }
+        }
+
+        values.RemoveRange(0, n);
+    }
+
+    private static long CountValues(List<JsonElement> values)
+    {
+        long count = 0;
+        foreach (var value in values)
+        {
+            if (value.ValueKind != JsonValueKind.Null)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private static bool CheckMatch(MatchCondition match, List<JsonElement> values)
+    {
+        switch (match.Kind)
+        {
+            case MatchKind.Value:
+                foreach (var value in values)
+                {
+                    if (EqualsValue(value, match.Value))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case MatchKind.Any:
+                foreach (var value in values)
+                {
+                    if (InSet(value, match))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case MatchKind.Except:
+                // Qdrant: true when the field has no values, or some value is outside the list.
+                if (values.Count == 0)
+                {
+                    return true;
+                }
+
+                foreach (var value in values)
+                {
+                    if (value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False && !InSet(value, match))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                foreach (var value in values)
+                {
+                    if (value.ValueKind == JsonValueKind.String && MatchText(match.Kind, value.GetString()!, match.Text!))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+        }
+    }
+
+    private static bool MatchText(MatchKind kind, string value, string text)
+    {
+        switch (kind)
+        {
+            case MatchKind.Prefix:
+                return value.StartsWith(text, StringComparison.Ordinal);
+            case MatchKind.TextAny:
+                foreach (var token in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (value.Contains(token, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                return value.Contains(text, StringComparison.Ordinal);
+        }
+    }
+
+    private static bool EqualsValue(JsonElement value, MatchValue expected)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                return expected.Keyword is { } keyword && value.ValueEquals(keyword);
+            case JsonValueKind.Number:
+                return expected.Integer is { } integer && value.TryGetInt64(out var v) && v == integer;
+            case JsonValueKind.True:
+                return expected.Boolean == true;
+            case JsonValueKind.False:
+                return expected.Boolean == false;
+            default:
+                return false;
+        }
+    }
+
+    private static bool InSet(JsonElement value, MatchCondition match) => value.ValueKind switch
+    {
+        JsonValueKind.String => match.Keywords is { } keywords && keywords.Contains(value.GetString()!),
+        JsonValueKind.Number => match.Integers is { } integers && value.TryGetInt64(out var v) && integers.Contains(v),
+        _ => false,
+    };
+
+    private static bool AnyNumberIn(NumericRange range, List<JsonElement> values)
+    {
+        foreach (var value in values)
+        {
+            if (value.ValueKind == JsonValueKind.Number && range.Contains(value.GetDouble()))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyDatetimeIn(DatetimeRange range, List<JsonElement> values)
+    {
+        foreach (var value in values)
+        {
+            if (value.ValueKind == JsonValueKind.String && TryParseDatetime(value.GetString()!, out var at) && range.Contains(at))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyGeoIn(GeoShape geo, List<JsonElement> values)
+    {
+        foreach (var value in values)
+        {
+            if (value.ValueKind == JsonValueKind.Object &&
+                value.TryGetProperty("lat", out var lat) && lat.ValueKind == JsonValueKind.Number &&
+                value.TryGetProperty("lon", out var lon) && lon.ValueKind == JsonValueKind.Number &&
+                geo.Contains(lat.GetDouble(), lon.GetDouble()))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Parses RFC 3339 date-times and the looser forms Qdrant accepts (space separator, date only, no zone = UTC).</summary>
+    public static bool TryParseDatetime(string text, out DateTimeOffset value) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out value);
+
+    private static List<JsonElement> Rent()
+    {
+        var stack = scratch ??= new Stack<List<JsonElement>>();
+        return stack.Count > 0 ? stack.Pop() : new List<JsonElement>(8);
+    }
+
+    private static void Return(List<JsonElement> list)
+    {
+        list.Clear();
+        scratch!.Push(list);
+    }
+}

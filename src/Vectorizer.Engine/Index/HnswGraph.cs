@@ -1,0 +1,533 @@
+using System.Runtime.CompilerServices;
+
+namespace Vectorizer.Engine.Index;
+
+/// <summary>
+/// A hierarchical navigable small world graph over dense node ids (the point offsets of a collection), after
+/// Malkov and Yashunin and the hnswlib reference implementation: heuristic neighbour selection, M links per
+/// upper layer and 2·M on layer 0.
+/// <para>
+/// Concurrency: any number of threads may insert (each node once) while any number of threads search.
+/// Inserting threads serialise per node on striped locks; searches take no locks. A link list is written
+/// ids first and count last, so a reader sees either list or a mix of two valid lists, never a garbage id.
+/// </para>
+/// </summary>
+public sealed partial class HnswGraph
+{
+    public const int MaxLevel = 15;
+    private const int NodeChunkShift = 16;
+    private const int NodeChunkMask = (1 << NodeChunkShift) - 1;
+    private const int StripeCount = 4096;
+
+    private readonly double levelMultiplier;
+    private readonly int level0Stride;
+    private readonly int upperStride;
+    private readonly object[] stripes;
+    private readonly object entryLock = new();
+
+    private int[][] level0 = [];
+    private int[]?[][] upper = [];
+    private long entry = -1;
+    private int capacity;
+    private int insertedCount;
+
+    public HnswGraph(int m, int efConstruct, ulong seed = 0x5EED_1234_ABCD_0001UL)
+    {
+        if (m < 2 || m > 512)
+        {
+            throw new ArgumentOutOfRangeException(nameof(m), "m must be between 2 and 512.");
+        }
+
+        M = m;
+        M0 = 2 * m;
+        EfConstruct = Math.Max(efConstruct, m);
+        Seed = seed;
+        levelMultiplier = 1.0 / Math.Log(m);
+        level0Stride = M0 + 1;
+        upperStride = M + 1;
+        stripes = new object[StripeCount];
+        for (var i = 0; i < stripes.Length; i++)
+        {
+            stripes[i] = new object();
+        }
+    }
+
+    public int M { get; }
+
+    public int M0 { get; }
+
+    public int EfConstruct { get; }
+
+    public ulong Seed { get; }
+
+    /// <summary>Node ids below this have link storage.</summary>
+    public int Capacity => Volatile.Read(ref capacity);
+
+    /// <summary>Nodes inserted so far.</summary>
+    public int InsertedCount => Volatile.Read(ref insertedCount);
+
+    /// <summary>The current entry node, or -1 for an empty graph.</summary>
+    public int EntryNode => (int)Volatile.Read(ref entry);
+
+    /// <summary>Bytes held by link lists.</summary>
+    public long LinkBytes
+    {
+        get
+        {
+            long bytes = (long)level0.Length * (NodeChunkMask + 1) * level0Stride * sizeof(int);
+            foreach (var chunk in upper)
+            {
+                bytes += chunk.Length * (long)IntPtr.Size;
+                foreach (var links in chunk)
+                {
+                    bytes += links is null ? 0 : (links.Length * sizeof(int)) + 24;
+                }
+            }
+
+            return bytes;
+        }
+    }
+
+    /// <summary>Allocates link storage for node ids below <paramref name="nodes"/>. One caller at a time.</summary>
+    public void EnsureCapacity(int nodes)
+    {
+        if (nodes <= capacity)
+        {
+            return;
+        }
+
+        var chunksNeeded = (int)(((long)nodes + NodeChunkMask) >> NodeChunkShift);
+        if (chunksNeeded > level0.Length)
+        {
+            var newLevel0 = new int[chunksNeeded][];
+            var newUpper = new int[]?[chunksNeeded][];
+            Array.Copy(level0, newLevel0, level0.Length);
+            Array.Copy(upper, newUpper, upper.Length);
+            for (var c = level0.Length; c < chunksNeeded; c++)
+            {
+                newLevel0[c] = new int[(NodeChunkMask + 1) * level0Stride];
+                newUpper[c] = new int[]?[NodeChunkMask + 1];
+            }
+
+            Volatile.Write(ref upper, newUpper);
+            Volatile.Write(ref level0, newLevel0);
+        }
+
+        Volatile.Write(ref capacity, chunksNeeded << NodeChunkShift);
+    }
+
+    /// <summary>The layer a node is assigned to: deterministic per (seed, node), exponentially distributed.</summary>
+    public int LevelOf(int node)
+    {
+        var h = SplitMix64((ulong)(uint)node ^ Seed);
+        var u = 1.0 - ((h >> 11) * (1.0 / (1UL << 53)));
+        return Math.Min(MaxLevel, (int)(-Math.Log(u) * levelMultiplier));
+    }
+
+    /// <summary>Highest layer that <paramref name="node"/> has links on (0 for plain nodes).</summary>
+    public int NodeLevel(int node)
+    {
+        var links = upper[node >> NodeChunkShift][node & NodeChunkMask];
+        return links is null ? 0 : links.Length / upperStride;
+    }
+
+    /// <summary>Copies the neighbours of <paramref name="node"/> on <paramref name="layer"/> into <paramref name="destination"/>.</summary>
+    public int GetNeighbors(int node, int layer, Span<int> destination)
+    {
+        var links = Links(node, layer, out var start);
+        var count = Math.Min(Volatile.Read(ref links[start]), layer == 0 ? M0 : M);
+        links.AsSpan(start + 1, count).CopyTo(destination);
+        return count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int[] Links(int node, int layer, out int start)
+    {
+        if (layer == 0)
+        {
+            start = (node & NodeChunkMask) * level0Stride;
+            return level0[node >> NodeChunkShift];
+        }
+
+        start = (layer - 1) * upperStride;
+        return upper[node >> NodeChunkShift][node & NodeChunkMask]!;
+    }
+
+    private static long Pack(int level, int node) => ((long)level << 32) | (uint)node;
+
+    private static int LevelOfEntry(long packed) => packed < 0 ? -1 : (int)(packed >> 32);
+
+    private static ulong SplitMix64(ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
+    // ==================================================================== search
+
+    /// <summary>
+    /// Finds up to <paramref name="k"/> nearest accepted nodes. Nodes at or above <paramref name="nodeLimit"/>
+    /// are ignored (they may have been inserted after the scorer was created). Results are written to
+    /// <paramref name="output"/> closest first; the count is returned.
+    /// </summary>
+    public int Search<TScorer, TFilter>(
+        ref TScorer scorer, ref TFilter filter, int k, int ef, int nodeLimit, Span<ScoredNode> output, SearchContext context)
+        where TScorer : struct, IGraphScorer
+        where TFilter : struct, INodeFilter
+    {
+        var packed = Volatile.Read(ref entry);
+        if (packed < 0 || k <= 0)
+        {
+            return 0;
+        }
+
+        var current = (int)packed;
+        if (current >= nodeLimit)
+        {
+            return 0;
+        }
+
+        var currentDistance = scorer.Distance(current);
+        for (var layer = LevelOfEntry(packed); layer > 0; layer--)
+        {
+            current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit);
+        }
+
+        ef = Math.Max(ef, k);
+        SearchLayer(ref scorer, ref filter, current, currentDistance, 0, ef, nodeLimit, context);
+        while (context.ResultCount > k)
+        {
+            context.PopResult();
+        }
+
+        var count = Math.Min(context.ResultCount, output.Length);
+        while (context.ResultCount > count)
+        {
+            context.PopResult();
+        }
+
+        for (var i = count - 1; i >= 0; i--)
+        {
+            output[i] = context.PopResult();
+        }
+
+        return count;
+    }
+
+    private int GreedyClosest<TScorer>(ref TScorer scorer, int current, ref float currentDistance, int layer, int nodeLimit)
+        where TScorer : struct, IGraphScorer
+    {
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            var links = Links(current, layer, out var start);
+            var count = Math.Min(Volatile.Read(ref links[start]), M);
+            for (var i = 1; i <= count; i++)
+            {
+                var candidate = links[start + i];
+                if ((uint)candidate >= (uint)nodeLimit)
+                {
+                    continue;
+                }
+
+                var d = scorer.Distance(candidate);
+                if (d < currentDistance)
+                {
+                    currentDistance = d;
+                    current = candidate;
+                    changed = true;
+                }
+            }
+        }
+
+        return current;
+    }
+
+    /// <summary>Beam search on one layer; leaves up to <paramref name="ef"/> accepted nodes in the context's result heap.</summary>
+    private void SearchLayer<TScorer, TFilter>(
+        ref TScorer scorer, ref TFilter filter, int entryNode, float entryDistance, int layer, int ef, int nodeLimit, SearchContext context)
+        where TScorer : struct, IGraphScorer
+        where TFilter : struct, INodeFilter
+    {
+        var exhaustive = typeof(TFilter) != typeof(AcceptAllFilter);
+        var maxLinks = layer == 0 ? M0 : M;
+        context.Reset(nodeLimit);
+        context.TryVisit(entryNode);
+        float lowerBound;
+        if (filter.Accept(entryNode))
+        {
+            context.PushResult(entryDistance, entryNode);
+            lowerBound = entryDistance;
+        }
+        else
+        {
+            lowerBound = float.MaxValue;
+        }
+
+        context.PushCandidate(entryDistance, entryNode);
+        while (context.CandidateCount > 0)
+        {
+            var candidate = context.Candidates[0];
+            if (candidate.Distance > lowerBound && (context.ResultCount >= ef || !exhaustive))
+            {
+                break;
+            }
+
+            context.PopCandidate();
+            var links = Links(candidate.Node, layer, out var start);
+            var count = Math.Min(Volatile.Read(ref links[start]), maxLinks);
+            if (count > 0)
+            {
+                scorer.Prefetch(links[start + 1]);
+            }
+
+            for (var i = 1; i <= count; i++)
+            {
+                var neighbor = links[start + i];
+                if (i < count)
+                {
+                    scorer.Prefetch(links[start + i + 1]);
+                }
+
+                if ((uint)neighbor >= (uint)nodeLimit || !context.TryVisit(neighbor))
+                {
+                    continue;
+                }
+
+                var d = scorer.Distance(neighbor);
+                if (context.ResultCount < ef || d < lowerBound)
+                {
+                    context.PushCandidate(d, neighbor);
+                    if (filter.Accept(neighbor))
+                    {
+                        context.PushResult(d, neighbor);
+                        if (context.ResultCount > ef)
+                        {
+                            context.PopResult();
+                        }
+                    }
+
+                    if (context.ResultCount > 0)
+                    {
+                        lowerBound = context.WorstResult;
+                    }
+                }
+            }
+        }
+    }
+
+    // ==================================================================== insert
+
+    /// <summary>
+    /// Links <paramref name="node"/> into the graph. <paramref name="scorer"/> must be bound to the node's own
+    /// vector. Nodes at or above <paramref name="nodeLimit"/> are ignored during the search for neighbours.
+    /// </summary>
+    public void Insert<TScorer>(ref TScorer scorer, int node, int nodeLimit, SearchContext context)
+        where TScorer : struct, IGraphScorer
+    {
+        if ((uint)node >= (uint)Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(node), "EnsureCapacity was not called for this node.");
+        }
+
+        var level = LevelOf(node);
+        if (level > 0)
+        {
+            Volatile.Write(ref upper[node >> NodeChunkShift][node & NodeChunkMask], new int[level * upperStride]);
+        }
+
+        var packed = Volatile.Read(ref entry);
+        var holdsEntryLock = false;
+        if (level > LevelOfEntry(packed))
+        {
+            Monitor.Enter(entryLock);
+            holdsEntryLock = true;
+            packed = Volatile.Read(ref entry);
+            if (level <= LevelOfEntry(packed))
+            {
+                Monitor.Exit(entryLock);
+                holdsEntryLock = false;
+            }
+        }
+
+        try
+        {
+            if (packed < 0)
+            {
+                Volatile.Write(ref entry, Pack(level, node));
+                Interlocked.Increment(ref insertedCount);
+                return;
+            }
+
+            var current = (int)packed;
+            var topLevel = LevelOfEntry(packed);
+            var currentDistance = scorer.Distance(current);
+            for (var layer = topLevel; layer > level; layer--)
+            {
+                current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit);
+            }
+
+            var accept = default(AcceptAllFilter);
+            for (var layer = Math.Min(level, topLevel); layer >= 0; layer--)
+            {
+                SearchLayer(ref scorer, ref accept, current, currentDistance, layer, EfConstruct, nodeLimit, context);
+                var closest = ConnectNewNode(ref scorer, node, layer, context);
+                current = closest.Node;
+                currentDistance = closest.Distance;
+            }
+
+            if (level > topLevel)
+            {
+                Volatile.Write(ref entry, Pack(level, node));
+            }
+
+            Interlocked.Increment(ref insertedCount);
+        }
+        finally
+        {
+            if (holdsEntryLock)
+            {
+                Monitor.Exit(entryLock);
+            }
+        }
+    }
+
+    /// <summary>Takes the layer search's results, links the new node to a diverse subset, and links back.</summary>
+    private ScoredNode ConnectNewNode<TScorer>(ref TScorer scorer, int node, int layer, SearchContext context)
+        where TScorer : struct, IGraphScorer
+    {
+        var found = context.ResultCount;
+        EnsureScratch(context, found + 1);
+        var sorted = context.Sorted;
+        for (var i = found - 1; i >= 0; i--)
+        {
+            sorted[i] = context.PopResult();
+        }
+
+        var selected = context.Selected;
+        var selectedCount = SelectNeighbors(ref scorer, sorted, found, M, selected);
+        var closest = selectedCount > 0 ? selected[0] : new ScoredNode(float.MaxValue, node);
+
+        var links = Links(node, layer, out var start);
+        lock (stripes[node & (StripeCount - 1)])
+        {
+            for (var i = 0; i < selectedCount; i++)
+            {
+                links[start + 1 + i] = selected[i].Node;
+            }
+
+            Volatile.Write(ref links[start], selectedCount);
+        }
+
+        var maxLinks = layer == 0 ? M0 : M;
+        for (var i = 0; i < selectedCount; i++)
+        {
+            AddReverseLink(ref scorer, selected[i].Node, node, selected[i].Distance, layer, maxLinks, context);
+        }
+
+        return closest;
+    }
+
+    private void AddReverseLink<TScorer>(
+        ref TScorer scorer, int target, int newNode, float distance, int layer, int maxLinks, SearchContext context)
+        where TScorer : struct, IGraphScorer
+    {
+        var links = Links(target, layer, out var start);
+        lock (stripes[target & (StripeCount - 1)])
+        {
+            var count = links[start];
+            for (var i = 1; i <= count; i++)
+            {
+                if (links[start + i] == newNode)
+                {
+                    return;
+                }
+            }
+
+            if (count < maxLinks)
+            {
+                links[start + 1 + count] = newNode;
+                Volatile.Write(ref links[start], count + 1);
+                return;
+            }
+
+            // Full: keep the most diverse maxLinks among the old neighbours and the new node.
+            EnsureScratch(context, count + 1);
+            var candidates = context.Sorted2;
+            candidates[0] = new ScoredNode(distance, newNode);
+            for (var i = 1; i <= count; i++)
+            {
+                var neighbor = links[start + i];
+                candidates[i] = new ScoredNode(scorer.Between(target, neighbor), neighbor);
+            }
+
+            Array.Sort(candidates, 0, count + 1, ScoredNodeComparer.Instance);
+            var kept = context.Selected2;
+            var keptCount = SelectNeighbors(ref scorer, candidates, count + 1, maxLinks, kept);
+            for (var i = 0; i < keptCount; i++)
+            {
+                links[start + 1 + i] = kept[i].Node;
+            }
+
+            Volatile.Write(ref links[start], keptCount);
+        }
+    }
+
+    /// <summary>
+    /// hnswlib's getNeighborsByHeuristic2: walk candidates closest first, keep one unless an already kept node
+    /// is closer to it than the base node is. <paramref name="sorted"/> is ascending by distance to the base.
+    /// </summary>
+    private static int SelectNeighbors<TScorer>(ref TScorer scorer, ScoredNode[] sorted, int count, int m, ScoredNode[] selected)
+        where TScorer : struct, IGraphScorer
+    {
+        if (count <= m)
+        {
+            Array.Copy(sorted, selected, count);
+            return count;
+        }
+
+        var kept = 0;
+        for (var i = 0; i < count && kept < m; i++)
+        {
+            var candidate = sorted[i];
+            var good = true;
+            for (var j = 0; j < kept; j++)
+            {
+                if (scorer.Between(candidate.Node, selected[j].Node) < candidate.Distance)
+                {
+                    good = false;
+                    break;
+                }
+            }
+
+            if (good)
+            {
+                selected[kept++] = candidate;
+            }
+        }
+
+        return kept;
+    }
+
+    private static void EnsureScratch(SearchContext context, int size)
+    {
+        if (context.Sorted.Length < size)
+        {
+            var length = Math.Max(size, context.Sorted.Length * 2);
+            context.Sorted = new ScoredNode[length];
+            context.Selected = new ScoredNode[length];
+            context.Sorted2 = new ScoredNode[length];
+            context.Selected2 = new ScoredNode[length];
+        }
+    }
+
+    private sealed class ScoredNodeComparer : IComparer<ScoredNode>
+    {
+        public static readonly ScoredNodeComparer Instance = new();
+
+        public int Compare(ScoredNode x, ScoredNode y) => x.Distance.CompareTo(y.Distance);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using Vectorizer.Engine.Vectors;
+
+namespace Vectorizer.Engine.Index;
+
+/// <summary>
+/// Distance source for graph traversal: distances to a bound query and between stored nodes. Implemented by
+/// structs and passed by <c>ref</c> so generic graph code is specialised per scorer (no virtual calls).
+/// </summary>
+public interface IGraphScorer
+{
+    /// <summary>Distance from the bound query to <paramref name="node"/> (lower is closer).</summary>
+    float Distance(int node);
+
+    /// <summary>Distance between two stored nodes.</summary>
+    float Between(int a, int b);
+
+    /// <summary>Hints the CPU to fetch <paramref name="node"/>'s data.</summary>
+    void Prefetch(int node);
+}
+
+/// <summary>Which nodes may appear in results (deleted and filtered-out nodes are still traversed).</summary>
+public interface INodeFilter
+{
+    bool Accept(int node);
+}
+
+/// <summary>Accepts every node.</summary>
+public readonly struct AcceptAllFilter : INodeFilter
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Accept(int node) => true;
+}
+
+/// <summary>Float32 vectors from a <see cref="DenseVectorStore"/> with a metric chosen at compile time.</summary>
+public unsafe struct DenseScorer<TMetric> : IGraphScorer
+    where TMetric : struct, IMetric
+{
+    private readonly nint[] chunks;
+    private readonly int shift;
+    private readonly int mask;
+    private readonly int dim;
+    private readonly float* query;
+
+    /// <param name="store">The vectors.</param>
+    /// <param name="query">A preprocessed query of the store's dimension; must stay pinned while this scorer is used.</param>
+    public DenseScorer(DenseVectorStore store, float* query)
+    {
+        chunks = store.ChunkPointers;
+        shift = store.ChunkShift;
+        mask = store.ChunkMask;
+        dim = store.Dimension;
+        this.query = query;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly float* Pointer(int node) => (float*)chunks[node >> shift] + ((long)(node & mask) * dim);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Distance(int node) => TMetric.Distance(query, Pointer(node), dim);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Between(int a, int b) => TMetric.Distance(Pointer(a), Pointer(b), dim);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Prefetch(int node)
+    {
+        if (Sse.IsSupported)
+        {
+            var p = (byte*)Pointer(node);
+            Sse.Prefetch0(p);
+            Sse.Prefetch0(p + 64);
+        }
+    }
+}

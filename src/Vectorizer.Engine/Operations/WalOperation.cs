@@ -1,0 +1,258 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Points;
+
+namespace Vectorizer.Engine.Operations;
+
+/// <summary>
+/// Operation kinds as stored in the WAL. Values are persisted: never renumber, only add.
+/// </summary>
+public enum WalOperationKind : byte
+{
+    Upsert = 1,
+    Delete = 2,
+    SetPayload = 3,
+    OverwritePayload = 4,
+    DeletePayload = 5,
+    ClearPayload = 6,
+    UpdateVectors = 7,
+    DeleteVectors = 8,
+}
+
+/// <summary>
+/// An operation after its filters were resolved to ids under the collection's write lock: replaying it gives
+/// the same result however the state was reached. This is what the WAL stores.
+/// </summary>
+public sealed record WalOperation(
+    WalOperationKind Kind,
+    IReadOnlyList<PointId> Ids,
+    IReadOnlyList<IReadOnlyDictionary<string, float[]>>? Vectors = null,
+    IReadOnlyList<PointPayload?>? Payloads = null,
+    PointPayload? Payload = null,
+    JsonPath? Key = null,
+    IReadOnlyList<JsonPath>? Keys = null,
+    IReadOnlyList<string>? VectorNames = null)
+{
+    public byte[] Encode()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var w = new Writer(buffer);
+        w.Int(Ids.Count);
+        foreach (var id in Ids)
+        {
+            w.Id(id);
+        }
+
+        switch (Kind)
+        {
+            case WalOperationKind.Upsert:
+            case WalOperationKind.UpdateVectors:
+                for (var i = 0; i < Ids.Count; i++)
+                {
+                    w.VectorMap(Vectors![i]);
+                    if (Kind == WalOperationKind.Upsert)
+                    {
+                        w.Payload(Payloads![i]);
+                    }
+                }
+
+                break;
+            case WalOperationKind.SetPayload:
+                w.Payload(Payload);
+                w.String(Key?.Text);
+                break;
+            case WalOperationKind.OverwritePayload:
+                w.Payload(Payload);
+                break;
+            case WalOperationKind.DeletePayload:
+                w.Int(Keys!.Count);
+                foreach (var key in Keys)
+                {
+                    w.String(key.Text);
+                }
+
+                break;
+            case WalOperationKind.DeleteVectors:
+                w.Int(VectorNames!.Count);
+                foreach (var name in VectorNames)
+                {
+                    w.String(name);
+                }
+
+                break;
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static WalOperation Decode(byte kind, ReadOnlySpan<byte> body)
+    {
+        if (!Enum.IsDefined((WalOperationKind)kind))
+        {
+            throw new VectorizerException(ErrorCode.StorageFailure, $"Unknown WAL operation kind {kind}");
+        }
+
+        var r = new Reader(body);
+        var count = r.Int();
+        var ids = new PointId[count];
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = r.Id();
+        }
+
+        var op = new WalOperation((WalOperationKind)kind, ids);
+        switch (op.Kind)
+        {
+            case WalOperationKind.Upsert:
+            case WalOperationKind.UpdateVectors:
+                var vectors = new IReadOnlyDictionary<string, float[]>[count];
+                var payloads = op.Kind == WalOperationKind.Upsert ? new PointPayload?[count] : null;
+                for (var i = 0; i < count; i++)
+                {
+                    vectors[i] = r.VectorMap();
+                    if (payloads is not null)
+                    {
+                        payloads[i] = r.Payload();
+                    }
+                }
+
+                return op with { Vectors = vectors, Payloads = payloads };
+            case WalOperationKind.SetPayload:
+                var payload = r.Payload();
+                var key = r.String();
+                return op with { Payload = payload, Key = key is null ? null : JsonPath.Parse(key) };
+            case WalOperationKind.OverwritePayload:
+                return op with { Payload = r.Payload() };
+            case WalOperationKind.DeletePayload:
+                var keys = new JsonPath[r.Int()];
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = JsonPath.Parse(r.String()!);
+                }
+
+                return op with { Keys = keys };
+            case WalOperationKind.DeleteVectors:
+                var names = new string[r.Int()];
+                for (var i = 0; i < names.Length; i++)
+                {
+                    names[i] = r.String()!;
+                }
+
+                return op with { VectorNames = names };
+            default:
+                return op;
+        }
+    }
+
+    private readonly ref struct Writer(ArrayBufferWriter<byte> buffer)
+    {
+        public void Int(int value)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(buffer.GetSpan(4), value);
+            buffer.Advance(4);
+        }
+
+        public void Id(PointId id)
+        {
+            var span = buffer.GetSpan(17);
+            span[0] = id.IsUuid ? (byte)1 : (byte)0;
+            BinaryPrimitives.WriteUInt64LittleEndian(span[1..], id.IsUuid ? id.UuidHigh : 0);
+            BinaryPrimitives.WriteUInt64LittleEndian(span[9..], id.IsUuid ? id.UuidLow : id.Number);
+            buffer.Advance(17);
+        }
+
+        public void String(string? value)
+        {
+            if (value is null)
+            {
+                Int(-1);
+                return;
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(value);
+            Int(bytes.Length);
+            buffer.Write(bytes);
+        }
+
+        public void Payload(PointPayload? payload)
+        {
+            if (payload is null)
+            {
+                Int(-1);
+                return;
+            }
+
+            var bytes = payload.ToUtf8();
+            Int(bytes.Length);
+            buffer.Write(bytes);
+        }
+
+        public void VectorMap(IReadOnlyDictionary<string, float[]> vectors)
+        {
+            Int(vectors.Count);
+            foreach (var (name, vector) in vectors)
+            {
+                String(name);
+                Int(vector.Length);
+                buffer.Write(MemoryMarshal.AsBytes(vector.AsSpan()));
+            }
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private ReadOnlySpan<byte> data = data;
+
+        private ReadOnlySpan<byte> Take(int length)
+        {
+            if (length < 0 || length > data.Length)
+            {
+                throw new VectorizerException(ErrorCode.StorageFailure, "Truncated WAL operation");
+            }
+
+            var slice = data[..length];
+            data = data[length..];
+            return slice;
+        }
+
+        public int Int() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+
+        public PointId Id()
+        {
+            var span = Take(17);
+            var high = BinaryPrimitives.ReadUInt64LittleEndian(span[1..]);
+            var low = BinaryPrimitives.ReadUInt64LittleEndian(span[9..]);
+            return span[0] == 1 ? PointId.FromUuidParts(high, low) : PointId.FromNumber(low);
+        }
+
+        public string? String()
+        {
+            var length = Int();
+            return length < 0 ? null : Encoding.UTF8.GetString(Take(length));
+        }
+
+        public PointPayload? Payload()
+        {
+            var length = Int();
+            return length < 0 ? null : PointPayload.FromUtf8(Take(length));
+        }
+
+        public IReadOnlyDictionary<string, float[]> VectorMap()
+        {
+            var count = Int();
+            var map = new Dictionary<string, float[]>(count, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                var name = String()!;
+                var dim = Int();
+                map[name] = MemoryMarshal.Cast<byte, float>(Take(checked(dim * 4))).ToArray();
+            }
+
+            return map;
+        }
+    }
+}
