@@ -8,6 +8,8 @@ unsafe
     var name = args.Length > 0 ? args[0] : "glove-100-angular";
     var n = args.Length > 1 ? int.Parse(args[1]) : 100000;
     var threads = args.Length > 2 ? int.Parse(args[2]) : 1;
+    var efc = args.Length > 3 ? int.Parse(args[3]) : 100;
+    var m = args.Length > 4 ? int.Parse(args[4]) : 16;
     var dir = Path.Combine(Texmex.CacheDirectory(), name);
     var (data, rows, dim) = Texmex.ReadFvecs(Path.Combine(dir, "base.fvecs"), n);
     var (queries, qn, _) = Texmex.ReadFvecs(Path.Combine(dir, "query.fvecs"), 1000);
@@ -21,7 +23,7 @@ unsafe
     }
     for (var i = 0; i < qn; i++) if (cosine) VectorKernels.Normalize(queries.AsSpan(i * dim, dim));
 
-    var graph = new HnswGraph(16, 100);
+    var graph = new HnswGraph(m, efc);
     graph.EnsureCapacity(rows);
     var sw = Stopwatch.StartNew();
     var next = -1;
@@ -59,7 +61,7 @@ unsafe
             gt[q] = tmp.Take(10).Select(x => x.Node).ToArray();
         }
         var output = new ScoredNode[10];
-        foreach (var ef in new[] { 10, 16, 32, 64, 128 })
+        foreach (var ef in new[] { 64, 100, 128, 192, 256 })
         {
             var ctx = new SearchContext();
             var hits = 0;

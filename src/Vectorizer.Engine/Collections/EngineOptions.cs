@@ -43,5 +43,5 @@ public sealed class HnswDefaults
     public int EfConstruction { get; set; } = 100;
 
     /// <summary>Search beam width when a query has no <c>hnsw_ef</c>; the effective value is max(this, limit).</summary>
-    public int EfSearch { get; set; } = 128;
+    public int EfSearch { get; set; } = 256;
 }

@@ -176,6 +176,17 @@ public static class FilterEvaluator
                 {
                     return true;
                 }
+
+                if (value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var element in value.EnumerateArray())
+                    {
+                        if (element.ValueKind == JsonValueKind.Null)
+                        {
+                            return true;
+                        }
+                    }
+                }
             }
 
             return false;
@@ -207,11 +218,12 @@ public static class FilterEvaluator
         try
         {
             field.Key.CollectValues(root, values);
-            Flatten(values);
             if (field.ValuesCount is { } count && !count.Contains(CountValues(values)))
             {
                 return false;
             }
+
+            Flatten(values);
 
             if (field.Match is { } match && !CheckMatch(match, values))
             {
@@ -272,13 +284,16 @@ public static class FilterEvaluator
 
     private static long CountValues(List<JsonElement> values)
     {
+        // Qdrant: an array counts its elements, null and a missing key count 0, any other value 1.
         long count = 0;
         foreach (var value in values)
         {
-            if (value.ValueKind != JsonValueKind.Null)
+            count += value.ValueKind switch
             {
-                count++;
-            }
+                JsonValueKind.Array => value.GetArrayLength(),
+                JsonValueKind.Null => 0,
+                _ => 1,
+            };
         }
 
         return count;
@@ -309,15 +324,10 @@ public static class FilterEvaluator
 
                 return false;
             case MatchKind.Except:
-                // Qdrant: true when the field has no values, or some value is outside the list.
-                if (values.Count == 0)
-                {
-                    return true;
-                }
-
+                // Qdrant: a missing key or null never matches; any other value outside the list does.
                 foreach (var value in values)
                 {
-                    if (value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False && !InSet(value, match))
+                    if (value.ValueKind != JsonValueKind.Null && !InSet(value, match))
                     {
                         return true;
                     }

@@ -29,7 +29,7 @@ public sealed class PointPayload
         return FromElement(document.RootElement);
     }
 
-    /// <summary>Copies <paramref name="element"/> (which must be a JSON object) into a standalone payload.</summary>
+    /// <summary>Copies <paramref name="element"/> (which must be a JSON object) into a standalone, minified payload.</summary>
     public static PointPayload FromElement(JsonElement element)
     {
         if (element.ValueKind != JsonValueKind.Object)
@@ -37,7 +37,14 @@ public sealed class PointPayload
             throw VectorizerException.BadRequest($"Payload must be a JSON object, got {element.ValueKind.ToString().ToLowerInvariant()}");
         }
 
-        return new PointPayload(element.Clone());
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            element.WriteTo(writer);
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return new PointPayload(document.RootElement.Clone());
     }
 
     public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(Root);
