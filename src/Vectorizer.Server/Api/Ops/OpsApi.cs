@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Hosting;
+
+namespace Vectorizer.Server.Api.Ops;
+
+/// <summary>Our own operations endpoints (the product documents use them for probes and dashboards).</summary>
+public static class OpsApi
+{
+    public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
+            new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo));
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus));
+        return app;
+    }
+
+    public static ServerStatus Status(CollectionManager manager, ServerClock clock)
+    {
+        var collections = new List<CollectionStatusInfo>();
+        long points = 0;
+        long indexBytes = 0;
+        foreach (var name in manager.List())
+        {
+            if (manager.TryGet(name) is not { } collection)
+            {
+                continue;
+            }
+
+            var info = collection.GetInfo();
+            var memory = collection.MemoryBytes();
+            points += info.PointsCount;
+            indexBytes += memory;
+            collections.Add(new CollectionStatusInfo(name, info.Status.ToString().ToLowerInvariant(), info.PointsCount, info.IndexedVectorsCount, memory, collection.LastLsn, collection.CheckpointLsn));
+        }
+
+        using var process = Process.GetCurrentProcess();
+        return new ServerStatus(
+            "ok",
+            ServiceApi.Version,
+            clock.Uptime.TotalSeconds,
+            manager.DataDirectory,
+            collections.Count,
+            points,
+            new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
+            collections);
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+
+namespace Vectorizer.Server.Api.Qdrant;
+
+public sealed record VersionInfo(
+    [property: JsonPropertyName("title")] string Title,
+    [property: JsonPropertyName("version")] string Version);
+
+public sealed record HealthInfo(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("version")] string Version,
+    [property: JsonPropertyName("uptime_seconds")] double UptimeSeconds,
+    [property: JsonPropertyName("timestamp")] DateTimeOffset Timestamp);
+
+public sealed record CollectionStatusInfo(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("points_count")] long PointsCount,
+    [property: JsonPropertyName("indexed_vectors_count")] long IndexedVectorsCount,
+    [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
+    [property: JsonPropertyName("wal_lsn")] long WalLsn,
+    [property: JsonPropertyName("checkpoint_lsn")] long CheckpointLsn);
+
+public sealed record ServerStatus(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("version")] string Version,
+    [property: JsonPropertyName("uptime_seconds")] double UptimeSeconds,
+    [property: JsonPropertyName("data_dir")] string DataDir,
+    [property: JsonPropertyName("collections_count")] int CollectionsCount,
+    [property: JsonPropertyName("total_points")] long TotalPoints,
+    [property: JsonPropertyName("memory")] MemoryInfo Memory,
+    [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections);
+
+public sealed record MemoryInfo(
+    [property: JsonPropertyName("process_working_set_bytes")] long WorkingSet,
+    [property: JsonPropertyName("gc_heap_bytes")] long GcHeap,
+    [property: JsonPropertyName("vector_index_bytes")] long VectorIndexBytes);
+
+[JsonSerializable(typeof(VersionInfo))]
+[JsonSerializable(typeof(HealthInfo))]
+[JsonSerializable(typeof(ServerStatus))]
+internal sealed partial class ApiJson : JsonSerializerContext;

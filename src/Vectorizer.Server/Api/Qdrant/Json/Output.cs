@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Points;
+
+namespace Vectorizer.Server.Api.Qdrant.Json;
+
+/// <summary>Writes engine results in Qdrant's response shapes.</summary>
+internal static class Output
+{
+    public static void Id(Utf8JsonWriter writer, PointId id)
+    {
+        if (id.IsUuid)
+        {
+            writer.WriteStringValue(id.ToGuid());
+        }
+        else
+        {
+            writer.WriteNumberValue(id.Number);
+        }
+    }
+
+    public static void UpdateResult(Utf8JsonWriter writer, UpdateResult result)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("operation_id", result.OperationId);
+        writer.WriteString("status", result.Status == UpdateStatus.Completed ? "completed" : "acknowledged");
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A single-vector collection returns its vector as a plain array; named vectors as an object.</summary>
+    public static void Vectors(Utf8JsonWriter writer, IReadOnlyDictionary<string, float[]> vectors, bool named)
+    {
+        writer.WritePropertyName("vector");
+        if (!named && vectors.TryGetValue("", out var single))
+        {
+            FloatArray(writer, single);
+            return;
+        }
+
+        writer.WriteStartObject();
+        foreach (var (name, vector) in vectors)
+        {
+            writer.WritePropertyName(name);
+            FloatArray(writer, vector);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public static void FloatArray(Utf8JsonWriter writer, float[] values)
+    {
+        writer.WriteStartArray();
+        foreach (var value in values)
+        {
+            writer.WriteNumberValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    public static void Record(Utf8JsonWriter writer, PointRecord record, bool named)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("id");
+        Id(writer, record.Id);
+        if (record.Payload is { } payload)
+        {
+            writer.WritePropertyName("payload");
+            payload.Root.WriteTo(writer);
+        }
+
+        if (record.Vectors is { } vectors)
+        {
+            Vectors(writer, vectors, named);
+        }
+
+        if (record.OrderValue is { } orderValue)
+        {
+            writer.WritePropertyName("order_value");
+            if (orderValue == Math.Floor(orderValue) && Math.Abs(orderValue) < 9e15)
+            {
+                writer.WriteNumberValue((long)orderValue);
+            }
+            else
+            {
+                writer.WriteNumberValue(orderValue);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public static void ScoredPoint(Utf8JsonWriter writer, ScoredPoint point, bool named)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("id");
+        Id(writer, point.Id);
+        writer.WriteNumber("version", point.Version);
+        writer.WriteNumber("score", point.Score);
+        if (point.Payload is { } payload)
+        {
+            writer.WritePropertyName("payload");
+            payload.Root.WriteTo(writer);
+        }
+
+        if (point.Vectors is { } vectors)
+        {
+            Vectors(writer, vectors, named);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public static void QueryResponse(Utf8JsonWriter writer, IReadOnlyList<ScoredPoint> points, bool named)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("points");
+        foreach (var point in points)
+        {
+            ScoredPoint(writer, point, named);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    public static void CollectionInfo(Utf8JsonWriter writer, CollectionInfo info)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("status", info.Status.ToString().ToLowerInvariant());
+        if (info.OptimizerError is { } error)
+        {
+            writer.WriteStartObject("optimizer_status");
+            writer.WriteString("error", error);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteString("optimizer_status", "ok");
+        }
+
+        writer.WriteNumber("indexed_vectors_count", info.IndexedVectorsCount);
+        writer.WriteNumber("points_count", info.PointsCount);
+        writer.WriteNumber("segments_count", info.SegmentsCount);
+        writer.WritePropertyName("config");
+        CollectionConfigJson.Write(writer, info.Config);
+        writer.WriteStartObject("payload_schema");
+        writer.WriteEndObject();
+        writer.WriteStartObject("update_queue");
+        writer.WriteNumber("length", 0);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}

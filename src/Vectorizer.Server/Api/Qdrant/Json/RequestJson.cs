@@ -1,0 +1,295 @@
+using System.Text.Json;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Payload;
+
+namespace Vectorizer.Server.Api.Qdrant.Json;
+
+/// <summary>Parses the bodies of Qdrant's point read and update endpoints into engine requests.</summary>
+internal static class RequestJson
+{
+    public static QueryRequest ParseQuery(JsonInput body)
+    {
+        body.ExpectObject();
+        if (body.Has("prefetch"))
+        {
+            throw new VectorizerException(ErrorCode.BadRequest, "`prefetch` is not supported yet");
+        }
+
+        if (body.Has("lookup_from"))
+        {
+            throw new VectorizerException(ErrorCode.BadRequest, "`lookup_from` is not supported yet");
+        }
+
+        var searchParams = body.TryGet("params", out var p) ? p.ExpectObject() : default;
+        return new QueryRequest
+        {
+            Query = body.TryGet("query", out var query) ? ParseQueryInput(query) : null,
+            Using = body.TryGet("using", out var use) ? use.AsString() : "",
+            Filter = FilterJson.ParseOptional(body, "filter"),
+            HnswEf = searchParams.TryGet("hnsw_ef", out var ef) ? ef.AsInt(min: 1) : null,
+            Exact = searchParams.TryGet("exact", out var exact) && exact.AsBool(),
+            Limit = body.TryGet("limit", out var limit) ? limit.AsInt(min: 1) : 10,
+            Offset = body.TryGet("offset", out var offset) ? offset.AsInt(min: 0) : 0,
+            ScoreThreshold = body.TryGet("score_threshold", out var threshold) ? (float)threshold.AsDouble() : null,
+            WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: false),
+            WithVector = PointJson.ParseWithVector(body, fallback: false),
+        };
+    }
+
+    /// <summary>A vector, a point id, or <c>{"nearest": ...}</c>. Other query kinds arrive with the query-power work.</summary>
+    private static QueryInput ParseQueryInput(JsonInput input)
+    {
+        switch (input.Kind)
+        {
+            case JsonValueKind.Array:
+                if (input.Element.GetArrayLength() > 0 && input.Element[0].ValueKind == JsonValueKind.Array)
+                {
+                    throw new VectorizerException(ErrorCode.BadRequest, "Multi-vector queries are not supported yet");
+                }
+
+                return new DenseVectorQuery(input.AsFloatArray());
+            case JsonValueKind.Number:
+            case JsonValueKind.String:
+                return new PointIdQuery(PointJson.ParseId(input));
+            case JsonValueKind.Object when input.TryGet("nearest", out var nearest):
+                return ParseQueryInput(nearest);
+            case JsonValueKind.Object:
+                var kind = input.Element.EnumerateObject().FirstOrDefault().Name ?? "{}";
+                if (kind is "indices" or "values")
+                {
+                    throw new VectorizerException(ErrorCode.BadRequest, "Sparse vector queries need a collection with sparse vectors");
+                }
+
+                throw new VectorizerException(ErrorCode.BadRequest, $"Query type `{kind}` is not supported yet");
+            default:
+                throw input.Error("Expected some form of vector, id, or a type of query");
+        }
+    }
+
+    public static IReadOnlyList<QueryRequest> ParseQueryBatch(JsonInput body)
+    {
+        body.ExpectObject();
+        var list = new List<QueryRequest>();
+        foreach (var item in body.Required("searches").Items())
+        {
+            list.Add(ParseQuery(item));
+        }
+
+        return list;
+    }
+
+    public static ScrollRequest ParseScroll(JsonInput body)
+    {
+        body.ExpectObject();
+        var request = new ScrollRequest
+        {
+            Filter = FilterJson.ParseOptional(body, "filter"),
+            Limit = body.TryGet("limit", out var limit) ? limit.AsInt(min: 1) : 10,
+            Offset = body.TryGet("offset", out var offset) ? PointJson.ParseId(offset) : null,
+            WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: true),
+            WithVector = PointJson.ParseWithVector(body, fallback: false),
+            OrderBy = body.TryGet("order_by", out var orderBy) ? ParseOrderBy(orderBy) : null,
+        };
+        if (request.OrderBy is not null && request.Offset is not null)
+        {
+            throw VectorizerException.BadRequest("Cannot use an `offset` when using `order_by`. The alternative for paging is to use `order_by.start_from` and a filter to exclude the IDs that you've already seen for the `order_by.start_from` value");
+        }
+
+        return request;
+    }
+
+    private static OrderBy ParseOrderBy(JsonInput input)
+    {
+        if (input.Kind == JsonValueKind.String)
+        {
+            return new OrderBy(Key(input), false, null);
+        }
+
+        input.ExpectObject();
+        var descending = false;
+        if (input.TryGet("direction", out var direction))
+        {
+            descending = direction.AsString() switch
+            {
+                "asc" => false,
+                "desc" => true,
+                var other => throw direction.Error($"unknown variant `{other}`, expected `asc` or `desc`"),
+            };
+        }
+
+        double? start = null;
+        if (input.TryGet("start_from", out var from))
+        {
+            if (from.Kind == JsonValueKind.String)
+            {
+                var text = from.AsString();
+                start = FilterEvaluator.TryParseDatetime(text, out var at)
+                    ? (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10
+                    : throw from.Error($"invalid datetime `{text}`");
+            }
+            else
+            {
+                start = from.AsDouble();
+            }
+        }
+
+        return new OrderBy(Key(input.Required("key")), descending, start);
+    }
+
+    private static JsonPath Key(JsonInput input)
+    {
+        var text = input.AsString();
+        return JsonPath.TryParse(text, out var path, out var error) ? path : throw input.Error($"invalid payload key `{text}`: {error}");
+    }
+
+    public static Filter? ParseCount(JsonInput body, out bool exact)
+    {
+        body.ExpectObject();
+        exact = !body.TryGet("exact", out var e) || e.AsBool();
+        return FilterJson.ParseOptional(body, "filter");
+    }
+
+    // ------------------------------------------------------------------ updates
+
+    public static UpdateOperation ParseUpsert(JsonInput body, int maxBatch)
+    {
+        var points = PointJson.ParsePointInsert(body, maxBatch);
+        var mode = UpdateMode.Upsert;
+        if (body.TryGet("update_mode", out var m))
+        {
+            mode = m.AsString() switch
+            {
+                "upsert" => UpdateMode.Upsert,
+                "insert_only" => UpdateMode.InsertOnly,
+                "update_only" => UpdateMode.UpdateOnly,
+                var other => throw m.Error($"unknown variant `{other}`, expected one of `upsert`, `insert_only`, `update_only`"),
+            };
+        }
+
+        return new UpsertOperation(points, mode, FilterJson.ParseOptional(body, "update_filter"));
+    }
+
+    public static UpdateOperation ParseSetPayload(JsonInput body, bool overwrite)
+    {
+        body.ExpectObject();
+        var payload = PointJson.ParsePayload(body.Required("payload"));
+        var selector = PointJson.ParseSelector(body);
+        if (overwrite)
+        {
+            return new OverwritePayloadOperation(payload, selector);
+        }
+
+        return new SetPayloadOperation(payload, selector, body.TryGet("key", out var key) ? Key(key) : null);
+    }
+
+    public static UpdateOperation ParseDeletePayload(JsonInput body)
+    {
+        body.ExpectObject();
+        var keys = new List<JsonPath>();
+        foreach (var item in body.Required("keys").Items())
+        {
+            keys.Add(Key(item));
+        }
+
+        return new DeletePayloadOperation(keys, PointJson.ParseSelector(body));
+    }
+
+    public static UpdateOperation ParseUpdateVectors(JsonInput body, int maxBatch)
+    {
+        body.ExpectObject();
+        var points = new List<PointVectors>();
+        foreach (var item in body.Required("points").Items())
+        {
+            item.ExpectObject();
+            var vector = item.TryGet("vector", out var v) ? v : item.Required("vectors");
+            points.Add(new PointVectors(PointJson.ParseId(item.Required("id")), PointJson.ParseVectors(vector)));
+        }
+
+        if (points.Count == 0)
+        {
+            throw body.Invalid("points: must contain at least 1 item");
+        }
+
+        if (points.Count > maxBatch)
+        {
+            throw body.Invalid($"too many points in one request: {points.Count}, the limit is {maxBatch}");
+        }
+
+        return new UpdateVectorsOperation(points, FilterJson.ParseOptional(body, "update_filter"));
+    }
+
+    public static UpdateOperation ParseDeleteVectors(JsonInput body)
+    {
+        body.ExpectObject();
+        var names = body.Required("vector").AsStringList();
+        if (names.Count == 0)
+        {
+            throw body.Invalid("vector: must contain at least 1 item");
+        }
+
+        return new DeleteVectorsOperation(PointJson.ParseSelector(body), names);
+    }
+
+    /// <summary><c>{"operations": [{"upsert": {...}}, {"delete": {...}}, ...]}</c>.</summary>
+    public static IReadOnlyList<UpdateOperation> ParseBatch(JsonInput body, int maxBatch)
+    {
+        body.ExpectObject();
+        var operations = new List<UpdateOperation>();
+        foreach (var item in body.Required("operations").Items())
+        {
+            item.ExpectObject();
+            var property = item.Element.EnumerateObject().FirstOrDefault();
+            if (property.Name is null || item.Element.EnumerateObject().Count() != 1)
+            {
+                throw item.Error("each operation must be an object with exactly one key");
+            }
+
+            var inner = new JsonInput(property.Value, $"{item.Path}.{property.Name}");
+            operations.Add(property.Name switch
+            {
+                "upsert" => ParseUpsert(inner, maxBatch),
+                "delete" => new DeletePointsOperation(PointJson.ParseSelector(inner)),
+                "set_payload" => ParseSetPayload(inner, overwrite: false),
+                "overwrite_payload" => ParseSetPayload(inner, overwrite: true),
+                "delete_payload" => ParseDeletePayload(inner),
+                "clear_payload" => new ClearPayloadOperation(PointJson.ParseSelector(inner)),
+                "update_vectors" => ParseUpdateVectors(inner, maxBatch),
+                "delete_vectors" => ParseDeleteVectors(inner),
+                var other => throw item.Error($"unknown variant `{other}`, expected one of `upsert`, `delete`, `set_payload`, `overwrite_payload`, `delete_payload`, `clear_payload`, `update_vectors`, `delete_vectors`"),
+            });
+        }
+
+        return operations;
+    }
+
+    public static IReadOnlyList<AliasOperation> ParseAliases(JsonInput body)
+    {
+        body.ExpectObject();
+        var actions = new List<AliasOperation>();
+        foreach (var item in body.Required("actions").Items())
+        {
+            item.ExpectObject();
+            if (item.TryGet("create_alias", out var create))
+            {
+                actions.Add(new CreateAlias(create.Required("collection_name").AsString(), create.Required("alias_name").AsString()));
+            }
+            else if (item.TryGet("delete_alias", out var delete))
+            {
+                actions.Add(new DeleteAlias(delete.Required("alias_name").AsString()));
+            }
+            else if (item.TryGet("rename_alias", out var rename))
+            {
+                actions.Add(new RenameAlias(rename.Required("old_alias_name").AsString(), rename.Required("new_alias_name").AsString()));
+            }
+            else
+            {
+                throw item.Error("expected one of `create_alias`, `delete_alias`, `rename_alias`");
+            }
+        }
+
+        return actions;
+    }
+}

@@ -1,0 +1,198 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Points;
+using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Http;
+
+namespace Vectorizer.Server.Api.Qdrant;
+
+/// <summary>Point endpoints: updates, retrieval, scroll, count and query (Qdrant 1.19).</summary>
+public static class PointsApi
+{
+    public static IEndpointRouteBuilder MapPointsApi(this IEndpointRouteBuilder app)
+    {
+        var points = app.MapGroup("/collections/{collection}/points");
+        points.MapPut("", (string collection, HttpContext context) =>
+            Update(context, collection, (body, limits) => RequestJson.ParseUpsert(body, limits.MaxBatch)));
+        points.MapPost("/delete", (string collection, HttpContext context) =>
+            Update(context, collection, (body, _) => new DeletePointsOperation(PointJson.ParseSelector(body, allowBoth: false))));
+        points.MapPost("/payload", (string collection, HttpContext context) =>
+            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: false)));
+        points.MapPut("/payload", (string collection, HttpContext context) =>
+            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: true)));
+        points.MapPost("/payload/delete", (string collection, HttpContext context) =>
+            Update(context, collection, (body, _) => RequestJson.ParseDeletePayload(body)));
+        points.MapPost("/payload/clear", (string collection, HttpContext context) =>
+            Update(context, collection, (body, _) => new ClearPayloadOperation(PointJson.ParseSelector(body, allowBoth: false))));
+        points.MapPut("/vectors", (string collection, HttpContext context) =>
+            Update(context, collection, (body, limits) => RequestJson.ParseUpdateVectors(body, limits.MaxBatch)));
+        points.MapPost("/vectors/delete", (string collection, HttpContext context) =>
+            Update(context, collection, (body, _) => RequestJson.ParseDeleteVectors(body)));
+        points.MapPost("/batch", UpdateBatch);
+        points.MapGet("/{id}", GetPoint);
+        points.MapPost("", Retrieve);
+        points.MapPost("/scroll", Scroll);
+        points.MapPost("/count", Count);
+        points.MapPost("/query", Query);
+        points.MapPost("/query/batch", QueryBatch);
+        return app;
+    }
+
+    private static bool Wait(HttpContext context)
+    {
+        QueryParameters.Ordering(context.Request.Query["ordering"]);
+        _ = QueryParameters.Int(context.Request.Query["timeout"], "timeout");
+        return QueryParameters.Bool(context.Request.Query["wait"], "wait", fallback: false);
+    }
+
+    private static async Task<IResult> Update(HttpContext context, string name, Func<JsonInput, LimitsSection, UpdateOperation> parse)
+    {
+        var (collection, settings) = Resolve(context, name);
+        var wait = Wait(context);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var result = await collection.UpdateAsync(parse(body.Root, settings.Limits), wait, context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+    }
+
+    private static async Task<IResult> UpdateBatch(string collection, HttpContext context)
+    {
+        var (target, settings) = Resolve(context, collection);
+        var wait = Wait(context);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var results = await target.UpdateBatchAsync(RequestJson.ParseBatch(body.Root, settings.Limits.MaxBatch), wait, context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w =>
+        {
+            w.WriteStartArray();
+            foreach (var result in results)
+            {
+                Output.UpdateResult(w, result);
+            }
+
+            w.WriteEndArray();
+        });
+    }
+
+    private static IResult GetPoint(string collection, string id, HttpContext context)
+    {
+        var (target, _) = Resolve(context, collection);
+        if (!PointId.TryParse(id, out var pointId))
+        {
+            throw VectorizerException.BadRequest($"Can not recognize \"{id}\" as point id");
+        }
+
+        var found = target.Retrieve([pointId], PayloadSelector.All, VectorSelector.All);
+        if (found.Count == 0)
+        {
+            throw new VectorizerException(ErrorCode.PointNotFound, $"Point with id {pointId} does not exists!");
+        }
+
+        return QdrantResults.Ok(w => Output.Record(w, found[0], target.Config.NamedVectors));
+    }
+
+    private static async Task<IResult> Retrieve(string collection, HttpContext context)
+    {
+        var (target, settings) = Resolve(context, collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var root = body.Root.ExpectObject();
+        var records = target.Retrieve(
+            PointJson.ParseIds(root.Required("ids")),
+            PointJson.ParseWithPayload(root, "with_payload", fallback: true),
+            PointJson.ParseWithVector(root, fallback: false));
+        return QdrantResults.Ok(w =>
+        {
+            w.WriteStartArray();
+            foreach (var record in records)
+            {
+                Output.Record(w, record, target.Config.NamedVectors);
+            }
+
+            w.WriteEndArray();
+        });
+    }
+
+    private static async Task<IResult> Scroll(string collection, HttpContext context)
+    {
+        var (target, settings) = Resolve(context, collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
+        var result = target.Scroll(RequestJson.ParseScroll(body.Root));
+        return QdrantResults.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("points");
+            foreach (var record in result.Points)
+            {
+                Output.Record(w, record, target.Config.NamedVectors);
+            }
+
+            w.WriteEndArray();
+            w.WritePropertyName("next_page_offset");
+            if (result.NextPageOffset is { } next)
+            {
+                Output.Id(w, next);
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Count(string collection, HttpContext context)
+    {
+        var (target, settings) = Resolve(context, collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
+        var count = target.Count(RequestJson.ParseCount(body.Root, out _));
+        return QdrantResults.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("count", count);
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Query(string collection, HttpContext context)
+    {
+        var (target, settings) = Resolve(context, collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
+        var points = target.Query(RequestJson.ParseQuery(body.Root));
+        return QdrantResults.Ok(w => Output.QueryResponse(w, points, target.Config.NamedVectors));
+    }
+
+    private static async Task<IResult> QueryBatch(string collection, HttpContext context)
+    {
+        var (target, settings) = Resolve(context, collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var requests = RequestJson.ParseQueryBatch(body.Root);
+        var results = new List<IReadOnlyList<ScoredPoint>>(requests.Count);
+        foreach (var request in requests)
+        {
+            results.Add(target.Query(request));
+        }
+
+        return QdrantResults.Ok(w =>
+        {
+            w.WriteStartArray();
+            foreach (var points in results)
+            {
+                Output.QueryResponse(w, points, target.Config.NamedVectors);
+            }
+
+            w.WriteEndArray();
+        });
+    }
+
+    private static (Collection Collection, VectorizerSettings Settings) Resolve(HttpContext context, string name)
+    {
+        var services = context.RequestServices;
+        var manager = (CollectionManager)services.GetService(typeof(CollectionManager))!;
+        var settings = (VectorizerSettings)services.GetService(typeof(VectorizerSettings))!;
+        return (manager.Get(name), settings);
+    }
+}

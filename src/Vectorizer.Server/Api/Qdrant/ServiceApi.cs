@@ -1,0 +1,22 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Vectorizer.Server.Api.Qdrant;
+
+/// <summary>Qdrant's service endpoints: version and health probes.</summary>
+public static class ServiceApi
+{
+    public static string Version { get; } =
+        typeof(ServiceApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static IEndpointRouteBuilder MapServiceApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", () => TypedResults.Json(new VersionInfo("vectorizer - vector search engine (Qdrant-compatible)", Version), ApiJson.Default.VersionInfo));
+        app.MapGet("/healthz", () => TypedResults.Text("healthz check passed"));
+        app.MapGet("/livez", () => TypedResults.Text("healthz check passed"));
+        app.MapGet("/readyz", () => TypedResults.Text("all shards are ready"));
+        return app;
+    }
+}

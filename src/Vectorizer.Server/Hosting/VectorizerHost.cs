@@ -1,0 +1,171 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Server.Api.Ops;
+using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Http;
+
+namespace Vectorizer.Server.Hosting;
+
+/// <summary>Builds and runs the HTTP server over a <see cref="CollectionManager"/>.</summary>
+public static class VectorizerHost
+{
+    /// <summary>Creates the web application (not started). The engine opens when the host starts.</summary>
+    public static WebApplication Build(VectorizerSettings settings, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "vectorizer" });
+        builder.Logging.ClearProviders();
+        if (configureLogging is not null)
+        {
+            configureLogging(builder.Logging);
+        }
+        else
+        {
+            ConfigureLogging(builder.Logging, settings.Logging);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = (long)settings.Limits.MaxRequestMb << 20;
+            if (IPAddress.TryParse(settings.Server.Host, out var address))
+            {
+                kestrel.Listen(address, settings.Server.Port);
+            }
+            else if (settings.Server.Host is "localhost")
+            {
+                kestrel.ListenLocalhost(settings.Server.Port);
+            }
+            else
+            {
+                kestrel.ListenAnyIP(settings.Server.Port);
+            }
+        });
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(new ServerClock());
+        builder.Services.AddSingleton<EngineHolder>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
+        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
+
+        var app = builder.Build();
+        app.Use(HandleErrors);
+        app.MapServiceApi();
+        app.MapCollectionsApi();
+        app.MapPointsApi();
+        app.MapOpsApi();
+        app.MapFallback(context => QdrantResults.WriteError(context, StatusCodes.Status404NotFound, $"Not found: no endpoint {context.Request.Method} {context.Request.Path}"));
+        return app;
+    }
+
+    /// <summary>The address the server listens on, once started (useful with port 0).</summary>
+    public static string ListeningAddress(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public static void ConfigureLogging(ILoggingBuilder logging, LoggingSection section)
+    {
+        logging.SetMinimumLevel(section.Level switch
+        {
+            "trace" => LogLevel.Trace,
+            "debug" => LogLevel.Debug,
+            "warn" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            _ => LogLevel.Information,
+        });
+        logging.AddFilter("Microsoft.AspNetCore", section.LogRequests ? LogLevel.Information : LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        if (section.Format == "json")
+        {
+            logging.AddJsonConsole(options =>
+            {
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            logging.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+                options.ColorBehavior = LoggerColorBehavior.Disabled;
+            });
+        }
+    }
+
+    /// <summary>Turns exceptions into Qdrant's error envelope; unexpected ones are logged and become 500.</summary>
+    private static async Task HandleErrors(HttpContext context, RequestDelegate next)
+    {
+        QdrantResults.MarkStart(context);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (VectorizerException e) when (!context.Response.HasStarted)
+        {
+            await QdrantResults.WriteError(context, ErrorMapper.StatusCode(e.Code), ErrorMapper.Message(e.Code, e.Message)).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            var message = e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"Payload error: request body is larger than allowed (limit: {context.RequestServices.GetRequiredService<VectorizerSettings>().Limits.MaxRequestMb} MiB)."
+                : "Bad request: " + e.Message;
+            await QdrantResults.WriteError(context, e.StatusCode, message).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (Exception e) when (!context.Response.HasStarted && e is not OutOfMemoryException)
+        {
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Vectorizer.Http")
+                .LogError(e, "Unhandled error in {Method} {Path}", context.Request.Method, context.Request.Path);
+            await QdrantResults.WriteError(context, StatusCodes.Status500InternalServerError, "Service internal error: " + e.Message).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>When the process started (for uptime).</summary>
+public sealed class ServerClock
+{
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
+    public TimeSpan Uptime => DateTimeOffset.UtcNow - StartedAt;
+}
+
+/// <summary>Owns the engine: opens it before the server accepts requests, checkpoints and closes it after the last one.</summary>
+public sealed class EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory) : IHostedService
+{
+    private readonly Lazy<CollectionManager> manager = new(() => CollectionManager.Open(settings.ToEngineOptions(), loggerFactory));
+
+    public CollectionManager Manager => manager.Value;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = manager.Value;
+        loggerFactory.CreateLogger("Vectorizer").LogInformation("Data directory {DataDir}", manager.Value.DataDirectory);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Runs after Kestrel stopped accepting and drained in-flight requests: flush the WAL, checkpoint, close.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (manager.IsValueCreated)
+        {
+            manager.Value.Dispose();
+            loggerFactory.CreateLogger("Vectorizer").LogInformation("Engine stopped: WALs flushed and collections checkpointed");
+        }
+
+        return Task.CompletedTask;
+    }
+}

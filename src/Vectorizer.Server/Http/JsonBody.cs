@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Server.Api.Qdrant.Json;
+
+namespace Vectorizer.Server.Http;
+
+/// <summary>A request body parsed as JSON, size-limited. Dispose it when done.</summary>
+internal sealed class JsonBody : IDisposable
+{
+    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+    private readonly JsonDocument document;
+
+    private JsonBody(JsonDocument document)
+    {
+        this.document = document;
+    }
+
+    public JsonInput Root => JsonInput.Root(document.RootElement);
+
+    /// <summary>
+    /// Reads the whole body (at most <paramref name="maxBytes"/>) and parses it. An empty body is an error
+    /// unless <paramref name="emptyAsObject"/>, where it reads as <c>{}</c> (endpoints whose fields are all optional).
+    /// </summary>
+    public static async Task<JsonBody> ReadAsync(HttpContext context, long maxBytes, bool emptyAsObject = false)
+    {
+        if (context.Request.ContentLength is { } declared && declared > maxBytes)
+        {
+            throw TooLarge(declared, maxBytes);
+        }
+
+        var reader = context.Request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            if (buffer.Length > maxBytes)
+            {
+                reader.AdvanceTo(buffer.End);
+                throw TooLarge(buffer.Length, maxBytes);
+            }
+
+            if (!read.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            // Copy out of the pipe: the document keeps referencing its input.
+            var bytes = buffer.ToArray();
+            reader.AdvanceTo(buffer.End);
+            if (bytes.Length == 0 || IsWhiteSpace(bytes))
+            {
+                if (emptyAsObject)
+                {
+                    return new JsonBody(JsonDocument.Parse("{}"u8.ToArray()));
+                }
+
+                throw new VectorizerException(ErrorCode.MalformedBody, "EOF while parsing a value at line 1 column 0");
+            }
+
+            try
+            {
+                return new JsonBody(JsonDocument.Parse(bytes, ParseOptions));
+            }
+            catch (JsonException e)
+            {
+                throw new VectorizerException(ErrorCode.MalformedBody, Describe(e), e);
+            }
+        }
+    }
+
+    private static bool IsWhiteSpace(byte[] bytes)
+    {
+        foreach (var b in bytes)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static VectorizerException TooLarge(long size, long limit) =>
+        new(ErrorCode.PayloadTooLarge, $"JSON payload ({size} bytes) is larger than allowed (limit: {limit} bytes).");
+
+    private static string Describe(JsonException e)
+    {
+        var message = e.Message;
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut > 0)
+        {
+            message = message[..cut];
+        }
+
+        return e.LineNumber is { } line && e.BytePositionInLine is { } column
+            ? $"{message.TrimEnd()} at line {line + 1} column {column + 1}"
+            : message;
+    }
+
+    public void Dispose() => document.Dispose();
+}

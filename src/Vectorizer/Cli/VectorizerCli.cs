@@ -1,0 +1,229 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Hosting;
+
+namespace Vectorizer.Cli;
+
+/// <summary>The <c>vectorizer</c> command line: serve, status, collections, config.</summary>
+public static class VectorizerCli
+{
+    private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "Path to config.yml (default: $VECTORIZER_CONFIG, else ./config.yml when present)" };
+    private static readonly Option<string?> HostOption = new("--host") { Description = "Address to listen on (server.host)" };
+    private static readonly Option<int?> PortOption = new("--port", "-p") { Description = "TCP port (server.port; 0 picks a free one)" };
+    private static readonly Option<string?> DataDirOption = new("--data-dir") { Description = "Data directory (server.data_dir)" };
+    private static readonly Option<string?> LogLevelOption = new("--log-level") { Description = "trace, debug, info, warn or error" };
+    private static readonly Option<string?> LogFormatOption = new("--log-format") { Description = "text or json" };
+    private static readonly Option<string?> UrlOption = new("--url") { Description = "Server URL (default: from the configuration, http://host:port)" };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Vectorizer: a vector database server that speaks Qdrant's REST API.");
+        root.Add(ServeCommand());
+        root.Add(StatusCommand());
+        root.Add(CollectionsCommand());
+        root.Add(ConfigCommand());
+        // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+    }
+
+    private static Command ServeCommand()
+    {
+        var command = new Command("serve", "Start the server (Ctrl-C or SIGTERM shuts it down gracefully)");
+        AddServerOptions(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!TryLoad(parse, out var settings))
+            {
+                return 2;
+            }
+
+            var app = VectorizerHost.Build(settings);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"Vectorizer {Server.Api.Qdrant.ServiceApi.Version} listening on {VectorizerHost.ListeningAddress(app)} (data: {Path.GetFullPath(settings.Server.DataDir)})");
+            await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command StatusCommand()
+    {
+        var command = new Command("status", "Show a running server's status (GET /api/status)");
+        command.Add(ConfigOption);
+        command.Add(UrlOption);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var status = await GetJsonAsync(parse, "/api/status", cancellationToken).ConfigureAwait(false);
+            if (status is not { } s)
+            {
+                return 1;
+            }
+
+            Console.WriteLine($"status:      {s.GetProperty("status").GetString()}");
+            Console.WriteLine($"version:     {s.GetProperty("version").GetString()}");
+            Console.WriteLine($"uptime:      {TimeSpan.FromSeconds(s.GetProperty("uptime_seconds").GetDouble()):d\\.hh\\:mm\\:ss}");
+            Console.WriteLine($"data_dir:    {s.GetProperty("data_dir").GetString()}");
+            Console.WriteLine($"collections: {s.GetProperty("collections_count").GetInt32()}");
+            Console.WriteLine($"points:      {s.GetProperty("total_points").GetInt64()}");
+            Console.WriteLine($"memory:      {s.GetProperty("memory").GetProperty("process_working_set_bytes").GetInt64() / (1024 * 1024)} MiB working set");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command CollectionsCommand()
+    {
+        var command = new Command("collections", "Inspect collections on a running server");
+        var list = new Command("list", "List collections with their point counts");
+        list.Add(ConfigOption);
+        list.Add(UrlOption);
+        list.SetAction(async (parse, cancellationToken) =>
+        {
+            var status = await GetJsonAsync(parse, "/api/status", cancellationToken).ConfigureAwait(false);
+            if (status is not { } s)
+            {
+                return 1;
+            }
+
+            var collections = s.GetProperty("collections");
+            if (collections.GetArrayLength() == 0)
+            {
+                Console.WriteLine("(no collections)");
+            }
+
+            foreach (var collection in collections.EnumerateArray())
+            {
+                Console.WriteLine($"{collection.GetProperty("name").GetString(),-32} {collection.GetProperty("points_count").GetInt64(),12} points  {collection.GetProperty("status").GetString()}");
+            }
+
+            return 0;
+        });
+        command.Add(list);
+        return command;
+    }
+
+    private static Command ConfigCommand()
+    {
+        var command = new Command("config", "Check or print the configuration");
+        var validate = new Command("validate", "Check config.yml: unknown keys, wrong types and bad values, with line numbers");
+        validate.Add(ConfigOption);
+        validate.SetAction(parse =>
+        {
+            var path = parse.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable(ConfigLoader.ConfigEnvironmentVariable) ?? "config.yml";
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"error: config file `{path}` not found");
+                return 2;
+            }
+
+            var issues = ConfigLoader.ValidateYaml(File.ReadAllText(path));
+            foreach (var issue in issues)
+            {
+                (issue.IsWarning ? Console.Out : Console.Error).WriteLine($"{path}: {(issue.IsWarning ? "warning" : "error")}: {issue}");
+            }
+
+            var errors = issues.Count(i => !i.IsWarning);
+            Console.WriteLine(errors == 0 ? $"{path}: valid" : $"{path}: {errors} error(s)");
+            return errors == 0 ? 0 : 1;
+        });
+        var show = new Command("show", "Print the effective configuration (file, environment and flags applied)");
+        AddServerOptions(show);
+        show.SetAction(parse =>
+        {
+            if (!TryLoad(parse, out var settings))
+            {
+                return 2;
+            }
+
+            Console.Write(ConfigLoader.ToYaml(settings));
+            return 0;
+        });
+        command.Add(validate);
+        command.Add(show);
+        return command;
+    }
+
+    private static void AddServerOptions(Command command)
+    {
+        command.Add(ConfigOption);
+        command.Add(HostOption);
+        command.Add(PortOption);
+        command.Add(DataDirOption);
+        command.Add(LogLevelOption);
+        command.Add(LogFormatOption);
+    }
+
+    private static bool TryLoad(ParseResult parse, out VectorizerSettings settings)
+    {
+        try
+        {
+            var (loaded, _, warnings) = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment(), s =>
+            {
+                s.Server.Host = parse.GetValue(HostOption) ?? s.Server.Host;
+                s.Server.Port = parse.GetValue(PortOption) ?? s.Server.Port;
+                s.Server.DataDir = parse.GetValue(DataDirOption) ?? s.Server.DataDir;
+                s.Logging.Level = parse.GetValue(LogLevelOption) ?? s.Logging.Level;
+                s.Logging.Format = parse.GetValue(LogFormatOption) ?? s.Logging.Format;
+            });
+            foreach (var warning in warnings)
+            {
+                Console.Error.WriteLine($"warning: {warning}");
+            }
+
+            settings = loaded;
+            return true;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            settings = null!;
+            return false;
+        }
+    }
+
+    private static async Task<JsonElement?> GetJsonAsync(ParseResult parse, string path, CancellationToken cancellationToken)
+    {
+        var url = parse.GetValue(UrlOption);
+        if (url is null)
+        {
+            if (!TryLoadForClient(parse, out var settings))
+            {
+                return null;
+            }
+
+            var host = settings.Server.Host is "0.0.0.0" or "::" ? "127.0.0.1" : settings.Server.Host;
+            url = $"http://{host}:{settings.Server.Port}";
+        }
+
+        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            return await client.GetFromJsonAsync<JsonElement>(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            Console.Error.WriteLine($"error: cannot reach the server at {url}: {e.Message}");
+            return null;
+        }
+    }
+
+    private static bool TryLoadForClient(ParseResult parse, out VectorizerSettings settings)
+    {
+        try
+        {
+            settings = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment()).Settings;
+            return true;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            settings = null!;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using Vectorizer.Cli;
+
+return await VectorizerCli.RunAsync(args);

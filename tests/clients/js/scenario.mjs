@@ -1,0 +1,145 @@
+// Drives a running Vectorizer server with the official Qdrant JavaScript client.
+// Usage: node scenario.mjs http://127.0.0.1:PORT
+// Exits 0 when every step behaves as Qdrant would; prints the failed step and exits 1 otherwise.
+import assert from "node:assert/strict";
+import { QdrantClient } from "@qdrant/js-client-rest";
+
+const url = process.argv[2];
+if (!url) {
+  console.error("usage: node scenario.mjs <server url>");
+  process.exit(2);
+}
+
+const client = new QdrantClient({ url, checkCompatibility: false });
+const A = "js_docs_v1";
+const B = "js_docs_v2";
+const ALIAS = "js_docs";
+
+function vec(i) {
+  return [Math.sin(i), Math.cos(i), Math.sin(i * 0.5), Math.cos(i * 0.25)];
+}
+
+async function step(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    console.error(`FAIL ${name}: ${error?.stack ?? error}`);
+    if (error?.data) console.error(JSON.stringify(error.data));
+    process.exit(1);
+  }
+}
+
+await step("create collections", async () => {
+  for (const name of [A, B]) {
+    if ((await client.collectionExists(name)).exists) await client.deleteCollection(name);
+    assert.equal(await client.createCollection(name, { vectors: { size: 4, distance: "Cosine" } }), true);
+  }
+  const info = await client.getCollection(A);
+  assert.equal(info.config.params.vectors.size, 4);
+  assert.equal(info.config.params.vectors.distance, "Cosine");
+  const { collections } = await client.getCollections();
+  assert.ok(collections.some((c) => c.name === A) && collections.some((c) => c.name === B));
+});
+
+await step("upsert as a list of points", async () => {
+  const points = [];
+  for (let i = 0; i < 30; i++) {
+    points.push({ id: i, vector: vec(i), payload: { group: i % 3 === 0 ? "fizz" : "plain", n: i, tags: ["t" + (i % 5)] } });
+  }
+  const result = await client.upsert(A, { wait: true, points });
+  assert.equal(result.status, "completed");
+});
+
+await step("upsert in the columnar batch form", async () => {
+  const ids = [], vectors = [], payloads = [];
+  for (let i = 30; i < 50; i++) {
+    ids.push(i);
+    vectors.push(vec(i));
+    payloads.push({ group: i % 3 === 0 ? "fizz" : "plain", n: i, tags: ["t" + (i % 5)] });
+  }
+  const result = await client.upsert(A, { wait: true, batch: { ids, vectors, payloads } });
+  assert.equal(result.status, "completed");
+  assert.equal((await client.count(A, { exact: true })).count, 50);
+});
+
+await step("query with a filter", async () => {
+  const { points } = await client.query(A, {
+    query: vec(7),
+    limit: 5,
+    with_payload: true,
+    filter: { must: [{ key: "group", match: { value: "fizz" } }] },
+  });
+  assert.equal(points.length, 5);
+  for (const p of points) assert.equal(p.payload.group, "fizz");
+  for (let i = 1; i < points.length; i++) assert.ok(points[i - 1].score >= points[i].score, "scores descend");
+  const byId = await client.query(A, { query: 9, limit: 3 });
+  assert.equal(byId.points.length, 3);
+  assert.ok(!byId.points.some((p) => p.id === 9), "query by id excludes the point itself");
+});
+
+await step("scroll with paging", async () => {
+  const seen = [];
+  let offset = undefined;
+  let pages = 0;
+  do {
+    const page = await client.scroll(A, { limit: 7, offset, with_payload: false });
+    for (const p of page.points) seen.push(p.id);
+    offset = page.next_page_offset ?? undefined;
+    pages++;
+  } while (offset !== undefined && pages < 20);
+  assert.equal(pages, 8);
+  assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i));
+});
+
+await step("count with a filter", async () => {
+  const { count } = await client.count(A, { filter: { must: [{ key: "group", match: { value: "fizz" } }] }, exact: true });
+  assert.equal(count, 17);
+});
+
+await step("set payload", async () => {
+  await client.setPayload(A, { payload: { reviewed: true }, points: [1, 2, 3], wait: true });
+  const records = await client.retrieve(A, { ids: [1, 2, 3, 4], with_payload: true });
+  assert.equal(records.length, 4);
+  for (const r of records) assert.equal(r.payload.reviewed, r.id === 4 ? undefined : true);
+  assert.equal(records[0].payload.group, "plain", "set_payload keeps other keys");
+});
+
+await step("delete by filter", async () => {
+  await client.delete(A, { wait: true, filter: { must: [{ key: "tags", match: { any: ["t0"] } }] } });
+  assert.equal((await client.count(A, { exact: true })).count, 40);
+  const { count } = await client.count(A, { filter: { must: [{ key: "tags", match: { value: "t0" } }] } });
+  assert.equal(count, 0);
+});
+
+await step("alias switched atomically to a second collection", async () => {
+  await client.upsert(B, { wait: true, points: [{ id: 1000, vector: vec(1000), payload: { version: 2 } }] });
+  await client.updateCollectionAliases({ actions: [{ create_alias: { collection_name: A, alias_name: ALIAS } }] });
+  assert.equal((await client.count(ALIAS, {})).count, 40);
+  await client.updateCollectionAliases({
+    actions: [
+      { delete_alias: { alias_name: ALIAS } },
+      { create_alias: { collection_name: B, alias_name: ALIAS } },
+    ],
+  });
+  assert.equal((await client.count(ALIAS, {})).count, 1);
+  const { aliases } = await client.getAliases();
+  assert.deepEqual(aliases.filter((a) => a.alias_name === ALIAS), [{ alias_name: ALIAS, collection_name: B }]);
+  const { points } = await client.query(ALIAS, { query: vec(1000), limit: 1, with_payload: true });
+  assert.equal(points[0].id, 1000);
+});
+
+await step("errors come back as Qdrant errors", async () => {
+  await assert.rejects(client.upsert(A, { wait: true, points: [{ id: 1, vector: [1, 2] }] }), (e) => e.status === 400);
+  await assert.rejects(client.getCollection("js_missing_collection"), (e) => e.status === 404);
+});
+
+await step("delete collections", async () => {
+  assert.equal(await client.deleteCollection(A), true);
+  assert.equal(await client.deleteCollection(B), true);
+  assert.equal((await client.collectionExists(A)).exists, false);
+  const { aliases } = await client.getAliases();
+  assert.equal(aliases.filter((a) => a.alias_name === ALIAS).length, 0, "aliases go with their collection");
+});
+
+console.log("all steps passed");
