@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -60,11 +61,13 @@ public static class VectorizerHost
 
         var app = builder.Build();
         app.Use(HandleErrors);
+        app.UseStatusCodePages(WriteStatusCodePage);
+        app.UseRouting();
+        app.Use(DecodeCollectionName);
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapOpsApi();
-        app.MapFallback(context => QdrantResults.WriteError(context, StatusCodes.Status404NotFound, $"Not found: no endpoint {context.Request.Method} {context.Request.Path}"));
         return app;
     }
 
@@ -101,6 +104,33 @@ public static class VectorizerHost
                 options.ColorBehavior = LoggerColorBehavior.Disabled;
             });
         }
+    }
+
+    /// <summary>Unmatched routes and methods get the error envelope too.</summary>
+    private static Task WriteStatusCodePage(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var message = http.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => $"Not found: no endpoint {http.Request.Method} {http.Request.Path}",
+            StatusCodes.Status405MethodNotAllowed => $"Method not allowed: {http.Request.Method} {http.Request.Path}",
+            var status => $"HTTP {status}",
+        };
+        return QdrantResults.WriteError(http, http.Response.StatusCode, message);
+    }
+
+    /// <summary>
+    /// Kestrel leaves <c>%2F</c> encoded in route values; decode collection names fully so that
+    /// <c>..%2F..%2Fx</c> is validated as <c>../../x</c> (and rejected) rather than accepted literally.
+    /// </summary>
+    private static Task DecodeCollectionName(HttpContext context, RequestDelegate next)
+    {
+        if (context.Request.RouteValues.TryGetValue("collection", out var value) && value is string name && name.Contains('%', StringComparison.Ordinal))
+        {
+            context.Request.RouteValues["collection"] = Uri.UnescapeDataString(name);
+        }
+
+        return next(context);
     }
 
     /// <summary>Turns exceptions into Qdrant's error envelope; unexpected ones are logged and become 500.</summary>
