@@ -1,0 +1,56 @@
+namespace Vectorizer.Server.Tests;
+
+/// <summary>The <c>vectorizer</c> executable's verbs, run as child processes.</summary>
+public class CliTests
+{
+    [Fact]
+    public async Task ConfigValidateReportsKeyAndLine()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".yml");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path, "server:\n  port: 15002\n  bogus: 1\n");
+        var (code, output) = await VectorizerProcess.RunAsync("config", "validate", "--config", path);
+        Assert.Equal(1, code);
+        Assert.Contains("line 3, column 3: `server.bogus`: unknown key", output, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(path, "server:\n  port: 15003\n");
+        (code, output) = await VectorizerProcess.RunAsync("config", "validate", "--config", path);
+        Assert.Equal(0, code);
+        Assert.Contains("valid", output, StringComparison.Ordinal);
+
+        (code, output) = await VectorizerProcess.RunAsync("config", "show", "--config", path, "--data-dir", "/tmp/flag-dir");
+        Assert.Equal(0, code);
+        Assert.Contains("port: 15003", output, StringComparison.Ordinal);
+        Assert.Contains("data_dir: \"/tmp/flag-dir\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusAndCollectionsListTalkToARunningServer()
+    {
+        var dataDir = TestServer.NewDataDir();
+        try
+        {
+            await using var child = await VectorizerProcess.StartAsync(dataDir);
+            using var client = new HttpClient { BaseAddress = new Uri(child.Url) };
+            (await client.SendJson(HttpMethod.Put, "/collections/cli", """{"vectors": {"size": 2, "distance": "Dot"}}""")).AssertOk();
+            (await client.SendJson(HttpMethod.Put, "/collections/cli/points?wait=true", """{"points": [{"id": 1, "vector": [1, 2]}]}""")).AssertOk();
+
+            var (code, output) = await VectorizerProcess.RunAsync("status", "--url", child.Url);
+            Assert.Equal(0, code);
+            Assert.Contains("collections: 1", output, StringComparison.Ordinal);
+            Assert.Contains("points:      1", output, StringComparison.Ordinal);
+
+            (code, output) = await VectorizerProcess.RunAsync("collections", "list", "--url", child.Url);
+            Assert.Equal(0, code);
+            Assert.Matches(@"cli\s+1 points", output);
+
+            (code, output) = await VectorizerProcess.RunAsync("status", "--url", "http://127.0.0.1:1");
+            Assert.Equal(1, code);
+            Assert.Contains("cannot reach the server", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestServer.TryDelete(dataDir);
+        }
+    }
+}

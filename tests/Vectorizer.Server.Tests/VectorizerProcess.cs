@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Vectorizer.Server.Tests;
+
+/// <summary>The real <c>vectorizer</c> executable run as a child process.</summary>
+public sealed partial class VectorizerProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+    private readonly TaskCompletionSource<string> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private VectorizerProcess(Process process)
+    {
+        this.process = process;
+    }
+
+    public string Url { get; private set; } = "";
+
+    public string Output
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    public Process Process => process;
+
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Vectorizer.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Repository root not found");
+    }
+
+    /// <summary>vectorizer.dll built in the same configuration as the tests.</summary>
+    public static string ExecutablePath()
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var path = Path.Combine(RepositoryRoot(), "src", "Vectorizer", "bin", configuration, "net10.0", "vectorizer.dll");
+        Assert.True(File.Exists(path), $"{path} not built");
+        return path;
+    }
+
+    /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ExecutablePath());
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var child = Process.Start(start)!;
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        return (child.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>Starts <c>vectorizer serve</c> on a free port and waits until it listens.</summary>
+    public static async Task<VectorizerProcess> StartAsync(string dataDir, params string[] extra)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])[ExecutablePath(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, .. extra])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("VECTORIZER_CONFIG");
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var child = new VectorizerProcess(process);
+        process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
+        process.Exited += (_, _) => child.listening.TrySetException(new InvalidOperationException("vectorizer exited early:\n" + child.Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        child.Url = await child.listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        return child;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+
+        var match = ListeningLine().Match(line);
+        if (match.Success)
+        {
+            listening.TrySetResult(match.Groups[1].Value);
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM, then wait for a graceful exit.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+
+    [GeneratedRegex(@"listening on (http://\S+)")]
+    private static partial Regex ListeningLine();
+}
