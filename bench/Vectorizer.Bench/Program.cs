@@ -1,82 +1,116 @@
-using System.Diagnostics;
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
 using Vectorizer.Bench;
-using Vectorizer.Engine.Index;
-using Vectorizer.Engine.Vectors;
 
-unsafe
+var root = new RootCommand("Vectorizer benchmarks. Results go to bench/results/ with the command that produced them.");
+
+var datasetOption = new Option<string>("--dataset") { Description = "fashion-mnist-784-euclidean or glove-100-angular", DefaultValueFactory = _ => "glove-100-angular" };
+var mOption = new Option<int>("--m") { DefaultValueFactory = _ => 16 };
+var efConstructOption = new Option<int>("--ef-construct") { DefaultValueFactory = _ => 100 };
+var efOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "10,16,24,32,48,64,96,128,256" };
+var threadsOption = new Option<string>("--threads") { Description = "build thread counts, comma-separated", DefaultValueFactory = _ => "1,2" };
+var maxBaseOption = new Option<int>("--max-base") { Description = "use only the first N base vectors (ground truth is then computed)", DefaultValueFactory = _ => int.MaxValue };
+var queriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => int.MaxValue };
+var jsonOption = new Option<string?>("--json") { Description = "write results as JSON" };
+var dumpOption = new Option<string?>("--dump-ids") { Description = "write every returned id list to DIR/<engine>-ef<ef>.txt" };
+var markdownOption = new Option<string?>("--markdown") { Description = "write a markdown report" };
+var peersOption = new Option<bool>("--peers") { Description = "also run hnswlib and FAISS", DefaultValueFactory = _ => true };
+
+var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption };
+ann.SetAction(parse =>
 {
-    var name = args.Length > 0 ? args[0] : "glove-100-angular";
-    var n = args.Length > 1 ? int.Parse(args[1]) : 100000;
-    var threads = args.Length > 2 ? int.Parse(args[2]) : 1;
-    var efc = args.Length > 3 ? int.Parse(args[3]) : 100;
-    var m = args.Length > 4 ? int.Parse(args[4]) : 16;
-    var dir = Path.Combine(Texmex.CacheDirectory(), name);
-    var (data, rows, dim) = Texmex.ReadFvecs(Path.Combine(dir, "base.fvecs"), n);
-    var (queries, qn, _) = Texmex.ReadFvecs(Path.Combine(dir, "query.fvecs"), 1000);
-    var cosine = name.Contains("angular");
-    var store = new DenseVectorStore(dim);
-    for (var i = 0; i < rows; i++)
+    var options = new AnnOptions(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(mOption),
+        parse.GetValue(efConstructOption),
+        ParseInts(parse.GetValue(efOption)!),
+        ParseInts(parse.GetValue(threadsOption)!),
+        parse.GetValue(maxBaseOption),
+        parse.GetValue(queriesOption),
+        parse.GetValue(jsonOption),
+        parse.GetValue(dumpOption),
+        parse.GetValue(markdownOption),
+        parse.GetValue(peersOption),
+        10);
+    var command = Machine.CommandLine(args);
+    var report = AnnBenchmark.Run(options, command, Console.Out);
+    var markdown = AnnMarkdown(report);
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    if (options.Markdown is { } path)
     {
-        var v = data.AsSpan(i * dim, dim).ToArray();
-        if (cosine) VectorKernels.Normalize(v);
-        store.Append(v);
+        File.WriteAllText(path, markdown);
     }
-    for (var i = 0; i < qn; i++) if (cosine) VectorKernels.Normalize(queries.AsSpan(i * dim, dim));
+});
+root.Add(ann);
 
-    var graph = new HnswGraph(m, efc);
-    graph.EnsureCapacity(rows);
-    var sw = Stopwatch.StartNew();
-    var next = -1;
-    var ts = new Thread[threads];
-    for (var t = 0; t < threads; t++)
-    {
-        ts[t] = new Thread(() =>
-        {
-            var ctx = new SearchContext();
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < rows)
-            {
-                if (cosine) { var s = new DenseScorer<DotMetric>(store, store.GetPointer(i)); graph.Insert(ref s, i, rows, ctx); }
-                else { var s = new DenseScorer<EuclidMetric>(store, store.GetPointer(i)); graph.Insert(ref s, i, rows, ctx); }
-            }
-        });
-        ts[t].Start();
-    }
-    foreach (var t in ts) t.Join();
-    Console.WriteLine($"build {rows} x {dim} threads={threads}: {sw.Elapsed.TotalSeconds:F2}s");
+var pointsOption = new Option<int>("--points") { DefaultValueFactory = _ => 100_000 };
+var restart = new Command("restart", "Time to reopen a collection after a checkpoint and after a crash (WAL only)") { datasetOption, pointsOption };
+restart.SetAction(parse =>
+{
+    var rows = RestartBenchmark.Run(parse.GetValue(datasetOption)!, parse.GetValue(pointsOption), Console.Out);
+    Console.WriteLine();
+    Console.WriteLine($"Command: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n");
+    Console.WriteLine("| dataset | points | restart from | open time | indexed at open |");
+    Console.WriteLine("|---|---|---|---|---|");
+    Console.Write(rows);
+});
+root.Add(restart);
 
-    // exact ground truth on subset
-    var gt = new int[qn][];
-    var tmp = new ScoredNode[rows];
-    fixed (float* qp = queries)
+var batchOption = new Option<int>("--batch") { DefaultValueFactory = _ => 256 };
+var connectionsOption = new Option<string>("--connections") { DefaultValueFactory = _ => "1,8,64" };
+var secondsOption = new Option<int>("--seconds") { DefaultValueFactory = _ => 20 };
+var hnswEfOption = new Option<int?>("--hnsw-ef") { Description = "hnsw_ef sent with each query (default: the server's)" };
+var clientsOption = new Option<int>("--clients") { Description = "concurrent upsert clients", DefaultValueFactory = _ => 1 };
+var wrkThreadsOption = new Option<int>("--wrk-threads") { DefaultValueFactory = _ => 2 };
+var extraConfigOption = new Option<string>("--collection-extra") { Description = "extra JSON members for the create-collection body, e.g. ', \"optimizers_config\": {\"indexing_threshold\": 0}'", DefaultValueFactory = _ => "" };
+var rest = new Command("rest", "The server over HTTP: batched wait=true upserts, then wrk on /points/query") { datasetOption, pointsOption, batchOption, connectionsOption, secondsOption, hnswEfOption, clientsOption, wrkThreadsOption, markdownOption, extraConfigOption };
+rest.SetAction(parse =>
+{
+    var connections = parse.GetValue(connectionsOption)!;
+    var options = new RestBenchmark.Options(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(pointsOption),
+        parse.GetValue(batchOption),
+        connections.Length == 0 || connections == "0" ? [] : ParseInts(connections),
+        parse.GetValue(secondsOption),
+        parse.GetValue(hnswEfOption),
+        parse.GetValue(clientsOption),
+        parse.GetValue(wrkThreadsOption),
+        parse.GetValue(extraConfigOption)!);
+    var body = RestBenchmark.Run(options, Machine.CommandLine(args), Console.Out);
+    var markdown = $"# REST benchmark: {options.Dataset}, {options.Points} points\n\nCommand: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n\n{body}";
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    if (parse.GetValue(markdownOption) is { } path)
     {
-        for (var q = 0; q < qn; q++)
-        {
-            for (var i = 0; i < rows; i++)
-            {
-                var d = cosine ? DotMetric.Distance(qp + q * dim, store.GetPointer(i), dim) : EuclidMetric.Distance(qp + q * dim, store.GetPointer(i), dim);
-                tmp[i] = new ScoredNode(d, i);
-            }
-            Array.Sort(tmp, (a, b) => a.Distance.CompareTo(b.Distance));
-            gt[q] = tmp.Take(10).Select(x => x.Node).ToArray();
-        }
-        var output = new ScoredNode[10];
-        foreach (var ef in new[] { 64, 100, 128, 192, 256 })
-        {
-            var ctx = new SearchContext();
-            var hits = 0;
-            var filter = default(AcceptAllFilter);
-            sw.Restart();
-            for (var rep = 0; rep < 3; rep++)
-            for (var q = 0; q < qn; q++)
-            {
-                int c;
-                if (cosine) { var s = new DenseScorer<DotMetric>(store, qp + q * dim); c = graph.Search(ref s, ref filter, 10, ef, rows, output, ctx); }
-                else { var s = new DenseScorer<EuclidMetric>(store, qp + q * dim); c = graph.Search(ref s, ref filter, 10, ef, rows, output, ctx); }
-                if (rep == 0) for (var j = 0; j < c; j++) if (Array.IndexOf(gt[q], output[j].Node) >= 0) hits++;
-            }
-            var el = sw.Elapsed.TotalSeconds;
-            Console.WriteLine($"ef={ef} recall={hits / (10.0 * qn):F4} qps={3 * qn / el:F0}");
-        }
+        File.WriteAllText(path, markdown);
     }
+});
+root.Add(rest);
+
+return root.Parse(args).Invoke();
+
+static int[] ParseInts(string text) =>
+    text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+
+static string AnnMarkdown(AnnReport report)
+{
+    var builder = new StringBuilder();
+    builder.AppendLine($"# ANN benchmark: {report.Dataset}");
+    builder.AppendLine();
+    builder.AppendLine($"Command: `{report.Command}`  ");
+    builder.AppendLine($"Commit: {report.Commit}  ");
+    builder.AppendLine($"Machine: {report.MachineName}  ");
+    builder.AppendLine($"Data: {report.BaseVectors} base vectors, {report.Queries} queries, M={report.M}, ef_construct={report.EfConstruct}; recall@10 against exact neighbours; QPS single-threaded.");
+    builder.AppendLine();
+    builder.Append(Stats.Table(
+        ["engine", "ef", "recall@10", "QPS", "p50 ms", "p99 ms"],
+        report.Results.Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));
+    builder.AppendLine();
+    builder.Append(Stats.Table(
+        ["engine", "build threads", "build s", "peak RSS MiB", "index MiB"],
+        report.Build.Select(b => (IReadOnlyList<string>)[b.Engine, b.Threads.ToString(CultureInfo.InvariantCulture), Stats.F(b.Seconds, 1), (b.PeakRssBytes >> 20).ToString(CultureInfo.InvariantCulture), (b.IndexBytes >> 20).ToString(CultureInfo.InvariantCulture)])));
+    return builder.ToString();
 }

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
-using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Vectors;
 
 namespace Vectorizer.Engine.Tests;

@@ -75,7 +75,8 @@ public sealed partial class Collection
     private int IndexingThreads(VectorSlot slot)
     {
         var configured = slot.Hnsw.MaxIndexingThreads > 0 ? slot.Hnsw.MaxIndexingThreads : options.IndexingThreads;
-        return configured > 0 ? configured : Environment.ProcessorCount;
+        // Auto: leave one core to serve requests while the graph is built in the background.
+        return configured > 0 ? configured : Math.Max(1, Environment.ProcessorCount - 1);
     }
 
     /// <summary>True when the slot has vectors the graph does not cover yet and is big enough to index.</summary>

@@ -14,7 +14,7 @@ public sealed class EngineOptions
     /// <summary>Largest accepted vector dimension.</summary>
     public int MaxVectorSize { get; set; } = 65536;
 
-    /// <summary>Threads used to build HNSW graphs (0 = one per core).</summary>
+    /// <summary>Threads used to build HNSW graphs (0 = all cores but one).</summary>
     public int IndexingThreads { get; set; }
 
     /// <summary>How often background maintenance (auto-save, vacuum) checks the collections.</summary>

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Vectorizer.Bench;
+
+/// <summary>Process and machine facts for reports.</summary>
+public static class Machine
+{
+    /// <summary>Peak resident set size of this process (VmHWM), in bytes.</summary>
+    public static long PeakRssBytes() => ReadStatusKb("VmHWM") * 1024;
+
+    public static long CurrentRssBytes() => ReadStatusKb("VmRSS") * 1024;
+
+    private static long ReadStatusKb(string field)
+    {
+        if (!File.Exists("/proc/self/status"))
+        {
+            return 0;
+        }
+
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(field.Length + 1).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    public static string Describe()
+    {
+        var cpu = "unknown CPU";
+        if (File.Exists("/proc/cpuinfo"))
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+        }
+
+        var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+        return $"{cpu}, {Environment.ProcessorCount} cores, {memory:F0} GiB RAM, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+    }
+
+    public static string Commit()
+    {
+        try
+        {
+            var start = new ProcessStartInfo("git", ["rev-parse", "--short", "HEAD"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEnd().Trim();
+            process.WaitForExit();
+            using var dirty = Process.Start(new ProcessStartInfo("git", ["status", "--porcelain", "--untracked-files=no"]) { RedirectStandardOutput = true })!;
+            var changes = dirty.StandardOutput.ReadToEnd().Trim();
+            dirty.WaitForExit();
+            return changes.Length > 0 ? output + "+dirty" : output;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+
+    public static string CommandLine(string[] args) =>
+        "dotnet run -c Release --project bench/Vectorizer.Bench -- " + string.Join(' ', args);
+}
+
+/// <summary>Latency percentiles from per-operation timings.</summary>
+public static class Stats
+{
+    public static double Percentile(double[] sortedMs, double p)
+    {
+        if (sortedMs.Length == 0)
+        {
+            return 0;
+        }
+
+        var rank = p / 100.0 * (sortedMs.Length - 1);
+        var low = (int)Math.Floor(rank);
+        var high = (int)Math.Ceiling(rank);
+        return sortedMs[low] + ((sortedMs[high] - sortedMs[low]) * (rank - low));
+    }
+
+    public static string Table(IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var builder = new StringBuilder();
+        builder.Append("| ").Append(string.Join(" | ", header)).AppendLine(" |");
+        builder.Append('|').Append(string.Concat(header.Select(_ => "---|"))).AppendLine();
+        foreach (var row in rows)
+        {
+            builder.Append("| ").Append(string.Join(" | ", row)).AppendLine(" |");
+        }
+
+        return builder.ToString();
+    }
+
+    public static string F(double value, int digits) => value.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Vectors;
+
+namespace Vectorizer.Bench;
+
+/// <summary>A collection built in-process through the engine API, in a temporary data directory.</summary>
+public sealed class EngineIndex : IDisposable
+{
+    private EngineIndex(CollectionManager manager, Collection collection, string directory, double buildSeconds)
+    {
+        Manager = manager;
+        Collection = collection;
+        Directory = directory;
+        BuildSeconds = buildSeconds;
+    }
+
+    public CollectionManager Manager { get; }
+
+    public Collection Collection { get; }
+
+    public string Directory { get; }
+
+    public double BuildSeconds { get; }
+
+    public static EngineOptions Options(string directory, int threads) => new()
+    {
+        DataDir = directory,
+        IndexingThreads = threads,
+        AutoSave = new AutoSaveOptions { Enabled = false },
+    };
+
+    /// <summary>Upserts every base vector (batches of 1,000) and waits until the graph covers them all.</summary>
+    public static EngineIndex Build(Dataset dataset, int m, int efConstruct, int threads, int? ef = null, string? directory = null)
+    {
+        directory ??= Path.Combine(Path.GetTempPath(), "vectorizer-bench", Guid.NewGuid().ToString("N"));
+        var manager = CollectionManager.Open(Options(directory, threads), NullLoggerFactory.Instance);
+        var config = new CollectionConfig
+        {
+            Vectors = new Dictionary<string, VectorParams>
+            {
+                [""] = new() { Size = dataset.Dimension, Distance = dataset.Angular ? Distance.Cosine : Distance.Euclid },
+            },
+            Hnsw = new HnswConfig { M = m, EfConstruct = efConstruct, FullScanThreshold = 0, Ef = ef },
+            Optimizers = new OptimizersConfig { IndexingThreshold = 1 },
+        };
+        var collection = manager.Create("bench", config);
+        var stopwatch = Stopwatch.StartNew();
+        for (var start = 0; start < dataset.BaseCount; start += 1000)
+        {
+            var count = Math.Min(1000, dataset.BaseCount - start);
+            var points = new List<PointStruct>(count);
+            for (var i = start; i < start + count; i++)
+            {
+                points.Add(new PointStruct(PointId.FromNumber((ulong)i), new Dictionary<string, float[]> { [""] = dataset.BaseRow(i).ToArray() }, null));
+            }
+
+            collection.UpdateAsync(new UpsertOperation(points), wait: false).AsTask().GetAwaiter().GetResult();
+        }
+
+        collection.WaitForIndexingAsync(TimeSpan.FromHours(2)).GetAwaiter().GetResult();
+        return new EngineIndex(manager, collection, directory, stopwatch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Bytes of vectors plus graph links held in memory.</summary>
+    public long IndexBytes => Collection.MemoryBytes();
+
+    public void Dispose()
+    {
+        Manager.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

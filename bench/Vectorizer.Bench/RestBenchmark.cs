@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Vectorizer.Bench;
+
+/// <summary>
+/// The server as a separate process: load points with batched <c>wait=true</c> upserts, then drive
+/// <c>/points/query</c> with wrk at several connection counts.
+/// </summary>
+public static partial class RestBenchmark
+{
+    public sealed record Options(string Dataset, int Points, int BatchSize, int[] Connections, int Seconds, int? HnswEf, int Clients, int WrkThreads, string ExtraConfig = "");
+
+    public static string Run(Options options, string command, TextWriter log)
+    {
+        var dataset = Dataset.Load(options.Dataset, options.Points, 1000, log);
+        var dataDir = Path.Combine(Path.GetTempPath(), "vectorizer-bench", Guid.NewGuid().ToString("N"));
+        var server = StartServer(dataDir, log);
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(server.Url), Timeout = TimeSpan.FromMinutes(5) };
+            Send(client, HttpMethod.Put, "/collections/bench", "{\"vectors\": {\"size\": " + dataset.Dimension.ToString(CultureInfo.InvariantCulture) + ", \"distance\": \"" + (dataset.Angular ? "Cosine" : "Euclid") + "\"}" + options.ExtraConfig + "}");
+            var bodies = new List<byte[]>();
+            for (var start = 0; start < dataset.BaseCount; start += options.BatchSize)
+            {
+                bodies.Add(UpsertBody(dataset, start, Math.Min(options.BatchSize, dataset.BaseCount - start)));
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            var next = -1;
+            var clients = Enumerable.Range(0, options.Clients).Select(_ => Task.Run(async () =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < bodies.Count)
+                {
+                    using var content = new ByteArrayContent(bodies[i]);
+                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    using var response = await client.PutAsync("/collections/bench/points?wait=true", content).ConfigureAwait(false);
+                    response.EnsureSuccessStatusCode();
+                }
+            })).ToArray();
+            Task.WaitAll(clients);
+            var upsertSeconds = stopwatch.Elapsed.TotalSeconds;
+            var rate = dataset.BaseCount / upsertSeconds;
+            log.WriteLine($"upsert: {dataset.BaseCount} points in batches of {options.BatchSize}, wait=true, {options.Clients} client(s): {upsertSeconds:F1} s = {rate:F0} points/s");
+
+            if (!options.ExtraConfig.Contains("\"indexing_threshold\": 0", StringComparison.Ordinal))
+            {
+                WaitIndexed(client, dataset.BaseCount, log);
+            }
+            var report = new StringBuilder();
+            report.AppendLine($"Upsert: {dataset.BaseCount} points, batches of {options.BatchSize}, `wait=true`, {options.Clients} concurrent client(s): **{rate:F0} points/s** ({upsertSeconds:F1} s).");
+            report.AppendLine();
+            if (options.Connections.Length > 0)
+            {
+                var script = WriteWrkScript(dataset, options.HnswEf);
+                var rows = new List<IReadOnlyList<string>>();
+                foreach (var connections in options.Connections)
+                {
+                    var result = RunWrk(server.Url, script, connections, options.Seconds, options.WrkThreads, log);
+                    rows.Add([connections.ToString(CultureInfo.InvariantCulture), Stats.F(result.Qps, 0), Stats.F(result.P50Ms, 2), Stats.F(result.P99Ms, 2), result.Errors.ToString(CultureInfo.InvariantCulture)]);
+                }
+
+                report.AppendLine($"Queries: `POST /collections/bench/points/query` with {Math.Min(1000, dataset.QueryCount)} real query vectors, limit 10{(options.HnswEf is { } ef ? $", hnsw_ef {ef}" : ", default hnsw_ef")}, wrk {options.WrkThreads} thread(s), {options.Seconds} s per row:");
+                report.AppendLine();
+                report.Append(Stats.Table(["connections", "QPS", "p50 ms", "p99 ms", "errors"], rows));
+            }
+
+            return report.ToString();
+        }
+        finally
+        {
+            server.Dispose();
+            try
+            {
+                Directory.Delete(dataDir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static byte[] UpsertBody(Dataset dataset, int start, int count)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("points");
+            for (var i = start; i < start + count; i++)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("id", i);
+                writer.WriteStartArray("vector");
+                foreach (var value in dataset.BaseRow(i))
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartObject("payload");
+                writer.WriteNumber("row", i);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Send(HttpClient client, HttpMethod method, string path, string json)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var response = client.Send(request);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static void WaitIndexed(HttpClient client, int points, TextWriter log)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var info = JsonDocument.Parse(client.GetStringAsync("/collections/bench").GetAwaiter().GetResult()).RootElement.GetProperty("result");
+            if (info.GetProperty("indexed_vectors_count").GetInt64() >= points && info.GetProperty("status").GetString() == "green")
+            {
+                log.WriteLine($"indexed {points} points ({stopwatch.Elapsed.TotalSeconds:F1} s after the last upsert)");
+                return;
+            }
+
+            Thread.Sleep(200);
+        }
+    }
+
+    private static string WriteWrkScript(Dataset dataset, int? hnswEf)
+    {
+        var builder = new StringBuilder();
+        builder.AppendLine("-- generated by Vectorizer.Bench: POSTs /points/query with real query vectors, round robin");
+        builder.AppendLine("local bodies = {");
+        for (var q = 0; q < Math.Min(1000, dataset.QueryCount); q++)
+        {
+            var vector = string.Join(',', dataset.Query(q).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+            var body = hnswEf is { } ef
+                ? $$$"""{"query":[{{{vector}}}],"limit":10,"params":{"hnsw_ef":{{{ef}}}}}"""
+                : $$"""{"query":[{{vector}}],"limit":10}""";
+            builder.Append("  [[").Append(body).AppendLine("]],");
+        }
+
+        builder.AppendLine("}");
+        builder.AppendLine("""
+            local counter = 0
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            request = function()
+              counter = counter + 1
+              return wrk.format(nil, "/collections/bench/points/query", nil, bodies[(counter % #bodies) + 1])
+            end
+            done = function(summary, latency, requests)
+              local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+              io.write(string.format("RESULT requests=%d duration_us=%d errors=%d p50_us=%d p99_us=%d\n",
+                summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
+            end
+            """);
+        var path = Path.Combine(Path.GetTempPath(), $"vectorizer-wrk-{Environment.ProcessId}.lua");
+        File.WriteAllText(path, builder.ToString());
+        return path;
+    }
+
+    private sealed record WrkResult(double Qps, double P50Ms, double P99Ms, long Errors);
+
+    private static WrkResult RunWrk(string url, string script, int connections, int seconds, int threads, TextWriter log)
+    {
+        threads = Math.Min(threads, connections);
+        var start = new ProcessStartInfo("wrk", ["-t", threads.ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture), "-d", $"{seconds}s", "-s", script, url])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("wrk not found (apt-get install wrk)");
+        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        var match = WrkResultLine().Match(output);
+        if (!match.Success)
+        {
+            throw new InvalidOperationException("wrk failed:\n" + output);
+        }
+
+        double Get(string name) => double.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture);
+        var result = new WrkResult(Get("requests") / (Get("duration") / 1e6), Get("p50") / 1000, Get("p99") / 1000, (long)Get("errors"));
+        log.WriteLine($"wrk {connections,3} connections: {result.Qps:F0} QPS, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, {result.Errors} errors");
+        return result;
+    }
+
+    [GeneratedRegex(@"RESULT requests=(?<requests>\d+) duration_us=(?<duration>\d+) errors=(?<errors>\d+) p50_us=(?<p50>\d+) p99_us=(?<p99>\d+)")]
+    private static partial Regex WrkResultLine();
+
+    private sealed partial class ServerProcess(Process process, string url) : IDisposable
+    {
+        public string Url { get; } = url;
+
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
+    }
+
+    private static ServerProcess StartServer(string dataDir, TextWriter log)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Vectorizer.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        var root = directory?.FullName ?? throw new InvalidOperationException("Run from the repository");
+        var dll = Path.Combine(root, "src", "Vectorizer", "bin", "Release", "net10.0", "vectorizer.dll");
+        if (!File.Exists(dll))
+        {
+            using var build = Process.Start("dotnet", ["build", "-c", "Release", Path.Combine(root, "src", "Vectorizer")])!;
+            build.WaitForExit();
+        }
+
+        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(start)!;
+        var url = new TaskCompletionSource<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && line.Contains("listening on ", StringComparison.Ordinal))
+            {
+                url.TrySetResult(line[(line.IndexOf("listening on ", StringComparison.Ordinal) + 13)..].Split(' ')[0]);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                log.WriteLine("server: " + line);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!url.Task.Wait(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill();
+            throw new InvalidOperationException("server did not start");
+        }
+
+        log.WriteLine($"server (Release build, separate process) at {url.Task.Result}");
+        return new ServerProcess(process, url.Task.Result);
+    }
+}
