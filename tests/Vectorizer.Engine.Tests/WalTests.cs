@@ -139,4 +139,40 @@ public class WalTests
         await Task.WhenAll(tasks);
         Assert.Equal(64, wal.DurableLsn);
     }
+
+    [Fact]
+    public void LogOlderThanTheCheckpointStartsOverContiguously()
+    {
+        using var dir = new TempDirectory();
+        using (var wal = WriteAheadLog.Open(dir.Path, 1 << 20, NullLogger.Instance, 0, _ => { }))
+        {
+            for (var i = 1; i <= 5; i++)
+            {
+                wal.Append(1, [1]);
+            }
+        }
+
+        // A checkpoint at LSN 8 whose WAL tail (6..8) was lost: appends must continue at 9 and survive reopening.
+        var log = new ListLogger();
+        using (var wal = WriteAheadLog.Open(dir.Path, 1 << 20, log, 8, _ => Assert.Fail("nothing to replay")))
+        {
+            Assert.Equal(9, wal.Append(1, [9]));
+            Assert.Equal(10, wal.Append(1, [10]));
+        }
+
+        Assert.True(log.Has(LogLevel.Warning, "before the checkpoint"));
+        var records = Reopen(dir.Path, after: 8);
+        Assert.Equal([9L, 10L], records.Select(r => r.Lsn));
+    }
+
+    [Fact]
+    public async Task WaitersAfterDisposeFindTheirRecordsDurable()
+    {
+        using var dir = new TempDirectory();
+        var wal = WriteAheadLog.Open(dir.Path, 1 << 20, NullLogger.Instance, 0, _ => { });
+        var lsn = wal.Append(1, [1, 2, 3]);
+        wal.Dispose();
+        await wal.WaitDurableAsync(lsn);
+        Assert.Single(Reopen(dir.Path));
+    }
 }

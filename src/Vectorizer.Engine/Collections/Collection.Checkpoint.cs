@@ -110,6 +110,9 @@ public sealed partial class Collection
             return;
         }
 
+        // The WAL must be durable up to the checkpoint: a checkpoint ahead of a torn log would break LSN continuity.
+        wal.Flush();
+
         var directory = Paths.Checkpoint(lsn);
         var temporary = directory + ".tmp";
         if (Directory.Exists(temporary))

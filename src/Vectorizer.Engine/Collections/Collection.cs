@@ -84,15 +84,22 @@ public sealed partial class Collection : IDisposable
         }
 
         var replayed = 0;
+        long firstReplayed = 0;
         wal = WriteAheadLog.Open(Paths.WalDirectory, (long)Config.Wal.WalCapacityMb << 20, logger, lsn, record =>
         {
+            if (replayed++ == 0)
+            {
+                firstReplayed = record.Lsn;
+            }
+
             ApplyRecord(record);
-            replayed++;
         });
 
-        if (wal.FirstLsn > lsn + 1 && replayed == 0 && wal.LastLsn > lsn)
+        if (replayed > 0 && firstReplayed != lsn + 1)
         {
-            logger.LogError("Collection {Name}: WAL starts at LSN {First} but the checkpoint ends at {Lsn}; operations in between are lost", Name, wal.FirstLsn, lsn);
+            logger.LogError(
+                "Collection {Name}: the newest usable checkpoint ends at LSN {Lsn} but the WAL resumes at {First}; operations in between are lost",
+                Name, lsn, firstReplayed);
         }
 
         operationsSinceCheckpoint = replayed;

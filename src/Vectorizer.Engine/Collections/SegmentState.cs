@@ -76,16 +76,29 @@ public sealed class SegmentState : IPointFacts
     public bool IsLive(int offset) => !Deleted.Get(offset) && offset < Count;
 
     /// <summary>Appends a new version of a point and makes it the live one (tombstoning an older offset).</summary>
-    public int Append(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]> vectors)
+    public int Append(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]> vectors) =>
+        AppendCore(id, version, payload is { IsEmpty: true } ? null : payload, vectors, null, 0);
+
+    /// <summary>Appends a copy of <paramref name="offset"/> of <paramref name="source"/> (vacuum).</summary>
+    internal int AppendCopy(SegmentState source, int offset) =>
+        AppendCore(source.ids[offset], source.versions[offset], source.payloads[offset], null, source, offset);
+
+    /// <summary>Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>.</summary>
+    private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, SegmentState? source, int sourceOffset)
     {
         var offset = count;
         EnsureCapacity(offset + 1);
         ids[offset] = id;
         versions[offset] = version;
-        payloads[offset] = payload is { IsEmpty: true } ? null : payload;
-        foreach (var slot in Slots)
+        payloads[offset] = payload;
+        for (var i = 0; i < Slots.Count; i++)
         {
-            if (vectors.TryGetValue(slot.Name, out var vector))
+            var slot = Slots[i];
+            ReadOnlySpan<float> vector = default;
+            var present = source is null
+                ? vectors!.TryGetValue(slot.Name, out var array) && (vector = array).Length > 0
+                : source.Slots[i].Searchable.Get(sourceOffset) && (vector = source.Slots[i].Store.Get(sourceOffset)).Length > 0;
+            if (present)
             {
                 slot.Searchable.Set(offset);
                 slot.Store.Append(vector);
@@ -215,47 +228,6 @@ public sealed class SegmentState : IPointFacts
         }
 
         Volatile.Write(ref count, offset + 1);
-    }
-
-    /// <summary>Appends a copy of <paramref name="offset"/> of <paramref name="source"/> (vacuum).</summary>
-    internal int AppendCopy(SegmentState source, int offset)
-    {
-        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        var target = count;
-        EnsureCapacity(target + 1);
-        ids[target] = source.ids[offset];
-        versions[target] = source.versions[offset];
-        payloads[target] = source.payloads[offset];
-        for (var i = 0; i < Slots.Count; i++)
-        {
-            var slot = Slots[i];
-            var from = source.Slots[i];
-            if (from.Searchable.Get(offset))
-            {
-                slot.Searchable.Set(target);
-                slot.Store.Append(from.Store.Get(offset));
-            }
-            else
-            {
-                slot.Searchable.EnsureCapacity(target + 1);
-                slot.Store.AppendEmpty();
-            }
-        }
-
-        Deleted.EnsureCapacity(target + 1);
-        var id = ids[target];
-        if (offsets.TryGetValue(id, out var previous))
-        {
-            Tombstone(previous);
-        }
-        else
-        {
-            ordered.Add(id);
-        }
-
-        offsets[id] = target;
-        Volatile.Write(ref count, target + 1);
-        return target;
     }
 
     /// <summary>Brings a copied offset up to date with its source after concurrent writes (vacuum swap).</summary>

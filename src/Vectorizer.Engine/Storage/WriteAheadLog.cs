@@ -148,6 +148,14 @@ public sealed class WriteAheadLog : IDisposable
             }
         }
 
+        if (segments.Count > 0 && expected - 1 < afterLsn)
+        {
+            // Everything the log holds is older than the checkpoint (its tail was lost after the checkpoint was
+            // written): start over at afterLsn + 1 so LSNs stay contiguous within the log.
+            logger.LogWarning("WAL in {Directory} ends at LSN {Last}, before the checkpoint at {Checkpoint}; starting a new log", directory, expected - 1, afterLsn);
+            DropSegmentsFrom(0);
+        }
+
         if (segments.Count > 0)
         {
             var (first, path) = segments[^1];
@@ -454,6 +462,9 @@ public sealed class WriteAheadLog : IDisposable
                 RandomAccess.FlushToDisk(current);
                 current.Dispose();
             }
+
+            // Everything is on disk: waiters still queued find their LSN durable instead of a closed handle.
+            Interlocked.Exchange(ref durableLsn, lastLsn);
         }
     }
 }
