@@ -12,6 +12,10 @@ public static class Machine
 
     public static long CurrentRssBytes() => ReadStatusKb("VmRSS") * 1024;
 
+    /// <summary>Anonymous, file-backed and shared parts of the resident set, in MiB.</summary>
+    public static string RssBreakdown() =>
+        $"anon {ReadStatusKb("RssAnon") >> 10} MiB, file {ReadStatusKb("RssFile") >> 10} MiB, shmem {ReadStatusKb("RssShmem") >> 10} MiB, threads {System.Diagnostics.Process.GetCurrentProcess().Threads.Count}";
+
     private static long ReadStatusKb(string field)
     {
         if (!File.Exists("/proc/self/status"))

@@ -55,15 +55,32 @@ public sealed class EngineIndex : IDisposable
             var points = new List<PointStruct>(count);
             for (var i = start; i < start + count; i++)
             {
-                points.Add(new PointStruct(PointId.FromNumber((ulong)i), new Dictionary<string, float[]> { [""] = dataset.BaseRow(i).ToArray() }, null));
+                points.Add(new PointStruct(PointId.FromNumber((ulong)i), VectorMap.Single("", dataset.BaseRow(i).ToArray()), null));
             }
 
             collection.UpdateAsync(new UpsertOperation(points), wait: false).AsTask().GetAwaiter().GetResult();
         }
 
         collection.WaitForIndexingAsync(TimeSpan.FromHours(2)).GetAwaiter().GetResult();
-        return new EngineIndex(manager, collection, directory, stopwatch.Elapsed.TotalSeconds);
+        var seconds = stopwatch.Elapsed.TotalSeconds;
+        collection.Checkpoint();
+        return new EngineIndex(manager, collection, directory, seconds);
     }
+
+    /// <summary>Opens a collection built earlier (kept with <c>--index-dir</c>) instead of building it again.</summary>
+    public static EngineIndex? TryOpen(string directory, int threads)
+    {
+        if (!System.IO.Directory.Exists(Path.Combine(directory, "collections", "bench")))
+        {
+            return null;
+        }
+
+        var manager = CollectionManager.Open(Options(directory, threads), NullLoggerFactory.Instance);
+        return new EngineIndex(manager, manager.Get("bench"), directory, 0) { Keep = true };
+    }
+
+    /// <summary>Leave the files in place at dispose (a reusable index).</summary>
+    public bool Keep { get; set; }
 
     /// <summary>Bytes of vectors plus graph links held in memory.</summary>
     public long IndexBytes => Collection.MemoryBytes();
@@ -71,6 +88,11 @@ public sealed class EngineIndex : IDisposable
     public void Dispose()
     {
         Manager.Dispose();
+        if (Keep)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

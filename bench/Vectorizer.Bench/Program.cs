@@ -16,8 +16,10 @@ var jsonOption = new Option<string?>("--json") { Description = "write results as
 var dumpOption = new Option<string?>("--dump-ids") { Description = "write every returned id list to DIR/<engine>-ef<ef>.txt" };
 var markdownOption = new Option<string?>("--markdown") { Description = "write a markdown report" };
 var peersOption = new Option<bool>("--peers") { Description = "also run hnswlib and FAISS", DefaultValueFactory = _ => true };
+var roundsOption = new Option<int>("--rounds") { Description = "query rounds, engines interleaved; the best round counts", DefaultValueFactory = _ => 3 };
+var indexDirOption = new Option<string?>("--index-dir") { Description = "keep the built index here and reuse it on the next run (skips the build)" };
 
-var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption };
+var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption, indexDirOption, roundsOption };
 ann.SetAction(parse =>
 {
     var options = new AnnOptions(
@@ -32,7 +34,9 @@ ann.SetAction(parse =>
         parse.GetValue(dumpOption),
         parse.GetValue(markdownOption),
         parse.GetValue(peersOption),
-        10);
+        10,
+        parse.GetValue(indexDirOption),
+        parse.GetValue(roundsOption));
     var command = Machine.CommandLine(args);
     var report = AnnBenchmark.Run(options, command, Console.Out);
     var markdown = AnnMarkdown(report);
@@ -89,6 +93,12 @@ rest.SetAction(parse =>
     }
 });
 root.Add(rest);
+
+var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
+var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };
+kernels.Add(bdnArguments);
+kernels.SetAction(parse => BenchmarkDotNet.Running.BenchmarkRunner.Run<KernelBenchmarks>(args: parse.GetValue(bdnArguments)));
+root.Add(kernels);
 
 return root.Parse(args).Invoke();
 

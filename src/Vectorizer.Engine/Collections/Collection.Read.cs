@@ -9,8 +9,6 @@ namespace Vectorizer.Engine.Collections;
 
 public sealed partial class Collection
 {
-    private static readonly PointId MaxPointId = PointId.FromUuidParts(ulong.MaxValue, ulong.MaxValue);
-
     /// <summary>The points with the given ids, in request order; missing ids are skipped.</summary>
     public IReadOnlyList<PointRecord> Retrieve(IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
     {
@@ -51,7 +49,7 @@ public sealed partial class Collection
             }
 
             var points = new List<PointRecord>(Math.Min(request.Limit, 1024));
-            IEnumerable<PointId> ids = request.Offset is { } start ? current.OrderedIds.GetViewBetween(start, MaxPointId) : current.OrderedIds;
+            var ids = current.OrderedIds(request.Offset);
             foreach (var id in ids)
             {
                 current.TryGetOffset(id, out var offset);
@@ -288,7 +286,7 @@ public sealed partial class Collection
             var current = State;
             var results = new List<ScoredPoint>(request.Limit);
             var skipped = 0;
-            foreach (var id in current.OrderedIds)
+            foreach (var id in current.OrderedIds())
             {
                 current.TryGetOffset(id, out var offset);
                 if (request.Filter is not null && !FilterEvaluator.Matches(request.Filter, current, offset))

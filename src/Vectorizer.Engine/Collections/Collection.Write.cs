@@ -9,6 +9,9 @@ namespace Vectorizer.Engine.Collections;
 
 public sealed partial class Collection
 {
+    /// <summary>Reused for every WAL record (writes are serialised by the write lock).</summary>
+    private System.Buffers.ArrayBufferWriter<byte> walBuffer = new(1 << 16);
+
     /// <summary>
     /// Validates, logs and applies one operation. Bad input throws before anything is written. With
     /// <paramref name="wait"/> the call returns after the WAL record is fsynced (shared with concurrent writers).
@@ -46,7 +49,9 @@ public sealed partial class Collection
                     continue;
                 }
 
-                var lsn = wal.Append((byte)resolved.Kind, resolved.Encode());
+                walBuffer.ResetWrittenCount();
+                resolved.Encode(walBuffer);
+                var lsn = wal.Append((byte)resolved.Kind, walBuffer.WrittenSpan);
                 Apply(current, resolved, (ulong)lsn);
                 lsns[i] = lsn;
                 Interlocked.Increment(ref operationsSinceCheckpoint);
@@ -54,6 +59,12 @@ public sealed partial class Collection
         }
         finally
         {
+            if (walBuffer.Capacity > 8 << 20)
+            {
+                // One huge request should not pin its buffer for the life of the collection.
+                walBuffer = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
+            }
+
             rw.ExitWriteLock();
         }
 
@@ -123,6 +134,7 @@ public sealed partial class Collection
             MetricDispatch.Preprocess(parameters.Distance, vector);
         }
     }
+
 
     private static VectorSlot SlotOrThrow(SegmentState current, string name) =>
         current.Slot(name) ?? throw VectorizerException.VectorNameNotFound(name);
@@ -236,7 +248,7 @@ public sealed partial class Collection
 
         if (selector.Filter is { } filter)
         {
-            foreach (var id in current.OrderedIds)
+            foreach (var id in current.OrderedIds())
             {
                 current.TryGetOffset(id, out var offset);
                 if (FilterEvaluator.Matches(filter, current, offset))

@@ -13,9 +13,9 @@ namespace Vectorizer.Engine.Collections;
 /// </summary>
 public sealed class SegmentState : IPointFacts
 {
-    private readonly Dictionary<PointId, int> offsets = [];
-    private readonly SortedSet<PointId> ordered = [];
-    private PointId[] ids = new PointId[1024];
+    private readonly PointIdIndex offsets = new();
+    private ulong[] idLow = new ulong[1024];
+    private ulong[]? idHigh;
     private ulong[] versions = new ulong[1024];
     private PointPayload?[] payloads = new PointPayload?[1024];
     private int count;
@@ -46,7 +46,8 @@ public sealed class SegmentState : IPointFacts
 
     public Bitmap Deleted { get; } = new();
 
-    public SortedSet<PointId> OrderedIds => ordered;
+    /// <summary>Live ids in id order (integers first, then UUIDs), from <paramref name="start"/> when given.</summary>
+    public IEnumerable<PointId> OrderedIds(PointId? start = null) => offsets.Ordered(start);
 
     public VectorSlot? Slot(string name)
     {
@@ -61,9 +62,33 @@ public sealed class SegmentState : IPointFacts
         return null;
     }
 
-    public bool TryGetOffset(PointId id, out int offset) => offsets.TryGetValue(id, out offset);
+    public bool TryGetOffset(PointId id, out int offset) => offsets.TryGetOffset(id, out offset);
 
-    public PointId IdOf(int offset) => ids[offset];
+    public PointId IdOf(int offset) =>
+        UuidIds.Get(offset) ? PointId.FromUuidParts(idHigh![offset], idLow[offset]) : PointId.FromNumber(idLow[offset]);
+
+    /// <summary>Offsets whose id is a UUID (the high half is then in <c>idHigh</c>).</summary>
+    private Bitmap UuidIds { get; } = new();
+
+    private void SetId(int offset, PointId id)
+    {
+        if (id.IsUuid)
+        {
+            if (idHigh is null || idHigh.Length < idLow.Length)
+            {
+                Array.Resize(ref idHigh, idLow.Length);
+            }
+
+            idHigh[offset] = id.UuidHigh;
+            idLow[offset] = id.UuidLow;
+            UuidIds.Set(offset);
+        }
+        else
+        {
+            idLow[offset] = id.Number;
+            UuidIds.EnsureCapacity(offset + 1);
+        }
+    }
 
     public ulong VersionOf(int offset) => versions[offset];
 
@@ -81,14 +106,14 @@ public sealed class SegmentState : IPointFacts
 
     /// <summary>Appends a copy of <paramref name="offset"/> of <paramref name="source"/> (vacuum).</summary>
     internal int AppendCopy(SegmentState source, int offset) =>
-        AppendCore(source.ids[offset], source.versions[offset], source.payloads[offset], null, source, offset);
+        AppendCore(source.IdOf(offset), source.versions[offset], source.payloads[offset], null, source, offset);
 
     /// <summary>Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>.</summary>
     private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, SegmentState? source, int sourceOffset)
     {
         var offset = count;
         EnsureCapacity(offset + 1);
-        ids[offset] = id;
+        SetId(offset, id);
         versions[offset] = version;
         payloads[offset] = payload;
         for (var i = 0; i < Slots.Count; i++)
@@ -111,16 +136,12 @@ public sealed class SegmentState : IPointFacts
         }
 
         Deleted.EnsureCapacity(offset + 1);
-        if (offsets.TryGetValue(id, out var previous))
+        var previous = offsets.Set(id, offset);
+        if (previous >= 0)
         {
             Tombstone(previous);
         }
-        else
-        {
-            ordered.Add(id);
-        }
 
-        offsets[id] = offset;
         Volatile.Write(ref count, offset + 1);
         return offset;
     }
@@ -143,7 +164,6 @@ public sealed class SegmentState : IPointFacts
             return false;
         }
 
-        ordered.Remove(id);
         Tombstone(offset);
         return true;
     }
@@ -190,13 +210,18 @@ public sealed class SegmentState : IPointFacts
 
     private void EnsureCapacity(int needed)
     {
-        if (needed <= ids.Length)
+        if (needed <= idLow.Length)
         {
             return;
         }
 
-        var size = Math.Max(needed, ids.Length * 2);
-        Array.Resize(ref ids, size);
+        var size = Math.Max(needed, idLow.Length + (idLow.Length >> 1));
+        Array.Resize(ref idLow, size);
+        if (idHigh is not null)
+        {
+            Array.Resize(ref idHigh, size);
+        }
+
         Array.Resize(ref versions, size);
         Array.Resize(ref payloads, size);
     }
@@ -205,7 +230,13 @@ public sealed class SegmentState : IPointFacts
     public (PointId[] Ids, ulong[] Versions, PointPayload?[] Payloads) SnapshotArrays()
     {
         var n = Count;
-        return (ids[..n], versions[..n], payloads[..n]);
+        var snapshot = new PointId[n];
+        for (var i = 0; i < n; i++)
+        {
+            snapshot[i] = IdOf(i);
+        }
+
+        return (snapshot, versions[..n], payloads[..n]);
     }
 
     /// <summary>Restores one offset from a checkpoint. Vectors are loaded separately into the slots' stores.</summary>
@@ -213,7 +244,7 @@ public sealed class SegmentState : IPointFacts
     {
         var offset = count;
         EnsureCapacity(offset + 1);
-        ids[offset] = id;
+        SetId(offset, id);
         versions[offset] = version;
         payloads[offset] = payload;
         Deleted.EnsureCapacity(offset + 1);
@@ -223,8 +254,7 @@ public sealed class SegmentState : IPointFacts
         }
         else
         {
-            offsets[id] = offset;
-            ordered.Add(id);
+            offsets.Set(id, offset);
         }
 
         Volatile.Write(ref count, offset + 1);
@@ -235,10 +265,10 @@ public sealed class SegmentState : IPointFacts
     {
         if (source.Deleted.Get(sourceOffset))
         {
-            if (offsets.TryGetValue(ids[offset], out var mapped) && mapped == offset)
+            var id = IdOf(offset);
+            if (offsets.TryGetOffset(id, out var mapped) && mapped == offset)
             {
-                offsets.Remove(ids[offset]);
-                ordered.Remove(ids[offset]);
+                offsets.Remove(id, out _);
             }
 
             Tombstone(offset);

@@ -15,7 +15,7 @@ namespace Vectorizer.Engine.Index;
 public sealed partial class HnswGraph
 {
     public const int MaxLevel = 15;
-    private const int NodeChunkShift = 16;
+    private const int NodeChunkShift = 14;
     private const int NodeChunkMask = (1 << NodeChunkShift) - 1;
     private const int StripeCount = 4096;
 
@@ -26,6 +26,7 @@ public sealed partial class HnswGraph
     private readonly object entryLock = new();
 
     private int[][] level0 = [];
+    private nint[] level0Pointers = [];
     private int[]?[][] upper = [];
     private long entry = -1;
     private int capacity;
@@ -100,16 +101,21 @@ public sealed partial class HnswGraph
         if (chunksNeeded > level0.Length)
         {
             var newLevel0 = new int[chunksNeeded][];
+            var newPointers = GC.AllocateArray<nint>(chunksNeeded, pinned: true);
             var newUpper = new int[]?[chunksNeeded][];
             Array.Copy(level0, newLevel0, level0.Length);
+            Array.Copy(level0Pointers, newPointers, level0Pointers.Length);
             Array.Copy(upper, newUpper, upper.Length);
             for (var c = level0.Length; c < chunksNeeded; c++)
             {
-                newLevel0[c] = new int[(NodeChunkMask + 1) * level0Stride];
+                // Pinned, so the search loop can walk link lists through raw pointers.
+                newLevel0[c] = GC.AllocateArray<int>((NodeChunkMask + 1) * level0Stride, pinned: true);
+                newPointers[c] = ChunkAddress(newLevel0[c]);
                 newUpper[c] = new int[]?[NodeChunkMask + 1];
             }
 
             Volatile.Write(ref upper, newUpper);
+            Volatile.Write(ref level0Pointers, newPointers);
             Volatile.Write(ref level0, newLevel0);
         }
 
@@ -152,6 +158,9 @@ public sealed partial class HnswGraph
         start = (layer - 1) * upperStride;
         return upper[node >> NodeChunkShift][node & NodeChunkMask]!;
     }
+
+    private static unsafe nint ChunkAddress(int[] chunk) =>
+        (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunk));
 
     private static long Pack(int level, int node) => ((long)level << 32) | (uint)node;
 
@@ -196,7 +205,7 @@ public sealed partial class HnswGraph
         }
 
         ef = Math.Max(ef, k);
-        SearchLayer(ref scorer, ref filter, current, currentDistance, 0, ef, nodeLimit, context);
+        SearchLayer0(ref scorer, ref filter, current, currentDistance, ef, nodeLimit, context);
         while (context.ResultCount > k)
         {
             context.PopResult();
@@ -373,7 +382,15 @@ public sealed partial class HnswGraph
             var accept = default(AcceptAllFilter);
             for (var layer = Math.Min(level, topLevel); layer >= 0; layer--)
             {
-                SearchLayer(ref scorer, ref accept, current, currentDistance, layer, EfConstruct, nodeLimit, context);
+                if (layer == 0)
+                {
+                    SearchLayer0(ref scorer, ref accept, current, currentDistance, EfConstruct, nodeLimit, context);
+                }
+                else
+                {
+                    SearchLayer(ref scorer, ref accept, current, currentDistance, layer, EfConstruct, nodeLimit, context);
+                }
+
                 var closest = ConnectNewNode(ref scorer, node, layer, context);
                 current = closest.Node;
                 currentDistance = closest.Distance;

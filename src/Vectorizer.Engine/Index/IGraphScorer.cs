@@ -37,7 +37,8 @@ public readonly struct AcceptAllFilter : INodeFilter
 public unsafe struct DenseScorer<TMetric> : IGraphScorer
     where TMetric : struct, IMetric
 {
-    private readonly nint[] chunks;
+    private readonly nint* chunks;
+    private readonly nint[] chunkTable;
     private readonly int shift;
     private readonly int mask;
     private readonly int dim;
@@ -47,7 +48,8 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
     /// <param name="query">A preprocessed query of the store's dimension; must stay pinned while this scorer is used.</param>
     public DenseScorer(DenseVectorStore store, float* query)
     {
-        chunks = store.ChunkPointers;
+        chunkTable = store.ChunkPointers;
+        chunks = (nint*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunkTable));
         shift = store.ChunkShift;
         mask = store.ChunkMask;
         dim = store.Dimension;
@@ -71,6 +73,7 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
             var p = (byte*)Pointer(node);
             Sse.Prefetch0(p);
             Sse.Prefetch0(p + 64);
+            Sse.Prefetch0(p + 128);
         }
     }
 }

@@ -14,7 +14,7 @@ public sealed class SearchContext
     [ThreadStatic]
     private static SearchContext? cached;
 
-    private ushort[] visited = new ushort[1024];
+    private ushort[] visited = GC.AllocateArray<ushort>(1024, pinned: true);
     private ushort epoch;
 
     internal ScoredNode[] Candidates = new ScoredNode[256];
@@ -35,7 +35,7 @@ public sealed class SearchContext
     {
         if (visited.Length < capacity)
         {
-            visited = new ushort[Math.Max(capacity, visited.Length * 2)];
+            visited = GC.AllocateArray<ushort>(Math.Max(capacity, visited.Length * 2), pinned: true);
             epoch = 0;
         }
 
@@ -48,6 +48,25 @@ public sealed class SearchContext
 
         CandidateCount = 0;
         ResultCount = 0;
+    }
+
+    /// <summary>The visited marks (pinned) and the current epoch, for hot loops that index them directly.</summary>
+    internal ushort[] VisitedMarks => visited;
+
+    internal ushort Epoch => epoch;
+
+    /// <summary>Makes sure the candidate heap can hold <paramref name="size"/> entries.</summary>
+    internal void EnsureHeapCapacity(int size)
+    {
+        if (Candidates.Length < size)
+        {
+            Array.Resize(ref Candidates, Math.Max(size, Candidates.Length * 2));
+        }
+
+        if (Results.Length < size)
+        {
+            Array.Resize(ref Results, Math.Max(size, Results.Length * 2));
+        }
     }
 
     /// <summary>Marks <paramref name="node"/> visited; returns false when it already was.</summary>

@@ -40,6 +40,13 @@ public sealed record WalOperation(
     public byte[] Encode()
     {
         var buffer = new ArrayBufferWriter<byte>(256);
+        Encode(buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Appends the binary form to <paramref name="buffer"/> (reused by the collection: no garbage per write).</summary>
+    public void Encode(ArrayBufferWriter<byte> buffer)
+    {
         var w = new Writer(buffer);
         w.Int(Ids.Count);
         foreach (var id in Ids)
@@ -85,8 +92,6 @@ public sealed record WalOperation(
 
                 break;
         }
-
-        return buffer.WrittenSpan.ToArray();
     }
 
     public static WalOperation Decode(byte kind, ReadOnlySpan<byte> body)
@@ -186,9 +191,12 @@ public sealed record WalOperation(
                 return;
             }
 
-            var bytes = payload.ToUtf8();
-            Int(bytes.Length);
-            buffer.Write(bytes);
+            // Length prefix patched after the JSON is written straight into the buffer.
+            var start = buffer.WrittenCount;
+            Int(0);
+            payload.WriteTo(buffer);
+            var length = buffer.WrittenCount - start - 4;
+            BinaryPrimitives.WriteInt32LittleEndian(System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer.WrittenMemory).Span.Slice(start, 4), length);
         }
 
         public void VectorMap(IReadOnlyDictionary<string, float[]> vectors)
@@ -244,6 +252,13 @@ public sealed record WalOperation(
         public IReadOnlyDictionary<string, float[]> VectorMap()
         {
             var count = Int();
+            if (count == 1)
+            {
+                var name = String()!;
+                var dim = Int();
+                return Operations.VectorMap.Single(name, MemoryMarshal.Cast<byte, float>(Take(checked(dim * 4))).ToArray());
+            }
+
             var map = new Dictionary<string, float[]>(count, StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
             {

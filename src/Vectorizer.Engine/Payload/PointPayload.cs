@@ -49,6 +49,19 @@ public sealed class PointPayload
 
     public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(Root);
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? cachedWriter;
+
+    /// <summary>Writes the payload's JSON to <paramref name="destination"/>.</summary>
+    public void WriteTo(System.Buffers.IBufferWriter<byte> destination)
+    {
+        var writer = cachedWriter ??= new Utf8JsonWriter(destination);
+        writer.Reset(destination);
+        Root.WriteTo(writer);
+        writer.Flush();
+        writer.Reset(System.IO.Stream.Null);
+    }
+
     /// <summary>
     /// Qdrant's set_payload: the keys of <paramref name="values"/> overwrite this payload's keys. With
     /// <paramref name="key"/>, they are written into the object at that path (created when missing).

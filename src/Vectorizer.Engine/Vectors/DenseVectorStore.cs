@@ -5,12 +5,12 @@ namespace Vectorizer.Engine.Vectors;
 
 /// <summary>
 /// Fixed-dimension float32 vectors addressed by a dense offset. Storage is a list of pinned chunks (a power of
-/// two vectors each, about 16 MiB), so growing never copies or moves existing vectors: readers may hold raw
+/// two vectors each, at most 4 MiB), so growing never copies or moves existing vectors: readers may hold raw
 /// pointers while a single writer appends. Vectors are immutable once written.
 /// </summary>
 public sealed unsafe class DenseVectorStore
 {
-    private const int TargetChunkBytes = 16 << 20;
+    private const int TargetChunkBytes = 4 << 20;
     private const int MaxChunkVectors = 1 << 16;
 
     private readonly List<float[]> chunks = [];
@@ -96,7 +96,8 @@ public sealed unsafe class DenseVectorStore
             return;
         }
 
-        var pointers = new nint[needed];
+        // The table is pinned too, so hot loops can index it through a raw pointer without bounds checks.
+        var pointers = GC.AllocateArray<nint>(needed, pinned: true);
         Array.Copy(chunkPointers, pointers, chunkPointers.Length);
         for (var c = chunks.Count; c < needed; c++)
         {

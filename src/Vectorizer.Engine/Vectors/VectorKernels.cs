@@ -80,7 +80,7 @@ public static unsafe class VectorKernels
             s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), s0);
         }
 
-        var sum = Vector512.Sum((s0 + s1) + (s2 + s3));
+        var sum = HorizontalSum((s0 + s1) + (s2 + s3));
         return DotTail(a, b, i, n, sum);
     }
 
@@ -104,7 +104,7 @@ public static unsafe class VectorKernels
             s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), s0);
         }
 
-        var sum = Vector256.Sum((s0 + s1) + (s2 + s3));
+        var sum = HorizontalSum((s0 + s1) + (s2 + s3));
         return DotTail(a, b, i, n, sum);
     }
 
@@ -157,7 +157,7 @@ public static unsafe class VectorKernels
             s0 = Vector512.FusedMultiplyAdd(d, d, s0);
         }
 
-        var sum = Vector512.Sum((s0 + s1) + (s2 + s3));
+        var sum = HorizontalSum((s0 + s1) + (s2 + s3));
         return SquaredEuclidTail(a, b, i, n, sum);
     }
 
@@ -186,7 +186,7 @@ public static unsafe class VectorKernels
             s0 = Vector256.FusedMultiplyAdd(d, d, s0);
         }
 
-        var sum = Vector256.Sum((s0 + s1) + (s2 + s3));
+        var sum = HorizontalSum((s0 + s1) + (s2 + s3));
         return SquaredEuclidTail(a, b, i, n, sum);
     }
 
@@ -232,7 +232,7 @@ public static unsafe class VectorKernels
             s0 += Vector512.Abs(Vector512.Load(a + i) - Vector512.Load(b + i));
         }
 
-        var sum = Vector512.Sum(s0 + s1);
+        var sum = HorizontalSum(s0 + s1);
         return ManhattanTail(a, b, i, n, sum);
     }
 
@@ -252,7 +252,7 @@ public static unsafe class VectorKernels
             s0 += Vector256.Abs(Vector256.Load(a + i) - Vector256.Load(b + i));
         }
 
-        var sum = Vector256.Sum(s0 + s1);
+        var sum = HorizontalSum(s0 + s1);
         return ManhattanTail(a, b, i, n, sum);
     }
 
@@ -279,6 +279,13 @@ public static unsafe class VectorKernels
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// <summary>Folds halves down to 128 bits before the final shuffle-add (cheaper than the generic Sum expansion).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalSum(Vector512<float> v) => HorizontalSum(v.GetLower() + v.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalSum(Vector256<float> v) => Vector128.Sum(v.GetLower() + v.GetUpper());
 
     /// <summary>Scales <paramref name="v"/> to unit length in place; a zero vector stays zero.</summary>
     public static void Normalize(Span<float> v)

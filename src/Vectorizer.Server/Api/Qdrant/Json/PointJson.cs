@@ -42,14 +42,14 @@ internal static class PointJson
     /// Qdrant's <c>VectorStruct</c>: an array (the unnamed vector) or an object of named vectors. Sparse
     /// (<c>{indices, values}</c>) and multi-vectors are recognised and rejected with a clear message.
     /// </summary>
-    public static Dictionary<string, float[]> ParseVectors(JsonInput input)
+    public static IReadOnlyDictionary<string, float[]> ParseVectors(JsonInput input)
     {
-        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
         if (input.Kind == JsonValueKind.Array)
         {
-            vectors[""] = ParseDense(input);
-            return vectors;
+            return VectorMap.Single("", ParseDense(input));
         }
+
+        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
 
         if (input.Kind != JsonValueKind.Object)
         {

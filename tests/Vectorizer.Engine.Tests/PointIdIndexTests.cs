@@ -1,0 +1,46 @@
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Points;
+
+namespace Vectorizer.Engine.Tests;
+
+public class PointIdIndexTests
+{
+    [Fact]
+    public void OrderStaysCorrectThroughSnapshotsDeltasAndRebuilds()
+    {
+        var index = new PointIdIndex();
+        var expected = new SortedSet<PointId>();
+        var random = new Random(9);
+        var offset = 0;
+        PointId RandomId() => random.Next(4) == 0
+            ? PointId.FromUuidParts((ulong)random.NextInt64(), (ulong)random.NextInt64())
+            : PointId.FromNumber((ulong)random.Next(100_000));
+
+        for (var round = 0; round < 6; round++)
+        {
+            // Alternate small changes (kept as deltas) and large ones (the snapshot is rebuilt).
+            var changes = round % 2 == 0 ? 500 : 5000;
+            for (var i = 0; i < changes; i++)
+            {
+                var id = RandomId();
+                if (random.Next(3) == 0 && expected.Count > 0)
+                {
+                    var victim = expected.ElementAt(random.Next(expected.Count));
+                    Assert.True(index.Remove(victim, out _));
+                    expected.Remove(victim);
+                }
+                else
+                {
+                    var previous = index.Set(id, offset++);
+                    Assert.Equal(expected.Add(id), previous < 0);
+                }
+            }
+
+            Assert.Equal(expected.Count, index.Count);
+            Assert.Equal(expected.ToList(), index.Ordered().ToList());
+            var start = expected.ElementAt(expected.Count / 2);
+            Assert.Equal(expected.GetViewBetween(start, expected.Max).Take(50).ToList(), index.Ordered(start).Take(50).ToList());
+            Assert.True(index.TryGetOffset(start, out _));
+        }
+    }
+}
