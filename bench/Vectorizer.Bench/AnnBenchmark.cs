@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Vectorizer.Engine.Collections;
@@ -45,6 +46,7 @@ public static class AnnBenchmark
         var builds = new List<BuildResult>();
         var scratch = Path.Combine(Path.GetTempPath(), "vectorizer-bench", "ann-" + Guid.NewGuid().ToString("N"));
         var idsDirectory = options.DumpIds ?? Path.Combine(scratch, "ids");
+        Directory.CreateDirectory(scratch);
         Directory.CreateDirectory(idsDirectory);
         var folder = Path.Combine(Texmex.CacheDirectory(), dataset.Name);
         var best = new Dictionary<(string Engine, int Ef), AnnResult>();
@@ -122,6 +124,10 @@ public static class AnnBenchmark
         return report;
     }
 
+    /// <summary>
+    /// Each build runs in a child process (<c>ann-build</c>) so its peak RSS is its own, as for the peers; the
+    /// index of the last (most threads) build is kept on disk and opened here for the queries.
+    /// </summary>
     private static EngineIndex BuildOurs(Dataset dataset, AnnOptions options, List<BuildResult> builds, TextWriter log)
     {
         var kept = options.IndexDirectory is { } reuse ? EngineIndex.TryOpen(reuse, 2) : null;
@@ -131,23 +137,47 @@ public static class AnnBenchmark
             return kept;
         }
 
-        foreach (var threads in options.BuildThreads.OrderBy(t => t))
+        var bench = typeof(AnnBenchmark).Assembly.Location;
+        string? last = null;
+        foreach (var threads in options.BuildThreads.Order())
         {
-            kept?.Dispose();
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            var last = threads == options.BuildThreads.Max();
-            var index = EngineIndex.Build(dataset, options.M, options.EfConstruct, threads, directory: last ? options.IndexDirectory : null);
-            index.Keep = last && options.IndexDirectory is not null;
-            builds.Add(new BuildResult("vectorizer", threads, index.BuildSeconds, Machine.PeakRssBytes(), index.IndexBytes));
-            log.WriteLine($"vectorizer build, {threads} thread(s): {index.BuildSeconds:F1} s, peak RSS {Machine.PeakRssBytes() / (1 << 20)} MiB, index {index.IndexBytes / (1 << 20)} MiB");
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            var gc = GC.GetGCMemoryInfo();
-            log.WriteLine("  generations after a full GC (size after MiB): " + string.Join(", ", Enumerable.Range(0, gc.GenerationInfo.Length).Select(g => $"{(g < 3 ? "gen" + g : g == 3 ? "LOH" : "POH")} {gc.GenerationInfo[g].SizeAfterBytes >> 20}")));
-            log.WriteLine($"  memory now: RSS {Machine.CurrentRssBytes() >> 20} MiB, GC heap {gc.HeapSizeBytes >> 20} MiB (fragmented {gc.FragmentedBytes >> 20}), committed {gc.TotalCommittedBytes >> 20} MiB, dataset arrays {((long)dataset.Base.Length + dataset.Queries.Length) * 4 >> 20} MiB; {Machine.RssBreakdown()}");
-            kept = index;
+            if (last is not null && last != options.IndexDirectory)
+            {
+                Directory.Delete(last, recursive: true);
+            }
+
+            last = threads == options.BuildThreads.Max() && options.IndexDirectory is not null
+                ? options.IndexDirectory
+                : Path.Combine(Path.GetTempPath(), "vectorizer-bench", Guid.NewGuid().ToString("N"));
+            var (code, text) = PeerEngine.Run("dotnet", [bench, "ann-build", "--dataset", dataset.Name, "--max-base", dataset.BaseCount.ToString(CultureInfo.InvariantCulture),
+                "--m", options.M.ToString(CultureInfo.InvariantCulture), "--ef-construct", options.EfConstruct.ToString(CultureInfo.InvariantCulture),
+                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--index-dir", last], line => log.WriteLine("  vectorizer: " + line));
+            if (code != 0)
+            {
+                throw new InvalidOperationException("ann-build failed:\n" + text);
+            }
+
+            builds.AddRange(PeerEngine.ParseBuilds("vectorizer", text));
         }
 
-        return kept!;
+        var index = EngineIndex.TryOpen(last!, 2) ?? throw new InvalidOperationException("the built index could not be opened");
+        index.Keep = last == options.IndexDirectory;
+        return index;
+    }
+
+    /// <summary>The child side of <see cref="BuildOurs"/>: build, checkpoint, report one BUILD line.</summary>
+    public static void BuildChild(string datasetName, int maxBase, int m, int efConstruct, int threads, string directory, TextWriter log)
+    {
+        var dataset = Dataset.LoadBase(datasetName, maxBase, log);
+        using var index = EngineIndex.Build(dataset, m, efConstruct, threads, directory: directory);
+        index.Keep = true;
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"BUILD threads={threads} seconds={index.BuildSeconds:F3} peak_rss={Machine.PeakRssBytes()} index_bytes={index.IndexBytes}"));
+
+        // Saved for the parent's queries; not part of the measured build (hnswlib's driver saves after its BUILD line too).
+        index.Collection.Checkpoint();
+        var gc = GC.GetGCMemoryInfo();
+        log.WriteLine($"memory: GC heap {gc.HeapSizeBytes >> 20} MiB, committed {gc.TotalCommittedBytes >> 20} MiB; {Machine.RssBreakdown()}");
     }
 
     public static string RepositoryRoot()

@@ -95,6 +95,19 @@ public sealed class Dataset
         return new Dataset { Name = name, Base = data, BaseCount = rows, Queries = queries, QueryCount = queryCount, Dimension = dim, GroundTruth = truth };
     }
 
+    /// <summary>Only the base vectors (no queries, no ground truth): what a build needs.</summary>
+    public static Dataset LoadBase(string name, int maxBase, TextWriter? log = null)
+    {
+        var folder = Path.Combine(Texmex.CacheDirectory(), name);
+        if (!File.Exists(Path.Combine(folder, "base.fvecs")))
+        {
+            Prepare(log);
+        }
+
+        var (data, rows, dim) = Texmex.ReadFvecs(Path.Combine(folder, "base.fvecs"), maxBase);
+        return new Dataset { Name = name, Base = data, BaseCount = rows, Queries = [], QueryCount = 0, Dimension = dim, GroundTruth = [] };
+    }
+
     public ReadOnlySpan<float> BaseRow(int i) => Base.AsSpan(i * Dimension, Dimension);
 
     public ReadOnlySpan<float> Query(int i) => Queries.AsSpan(i * Dimension, Dimension);

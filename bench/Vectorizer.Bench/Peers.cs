@@ -87,12 +87,7 @@ public sealed partial class PeerEngine
             throw new InvalidOperationException($"{Name} driver failed ({code}):\n{text}");
         }
 
-        var output = new Output([], []);
-        foreach (Match match in BuildLine().Matches(text))
-        {
-            output.Builds.Add(new BuildResult(Name, int.Parse(match.Groups["threads"].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups["seconds"].Value, CultureInfo.InvariantCulture),
-                long.Parse(match.Groups["rss"].Value, CultureInfo.InvariantCulture), long.Parse(match.Groups["bytes"].Value, CultureInfo.InvariantCulture)));
-        }
+        var output = new Output(ParseBuilds(Name, text), []);
 
         foreach (Match match in ResultLine().Matches(text))
         {
@@ -101,6 +96,19 @@ public sealed partial class PeerEngine
         }
 
         return output;
+    }
+
+    /// <summary>The BUILD lines of a driver's (or our child build's) output.</summary>
+    public static List<BuildResult> ParseBuilds(string engine, string text)
+    {
+        var builds = new List<BuildResult>();
+        foreach (Match match in BuildLine().Matches(text))
+        {
+            builds.Add(new BuildResult(engine, int.Parse(match.Groups["threads"].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups["seconds"].Value, CultureInfo.InvariantCulture),
+                long.Parse(match.Groups["rss"].Value, CultureInfo.InvariantCulture), long.Parse(match.Groups["bytes"].Value, CultureInfo.InvariantCulture)));
+        }
+
+        return builds;
     }
 
     public static int[][] ReadIds(string path)
@@ -114,7 +122,7 @@ public sealed partial class PeerEngine
         return [.. rows];
     }
 
-    private static (int Code, string Output) Run(string file, IReadOnlyList<string> arguments, Action<string>? onLine = null)
+    internal static (int Code, string Output) Run(string file, IReadOnlyList<string> arguments, Action<string>? onLine = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)

@@ -8,7 +8,7 @@ var root = new RootCommand("Vectorizer benchmarks. Results go to bench/results/ 
 var datasetOption = new Option<string>("--dataset") { Description = "fashion-mnist-784-euclidean or glove-100-angular", DefaultValueFactory = _ => "glove-100-angular" };
 var mOption = new Option<int>("--m") { DefaultValueFactory = _ => 16 };
 var efConstructOption = new Option<int>("--ef-construct") { DefaultValueFactory = _ => 100 };
-var efOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "10,16,24,32,48,64,96,128,256" };
+var efOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "10,16,24,32,48,64,96,128,192,256" };
 var threadsOption = new Option<string>("--threads") { Description = "build thread counts, comma-separated", DefaultValueFactory = _ => "1,2" };
 var maxBaseOption = new Option<int>("--max-base") { Description = "use only the first N base vectors (ground truth is then computed)", DefaultValueFactory = _ => int.MaxValue };
 var queriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => int.MaxValue };
@@ -48,6 +48,13 @@ ann.SetAction(parse =>
     }
 });
 root.Add(ann);
+
+var annBuild = new Command("ann-build", "Internal: one index build in its own process (used by `ann`)") { datasetOption, mOption, efConstructOption, threadsOption, maxBaseOption, indexDirOption };
+annBuild.Hidden = true;
+annBuild.SetAction(parse => AnnBenchmark.BuildChild(
+    parse.GetValue(datasetOption)!, parse.GetValue(maxBaseOption), parse.GetValue(mOption), parse.GetValue(efConstructOption),
+    int.Parse(parse.GetValue(threadsOption)!, CultureInfo.InvariantCulture), parse.GetValue(indexDirOption)!, Console.Out));
+root.Add(annBuild);
 
 var pointsOption = new Option<int>("--points") { DefaultValueFactory = _ => 100_000 };
 var restart = new Command("restart", "Time to reopen a collection after a checkpoint and after a crash (WAL only)") { datasetOption, pointsOption };

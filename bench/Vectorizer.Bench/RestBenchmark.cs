@@ -48,10 +48,7 @@ public static partial class RestBenchmark
             var rate = dataset.BaseCount / upsertSeconds;
             log.WriteLine($"upsert: {dataset.BaseCount} points in batches of {options.BatchSize}, wait=true, {options.Clients} client(s): {upsertSeconds:F1} s = {rate:F0} points/s");
 
-            if (!options.ExtraConfig.Contains("\"indexing_threshold\": 0", StringComparison.Ordinal))
-            {
-                WaitIndexed(client, dataset.BaseCount, log);
-            }
+            WaitIndexed(client, dataset.BaseCount, log);
             var report = new StringBuilder();
             report.AppendLine($"Upsert: {dataset.BaseCount} points, batches of {options.BatchSize}, `wait=true`, {options.Clients} concurrent client(s): **{rate:F0} points/s** ({upsertSeconds:F1} s).");
             report.AppendLine();
@@ -129,10 +126,16 @@ public static partial class RestBenchmark
         while (true)
         {
             var info = JsonDocument.Parse(client.GetStringAsync("/collections/bench").GetAwaiter().GetResult()).RootElement.GetProperty("result");
-            if (info.GetProperty("indexed_vectors_count").GetInt64() >= points && info.GetProperty("status").GetString() == "green")
+            // Green: nothing left to index (collections below indexing_threshold are searched exactly and never indexed).
+            if (info.GetProperty("status").GetString() == "green")
             {
-                log.WriteLine($"indexed {points} points ({stopwatch.Elapsed.TotalSeconds:F1} s after the last upsert)");
+                log.WriteLine($"indexed: {info.GetProperty("indexed_vectors_count").GetInt64()} of {points} points in the graph ({stopwatch.Elapsed.TotalSeconds:F1} s after the last upsert)");
                 return;
+            }
+
+            if (stopwatch.Elapsed > TimeSpan.FromMinutes(30))
+            {
+                throw new TimeoutException("the collection did not become green within 30 minutes");
             }
 
             Thread.Sleep(200);
@@ -226,10 +229,12 @@ public static partial class RestBenchmark
         }
 
         var root = directory?.FullName ?? throw new InvalidOperationException("Run from the repository");
-        var dll = Path.Combine(root, "src", "Vectorizer", "bin", "Release", "net10.0", "vectorizer.dll");
+        // The server built in the same configuration as this benchmark (Release for real runs, Debug in the test smoke run).
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
+        var dll = Path.Combine(root, "src", "Vectorizer", "bin", configuration, "net10.0", "vectorizer.dll");
         if (!File.Exists(dll))
         {
-            using var build = Process.Start("dotnet", ["build", "-c", "Release", Path.Combine(root, "src", "Vectorizer")])!;
+            using var build = Process.Start("dotnet", ["build", "-c", configuration, Path.Combine(root, "src", "Vectorizer")])!;
             build.WaitForExit();
         }
 
@@ -262,7 +267,7 @@ public static partial class RestBenchmark
             throw new InvalidOperationException("server did not start");
         }
 
-        log.WriteLine($"server (Release build, separate process) at {url.Task.Result}");
+        log.WriteLine($"server ({configuration} build, separate process) at {url.Task.Result}");
         return new ServerProcess(process, url.Task.Result);
     }
 }

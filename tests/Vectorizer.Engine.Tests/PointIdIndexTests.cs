@@ -43,4 +43,38 @@ public class PointIdIndexTests
             Assert.True(index.TryGetOffset(start, out _));
         }
     }
+
+    [Fact]
+    public void NumericIdMapMatchesADictionaryUnderChurn()
+    {
+        var map = new NumericIdMap();
+        var reference = new Dictionary<ulong, int>();
+        var random = new Random(4);
+        for (var i = 0; i < 200_000; i++)
+        {
+            // Small key range: long probe runs, many removals and re-insertions.
+            var key = (ulong)random.Next(20_000) * (random.Next(2) == 0 ? 1UL : 0x1_0000_0001UL);
+            if (random.Next(3) == 0)
+            {
+                Assert.Equal(reference.Remove(key, out var expected), map.Remove(key, out var actual));
+                Assert.Equal(expected, actual);
+            }
+            else
+            {
+                var isNew = !reference.ContainsKey(key);
+                reference[key] = i;
+                Assert.Equal(isNew, map.Set(key, i, out _));
+            }
+        }
+
+        Assert.Equal(reference.Count, map.Count);
+        foreach (var (key, value) in reference)
+        {
+            Assert.True(map.TryGetValue(key, out var found));
+            Assert.Equal(value, found);
+        }
+
+        Assert.Equal(reference.Keys.Order(), map.Keys.Order());
+        Assert.False(map.TryGetValue(ulong.MaxValue, out _));
+    }
 }

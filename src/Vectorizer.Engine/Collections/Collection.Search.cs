@@ -64,10 +64,11 @@ public sealed partial class Collection
                     var exhaustive = ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
                     if (exhaustive.Count > results.Count)
                     {
-                        return exhaustive;
+                        results = exhaustive;
                     }
                 }
 
+                scorer.KeepAlive();
                 return results;
             }
         }
@@ -139,6 +140,7 @@ public sealed partial class Collection
             results[i] = context.PopResult();
         }
 
+        scorer.KeepAlive();
         return [.. results];
     }
 

@@ -4,14 +4,14 @@ namespace Vectorizer.Engine.Collections;
 
 /// <summary>
 /// Point id → live offset, plus id-ordered iteration for scroll. Integer ids (the common case) live in a
-/// <c>Dictionary&lt;ulong, int&gt;</c>, UUIDs in their own map. The order is a sorted snapshot built on first use and
+/// compact <see cref="NumericIdMap"/>, UUIDs in a dictionary of their own. The order is a sorted snapshot built on first use and
 /// kept current with small sorted/hashed deltas, rebuilt once the deltas grow past an eighth of it; so bulk
 /// loads pay nothing for ordering and scrolls between writes stay cheap.
 /// <para>Mutated under the collection's write lock; readers (under the read lock) may build the snapshot concurrently.</para>
 /// </summary>
 public sealed class PointIdIndex
 {
-    private readonly Dictionary<ulong, int> numeric = [];
+    private readonly NumericIdMap numeric = new();
     private readonly Dictionary<UInt128, int> uuids = [];
     private readonly object snapshotLock = new();
     private readonly SortedSet<PointId> added = [];
@@ -35,8 +35,7 @@ public sealed class PointIdIndex
         }
         else
         {
-            existed = numeric.TryGetValue(id.Number, out previous);
-            numeric[id.Number] = offset;
+            existed = !numeric.Set(id.Number, offset, out previous);
         }
 
         if (!existed)

@@ -123,7 +123,8 @@ public sealed partial class HnswGraph
 
         context.CandidateCount = candidateCount;
         context.ResultCount = resultCount;
-        GC.KeepAlive(chunkTable);
+        // The link lists live in native blocks owned by this graph: keep it reachable until the loop is done.
+        GC.KeepAlive(this);
         GC.KeepAlive(marks);
     }
 

@@ -106,7 +106,7 @@ public sealed partial class HnswGraph
                     throw new VectorizerException(ErrorCode.StorageFailure, "Corrupt HNSW graph (link count)");
                 }
 
-                var links = graph.Links(node, layer, out var start);
+                var links = graph.Links(node, layer);
                 for (var i = 0; i < count; i++)
                 {
                     var neighbor = BinaryPrimitives.ReadInt32LittleEndian(data[position..]);
@@ -115,11 +115,11 @@ public sealed partial class HnswGraph
                         throw new VectorizerException(ErrorCode.StorageFailure, "Corrupt HNSW graph (neighbour id)");
                     }
 
-                    links[start + 1 + i] = neighbor;
+                    links[1 + i] = neighbor;
                     position += 4;
                 }
 
-                links[start] = count;
+                links[0] = count;
             }
         }
 

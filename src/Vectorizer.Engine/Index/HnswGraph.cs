@@ -15,7 +15,7 @@ namespace Vectorizer.Engine.Index;
 public sealed partial class HnswGraph
 {
     public const int MaxLevel = 15;
-    private const int NodeChunkShift = 14;
+    private const int NodeChunkShift = 16;
     private const int NodeChunkMask = (1 << NodeChunkShift) - 1;
     private const int StripeCount = 4096;
 
@@ -25,7 +25,7 @@ public sealed partial class HnswGraph
     private readonly object[] stripes;
     private readonly object entryLock = new();
 
-    private int[][] level0 = [];
+    private readonly List<Memory.NativeBlock> level0Blocks = [];
     private nint[] level0Pointers = [];
     private int[]?[][] upper = [];
     private long entry = -1;
@@ -75,7 +75,8 @@ public sealed partial class HnswGraph
     {
         get
         {
-            long bytes = (long)level0.Length * (NodeChunkMask + 1) * level0Stride * sizeof(int);
+            // Link lists of the nodes inserted so far (pages past them are never touched, so never resident).
+            long bytes = (long)InsertedCount * level0Stride * sizeof(int);
             foreach (var chunk in upper)
             {
                 bytes += chunk.Length * (long)IntPtr.Size;
@@ -98,25 +99,23 @@ public sealed partial class HnswGraph
         }
 
         var chunksNeeded = (int)(((long)nodes + NodeChunkMask) >> NodeChunkShift);
-        if (chunksNeeded > level0.Length)
+        if (chunksNeeded > level0Blocks.Count)
         {
-            var newLevel0 = new int[chunksNeeded][];
             var newPointers = GC.AllocateArray<nint>(chunksNeeded, pinned: true);
             var newUpper = new int[]?[chunksNeeded][];
-            Array.Copy(level0, newLevel0, level0.Length);
             Array.Copy(level0Pointers, newPointers, level0Pointers.Length);
             Array.Copy(upper, newUpper, upper.Length);
-            for (var c = level0.Length; c < chunksNeeded; c++)
+            for (var c = level0Blocks.Count; c < chunksNeeded; c++)
             {
-                // Pinned, so the search loop can walk link lists through raw pointers.
-                newLevel0[c] = GC.AllocateArray<int>((NodeChunkMask + 1) * level0Stride, pinned: true);
-                newPointers[c] = ChunkAddress(newLevel0[c]);
+                // Off the GC heap and zero-filled lazily: an empty link list is a zero count.
+                var block = new Memory.NativeBlock((long)(NodeChunkMask + 1) * level0Stride * sizeof(int));
+                level0Blocks.Add(block);
+                newPointers[c] = block.Pointer;
                 newUpper[c] = new int[]?[NodeChunkMask + 1];
             }
 
             Volatile.Write(ref upper, newUpper);
             Volatile.Write(ref level0Pointers, newPointers);
-            Volatile.Write(ref level0, newLevel0);
         }
 
         Volatile.Write(ref capacity, chunksNeeded << NodeChunkShift);
@@ -140,27 +139,24 @@ public sealed partial class HnswGraph
     /// <summary>Copies the neighbours of <paramref name="node"/> on <paramref name="layer"/> into <paramref name="destination"/>.</summary>
     public int GetNeighbors(int node, int layer, Span<int> destination)
     {
-        var links = Links(node, layer, out var start);
-        var count = Math.Min(Volatile.Read(ref links[start]), layer == 0 ? M0 : M);
-        links.AsSpan(start + 1, count).CopyTo(destination);
+        var links = Links(node, layer);
+        var count = Math.Min(Volatile.Read(ref links[0]), layer == 0 ? M0 : M);
+        links.Slice(1, count).CopyTo(destination);
+        GC.KeepAlive(this);
         return count;
     }
 
+    /// <summary>A node's link list on a layer: element 0 is the count, then up to M (2·M on layer 0) ids.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int[] Links(int node, int layer, out int start)
+    private unsafe Span<int> Links(int node, int layer)
     {
         if (layer == 0)
         {
-            start = (node & NodeChunkMask) * level0Stride;
-            return level0[node >> NodeChunkShift];
+            return new Span<int>((int*)Volatile.Read(ref level0Pointers)[node >> NodeChunkShift] + ((long)(node & NodeChunkMask) * level0Stride), level0Stride);
         }
 
-        start = (layer - 1) * upperStride;
-        return upper[node >> NodeChunkShift][node & NodeChunkMask]!;
+        return upper[node >> NodeChunkShift][node & NodeChunkMask].AsSpan((layer - 1) * upperStride, upperStride);
     }
-
-    private static unsafe nint ChunkAddress(int[] chunk) =>
-        (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunk));
 
     private static long Pack(int level, int node) => ((long)level << 32) | (uint)node;
 
@@ -222,6 +218,8 @@ public sealed partial class HnswGraph
             output[i] = context.PopResult();
         }
 
+        scorer.KeepAlive();
+        GC.KeepAlive(this);
         return count;
     }
 
@@ -232,11 +230,11 @@ public sealed partial class HnswGraph
         while (changed)
         {
             changed = false;
-            var links = Links(current, layer, out var start);
-            var count = Math.Min(Volatile.Read(ref links[start]), M);
+            var links = Links(current, layer);
+            var count = Math.Min(Volatile.Read(ref links[0]), M);
             for (var i = 1; i <= count; i++)
             {
-                var candidate = links[start + i];
+                var candidate = links[i];
                 if ((uint)candidate >= (uint)nodeLimit)
                 {
                     continue;
@@ -286,20 +284,11 @@ public sealed partial class HnswGraph
             }
 
             context.PopCandidate();
-            var links = Links(candidate.Node, layer, out var start);
-            var count = Math.Min(Volatile.Read(ref links[start]), maxLinks);
-            if (count > 0)
-            {
-                scorer.Prefetch(links[start + 1]);
-            }
-
+            var links = Links(candidate.Node, layer);
+            var count = Math.Min(Volatile.Read(ref links[0]), maxLinks);
             for (var i = 1; i <= count; i++)
             {
-                var neighbor = links[start + i];
-                if (i < count)
-                {
-                    scorer.Prefetch(links[start + i + 1]);
-                }
+                var neighbor = links[i];
 
                 if ((uint)neighbor >= (uint)nodeLimit || !context.TryVisit(neighbor))
                 {
@@ -409,6 +398,9 @@ public sealed partial class HnswGraph
             {
                 Monitor.Exit(entryLock);
             }
+
+            scorer.KeepAlive();
+            GC.KeepAlive(this);
         }
     }
 
@@ -428,15 +420,15 @@ public sealed partial class HnswGraph
         var selectedCount = SelectNeighbors(ref scorer, sorted, found, M, selected);
         var closest = selectedCount > 0 ? selected[0] : new ScoredNode(float.MaxValue, node);
 
-        var links = Links(node, layer, out var start);
+        var links = Links(node, layer);
         lock (stripes[node & (StripeCount - 1)])
         {
             for (var i = 0; i < selectedCount; i++)
             {
-                links[start + 1 + i] = selected[i].Node;
+                links[1 + i] = selected[i].Node;
             }
 
-            Volatile.Write(ref links[start], selectedCount);
+            Volatile.Write(ref links[0], selectedCount);
         }
 
         var maxLinks = layer == 0 ? M0 : M;
@@ -452,13 +444,13 @@ public sealed partial class HnswGraph
         ref TScorer scorer, int target, int newNode, float distance, int layer, int maxLinks, SearchContext context)
         where TScorer : struct, IGraphScorer
     {
-        var links = Links(target, layer, out var start);
+        var links = Links(target, layer);
         lock (stripes[target & (StripeCount - 1)])
         {
-            var count = links[start];
+            var count = links[0];
             for (var i = 1; i <= count; i++)
             {
-                if (links[start + i] == newNode)
+                if (links[i] == newNode)
                 {
                     return;
                 }
@@ -466,8 +458,8 @@ public sealed partial class HnswGraph
 
             if (count < maxLinks)
             {
-                links[start + 1 + count] = newNode;
-                Volatile.Write(ref links[start], count + 1);
+                links[1 + count] = newNode;
+                Volatile.Write(ref links[0], count + 1);
                 return;
             }
 
@@ -477,7 +469,7 @@ public sealed partial class HnswGraph
             candidates[0] = new ScoredNode(distance, newNode);
             for (var i = 1; i <= count; i++)
             {
-                var neighbor = links[start + i];
+                var neighbor = links[i];
                 candidates[i] = new ScoredNode(scorer.Between(target, neighbor), neighbor);
             }
 
@@ -486,10 +478,10 @@ public sealed partial class HnswGraph
             var keptCount = SelectNeighbors(ref scorer, candidates, count + 1, maxLinks, kept);
             for (var i = 0; i < keptCount; i++)
             {
-                links[start + 1 + i] = kept[i].Node;
+                links[1 + i] = kept[i].Node;
             }
 
-            Volatile.Write(ref links[start], keptCount);
+            Volatile.Write(ref links[0], keptCount);
         }
     }
 

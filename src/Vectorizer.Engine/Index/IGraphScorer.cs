@@ -18,6 +18,9 @@ public interface IGraphScorer
 
     /// <summary>Hints the CPU to fetch <paramref name="node"/>'s data.</summary>
     void Prefetch(int node);
+
+    /// <summary>Keeps the memory the scorer reads reachable up to this point (call after the last distance).</summary>
+    void KeepAlive();
 }
 
 /// <summary>Which nodes may appear in results (deleted and filtered-out nodes are still traversed).</summary>
@@ -39,6 +42,7 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
 {
     private readonly nint* chunks;
     private readonly nint[] chunkTable;
+    private readonly DenseVectorStore store;
     private readonly int shift;
     private readonly int mask;
     private readonly int dim;
@@ -48,6 +52,7 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
     /// <param name="query">A preprocessed query of the store's dimension; must stay pinned while this scorer is used.</param>
     public DenseScorer(DenseVectorStore store, float* query)
     {
+        this.store = store;
         chunkTable = store.ChunkPointers;
         chunks = (nint*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunkTable));
         shift = store.ChunkShift;
@@ -64,6 +69,8 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Between(int a, int b) => TMetric.Distance(Pointer(a), Pointer(b), dim);
+
+    public readonly void KeepAlive() => GC.KeepAlive(store);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Prefetch(int node)

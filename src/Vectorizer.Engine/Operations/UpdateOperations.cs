@@ -4,7 +4,10 @@ using Vectorizer.Engine.Points;
 
 namespace Vectorizer.Engine.Operations;
 
-/// <summary>A point to insert or replace: its id, dense vectors by name, and payload.</summary>
+/// <summary>
+/// A point to insert or replace: its id, dense vectors by name, and payload. The engine may preprocess the
+/// vector arrays in place (Cosine normalisation) and keeps no reference to them once the update returns.
+/// </summary>
 public sealed record PointStruct(PointId Id, IReadOnlyDictionary<string, float[]> Vectors, PointPayload? Payload);
 
 /// <summary>New vectors for an existing point (other vectors are kept).</summary>

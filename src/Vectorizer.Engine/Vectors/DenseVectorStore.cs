@@ -1,19 +1,21 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Vectorizer.Engine.Memory;
 
 namespace Vectorizer.Engine.Vectors;
 
 /// <summary>
-/// Fixed-dimension float32 vectors addressed by a dense offset. Storage is a list of pinned chunks (a power of
-/// two vectors each, at most 4 MiB), so growing never copies or moves existing vectors: readers may hold raw
-/// pointers while a single writer appends. Vectors are immutable once written.
+/// Fixed-dimension float32 vectors addressed by a dense offset. Storage is a list of native, 64-byte aligned
+/// chunks (a power of two vectors each, at most 16 MiB) outside the GC heap; pages are resident only once
+/// written. Growing never copies or moves existing vectors, so readers may hold raw pointers while a single
+/// writer appends. Vectors are immutable once written.
 /// </summary>
 public sealed unsafe class DenseVectorStore
 {
-    private const int TargetChunkBytes = 4 << 20;
+    private const int TargetChunkBytes = 16 << 20;
     private const int MaxChunkVectors = 1 << 16;
 
-    private readonly List<float[]> chunks = [];
+    private readonly List<NativeBlock> chunks = [];
     private nint[] chunkPointers = [];
     private int count;
 
@@ -42,16 +44,17 @@ public sealed unsafe class DenseVectorStore
     /// <summary>Number of vectors published to readers.</summary>
     public int Count => Volatile.Read(ref count);
 
-    /// <summary>Bytes of vector data allocated (chunks are allocated whole).</summary>
-    public long AllocatedBytes => (long)chunks.Count * ChunkCapacity * Dimension * sizeof(float);
+    /// <summary>Bytes of vector data held (pages past the last vector are never touched, so never resident).</summary>
+    public long AllocatedBytes => (long)Count * Dimension * sizeof(float);
 
-    /// <summary>The current chunk table; valid for every offset below the <see cref="Count"/> read before it.</summary>
+    /// <summary>The current chunk table (pinned); valid for every offset below the <see cref="Count"/> read before it.</summary>
     public nint[] ChunkPointers => Volatile.Read(ref chunkPointers);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float* GetPointer(int offset) =>
         (float*)ChunkPointers[offset >> ChunkShift] + ((long)(offset & ChunkMask) * Dimension);
 
+    /// <summary>A view of one vector; valid while this store is reachable.</summary>
     public ReadOnlySpan<float> Get(int offset)
     {
         if ((uint)offset >= (uint)Count)
@@ -96,24 +99,23 @@ public sealed unsafe class DenseVectorStore
             return;
         }
 
-        // The table is pinned too, so hot loops can index it through a raw pointer without bounds checks.
         var pointers = GC.AllocateArray<nint>(needed, pinned: true);
         Array.Copy(chunkPointers, pointers, chunkPointers.Length);
         for (var c = chunks.Count; c < needed; c++)
         {
-            var chunk = GC.AllocateArray<float>(ChunkCapacity * Dimension, pinned: true);
-            chunks.Add(chunk);
-            pointers[c] = (nint)Unsafe.AsPointer(ref chunk[0]);
+            var block = new NativeBlock((long)ChunkCapacity * Dimension * sizeof(float));
+            chunks.Add(block);
+            pointers[c] = block.Pointer;
         }
 
         Volatile.Write(ref chunkPointers, pointers);
     }
 
-    /// <summary>Raw bytes of the vectors in [<paramref name="start"/>, <paramref name="start"/> + n) within one chunk.</summary>
+    /// <summary>Raw bytes of the first <paramref name="vectorsInChunk"/> vectors of a chunk; valid while this store is reachable.</summary>
     public ReadOnlySpan<byte> GetChunkBytes(int chunkIndex, int vectorsInChunk) =>
-        new((void*)ChunkPointers[chunkIndex], vectorsInChunk * Dimension * sizeof(float));
+        chunks[chunkIndex].AsSpan(0, vectorsInChunk * Dimension * sizeof(float));
 
-    /// <summary>Bulk-loads a whole chunk's worth of raw vector bytes at the end of the store (used by recovery).</summary>
+    /// <summary>Bulk-loads raw vector bytes at the end of the store (used by recovery).</summary>
     public void AppendRaw(ReadOnlySpan<byte> bytes)
     {
         var vectors = bytes.Length / (Dimension * sizeof(float));

@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+
+namespace Vectorizer.Engine.Memory;
+
+/// <summary>
+/// A block of zero-initialised memory outside the GC heap. On Linux it is an anonymous <c>mmap</c>: pages are
+/// zero-filled lazily, so only the bytes actually written count towards the resident set (an unused chunk tail
+/// costs nothing). Elsewhere it falls back to an aligned, cleared <see cref="NativeMemory"/> allocation.
+/// <para>
+/// Freed by <see cref="Dispose"/> or, when its owner is simply dropped (a vacuumed state, a deleted collection),
+/// by the finalizer. Code that dereferences <see cref="Pointer"/> must keep the owner reachable until it is done
+/// (<see cref="GC.KeepAlive(object?)"/> at the end of the loop).
+/// </para>
+/// </summary>
+public sealed unsafe partial class NativeBlock : IDisposable
+{
+    private const int ProtRead = 1;
+    private const int ProtWrite = 2;
+    private const int MapPrivate = 0x02;
+    private const int MapAnonymous = 0x20;
+    private static long totalBytes;
+    private readonly bool mapped;
+    private nint pointer;
+
+    public NativeBlock(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+        Length = bytes;
+        if (OperatingSystem.IsLinux())
+        {
+            var address = Mmap(0, (nuint)bytes, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+            if (address == -1)
+            {
+                throw new OutOfMemoryException($"mmap of {bytes} bytes failed (errno {Marshal.GetLastPInvokeError()})");
+            }
+
+            pointer = address;
+            mapped = true;
+        }
+        else
+        {
+            pointer = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            NativeMemory.Clear((void*)pointer, (nuint)bytes);
+        }
+
+        Interlocked.Add(ref totalBytes, bytes);
+        GC.AddMemoryPressure(Math.Min(bytes, int.MaxValue));
+    }
+
+    ~NativeBlock() => Free();
+
+    /// <summary>Bytes reserved by all live blocks (resident only where written).</summary>
+    public static long TotalBytes => Interlocked.Read(ref totalBytes);
+
+    public long Length { get; }
+
+    public nint Pointer => pointer;
+
+    public Span<byte> AsSpan(long offset, int length) =>
+        offset < 0 || offset + length > Length ? throw new ArgumentOutOfRangeException(nameof(offset)) : new((byte*)pointer + offset, length);
+
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Free()
+    {
+        var p = Interlocked.Exchange(ref pointer, 0);
+        if (p == 0)
+        {
+            return;
+        }
+
+        if (mapped)
+        {
+            _ = Munmap(p, (nuint)Length);
+        }
+        else
+        {
+            NativeMemory.AlignedFree((void*)p);
+        }
+
+        Interlocked.Add(ref totalBytes, -Length);
+        GC.RemoveMemoryPressure(Math.Min(Length, int.MaxValue));
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(nint address, nuint length);
+}

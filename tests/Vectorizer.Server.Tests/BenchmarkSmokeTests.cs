@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Vectorizer.Server.Tests;
+
+/// <summary>
+/// Runs both benchmarks on tiny subsets so they never rot. Nothing about speed is asserted: only that every engine
+/// ran, returned sensible recall, and that the reports were written.
+/// </summary>
+public class BenchmarkSmokeTests(ITestOutputHelper output)
+{
+    private static string BenchPath()
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var path = Path.Combine(VectorizerProcess.RepositoryRoot(), "bench", "Vectorizer.Bench", "bin", configuration, "net10.0", "Vectorizer.Bench.dll");
+        Assert.True(File.Exists(path), $"{path} not built");
+        return path;
+    }
+
+    private async Task<string> RunBench(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = VectorizerProcess.RepositoryRoot() };
+        start.ArgumentList.Add(BenchPath());
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));
+        var text = await stdout + await stderr;
+        output.WriteLine(text);
+        Assert.True(process.ExitCode == 0, text);
+        return text;
+    }
+
+    [Fact]
+    public async Task AnnBenchmarkRunsAllEnginesOnASubset()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var json = Path.Combine(folder, "ann.json");
+            var markdown = Path.Combine(folder, "ann.md");
+            await RunBench("ann", "--dataset", "glove-100-angular", "--max-base", "5000", "--queries", "200", "--ef", "16,64", "--threads", "1,2",
+                "--rounds", "1", "--json", json, "--markdown", markdown, "--dump-ids", Path.Combine(folder, "ids"));
+            using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+            var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+            foreach (var engine in new[] { "vectorizer", "hnswlib", "faiss" })
+            {
+                var rows = results.Where(r => r.GetProperty("engine").GetString() == engine).ToList();
+                Assert.Equal(2, rows.Count);
+                Assert.All(rows, r => Assert.InRange(r.GetProperty("recall").GetDouble(), 0.5, 1.0));
+                Assert.All(rows, r => Assert.True(r.GetProperty("qps").GetDouble() > 0));
+                Assert.True(File.Exists(Path.Combine(folder, "ids", $"{engine}-ef64.txt")));
+            }
+
+            Assert.Equal(6, report.RootElement.GetProperty("build").GetArrayLength());
+            Assert.Contains("| vectorizer | 64 |", await File.ReadAllTextAsync(markdown), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestServer.TryDelete(folder);
+        }
+    }
+
+    [Fact]
+    public async Task RestBenchmarkRunsOnASubset()
+    {
+        var markdown = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".md");
+        Directory.CreateDirectory(Path.GetDirectoryName(markdown)!);
+        var text = await RunBench("rest", "--dataset", "glove-100-angular", "--points", "5000", "--connections", "1,8", "--seconds", "2", "--markdown", markdown);
+        var report = await File.ReadAllTextAsync(markdown);
+        Assert.Contains("points/s", report, StringComparison.Ordinal);
+        Assert.Matches(@"\| 8 \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \|", report);
+        Assert.Contains("upsert:", text, StringComparison.Ordinal);
+    }
+}
