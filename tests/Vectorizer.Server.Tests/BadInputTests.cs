@@ -125,8 +125,23 @@ public sealed class BadInputTests : IAsyncLifetime
     [Fact]
     public async Task OversizedAndDeeplyNestedBodies()
     {
-        var big = new StringBuilder("{\"points\": [{\"id\": 2, \"vector\": [1, 2, 3], \"payload\": {\"blob\": \"").Append('x', 2 << 20).Append("\"}}]}").ToString();
-        (await server.Put("/collections/c/points?wait=true", big)).AssertError(413, "larger than allowed");
+        // Bodies well past the limit, declared (Content-Length) and streamed (chunked): the client, still
+        // uploading when the server decides, must get the 413 rather than a reset connection.
+        var big = new StringBuilder("{\"points\": [{\"id\": 2, \"vector\": [1, 2, 3], \"payload\": {\"blob\": \"").Append('x', 16 << 20).Append("\"}}]}").ToString();
+        for (var i = 0; i < 3; i++)
+        {
+            (await server.Put("/collections/c/points?wait=true", big)).AssertError(413, "larger than allowed");
+        }
+
+        using (var client = new HttpClient())
+        using (var streamed = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big))))
+        {
+            streamed.Headers.ContentType = new("application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Put, $"{server.Url}/collections/c/points?wait=true") { Content = streamed };
+            request.Headers.TransferEncodingChunked = true;
+            (await client.SendAndRead(request)).AssertError(413, "larger than allowed");
+        }
+
         var deep = new string('[', 200) + new string(']', 200);
         (await server.Put("/collections/c/points", "{\"points\": [{\"id\": 2, \"vector\": [1, 2, 3], \"payload\": {\"d\": " + deep + "}}]}")).AssertError(400, "Format error in JSON body");
         var tooMany = new StringBuilder("""{"points": [""");

@@ -120,6 +120,12 @@ public static class HttpJson
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
+        return await client.SendAndRead(request);
+    }
+
+    /// <summary>Sends a request and reads the response as an <see cref="ApiResponse"/>.</summary>
+    public static async Task<ApiResponse> SendAndRead(this HttpClient client, HttpRequestMessage request)
+    {
         using var response = await client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         JsonElement body = default;

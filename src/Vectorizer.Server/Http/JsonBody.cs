@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Api.Qdrant.Json;
 
@@ -9,6 +10,9 @@ namespace Vectorizer.Server.Http;
 /// <summary>A request body parsed as JSON, size-limited. Dispose it when done.</summary>
 internal sealed class JsonBody : IDisposable
 {
+    /// <summary>How much of an oversized body is read and discarded so that the client gets the 413.</summary>
+    private const long DrainAllowance = 64L << 20;
+
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
     private readonly JsonDocument document;
 
@@ -25,20 +29,31 @@ internal sealed class JsonBody : IDisposable
     /// </summary>
     public static async Task<JsonBody> ReadAsync(HttpContext context, long maxBytes, bool emptyAsObject = false)
     {
-        if (context.Request.ContentLength is { } declared && declared > maxBytes)
+        // Kestrel's own limit would abort the connection mid-upload, and a client still sending never sees
+        // the 413. Allow a bounded overshoot that is read and discarded, so the error reaches the client.
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
         {
-            throw TooLarge(declared, maxBytes);
+            sizeFeature.MaxRequestBodySize = maxBytes + DrainAllowance;
         }
 
         var reader = context.Request.BodyReader;
+        if (context.Request.ContentLength is { } declared && declared > maxBytes)
+        {
+            await DrainAsync(reader, context.RequestAborted).ConfigureAwait(false);
+            throw TooLarge(declared, maxBytes);
+        }
+
         while (true)
         {
             var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
             var buffer = read.Buffer;
             if (buffer.Length > maxBytes)
             {
+                var seen = buffer.Length;
                 reader.AdvanceTo(buffer.End);
-                throw TooLarge(buffer.Length, maxBytes);
+                seen += await DrainAsync(reader, context.RequestAborted).ConfigureAwait(false);
+                throw TooLarge(seen, maxBytes);
             }
 
             if (!read.IsCompleted)
@@ -69,6 +84,31 @@ internal sealed class JsonBody : IDisposable
                 throw new VectorizerException(ErrorCode.MalformedBody, Describe(e), e);
             }
         }
+    }
+
+    /// <summary>Reads and discards the rest of the body, up to <see cref="DrainAllowance"/> bytes.</summary>
+    private static async Task<long> DrainAsync(System.IO.Pipelines.PipeReader reader, CancellationToken cancellation)
+    {
+        long drained = 0;
+        try
+        {
+            while (drained <= DrainAllowance)
+            {
+                var read = await reader.ReadAsync(cancellation).ConfigureAwait(false);
+                drained += read.Buffer.Length;
+                reader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (BadHttpRequestException)
+        {
+            // Past the allowance: Kestrel closes the connection after the response.
+        }
+
+        return drained;
     }
 
     private static bool IsWhiteSpace(byte[] bytes)
