@@ -176,6 +176,7 @@ public static class AnnBenchmark
 
         // Saved for the parent's queries; not part of the measured build (hnswlib's driver saves after its BUILD line too).
         index.Collection.Checkpoint();
+        log.WriteLine($"upserts returned after {EngineIndex.UpsertSeconds:F1} s");
         var gc = GC.GetGCMemoryInfo();
         log.WriteLine($"memory: GC heap {gc.HeapSizeBytes >> 20} MiB, committed {gc.TotalCommittedBytes >> 20} MiB; {Machine.RssBreakdown()}");
     }

@@ -26,6 +26,9 @@ public sealed class EngineIndex : IDisposable
 
     public double BuildSeconds { get; }
 
+    /// <summary>When the last upsert returned (the indexer keeps going afterwards), in seconds from the start of the build.</summary>
+    public static double UpsertSeconds { get; private set; }
+
     public static EngineOptions Options(string directory, int threads) => new()
     {
         DataDir = directory,
@@ -71,6 +74,7 @@ public sealed class EngineIndex : IDisposable
             collection.UpdateAsync(new UpsertOperation(points), wait: false).AsTask().GetAwaiter().GetResult();
         }
 
+        UpsertSeconds = stopwatch.Elapsed.TotalSeconds;
         collection.WaitForIndexingAsync(TimeSpan.FromHours(2)).GetAwaiter().GetResult();
         return new EngineIndex(manager, collection, directory, stopwatch.Elapsed.TotalSeconds);
     }

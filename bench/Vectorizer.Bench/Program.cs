@@ -39,15 +39,19 @@ ann.SetAction(parse =>
         parse.GetValue(roundsOption));
     var command = Machine.CommandLine(args);
     var report = AnnBenchmark.Run(options, command, Console.Out);
-    var markdown = AnnMarkdown(report);
-    Console.WriteLine();
-    Console.WriteLine(markdown);
-    if (options.Markdown is { } path)
-    {
-        File.WriteAllText(path, markdown);
-    }
+    WriteAnnReport(report, options.Markdown);
 });
 root.Add(ann);
+
+var reportJsonOption = new Option<string>("--json") { Description = "a JSON file written by `ann --json`", Required = true };
+var annReport = new Command("report", "Re-render the markdown table and the recall-vs-QPS plot of an `ann --json` file") { reportJsonOption, markdownOption };
+annReport.SetAction(parse =>
+{
+    var report = System.Text.Json.JsonSerializer.Deserialize<AnnReport>(File.ReadAllText(parse.GetValue(reportJsonOption)!))
+        ?? throw new InvalidDataException("empty report");
+    WriteAnnReport(report, parse.GetValue(markdownOption));
+});
+root.Add(annReport);
 
 var annBuild = new Command("ann-build", "Internal: one index build in its own process (used by `ann`)") { datasetOption, mOption, efConstructOption, threadsOption, maxBaseOption, indexDirOption };
 annBuild.Hidden = true;
@@ -112,7 +116,25 @@ return root.Parse(args).Invoke();
 static int[] ParseInts(string text) =>
     text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
 
-static string AnnMarkdown(AnnReport report)
+static void WriteAnnReport(AnnReport report, string? markdownPath)
+{
+    string? plot = null;
+    if (markdownPath is not null)
+    {
+        plot = AnnPlot.Write(report, Path.ChangeExtension(markdownPath, ".svg"), Console.Out);
+        plot ??= Path.ChangeExtension(markdownPath, ".svg");
+    }
+
+    var markdown = AnnMarkdown(report, plot is null ? null : Path.GetFileName(plot));
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    if (markdownPath is not null)
+    {
+        File.WriteAllText(markdownPath, markdown);
+    }
+}
+
+static string AnnMarkdown(AnnReport report, string? plotFile)
 {
     var builder = new StringBuilder();
     builder.AppendLine($"# ANN benchmark: {report.Dataset}");
@@ -122,6 +144,14 @@ static string AnnMarkdown(AnnReport report)
     builder.AppendLine($"Machine: {report.MachineName}  ");
     builder.AppendLine($"Data: {report.BaseVectors} base vectors, {report.Queries} queries, M={report.M}, ef_construct={report.EfConstruct}; recall@10 against exact neighbours; QPS single-threaded.");
     builder.AppendLine();
+    builder.Append(AnnSummary.Markdown(report));
+    builder.AppendLine();
+    if (plotFile is not null)
+    {
+        builder.AppendLine($"![recall vs QPS]({plotFile})");
+        builder.AppendLine();
+    }
+
     builder.Append(Stats.Table(
         ["engine", "ef", "recall@10", "QPS", "p50 ms", "p99 ms"],
         report.Results.Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));

@@ -60,7 +60,21 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
             }
 
             Assert.Equal(6, report.RootElement.GetProperty("build").GetArrayLength());
-            Assert.Contains("| vectorizer | 64 |", await File.ReadAllTextAsync(markdown), StringComparison.Ordinal);
+            var text = await File.ReadAllTextAsync(markdown);
+            Assert.Contains("| vectorizer | 64 |", text, StringComparison.Ordinal);
+            Assert.Contains("| hnswlib |", text, StringComparison.Ordinal);
+            Assert.StartsWith("<svg", await File.ReadAllTextAsync(Path.ChangeExtension(markdown, ".svg")), StringComparison.Ordinal);
+            var png = Path.ChangeExtension(markdown, ".png");
+            if (File.Exists(png))
+            {
+                var header = new byte[8];
+                await using (var stream = File.OpenRead(png))
+                {
+                    await stream.ReadExactlyAsync(header);
+                }
+
+                Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, header);
+            }
         }
         finally
         {
@@ -73,10 +87,17 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
     {
         var markdown = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".md");
         Directory.CreateDirectory(Path.GetDirectoryName(markdown)!);
-        var text = await RunBench("rest", "--dataset", "glove-100-angular", "--points", "5000", "--connections", "1,8", "--seconds", "2", "--markdown", markdown);
-        var report = await File.ReadAllTextAsync(markdown);
-        Assert.Contains("points/s", report, StringComparison.Ordinal);
-        Assert.Matches(@"\| 8 \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \|", report);
-        Assert.Contains("upsert:", text, StringComparison.Ordinal);
+        try
+        {
+            var text = await RunBench("rest", "--dataset", "glove-100-angular", "--points", "5000", "--connections", "1,8", "--seconds", "2", "--markdown", markdown);
+            var report = await File.ReadAllTextAsync(markdown);
+            Assert.Contains("points/s", report, StringComparison.Ordinal);
+            Assert.Matches(@"\| 8 \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \|", report);
+            Assert.Contains("upsert:", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(markdown);
+        }
     }
 }

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+
+namespace Vectorizer.Bench;
+
+/// <summary>The headline numbers: QPS at a recall target (interpolated on each engine's curve) and ratios.</summary>
+public static class AnnSummary
+{
+    public const double TargetRecall = 0.95;
+
+    /// <summary>
+    /// QPS at <paramref name="target"/> recall, interpolated linearly in recall and logarithmically in QPS between the
+    /// two measured points around it (ef ascending). Null when no point reaches the target.
+    /// </summary>
+    public static double? QpsAtRecall(IEnumerable<AnnResult> curve, double target)
+    {
+        var points = curve.OrderBy(r => r.Ef).ToList();
+        for (var i = 0; i < points.Count; i++)
+        {
+            if (points[i].Recall < target)
+            {
+                continue;
+            }
+
+            if (i == 0)
+            {
+                return points[0].Qps;
+            }
+
+            var (a, b) = (points[i - 1], points[i]);
+            var t = (target - a.Recall) / (b.Recall - a.Recall);
+            return Math.Exp(Math.Log(a.Qps) + (t * (Math.Log(b.Qps) - Math.Log(a.Qps))));
+        }
+
+        return null;
+    }
+
+    public static string Markdown(AnnReport report)
+    {
+        var builder = new StringBuilder();
+        var engines = report.Results.Select(r => r.Engine).Distinct().ToList();
+        var qps = engines.ToDictionary(e => e, e => QpsAtRecall(report.Results.Where(r => r.Engine == e), TargetRecall));
+        string Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? (x / y).ToString("F2", CultureInfo.InvariantCulture) + "×" : "n/a";
+
+        builder.AppendLine($"**QPS at recall@10 = {TargetRecall:F2}** (interpolated on each engine's curve):");
+        builder.AppendLine();
+        builder.Append(Stats.Table(
+            ["engine", "QPS @ 0.95", "vectorizer ÷ engine"],
+            engines.Select(e => (IReadOnlyList<string>)[e, qps[e] is { } q ? Stats.F(q, 0) : "not reached", e == "vectorizer" ? "—" : Ratio(qps["vectorizer"], qps[e])])));
+        builder.AppendLine();
+
+        BuildResult? Build(string engine, int threads) => report.Build.FirstOrDefault(b => b.Engine == engine && b.Threads == threads);
+        var threadCounts = report.Build.Select(b => b.Threads).Distinct().Order().ToList();
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var peer in engines.Where(e => e != "vectorizer"))
+        {
+            foreach (var threads in threadCounts)
+            {
+                var ours = Build("vectorizer", threads);
+                var theirs = Build(peer, threads);
+                if (ours is not null && theirs is not null)
+                {
+                    rows.Add([peer, threads.ToString(CultureInfo.InvariantCulture), Ratio(ours.Seconds, theirs.Seconds), Ratio(ours.PeakRssBytes, theirs.PeakRssBytes)]);
+                }
+            }
+        }
+
+        if (rows.Count > 0)
+        {
+            builder.AppendLine("**Build time and peak memory**, vectorizer ÷ peer (lower is better):");
+            builder.AppendLine();
+            builder.Append(Stats.Table(["peer", "build threads", "build time", "peak RSS"], rows));
+        }
+
+        return builder.ToString();
+    }
+}
