@@ -29,6 +29,13 @@ public sealed partial class HnswGraph
     private nint[] level0Pointers = [];
     private int[]?[][] upper = [];
     private long entry = -1;
+
+    // Running mean/variance (exponentially weighted; updated without locks, races only blur it) of the distance
+    // from an inserted node to the closest node its layer-0 search found. See IsTrapped.
+    private double nearestMean;
+    private double nearestVariance;
+    private long nearestSamples;
+    private int widenedInserts;
     private int capacity;
     private int insertedCount;
 
@@ -319,6 +326,49 @@ public sealed partial class HnswGraph
 
     // ==================================================================== insert
 
+    private const int RetryEfFactor = 4;
+    private const int TrapWarmup = 1000;
+    private const double TrapSigmas = 3.0;
+
+    /// <summary>Inserts whose layer-0 search was repeated with a wider beam (see <see cref="IsTrapped"/>).</summary>
+    public int WidenedInserts => Volatile.Read(ref widenedInserts);
+
+    /// <summary>
+    /// True when the closest node the insert search found is an outlier (more than three standard deviations
+    /// farther than usual). Greedy HNSW search can settle in a local minimum; on glove-100 about one insert in
+    /// 50,000 does, and when that node is a hub (in the true top 10 of many queries) recall drops by whole
+    /// points. Updates the running statistics as a side effect.
+    /// </summary>
+    private bool IsTrapped(SearchContext context)
+    {
+        var count = context.ResultCount;
+        if (count == 0)
+        {
+            return false;
+        }
+
+        var results = context.Results;
+        var best = results[0].Distance;
+        for (var i = 1; i < count; i++)
+        {
+            best = Math.Min(best, results[i].Distance);
+        }
+
+        var samples = Interlocked.Increment(ref nearestSamples);
+        var mean = nearestMean;
+        var variance = nearestVariance;
+        var rate = Math.Max(1.0 / samples, 1.0 / 4096);
+        var delta = best - mean;
+        var trapped = samples > TrapWarmup && delta > TrapSigmas * Math.Sqrt(variance);
+        if (!trapped)
+        {
+            nearestMean = mean + (rate * delta);
+            nearestVariance = (1 - rate) * (variance + (rate * delta * delta));
+        }
+
+        return trapped;
+    }
+
     /// <summary>
     /// Links <paramref name="node"/> into the graph. <paramref name="scorer"/> must be bound to the node's own
     /// vector. Nodes at or above <paramref name="nodeLimit"/> are ignored during the search for neighbours.
@@ -374,6 +424,14 @@ public sealed partial class HnswGraph
                 if (layer == 0)
                 {
                     SearchLayer0(ref scorer, ref accept, current, currentDistance, EfConstruct, nodeLimit, context);
+                    if (IsTrapped(context))
+                    {
+                        // The beam settled far from where nodes' nearest neighbours usually are: most likely a
+                        // local minimum (the node would end up linked to near-random nodes and unreachable by
+                        // queries near it). Search again with a wider beam before linking.
+                        SearchLayer0(ref scorer, ref accept, current, currentDistance, EfConstruct * RetryEfFactor, nodeLimit, context);
+                        Interlocked.Increment(ref widenedInserts);
+                    }
                 }
                 else
                 {
