@@ -54,6 +54,8 @@ public static partial class RestBenchmark
             report.AppendLine();
             if (options.Connections.Length > 0)
             {
+                var recall = MeasureRecall(client, dataset, options.HnswEf);
+                log.WriteLine($"recall@10 of these queries over HTTP: {recall:F4}");
                 var script = WriteWrkScript(dataset, options.HnswEf);
                 var rows = new List<IReadOnlyList<string>>();
                 foreach (var connections in options.Connections)
@@ -62,7 +64,7 @@ public static partial class RestBenchmark
                     rows.Add([connections.ToString(CultureInfo.InvariantCulture), Stats.F(result.Qps, 0), Stats.F(result.P50Ms, 2), Stats.F(result.P99Ms, 2), result.Errors.ToString(CultureInfo.InvariantCulture)]);
                 }
 
-                report.AppendLine($"Queries: `POST /collections/bench/points/query` with {Math.Min(1000, dataset.QueryCount)} real query vectors, limit 10{(options.HnswEf is { } ef ? $", hnsw_ef {ef}" : ", default hnsw_ef")}, wrk {options.WrkThreads} thread(s), {options.Seconds} s per row:");
+                report.AppendLine($"Queries: `POST /collections/bench/points/query` with {Math.Min(1000, dataset.QueryCount)} real query vectors, limit 10{(options.HnswEf is { } ef ? $", hnsw_ef {ef}" : ", default hnsw_ef")}, wrk {options.WrkThreads} thread(s), {options.Seconds} s per row; recall@10 of these answers against the exact neighbours: **{recall:F4}**.");
                 report.AppendLine();
                 report.Append(Stats.Table(["connections", "QPS", "p50 ms", "p99 ms", "errors"], rows));
             }
@@ -142,6 +144,32 @@ public static partial class RestBenchmark
         }
     }
 
+    private static string QueryBody(Dataset dataset, int q, int? hnswEf)
+    {
+        var vector = string.Join(',', dataset.Query(q).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+        return hnswEf is { } ef
+            ? $$$"""{"query":[{{{vector}}}],"limit":10,"params":{"hnsw_ef":{{{ef}}}}}"""
+            : $$"""{"query":[{{vector}}],"limit":10}""";
+    }
+
+    /// <summary>Recall@10 of the answers wrk's queries get (same bodies, over HTTP) against the exact neighbours.</summary>
+    private static double MeasureRecall(HttpClient client, Dataset dataset, int? hnswEf)
+    {
+        var queries = Math.Min(1000, dataset.QueryCount);
+        var hits = 0;
+        for (var q = 0; q < queries; q++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/collections/bench/points/query") { Content = new StringContent(QueryBody(dataset, q, hnswEf), Encoding.UTF8, "application/json") };
+            using var response = client.Send(request);
+            response.EnsureSuccessStatusCode();
+            using var document = JsonDocument.Parse(response.Content.ReadAsStream());
+            var ids = document.RootElement.GetProperty("result").GetProperty("points").EnumerateArray().Select(p => p.GetProperty("id").GetInt32()).ToArray();
+            hits += Recall.Hits(ids, dataset.GroundTruth[q], 10);
+        }
+
+        return hits / (queries * 10.0);
+    }
+
     private static string WriteWrkScript(Dataset dataset, int? hnswEf)
     {
         var builder = new StringBuilder();
@@ -149,10 +177,7 @@ public static partial class RestBenchmark
         builder.AppendLine("local bodies = {");
         for (var q = 0; q < Math.Min(1000, dataset.QueryCount); q++)
         {
-            var vector = string.Join(',', dataset.Query(q).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
-            var body = hnswEf is { } ef
-                ? $$$"""{"query":[{{{vector}}}],"limit":10,"params":{"hnsw_ef":{{{ef}}}}}"""
-                : $$"""{"query":[{{vector}}],"limit":10}""";
+            var body = QueryBody(dataset, q, hnswEf);
             builder.Append("  [[").Append(body).AppendLine("]],");
         }
 
