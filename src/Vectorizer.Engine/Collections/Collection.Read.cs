@@ -201,6 +201,11 @@ public sealed partial class Collection
             throw VectorizerException.Validation($"offset: value {request.Offset} invalid, must be 0 or larger");
         }
 
+        if (request.Prefetch.Count > 0 || request.Query is FusionQuery)
+        {
+            return QueryWithPrefetch(request);
+        }
+
         if (request.Query is null)
         {
             if (request.ScoreThreshold is not null)

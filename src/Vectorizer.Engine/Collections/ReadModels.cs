@@ -30,8 +30,28 @@ public sealed record DenseVectorQuery(float[] Vector) : QueryInput;
 /// <summary>Nearest neighbours of a stored point's vector (the point itself is excluded).</summary>
 public sealed record PointIdQuery(PointId Id) : QueryInput;
 
+/// <summary>How <see cref="FusionQuery"/> combines the result lists of the prefetches.</summary>
+public enum FusionMethod
+{
+    /// <summary>Reciprocal rank fusion: Σ weight / (rank + k), ranks from 1; only the order of each list counts.</summary>
+    Rrf,
+
+    /// <summary>Distribution-based score fusion: each list's scores scaled by mean ± 3σ to [0, 1], then summed.</summary>
+    Dbsf,
+}
+
+/// <summary>Combines the results of the request's prefetches (<c>{"fusion": "rrf"}</c>, <c>{"rrf": {"k", "weights"}}</c>).</summary>
+public sealed record FusionQuery(FusionMethod Method, int K = FusionQuery.DefaultRrfK, IReadOnlyList<float>? Weights = null) : QueryInput
+{
+    /// <summary>Qdrant's default RRF constant.</summary>
+    public const int DefaultRrfK = 2;
+}
+
 public sealed record QueryRequest
 {
+    /// <summary>Sub-queries run first; the main query then ranks (or fuses) their results only.</summary>
+    public IReadOnlyList<QueryRequest> Prefetch { get; init; } = [];
+
     public QueryInput? Query { get; init; }
 
     public string Using { get; init; } = "";

@@ -10,29 +10,44 @@ namespace Vectorizer.Server.Api.Qdrant.Json;
 /// <summary>Parses the bodies of Qdrant's point read and update endpoints into engine requests.</summary>
 internal static class RequestJson
 {
-    public static QueryRequest ParseQuery(JsonInput body)
+    public static QueryRequest ParseQuery(JsonInput body) => ParseQuery(body, topLevel: true);
+
+    /// <summary>A query, or (<paramref name="topLevel"/> false) one of its prefetches: same shape, no offset or output options.</summary>
+    private static QueryRequest ParseQuery(JsonInput body, bool topLevel)
     {
         body.ExpectObject();
-        if (body.Has("prefetch"))
-        {
-            throw new VectorizerException(ErrorCode.BadRequest, "`prefetch` is not supported yet");
-        }
-
         if (body.Has("lookup_from"))
         {
             throw new VectorizerException(ErrorCode.BadRequest, "`lookup_from` is not supported yet");
         }
 
         var searchParams = body.TryGet("params", out var p) ? p.ExpectObject() : default;
+        var prefetch = new List<QueryRequest>();
+        if (body.TryGet("prefetch", out var prefetchInput) && prefetchInput.Kind != JsonValueKind.Null)
+        {
+            if (prefetchInput.Kind == JsonValueKind.Array)
+            {
+                foreach (var item in prefetchInput.Items())
+                {
+                    prefetch.Add(ParseQuery(item, topLevel: false));
+                }
+            }
+            else
+            {
+                prefetch.Add(ParseQuery(prefetchInput, topLevel: false));
+            }
+        }
+
         return new QueryRequest
         {
+            Prefetch = prefetch,
             Query = body.TryGet("query", out var query) ? ParseQueryInput(query) : null,
             Using = body.TryGet("using", out var use) ? use.AsString() : "",
             Filter = FilterJson.ParseOptional(body, "filter"),
             HnswEf = searchParams.TryGet("hnsw_ef", out var ef) ? ef.AsInt(min: 1) : null,
             Exact = searchParams.TryGet("exact", out var exact) && exact.AsBool(),
             Limit = body.TryGet("limit", out var limit) ? limit.AsInt(min: 1) : 10,
-            Offset = body.TryGet("offset", out var offset) ? offset.AsInt(min: 0) : 0,
+            Offset = topLevel && body.TryGet("offset", out var offset) ? offset.AsInt(min: 0) : 0,
             ScoreThreshold = body.TryGet("score_threshold", out var threshold) ? (float)threshold.AsDouble() : null,
             WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: false),
             WithVector = PointJson.ParseWithVector(body, fallback: false),
@@ -56,6 +71,19 @@ internal static class RequestJson
                 return new PointIdQuery(PointJson.ParseId(input));
             case JsonValueKind.Object when input.TryGet("nearest", out var nearest):
                 return ParseQueryInput(nearest);
+            case JsonValueKind.Object when input.TryGet("fusion", out var fusion):
+                return fusion.AsString() switch
+                {
+                    "rrf" => new FusionQuery(FusionMethod.Rrf),
+                    "dbsf" => new FusionQuery(FusionMethod.Dbsf),
+                    var other => throw fusion.Error($"unknown variant `{other}`, expected `rrf` or `dbsf`"),
+                };
+            case JsonValueKind.Object when input.TryGet("rrf", out var rrf):
+                rrf.ExpectObject();
+                return new FusionQuery(
+                    FusionMethod.Rrf,
+                    rrf.TryGet("k", out var k) && k.Kind != JsonValueKind.Null ? k.AsInt(min: 1) : FusionQuery.DefaultRrfK,
+                    rrf.TryGet("weights", out var weights) && weights.Kind != JsonValueKind.Null ? weights.AsFloatArray() : null);
             case JsonValueKind.Object:
                 var kind = input.Element.EnumerateObject().FirstOrDefault().Name ?? "{}";
                 if (kind is "indices" or "values")
