@@ -167,9 +167,11 @@ public sealed partial class Collection
             }
 
             long matches = 0;
-            var count = current.Count;
-            for (var offset = 0; offset < count; offset++)
+            var candidates = IndexedCandidates(current, filter);
+            var count = candidates?.Length ?? current.Count;
+            for (var i = 0; i < count; i++)
             {
+                var offset = candidates is null ? i : candidates[i];
                 if (!current.Deleted.Get(offset) && FilterEvaluator.Matches(filter, current, offset))
                 {
                     matches++;

@@ -37,6 +37,13 @@ public sealed partial class Collection
                 var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset);
                 var graph = slot.Graph;
                 var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
+                if (IndexedCandidates(current, filter) is { } candidates &&
+                    (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold))
+                {
+                    // The payload indexes narrow the filter to few points: score just those, exactly.
+                    return ScoreCandidates(ref scorer, ref nodeFilter, candidates, k, context);
+                }
+
                 if (exact || graph is null || indexed == 0 || PreferExact(current, slot, filter))
                 {
                     return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
@@ -112,11 +119,22 @@ public sealed partial class Collection
     }
 
     private static List<ScoredNode> ExactScan<TScorer>(ref TScorer scorer, ref SearchFilter filter, int from, int to, int k, SearchContext context)
+        where TScorer : struct, IGraphScorer =>
+        TopK(ref scorer, ref filter, null, from, to, k, context);
+
+    /// <summary>Scores only <paramref name="candidates"/> (offsets from the payload indexes).</summary>
+    private static List<ScoredNode> ScoreCandidates<TScorer>(ref TScorer scorer, ref SearchFilter filter, int[] candidates, int k, SearchContext context)
+        where TScorer : struct, IGraphScorer =>
+        TopK(ref scorer, ref filter, candidates, 0, candidates.Length, k, context);
+
+    /// <summary>The <paramref name="k"/> closest accepted offsets among [from, to), or among candidates[from..to] when given.</summary>
+    private static List<ScoredNode> TopK<TScorer>(ref TScorer scorer, ref SearchFilter filter, int[]? candidates, int from, int to, int k, SearchContext context)
         where TScorer : struct, IGraphScorer
     {
         context.Reset(0);
-        for (var offset = from; offset < to; offset++)
+        for (var i = from; i < to; i++)
         {
+            var offset = candidates is null ? i : candidates[i];
             if (!filter.Accept(offset))
             {
                 continue;

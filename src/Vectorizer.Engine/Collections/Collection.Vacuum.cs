@@ -100,6 +100,7 @@ public sealed partial class Collection
                 }
             }
 
+            SyncPayloadIndexes(fresh);
             Volatile.Write(ref state, fresh);
         }
         finally

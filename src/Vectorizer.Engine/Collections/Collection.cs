@@ -173,13 +173,20 @@ public sealed partial class Collection : IDisposable
                 pending |= NeedsIndexing(current, slot);
             }
 
+            var payloadSchema = new List<PayloadIndexInfo>(Config.PayloadSchema.Count);
+            foreach (var (field, schema) in Config.PayloadSchema)
+            {
+                payloadSchema.Add(new PayloadIndexInfo(field, schema, current.IndexedPointCount(field)));
+            }
+
             return new CollectionInfo(
                 pending || NeedsVacuum(current) ? CollectionStatus.Yellow : CollectionStatus.Green,
                 current.LiveCount,
                 indexed,
                 1,
                 Config,
-                null);
+                null,
+                payloadSchema);
         }
         finally
         {

@@ -193,6 +193,9 @@ public sealed record CollectionConfig
 
     public JsonElement? Metadata { get; init; }
 
+    /// <summary>Indexed payload fields (<c>PUT /collections/{c}/index</c>); persisted with the config, reported in collection info.</summary>
+    public IReadOnlyDictionary<string, Payload.PayloadFieldSchema> PayloadSchema { get; init; } = new Dictionary<string, Payload.PayloadFieldSchema>();
+
     /// <summary>The HNSW parameters that apply to one vector (collection defaults overridden per vector).</summary>
     public HnswConfig HnswFor(string vectorName) => Hnsw.Apply(Vectors[vectorName].HnswConfig);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Vectors;
 
 namespace Vectorizer.Engine.Collections;
@@ -11,7 +12,10 @@ namespace Vectorizer.Engine.Collections;
 /// </summary>
 public static class CollectionConfigJson
 {
-    public static void Write(Utf8JsonWriter writer, CollectionConfig config)
+    public static void Write(Utf8JsonWriter writer, CollectionConfig config) => Write(writer, config, persisted: false);
+
+    /// <summary>The API's <c>config</c> object; the persisted form adds the payload schema (the API reports it beside the config).</summary>
+    private static void Write(Utf8JsonWriter writer, CollectionConfig config, bool persisted)
     {
         writer.WriteStartObject();
         writer.WritePropertyName("params");
@@ -77,7 +81,45 @@ public static class CollectionConfigJson
             metadata.WriteTo(writer);
         }
 
+        if (persisted && config.PayloadSchema.Count > 0)
+        {
+            writer.WriteStartObject("payload_schema");
+            foreach (var (field, schema) in config.PayloadSchema)
+            {
+                writer.WriteStartObject(field);
+                writer.WriteString("type", schema.TypeName);
+                if (schema.Params is { } parameters)
+                {
+                    writer.WritePropertyName("params");
+                    parameters.WriteTo(writer);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
+    }
+
+    private static Dictionary<string, PayloadFieldSchema> ReadPayloadSchema(JsonElement root)
+    {
+        var schema = new Dictionary<string, PayloadFieldSchema>(StringComparer.Ordinal);
+        if (root.TryGetProperty("payload_schema", out var fields) && fields.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var field in fields.EnumerateObject())
+            {
+                if (!PayloadFieldSchema.TryParseType(field.Value.GetProperty("type").GetString(), out var type))
+                {
+                    throw new JsonException($"unknown payload index type for `{field.Name}`");
+                }
+
+                schema[field.Name] = new PayloadFieldSchema(type, Optional(field.Value, "params"));
+            }
+        }
+
+        return schema;
     }
 
     public static byte[] ToUtf8(CollectionConfig config)
@@ -85,7 +127,7 @@ public static class CollectionConfigJson
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            Write(writer, config);
+            Write(writer, config, persisted: true);
         }
 
         return buffer.ToArray();
@@ -127,6 +169,7 @@ public static class CollectionConfigJson
                 QuantizationConfig = Optional(root, "quantization_config"),
                 StrictModeConfig = Optional(root, "strict_mode_config"),
                 Metadata = Optional(root, "metadata"),
+                PayloadSchema = ReadPayloadSchema(root),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)

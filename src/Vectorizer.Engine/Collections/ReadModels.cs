@@ -114,4 +114,8 @@ public sealed record CollectionInfo(
     long IndexedVectorsCount,
     int SegmentsCount,
     CollectionConfig Config,
-    string? OptimizerError);
+    string? OptimizerError,
+    IReadOnlyList<PayloadIndexInfo>? PayloadSchema = null);
+
+/// <summary>An indexed payload field and how many points have a value in it.</summary>
+public sealed record PayloadIndexInfo(string Field, PayloadFieldSchema Schema, long Points);

@@ -20,6 +20,8 @@ public sealed class SegmentState : IPointFacts
     private PointPayload?[] payloads = new PointPayload?[1024];
     private int count;
 
+    private readonly Dictionary<string, PayloadFieldIndex> payloadIndexes = new(StringComparer.Ordinal);
+
     public SegmentState(CollectionConfig config, long generation)
     {
         Generation = generation;
@@ -30,6 +32,58 @@ public sealed class SegmentState : IPointFacts
         }
 
         Slots = [.. slots];
+        foreach (var (field, schema) in config.PayloadSchema)
+        {
+            payloadIndexes[field] = new PayloadFieldIndex(JsonPath.Parse(field), schema);
+        }
+    }
+
+    /// <summary>Payload indexes by field name; kept current by every write (see <see cref="PayloadFieldIndex"/>).</summary>
+    public IReadOnlyDictionary<string, PayloadFieldIndex> PayloadIndexes => payloadIndexes;
+
+    /// <summary>Creates (or replaces) the index of <paramref name="field"/> and fills it from the live points.</summary>
+    public void AddPayloadIndex(string field, PayloadFieldSchema schema)
+    {
+        var index = new PayloadFieldIndex(JsonPath.Parse(field), schema);
+        for (var offset = 0; offset < Count; offset++)
+        {
+            if (IsLive(offset))
+            {
+                index.Add(offset, payloads[offset]);
+            }
+        }
+
+        payloadIndexes[field] = index;
+    }
+
+    public void RemovePayloadIndex(string field) => payloadIndexes.Remove(field);
+
+    /// <summary>Live points that have a value in the index of <paramref name="field"/>.</summary>
+    public long IndexedPointCount(string field)
+    {
+        if (!payloadIndexes.TryGetValue(field, out var index))
+        {
+            return 0;
+        }
+
+        long points = 0;
+        for (var offset = 0; offset < Count; offset++)
+        {
+            if (index.HasValue.Get(offset) && IsLive(offset))
+            {
+                points++;
+            }
+        }
+
+        return points;
+    }
+
+    private void IndexPayload(int offset, PointPayload? payload)
+    {
+        foreach (var index in payloadIndexes.Values)
+        {
+            index.Add(offset, payload);
+        }
     }
 
     /// <summary>Incremented whenever offsets are renumbered (vacuum); names the vector files on disk.</summary>
@@ -116,6 +170,7 @@ public sealed class SegmentState : IPointFacts
         SetId(offset, id);
         versions[offset] = version;
         payloads[offset] = payload;
+        IndexPayload(offset, payload);
         for (var i = 0; i < Slots.Count; i++)
         {
             var slot = Slots[i];
@@ -172,6 +227,7 @@ public sealed class SegmentState : IPointFacts
     {
         payloads[offset] = payload is { IsEmpty: true } ? null : payload;
         versions[offset] = version;
+        IndexPayload(offset, payloads[offset]);
     }
 
     public void RemoveVector(int offset, VectorSlot slot, ulong version)
@@ -255,6 +311,7 @@ public sealed class SegmentState : IPointFacts
         else
         {
             offsets.Set(id, offset);
+            IndexPayload(offset, payload);
         }
 
         Volatile.Write(ref count, offset + 1);
@@ -277,6 +334,7 @@ public sealed class SegmentState : IPointFacts
 
         versions[offset] = source.versions[sourceOffset];
         payloads[offset] = source.payloads[sourceOffset];
+        IndexPayload(offset, payloads[offset]);
         for (var i = 0; i < Slots.Count; i++)
         {
             if (!source.Slots[i].Searchable.Get(sourceOffset))

@@ -37,6 +37,12 @@ public static class CollectionsApi
         });
         app.MapGet("/collections/{collection}/aliases", (string collection, CollectionManager manager) =>
             Aliases(manager.ListAliases(manager.Get(collection).Name)));
+        app.MapPut("/collections/{collection}/index", CreatePayloadIndex);
+        app.MapDelete("/collections/{collection}/index/{field}", (string collection, string field, CollectionManager manager) =>
+        {
+            var result = manager.Get(collection).DeletePayloadIndex(Uri.UnescapeDataString(field));
+            return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+        });
         return app;
     }
 
@@ -73,6 +79,15 @@ public static class CollectionsApi
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
         target.UpdateConfig(CollectionJson.ParseUpdate(body.Root));
         return QdrantResults.Ok(true);
+    }
+
+    private static async Task<IResult> CreatePayloadIndex(string collection, HttpContext context, CollectionManager manager, VectorizerSettings settings)
+    {
+        var target = manager.Get(collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var (field, schema) = CollectionJson.ParsePayloadIndex(body.Root);
+        var result = target.CreatePayloadIndex(field, schema);
+        return QdrantResults.Ok(w => Output.UpdateResult(w, result));
     }
 
     private static async Task<IResult> UpdateAliases(HttpContext context, CollectionManager manager, VectorizerSettings settings)

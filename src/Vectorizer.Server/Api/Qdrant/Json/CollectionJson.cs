@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Vectors;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
@@ -265,5 +266,37 @@ internal static class CollectionJson
         }
 
         return JsonSerializer.SerializeToElement(merged);
+    }
+
+    /// <summary><c>{"field_name": "...", "field_schema": "keyword" | {"type": "keyword", ...}}</c>.</summary>
+    public static (string Field, PayloadFieldSchema Schema) ParsePayloadIndex(JsonInput body)
+    {
+        body.ExpectObject();
+        var field = body.Required("field_name").AsString();
+        if (field.Length == 0)
+        {
+            throw body.Required("field_name").Error("field name must not be empty");
+        }
+
+        if (!body.TryGet("field_schema", out var schema) || schema.Kind == JsonValueKind.Null)
+        {
+            throw new VectorizerException(ErrorCode.BadRequest, $"Bad request: field_schema is required to index `{field}`");
+        }
+
+        if (schema.Kind == JsonValueKind.String)
+        {
+            return (field, new PayloadFieldSchema(ParseSchemaType(schema), null));
+        }
+
+        schema.ExpectObject();
+        return (field, new PayloadFieldSchema(ParseSchemaType(schema.Required("type")), schema.Element.Clone()));
+    }
+
+    private static PayloadSchemaType ParseSchemaType(JsonInput input)
+    {
+        var name = input.AsString();
+        return PayloadFieldSchema.TryParseType(name, out var type)
+            ? type
+            : throw input.Error($"unknown variant `{name}`, expected one of `keyword`, `integer`, `float`, `geo`, `text`, `bool`, `datetime`, `uuid`");
     }
 }

@@ -146,6 +146,20 @@ internal static class Output
         writer.WritePropertyName("config");
         CollectionConfigJson.Write(writer, info.Config);
         writer.WriteStartObject("payload_schema");
+        foreach (var index in info.PayloadSchema ?? [])
+        {
+            writer.WriteStartObject(index.Field);
+            writer.WriteString("data_type", index.Schema.TypeName);
+            if (index.Schema.Params is { } parameters)
+            {
+                writer.WritePropertyName("params");
+                parameters.WriteTo(writer);
+            }
+
+            writer.WriteNumber("points", index.Points);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
         writer.WriteStartObject("update_queue");
         writer.WriteNumber("length", 0);
