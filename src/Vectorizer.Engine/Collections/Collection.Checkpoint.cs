@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -9,6 +10,7 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Storage;
 
 namespace Vectorizer.Engine.Collections;
@@ -81,6 +83,7 @@ public sealed partial class Collection
         PointPayload?[] payloads;
         ulong[] deleted;
         var slots = new List<(VectorSlot Slot, ulong[] Searchable, int IndexedUpTo)>();
+        var sparse = new List<(string Name, List<(int Offset, SparseVector Vector)> Vectors)>();
         rw.EnterReadLock();
         try
         {
@@ -98,6 +101,20 @@ public sealed partial class Collection
             foreach (var slot in current.Slots)
             {
                 slots.Add((slot, slot.Searchable.Snapshot(count), Math.Min(slot.Graph is null ? 0 : slot.IndexedUpTo, count)));
+            }
+
+            foreach (var slot in current.SparseSlots)
+            {
+                var vectors = new List<(int, SparseVector)>();
+                for (var offset = 0; offset < count; offset++)
+                {
+                    if (slot.Get(offset) is { } vector)
+                    {
+                        vectors.Add((offset, vector));
+                    }
+                }
+
+                sparse.Add((slot.Name, vectors));
             }
         }
         finally
@@ -142,6 +159,12 @@ public sealed partial class Collection
             }
 
             manifest.Slots.Add(entry);
+        }
+
+        if (sparse.Count > 0)
+        {
+            ChecksummedFile.Write(Path.Combine(temporary, "sparse.bin"), stream => WriteSparse(stream, sparse));
+            manifest.Sparse = "sparse.bin";
         }
 
         WriteManifest(Path.Combine(temporary, "manifest.json"), manifest);
@@ -390,6 +413,10 @@ public sealed partial class Collection
         var loaded = new SegmentState(Config, manifest.Generation);
         var points = ChecksummedFile.Read(Path.Combine(directory, "points.bin"));
         ReadPoints(points.Span, loaded, manifest.Count);
+        if (manifest.Sparse is { } sparseFile)
+        {
+            ReadSparse(ChecksummedFile.Read(Path.Combine(directory, sparseFile)).Span, loaded, manifest.Count);
+        }
         foreach (var entry in manifest.Slots)
         {
             var slot = loaded.Slot(entry.Name) ?? throw new InvalidDataException($"checkpoint has unknown vector `{entry.Name}`");
@@ -435,6 +462,49 @@ public sealed partial class Collection
         }
 
         return loaded;
+    }
+
+    private static void WriteSparse(Stream stream, List<(string Name, List<(int Offset, SparseVector Vector)> Vectors)> slots)
+    {
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(slots.Count);
+        foreach (var (name, vectors) in slots)
+        {
+            writer.Write(name);
+            writer.Write(vectors.Count);
+            foreach (var (offset, vector) in vectors)
+            {
+                writer.Write(offset);
+                writer.Write(vector.Count);
+                writer.Write(MemoryMarshal.AsBytes(vector.Indices.AsSpan()));
+                writer.Write(MemoryMarshal.AsBytes(vector.Values.AsSpan()));
+            }
+        }
+    }
+
+    private static void ReadSparse(ReadOnlySpan<byte> data, SegmentState target, int count)
+    {
+        var reader = new SpanReader(data);
+        var slots = reader.Int32();
+        for (var s = 0; s < slots; s++)
+        {
+            var name = reader.String();
+            var slot = target.SparseSlot(name) ?? throw new InvalidDataException($"sparse.bin: unknown sparse vector `{name}`");
+            var vectors = reader.Int32();
+            for (var v = 0; v < vectors; v++)
+            {
+                var offset = reader.Int32();
+                var length = reader.Int32();
+                if ((uint)offset >= (uint)count || length < 0)
+                {
+                    throw new InvalidDataException("sparse.bin: bad entry");
+                }
+
+                var indices = MemoryMarshal.Cast<byte, uint>(reader.Take(checked(length * 4))).ToArray();
+                var values = MemoryMarshal.Cast<byte, float>(reader.Take(checked(length * 4))).ToArray();
+                slot.Set(offset, SparseVector.FromSorted(indices, values));
+            }
+        }
     }
 
     private static void ReadPoints(ReadOnlySpan<byte> data, SegmentState target, int expectedCount)
@@ -541,6 +611,11 @@ internal sealed class CheckpointManifest
 
     [JsonPropertyName("slots")]
     public List<SlotManifest> Slots { get; set; } = [];
+
+    /// <summary>The sparse vectors file (absent when the collection has no sparse vectors).</summary>
+    [JsonPropertyName("sparse")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Sparse { get; set; }
 }
 
 internal sealed class SlotManifest

@@ -1,5 +1,6 @@
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Vectors;
 
 namespace Vectorizer.Engine.Collections;
@@ -118,6 +119,8 @@ public sealed partial class Collection
                 }
 
                 return (slot, slot.Store.Get(exclude).ToArray(), exclude);
+            case SparseVectorQuery:
+                throw VectorizerException.BadRequest($"`{(request.Using.Length == 0 ? "the default vector" : request.Using)}` is a dense vector; sparse queries need `using` to name a sparse vector");
             default:
                 throw VectorizerException.BadRequest($"Query type {request.Query?.GetType().Name} cannot be used here");
         }
@@ -125,6 +128,13 @@ public sealed partial class Collection
 
     private (List<Ranked>, bool) Search(SegmentState current, QueryRequest request, Filter? filter, int limit)
     {
+        if (current.SparseSlot(request.Using) is { } sparseSlot)
+        {
+            var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
+            var found = sparseSlot.Search(query, offset => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)), limit);
+            return (found.ConvertAll(n => new Ranked(n.Node, -n.Distance)), true);
+        }
+
         var (slot, vector, exclude) = ResolveQueryVector(current, request);
         var ef = Math.Max(limit, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
         var nodes = SearchVectors(current, slot, vector, filter, exclude, limit, ef, request.Exact);
@@ -138,8 +148,42 @@ public sealed partial class Collection
     }
 
     /// <summary>The prefetched points scored exactly by this query's vector.</summary>
+    private (SparseVector Query, int Exclude) ResolveSparseQuery(SegmentState current, SparseSlot slot, QueryRequest request)
+    {
+        switch (request.Query)
+        {
+            case SparseVectorQuery sparse:
+                return (sparse.Vector, -1);
+            case PointIdQuery byId:
+                if (!current.TryGetOffset(byId.Id, out var offset))
+                {
+                    throw VectorizerException.PointNotFound(byId.Id.ToString());
+                }
+
+                return (slot.Get(offset) ?? throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{slot.Name}` for point {byId.Id} not found"), offset);
+            default:
+                throw VectorizerException.BadRequest($"`{slot.Name}` is a sparse vector: query it with {{\"indices\": [...], \"values\": [...]}}");
+        }
+    }
+
     private (List<Ranked>, bool) Rescore(SegmentState current, QueryRequest request, List<Ranked> candidates, Filter? filter, int limit)
     {
+        if (current.SparseSlot(request.Using) is { } sparseSlot)
+        {
+            var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
+            var rescored = new List<Ranked>(candidates.Count);
+            foreach (var candidate in candidates)
+            {
+                if (candidate.Offset != excluded && sparseSlot.Get(candidate.Offset) is not null && (filter is null || FilterEvaluator.Matches(filter, current, candidate.Offset)))
+                {
+                    rescored.Add(new Ranked(candidate.Offset, sparseSlot.Score(query, candidate.Offset)));
+                }
+            }
+
+            rescored.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Offset.CompareTo(b.Offset));
+            return (rescored.Count > limit ? rescored[..limit] : rescored, true);
+        }
+
         var (slot, vector, exclude) = ResolveQueryVector(current, request);
         var scored = new List<(float Distance, int Offset)>(candidates.Count);
         foreach (var candidate in candidates)

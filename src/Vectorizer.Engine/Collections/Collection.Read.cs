@@ -203,7 +203,7 @@ public sealed partial class Collection
             throw VectorizerException.Validation($"offset: value {request.Offset} invalid, must be 0 or larger");
         }
 
-        if (request.Prefetch.Count > 0 || request.Query is FusionQuery)
+        if (request.Prefetch.Count > 0 || request.Query is FusionQuery or SparseVectorQuery || State.SparseSlot(request.Using) is not null)
         {
             return QueryWithPrefetch(request);
         }
@@ -327,7 +327,7 @@ public sealed partial class Collection
         {
             foreach (var name in names)
             {
-                if (!Config.Vectors.ContainsKey(name))
+                if (!Config.Vectors.ContainsKey(name) && State.SparseSlot(name) is null)
                 {
                     throw VectorizerException.VectorNameNotFound(name);
                 }
@@ -341,7 +341,8 @@ public sealed partial class Collection
             current.VersionOf(offset),
             withPayload.Enabled ? withPayload.Apply(current.PayloadObjectOf(offset)) : null,
             withVector.Enabled ? current.VectorsOf(offset, withVector.Names) : null,
-            orderValue);
+            orderValue,
+            withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null);
 
     private static ScoredPoint ToScored(SegmentState current, int offset, float score, PayloadSelector withPayload, VectorSelector withVector) =>
         new(
@@ -349,7 +350,8 @@ public sealed partial class Collection
             current.VersionOf(offset),
             score,
             withPayload.Enabled ? withPayload.Apply(current.PayloadObjectOf(offset)) : null,
-            withVector.Enabled ? current.VectorsOf(offset, withVector.Names) : null);
+            withVector.Enabled ? current.VectorsOf(offset, withVector.Names) : null,
+            withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null);
 
     /// <summary>Internal: raw nearest-neighbour search for benchmarks and tests (offsets and internal distances).</summary>
     internal List<ScoredNode> SearchRaw(string vectorName, float[] preprocessedQuery, int k, int ef, bool exact)

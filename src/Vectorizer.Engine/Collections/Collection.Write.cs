@@ -93,6 +93,7 @@ public sealed partial class Collection
                 foreach (var point in upsert.Points)
                 {
                     PrepareVectors(point.Vectors);
+                    CheckSparseNames(point.Sparse);
                 }
 
                 break;
@@ -100,13 +101,17 @@ public sealed partial class Collection
                 foreach (var point in update.Points)
                 {
                     PrepareVectors(point.Vectors);
+                    CheckSparseNames(point.Sparse);
                 }
 
                 break;
             case DeleteVectorsOperation deleteVectors:
                 foreach (var name in deleteVectors.VectorNames)
                 {
-                    _ = SlotOrThrow(State, name);
+                    if (State.SparseSlot(name) is null)
+                    {
+                        _ = SlotOrThrow(State, name);
+                    }
                 }
 
                 break;
@@ -135,6 +140,23 @@ public sealed partial class Collection
         }
     }
 
+
+    private void CheckSparseNames(IReadOnlyDictionary<string, Sparse.SparseVector>? sparse)
+    {
+        if (sparse is null)
+        {
+            return;
+        }
+
+        var current = State;
+        foreach (var name in sparse.Keys)
+        {
+            if (current.SparseSlot(name) is null)
+            {
+                throw VectorizerException.VectorNameNotFound(name);
+            }
+        }
+    }
 
     private static VectorSlot SlotOrThrow(SegmentState current, string name) =>
         current.Slot(name) ?? throw VectorizerException.VectorNameNotFound(name);
@@ -175,6 +197,8 @@ public sealed partial class Collection
         var ids = new List<PointId>(upsert.Points.Count);
         var vectors = new List<IReadOnlyDictionary<string, float[]>>(upsert.Points.Count);
         var payloads = new List<PointPayload?>(upsert.Points.Count);
+        var sparse = new List<IReadOnlyDictionary<string, Sparse.SparseVector>?>(upsert.Points.Count);
+        var anySparse = false;
         foreach (var point in upsert.Points)
         {
             var exists = current.TryGetOffset(point.Id, out var offset);
@@ -191,15 +215,19 @@ public sealed partial class Collection
             ids.Add(point.Id);
             vectors.Add(point.Vectors);
             payloads.Add(point.Payload);
+            sparse.Add(point.Sparse);
+            anySparse |= point.Sparse is { Count: > 0 };
         }
 
-        return ids.Count == 0 ? null : new WalOperation(WalOperationKind.Upsert, ids, vectors, payloads);
+        return ids.Count == 0 ? null : new WalOperation(WalOperationKind.Upsert, ids, vectors, payloads, Sparse: anySparse ? sparse : null);
     }
 
     private static WalOperation? ResolveUpdateVectors(SegmentState current, UpdateVectorsOperation update)
     {
         var ids = new List<PointId>(update.Points.Count);
         var vectors = new List<IReadOnlyDictionary<string, float[]>>(update.Points.Count);
+        var sparse = new List<IReadOnlyDictionary<string, Sparse.SparseVector>?>(update.Points.Count);
+        var anySparse = false;
         foreach (var point in update.Points)
         {
             if (!current.TryGetOffset(point.Id, out var offset))
@@ -214,9 +242,11 @@ public sealed partial class Collection
 
             ids.Add(point.Id);
             vectors.Add(point.Vectors);
+            sparse.Add(point.Sparse);
+            anySparse |= point.Sparse is { Count: > 0 };
         }
 
-        return ids.Count == 0 ? null : new WalOperation(WalOperationKind.UpdateVectors, ids, vectors);
+        return ids.Count == 0 ? null : new WalOperation(WalOperationKind.UpdateVectors, ids, vectors, Sparse: anySparse ? sparse : null);
     }
 
     /// <summary>The ids a selector names: explicit ids (all must exist when <paramref name="requireExisting"/>), filtered.</summary>
@@ -272,7 +302,7 @@ public sealed partial class Collection
             case WalOperationKind.Upsert:
                 for (var i = 0; i < ids.Count; i++)
                 {
-                    current.Append(ids[i], version, operation.Payloads![i], operation.Vectors![i]);
+                    current.Append(ids[i], version, operation.Payloads![i], operation.Vectors![i], operation.Sparse?[i]);
                 }
 
                 break;
@@ -307,7 +337,13 @@ public sealed partial class Collection
                             merged[name] = vector;
                         }
 
-                        current.Append(ids[i], version, current.PayloadObjectOf(offset), merged);
+                        var mergedSparse = current.SparseVectorsOf(offset) ?? new Dictionary<string, Sparse.SparseVector>(StringComparer.Ordinal);
+                        foreach (var (name, vector) in operation.Sparse?[i] ?? new Dictionary<string, Sparse.SparseVector>())
+                        {
+                            mergedSparse[name] = vector;
+                        }
+
+                        current.Append(ids[i], version, current.PayloadObjectOf(offset), merged, mergedSparse);
                     }
                 }
 
@@ -322,6 +358,10 @@ public sealed partial class Collection
                             if (current.Slot(name) is { } slot)
                             {
                                 current.RemoveVector(offset, slot, version);
+                            }
+                            else if (current.SparseSlot(name) is { } sparseSlot)
+                            {
+                                current.RemoveSparseVector(offset, sparseSlot, version);
                             }
                         }
                     }

@@ -196,6 +196,24 @@ public sealed record CollectionConfig
     /// <summary>Indexed payload fields (<c>PUT /collections/{c}/index</c>); persisted with the config, reported in collection info.</summary>
     public IReadOnlyDictionary<string, Payload.PayloadFieldSchema> PayloadSchema { get; init; } = new Dictionary<string, Payload.PayloadFieldSchema>();
 
+    /// <summary>The sparse vector names and whether each uses the IDF modifier (from <see cref="SparseVectors"/>).</summary>
+    public IReadOnlyList<(string Name, bool Idf)> SparseVectorSpecs()
+    {
+        var specs = new List<(string, bool)>();
+        if (SparseVectors is { ValueKind: JsonValueKind.Object } sparse)
+        {
+            foreach (var property in sparse.EnumerateObject())
+            {
+                var idf = property.Value.ValueKind == JsonValueKind.Object &&
+                    property.Value.TryGetProperty("modifier", out var modifier) &&
+                    modifier.ValueKind == JsonValueKind.String && modifier.GetString() == "idf";
+                specs.Add((property.Name, idf));
+            }
+        }
+
+        return specs;
+    }
+
     /// <summary>The HNSW parameters that apply to one vector (collection defaults overridden per vector).</summary>
     public HnswConfig HnswFor(string vectorName) => Hnsw.Apply(Vectors[vectorName].HnswConfig);
 }

@@ -184,6 +184,14 @@ public static class CollectionConfigJson
     /// <summary>Checks the limits Qdrant enforces on a new or changed config.</summary>
     public static void Validate(CollectionConfig config, int maxVectorSize)
     {
+        foreach (var (name, _) in config.SparseVectorSpecs())
+        {
+            if (config.Vectors.ContainsKey(name))
+            {
+                throw VectorizerException.Validation($"sparse_vectors.{name}: the name is already used by a dense vector");
+            }
+        }
+
         foreach (var (name, vector) in config.Vectors)
         {
             var label = name.Length == 0 ? "vectors" : $"vectors.{name}";

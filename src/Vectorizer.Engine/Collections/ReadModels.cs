@@ -27,6 +27,9 @@ public abstract record QueryInput;
 /// <summary>Nearest neighbours of a dense vector.</summary>
 public sealed record DenseVectorQuery(float[] Vector) : QueryInput;
 
+/// <summary>Highest dot product with a sparse vector (a named sparse vector space in <c>using</c>).</summary>
+public sealed record SparseVectorQuery(Sparse.SparseVector Vector) : QueryInput;
+
 /// <summary>Nearest neighbours of a stored point's vector (the point itself is excluded).</summary>
 public sealed record PointIdQuery(PointId Id) : QueryInput;
 
@@ -92,10 +95,10 @@ public sealed record ScrollRequest
 }
 
 /// <summary>A point as returned by retrieve and scroll.</summary>
-public sealed record PointRecord(PointId Id, ulong Version, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, double? OrderValue = null);
+public sealed record PointRecord(PointId Id, ulong Version, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, double? OrderValue = null, IReadOnlyDictionary<string, Sparse.SparseVector>? Sparse = null);
 
 /// <summary>A point as returned by query, with its score.</summary>
-public sealed record ScoredPoint(PointId Id, ulong Version, float Score, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors);
+public sealed record ScoredPoint(PointId Id, ulong Version, float Score, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, IReadOnlyDictionary<string, Sparse.SparseVector>? Sparse = null);
 
 public sealed record ScrollResult(IReadOnlyList<PointRecord> Points, PointId? NextPageOffset);
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
 
 namespace Vectorizer.Engine.Collections;
 
@@ -32,6 +33,13 @@ public sealed class SegmentState : IPointFacts
         }
 
         Slots = [.. slots];
+        var sparseSlots = new List<SparseSlot>();
+        foreach (var (name, idf) in config.SparseVectorSpecs())
+        {
+            sparseSlots.Add(new SparseSlot(name, idf));
+        }
+
+        SparseSlots = [.. sparseSlots];
         foreach (var (field, schema) in config.PayloadSchema)
         {
             payloadIndexes[field] = new PayloadFieldIndex(JsonPath.Parse(field), schema);
@@ -90,6 +98,21 @@ public sealed class SegmentState : IPointFacts
     public long Generation { get; }
 
     public IReadOnlyList<VectorSlot> Slots { get; }
+
+    public IReadOnlyList<SparseSlot> SparseSlots { get; }
+
+    public SparseSlot? SparseSlot(string name)
+    {
+        foreach (var slot in SparseSlots)
+        {
+            if (slot.Name == name)
+            {
+                return slot;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Offsets in use (live and tombstoned).</summary>
     public int Count => Volatile.Read(ref count);
@@ -150,17 +173,34 @@ public sealed class SegmentState : IPointFacts
 
     public JsonElement PayloadOf(int offset) => (payloads[offset] ?? PointPayload.Empty).Root;
 
-    public bool HasVector(int offset, string vectorName) => Slot(vectorName) is { } slot && slot.Searchable.Get(offset);
+    public bool HasVector(int offset, string vectorName) =>
+        Slot(vectorName) is { } slot ? slot.Searchable.Get(offset) : SparseSlot(vectorName) is { } sparse && sparse.Searchable.Get(offset);
 
     public bool IsLive(int offset) => !Deleted.Get(offset) && offset < Count;
 
     /// <summary>Appends a new version of a point and makes it the live one (tombstoning an older offset).</summary>
-    public int Append(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]> vectors) =>
-        AppendCore(id, version, payload is { IsEmpty: true } ? null : payload, vectors, null, 0);
+    public int Append(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]> vectors, IReadOnlyDictionary<string, SparseVector>? sparse = null)
+    {
+        var offset = AppendCore(id, version, payload is { IsEmpty: true } ? null : payload, vectors, null, 0);
+        foreach (var slot in SparseSlots)
+        {
+            slot.Set(offset, sparse is not null && sparse.TryGetValue(slot.Name, out var vector) ? vector : null);
+        }
+
+        return offset;
+    }
 
     /// <summary>Appends a copy of <paramref name="offset"/> of <paramref name="source"/> (vacuum).</summary>
-    internal int AppendCopy(SegmentState source, int offset) =>
-        AppendCore(source.IdOf(offset), source.versions[offset], source.payloads[offset], null, source, offset);
+    internal int AppendCopy(SegmentState source, int offset)
+    {
+        var copy = AppendCore(source.IdOf(offset), source.versions[offset], source.payloads[offset], null, source, offset);
+        for (var i = 0; i < SparseSlots.Count; i++)
+        {
+            SparseSlots[i].Set(copy, source.SparseSlots[i].Get(offset));
+        }
+
+        return copy;
+    }
 
     /// <summary>Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>.</summary>
     private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, SegmentState? source, int sourceOffset)
@@ -210,6 +250,11 @@ public sealed class SegmentState : IPointFacts
         {
             slot.Searchable.Clear(offset);
         }
+
+        foreach (var slot in SparseSlots)
+        {
+            slot.Remove(offset);
+        }
     }
 
     public bool Delete(PointId id)
@@ -234,6 +279,27 @@ public sealed class SegmentState : IPointFacts
     {
         slot.Searchable.Clear(offset);
         versions[offset] = version;
+    }
+
+    public void RemoveSparseVector(int offset, SparseSlot slot, ulong version)
+    {
+        slot.Remove(offset);
+        versions[offset] = version;
+    }
+
+    /// <summary>The stored sparse vectors of a live point, by name (shared, immutable), or null when it has none.</summary>
+    public Dictionary<string, SparseVector>? SparseVectorsOf(int offset, IReadOnlyList<string>? names = null)
+    {
+        Dictionary<string, SparseVector>? result = null;
+        foreach (var slot in SparseSlots)
+        {
+            if ((names is null || Contains(names, slot.Name)) && slot.Get(offset) is { } vector)
+            {
+                (result ??= new Dictionary<string, SparseVector>(StringComparer.Ordinal))[slot.Name] = vector;
+            }
+        }
+
+        return result;
     }
 
     /// <summary>The stored vectors of a live point, by name (copies).</summary>
@@ -340,6 +406,14 @@ public sealed class SegmentState : IPointFacts
             if (!source.Slots[i].Searchable.Get(sourceOffset))
             {
                 Slots[i].Searchable.Clear(offset);
+            }
+        }
+
+        for (var i = 0; i < SparseSlots.Count; i++)
+        {
+            if (!source.SparseSlots[i].Searchable.Get(sourceOffset))
+            {
+                SparseSlots[i].Remove(offset);
             }
         }
     }

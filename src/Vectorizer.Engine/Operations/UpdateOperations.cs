@@ -1,6 +1,7 @@
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
 
 namespace Vectorizer.Engine.Operations;
 
@@ -8,10 +9,10 @@ namespace Vectorizer.Engine.Operations;
 /// A point to insert or replace: its id, dense vectors by name, and payload. The engine may preprocess the
 /// vector arrays in place (Cosine normalisation) and keeps no reference to them once the update returns.
 /// </summary>
-public sealed record PointStruct(PointId Id, IReadOnlyDictionary<string, float[]> Vectors, PointPayload? Payload);
+public sealed record PointStruct(PointId Id, IReadOnlyDictionary<string, float[]> Vectors, PointPayload? Payload, IReadOnlyDictionary<string, SparseVector>? Sparse = null);
 
 /// <summary>New vectors for an existing point (other vectors are kept).</summary>
-public sealed record PointVectors(PointId Id, IReadOnlyDictionary<string, float[]> Vectors);
+public sealed record PointVectors(PointId Id, IReadOnlyDictionary<string, float[]> Vectors, IReadOnlyDictionary<string, SparseVector>? Sparse = null);
 
 /// <summary>Which points an operation applies to: explicit ids, a filter, or both (their intersection).</summary>
 public sealed record PointSelector(IReadOnlyList<PointId>? Ids, Filter? Filter)

@@ -5,6 +5,7 @@ using System.Text;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
 
 namespace Vectorizer.Engine.Operations;
 
@@ -35,8 +36,12 @@ public sealed record WalOperation(
     PointPayload? Payload = null,
     JsonPath? Key = null,
     IReadOnlyList<JsonPath>? Keys = null,
-    IReadOnlyList<string>? VectorNames = null)
+    IReadOnlyList<string>? VectorNames = null,
+    IReadOnlyList<IReadOnlyDictionary<string, SparseVector>?>? Sparse = null)
 {
+    /// <summary>Marks the optional trailing section of upserts and vector updates that carries sparse vectors.</summary>
+    private const byte SparseSection = 1;
+
     public byte[] Encode()
     {
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -64,6 +69,15 @@ public sealed record WalOperation(
                     if (Kind == WalOperationKind.Upsert)
                     {
                         w.Payload(Payloads![i]);
+                    }
+                }
+
+                if (Sparse is not null)
+                {
+                    w.Byte(SparseSection);
+                    for (var i = 0; i < Ids.Count; i++)
+                    {
+                        w.SparseMap(Sparse[i]);
                     }
                 }
 
@@ -125,7 +139,17 @@ public sealed record WalOperation(
                     }
                 }
 
-                return op with { Vectors = vectors, Payloads = payloads };
+                IReadOnlyDictionary<string, SparseVector>?[]? sparse = null;
+                if (r.Remaining > 0 && r.Byte() == SparseSection)
+                {
+                    sparse = new IReadOnlyDictionary<string, SparseVector>?[count];
+                    for (var i = 0; i < count; i++)
+                    {
+                        sparse[i] = r.SparseMap();
+                    }
+                }
+
+                return op with { Vectors = vectors, Payloads = payloads, Sparse = sparse };
             case WalOperationKind.SetPayload:
                 var payload = r.Payload();
                 var key = r.String();
@@ -199,6 +223,30 @@ public sealed record WalOperation(
             BinaryPrimitives.WriteInt32LittleEndian(System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer.WrittenMemory).Span.Slice(start, 4), length);
         }
 
+        public void Byte(byte value)
+        {
+            buffer.GetSpan(1)[0] = value;
+            buffer.Advance(1);
+        }
+
+        public void SparseMap(IReadOnlyDictionary<string, SparseVector>? vectors)
+        {
+            if (vectors is null)
+            {
+                Int(-1);
+                return;
+            }
+
+            Int(vectors.Count);
+            foreach (var (name, vector) in vectors)
+            {
+                String(name);
+                Int(vector.Count);
+                buffer.Write(MemoryMarshal.AsBytes(vector.Indices.AsSpan()));
+                buffer.Write(MemoryMarshal.AsBytes(vector.Values.AsSpan()));
+            }
+        }
+
         public void VectorMap(IReadOnlyDictionary<string, float[]> vectors)
         {
             Int(vectors.Count);
@@ -227,7 +275,32 @@ public sealed record WalOperation(
             return slice;
         }
 
+        public readonly int Remaining => data.Length;
+
         public int Int() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+
+        public byte Byte() => Take(1)[0];
+
+        public IReadOnlyDictionary<string, SparseVector>? SparseMap()
+        {
+            var count = Int();
+            if (count < 0)
+            {
+                return null;
+            }
+
+            var map = new Dictionary<string, SparseVector>(count, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                var name = String()!;
+                var length = Int();
+                var indices = MemoryMarshal.Cast<byte, uint>(Take(checked(length * 4))).ToArray();
+                var values = MemoryMarshal.Cast<byte, float>(Take(checked(length * 4))).ToArray();
+                map[name] = SparseVector.FromSorted(indices, values);
+            }
+
+            return map;
+        }
 
         public PointId Id()
         {

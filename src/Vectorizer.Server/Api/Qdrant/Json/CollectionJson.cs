@@ -12,12 +12,10 @@ internal static class CollectionJson
     public static CollectionConfig ParseCreate(JsonInput body, HnswDefaults defaults, int maxVectorSize)
     {
         body.ExpectObject();
-        if (body.TryGet("sparse_vectors", out var sparse) && sparse.Kind == JsonValueKind.Object && sparse.Element.EnumerateObject().Any())
-        {
-            throw VectorizerException.BadRequest("sparse_vectors are not supported yet");
-        }
-
-        var vectorsInput = body.Required("vectors").ExpectObject();
+        var sparse = body.TryGet("sparse_vectors", out var sparseInput) && sparseInput.Kind != JsonValueKind.Null ? ParseSparseVectors(sparseInput) : null;
+        var vectorsInput = sparse is not null && !body.Has("vectors")
+            ? new JsonInput(JsonDocument.Parse("{}").RootElement, "vectors")
+            : body.Required("vectors").ExpectObject();
         var vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal);
         var named = !vectorsInput.Has("size") && !vectorsInput.Has("distance");
         if (named)
@@ -27,7 +25,7 @@ internal static class CollectionJson
                 vectors[property.Name] = ParseVectorParams(new JsonInput(property.Value, $"vectors.{property.Name}"), maxVectorSize);
             }
 
-            if (vectors.Count == 0)
+            if (vectors.Count == 0 && sparse is null)
             {
                 throw vectorsInput.Invalid("at least one vector must be configured");
             }
@@ -53,7 +51,39 @@ internal static class CollectionJson
             QuantizationConfig = body.TryGet("quantization_config", out var q) ? ParseQuantization(q) : null,
             StrictModeConfig = body.TryGet("strict_mode_config", out var strict) ? strict.ExpectObject().Element.Clone() : null,
             Metadata = body.TryGet("metadata", out var metadata) ? metadata.ExpectObject().Element.Clone() : null,
+            SparseVectors = sparse,
         };
+    }
+
+    /// <summary><c>{"name": {"modifier": "idf"|"none", "index": {...}}}</c>: validated, kept as given.</summary>
+    private static JsonElement? ParseSparseVectors(JsonInput input)
+    {
+        input.ExpectObject();
+        if (!input.Element.EnumerateObject().Any())
+        {
+            return null;
+        }
+
+        foreach (var property in input.Element.EnumerateObject())
+        {
+            var parameters = new JsonInput(property.Value, $"sparse_vectors.{property.Name}");
+            parameters.ExpectObject();
+            if (parameters.TryGet("modifier", out var modifier) && modifier.Kind != JsonValueKind.Null && modifier.AsString() is not ("idf" or "none"))
+            {
+                throw modifier.Error($"unknown variant `{modifier.AsString()}`, expected `none` or `idf`");
+            }
+
+            if (parameters.TryGet("index", out var index) && index.Kind != JsonValueKind.Null)
+            {
+                index.ExpectObject();
+                if (index.TryGet("full_scan_threshold", out var threshold) && threshold.Kind != JsonValueKind.Null)
+                {
+                    threshold.AsInt(min: 0);
+                }
+            }
+        }
+
+        return input.Element.Clone();
     }
 
     private static VectorParams ParseVectorParams(JsonInput input, int maxVectorSize)
@@ -166,7 +196,7 @@ internal static class CollectionJson
         body.ExpectObject();
         if (body.TryGet("sparse_vectors", out var sparse) && sparse.Kind == JsonValueKind.Object && sparse.Element.EnumerateObject().Any())
         {
-            throw VectorizerException.BadRequest("sparse_vectors are not supported yet");
+            throw VectorizerException.BadRequest("sparse_vectors parameters can not be changed after the collection is created");
         }
 
         var vectorDiffs = new Dictionary<string, (HnswConfigDiff? Hnsw, JsonElement? Quantization, bool? OnDisk)>(StringComparer.Ordinal);

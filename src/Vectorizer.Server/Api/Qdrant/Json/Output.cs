@@ -2,6 +2,7 @@ using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -29,10 +30,11 @@ internal static class Output
     }
 
     /// <summary>A single-vector collection returns its vector as a plain array; named vectors as an object.</summary>
-    public static void Vectors(Utf8JsonWriter writer, IReadOnlyDictionary<string, float[]> vectors, bool named)
+    /// <summary>With sparse vectors the output is always an object (the unnamed dense vector under <c>""</c>), as in Qdrant.</summary>
+    public static void Vectors(Utf8JsonWriter writer, IReadOnlyDictionary<string, float[]> vectors, bool named, IReadOnlyDictionary<string, SparseVector>? sparse = null)
     {
         writer.WritePropertyName("vector");
-        if (!named && vectors.TryGetValue("", out var single))
+        if (!named && sparse is null && vectors.TryGetValue("", out var single))
         {
             FloatArray(writer, single);
             return;
@@ -43,6 +45,21 @@ internal static class Output
         {
             writer.WritePropertyName(name);
             FloatArray(writer, vector);
+        }
+
+        foreach (var (name, vector) in sparse ?? new Dictionary<string, SparseVector>())
+        {
+            writer.WriteStartObject(name);
+            writer.WriteStartArray("indices");
+            foreach (var index in vector.Indices)
+            {
+                writer.WriteNumberValue(index);
+            }
+
+            writer.WriteEndArray();
+            writer.WritePropertyName("values");
+            FloatArray(writer, vector.Values);
+            writer.WriteEndObject();
         }
 
         writer.WriteEndObject();
@@ -72,7 +89,7 @@ internal static class Output
 
         if (record.Vectors is { } vectors)
         {
-            Vectors(writer, vectors, named);
+            Vectors(writer, vectors, named, record.Sparse);
         }
 
         if (record.OrderValue is { } orderValue)
@@ -106,7 +123,7 @@ internal static class Output
 
         if (point.Vectors is { } vectors)
         {
-            Vectors(writer, vectors, named);
+            Vectors(writer, vectors, named, point.Sparse);
         }
 
         writer.WriteEndObject();

@@ -4,6 +4,7 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -39,35 +40,59 @@ internal static class PointJson
     }
 
     /// <summary>
-    /// Qdrant's <c>VectorStruct</c>: an array (the unnamed vector) or an object of named vectors. Sparse
-    /// (<c>{indices, values}</c>) and multi-vectors are recognised and rejected with a clear message.
+    /// Qdrant's <c>VectorStruct</c>: an array (the unnamed vector) or an object of named vectors, dense (arrays) or
+    /// sparse (<c>{indices, values}</c>). Multi-vectors and inference objects are rejected with a clear message.
     /// </summary>
-    public static IReadOnlyDictionary<string, float[]> ParseVectors(JsonInput input)
+    public static (IReadOnlyDictionary<string, float[]> Dense, IReadOnlyDictionary<string, SparseVector>? Sparse) ParseVectors(JsonInput input)
     {
         if (input.Kind == JsonValueKind.Array)
         {
-            return VectorMap.Single("", ParseDense(input));
+            return (VectorMap.Single("", ParseDense(input)), null);
         }
-
-        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
 
         if (input.Kind != JsonValueKind.Object)
         {
             throw input.Error($"invalid type: {JsonInput.Describe(input.Element)}, expected a vector (array of numbers) or an object of named vectors");
         }
 
+        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        Dictionary<string, SparseVector>? sparse = null;
         foreach (var property in input.Element.EnumerateObject())
         {
             var value = new JsonInput(property.Value, $"{input.Path}.{property.Name}");
             if (value.Kind == JsonValueKind.Object)
             {
-                throw new VectorizerException(ErrorCode.BadRequest, $"Vector `{property.Name}` is sparse or an inference object; sparse vectors are not configured for this collection");
+                (sparse ??= new Dictionary<string, SparseVector>(StringComparer.Ordinal))[property.Name] = ParseSparse(value, property.Name);
             }
-
-            vectors[property.Name] = ParseDense(value);
+            else
+            {
+                vectors[property.Name] = ParseDense(value);
+            }
         }
 
-        return vectors;
+        return (vectors, sparse);
+    }
+
+    /// <summary><c>{"indices": [...], "values": [...]}</c>: validated and sorted by index.</summary>
+    public static SparseVector ParseSparse(JsonInput input, string name)
+    {
+        input.ExpectObject();
+        if (!input.Has("indices") && (input.Has("text") || input.Has("model") || input.Has("image") || input.Has("object")))
+        {
+            throw new VectorizerException(ErrorCode.BadRequest, $"Vector `{name}`: inference objects are not supported; send the vector itself");
+        }
+
+        var indexInput = input.Required("indices");
+        var indices = new uint[indexInput.ArrayLength];
+        var i = 0;
+        foreach (var item in indexInput.Items())
+        {
+            indices[i++] = item.Kind == JsonValueKind.Number && item.Element.TryGetUInt32(out var index)
+                ? index
+                : throw item.Error($"invalid value: {JsonInput.Describe(item.Element)}, expected an unsigned 32-bit integer");
+        }
+
+        return SparseVector.Create(indices, input.Required("values").AsFloatArray(), name);
     }
 
     private static float[] ParseDense(JsonInput input)
@@ -106,10 +131,12 @@ internal static class PointJson
             {
                 item.ExpectObject();
                 var vector = item.TryGet("vector", out var v) ? v : item.TryGet("vectors", out var vs) ? vs : item.Required("vector");
+                var (dense, sparse) = ParseVectors(vector);
                 points.Add(new PointStruct(
                     ParseId(item.Required("id")),
-                    ParseVectors(vector),
-                    item.TryGet("payload", out var payload) ? ParsePayload(payload) : null));
+                    dense,
+                    item.TryGet("payload", out var payload) ? ParsePayload(payload) : null,
+                    sparse));
             }
         }
         else
@@ -130,6 +157,7 @@ internal static class PointJson
         batch.ExpectObject();
         var ids = ParseIds(batch.Required("ids"));
         var vectors = new Dictionary<string, float[]>[ids.Count];
+        var sparse = new Dictionary<string, SparseVector>?[ids.Count];
         for (var i = 0; i < vectors.Length; i++)
         {
             vectors[i] = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -139,14 +167,14 @@ internal static class PointJson
         {
             if (columns.Kind == JsonValueKind.Array)
             {
-                AddColumn(columns, "", vectors);
+                AddColumn(columns, "", vectors, sparse);
             }
             else
             {
                 columns.ExpectObject();
                 foreach (var property in columns.Element.EnumerateObject())
                 {
-                    AddColumn(new JsonInput(property.Value, $"{columns.Path}.{property.Name}"), property.Name, vectors);
+                    AddColumn(new JsonInput(property.Value, $"{columns.Path}.{property.Name}"), property.Name, vectors, sparse);
                 }
             }
         }
@@ -169,13 +197,13 @@ internal static class PointJson
         var points = new List<PointStruct>(ids.Count);
         for (var i = 0; i < ids.Count; i++)
         {
-            points.Add(new PointStruct(ids[i], vectors[i], payloads[i]));
+            points.Add(new PointStruct(ids[i], vectors[i], payloads[i], sparse[i]));
         }
 
         return points;
     }
 
-    private static void AddColumn(JsonInput column, string name, Dictionary<string, float[]>[] vectors)
+    private static void AddColumn(JsonInput column, string name, Dictionary<string, float[]>[] vectors, Dictionary<string, SparseVector>?[] sparse)
     {
         if (column.ArrayLength != vectors.Length)
         {
@@ -187,7 +215,9 @@ internal static class PointJson
         {
             if (item.Kind == JsonValueKind.Object)
             {
-                throw new VectorizerException(ErrorCode.BadRequest, $"Vector `{name}` is sparse; sparse vectors are not configured for this collection");
+                (sparse[i] ??= new Dictionary<string, SparseVector>(StringComparer.Ordinal))[name] = ParseSparse(item, name);
+                i++;
+                continue;
             }
 
             vectors[i++][name] = ParseDense(item);

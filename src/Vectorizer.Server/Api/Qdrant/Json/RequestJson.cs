@@ -88,7 +88,7 @@ internal static class RequestJson
                 var kind = input.Element.EnumerateObject().FirstOrDefault().Name ?? "{}";
                 if (kind is "indices" or "values")
                 {
-                    throw new VectorizerException(ErrorCode.BadRequest, "Sparse vector queries need a collection with sparse vectors");
+                    return new SparseVectorQuery(PointJson.ParseSparse(input, "query"));
                 }
 
                 throw new VectorizerException(ErrorCode.BadRequest, $"Query type `{kind}` is not supported yet");
@@ -233,7 +233,8 @@ internal static class RequestJson
         {
             item.ExpectObject();
             var vector = item.TryGet("vector", out var v) ? v : item.Required("vectors");
-            points.Add(new PointVectors(PointJson.ParseId(item.Required("id")), PointJson.ParseVectors(vector)));
+            var (dense, sparse) = PointJson.ParseVectors(vector);
+            points.Add(new PointVectors(PointJson.ParseId(item.Required("id")), dense, sparse));
         }
 
         if (points.Count == 0)

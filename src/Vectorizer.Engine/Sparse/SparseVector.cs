@@ -1,0 +1,81 @@
+using Vectorizer.Engine.Errors;
+
+namespace Vectorizer.Engine.Sparse;
+
+/// <summary>
+/// A sparse vector: strictly increasing dimension indices and their (finite) values. Immutable once created;
+/// <see cref="Create"/> validates and sorts what a client sent.
+/// </summary>
+public sealed class SparseVector
+{
+    private SparseVector(uint[] indices, float[] values)
+    {
+        Indices = indices;
+        Values = values;
+    }
+
+    public uint[] Indices { get; }
+
+    public float[] Values { get; }
+
+    public int Count => Indices.Length;
+
+    /// <summary>Validates (equal lengths, unique indices, finite values) and sorts by index. Takes ownership of the arrays.</summary>
+    public static SparseVector Create(uint[] indices, float[] values, string name = "")
+    {
+        if (indices.Length != values.Length)
+        {
+            throw VectorizerException.BadRequest($"Sparse vector `{name}`: indices and values must have the same length ({indices.Length} vs {values.Length})");
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw VectorizerException.BadRequest($"Sparse vector `{name}` contains NaN or infinite values");
+            }
+        }
+
+        Array.Sort(indices, values);
+        for (var i = 1; i < indices.Length; i++)
+        {
+            if (indices[i] == indices[i - 1])
+            {
+                throw VectorizerException.BadRequest($"Sparse vector `{name}`: indices must be unique (duplicate {indices[i]})");
+            }
+        }
+
+        return new SparseVector(indices, values);
+    }
+
+    /// <summary>For decoding stored vectors that were validated when written.</summary>
+    internal static SparseVector FromSorted(uint[] indices, float[] values) => new(indices, values);
+
+    /// <summary>Dot product of two sorted sparse vectors (a merge), each dimension of <paramref name="other"/> weighted by <paramref name="weight"/>.</summary>
+    public float Dot(SparseVector other, Func<uint, float>? weight = null)
+    {
+        float sum = 0;
+        int i = 0, j = 0;
+        while (i < Indices.Length && j < other.Indices.Length)
+        {
+            var a = Indices[i];
+            var b = other.Indices[j];
+            if (a == b)
+            {
+                sum += Values[i] * other.Values[j] * (weight?.Invoke(a) ?? 1f);
+                i++;
+                j++;
+            }
+            else if (a < b)
+            {
+                i++;
+            }
+            else
+            {
+                j++;
+            }
+        }
+
+        return sum;
+    }
+}
