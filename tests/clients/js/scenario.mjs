@@ -129,6 +129,48 @@ await step("alias switched atomically to a second collection", async () => {
   assert.equal(points[0].id, 1000);
 });
 
+await step("hybrid collection: int8 quantization config, sparse vectors, payload index, prefetch + RRF", async () => {
+  const H = "js_hybrid";
+  await client.createCollection(H, {
+    vectors: { dense: { size: 4, distance: "Cosine" } },
+    sparse_vectors: { text: { modifier: "idf" } },
+    quantization_config: { scalar: { type: "int8", quantile: 0.99, always_ram: true } },
+  });
+  await client.upsert(H, {
+    wait: true,
+    points: Array.from({ length: 30 }, (_, i) => ({
+      id: i,
+      vector: { dense: vec(i), text: { indices: [i % 5, 10 + (i % 3)], values: [1, 0.5] } },
+      payload: { lang: i % 2 === 0 ? "en" : "de" },
+    })),
+  });
+  const index = await client.createPayloadIndex(H, { field_name: "lang", field_schema: "keyword", wait: true });
+  assert.equal(index.status, "completed");
+  const info = await client.getCollection(H);
+  assert.equal(info.payload_schema.lang.data_type, "keyword");
+  assert.equal(info.payload_schema.lang.points, 30);
+  assert.equal(info.config.quantization_config.scalar.type, "int8");
+
+  const sparse = await client.query(H, { query: { indices: [2, 12], values: [1, 1] }, using: "text", limit: 3 });
+  assert.equal(sparse.points[0].id, 2, "2 has both dimensions");
+
+  const fused = await client.query(H, {
+    prefetch: [
+      { query: vec(4), using: "dense", limit: 20, params: { hnsw_ef: 64, quantization: { rescore: true, oversampling: 2.0 } } },
+      { query: { indices: [4, 11], values: [1, 1] }, using: "text", limit: 10 },
+    ],
+    query: { fusion: "rrf" },
+    filter: { must: [{ key: "lang", match: { value: "en" } }] },
+    limit: 5,
+    with_payload: true,
+  });
+  assert.equal(fused.points[0].id, 4, "4 leads both lists");
+  assert.ok(fused.points.every((p) => p.payload.lang === "en"));
+  await client.deletePayloadIndex(H, "lang", { wait: true });
+  assert.equal(Object.keys((await client.getCollection(H)).payload_schema).length, 0);
+  assert.equal(await client.deleteCollection(H), true);
+});
+
 await step("errors come back as Qdrant errors", async () => {
   await assert.rejects(client.upsert(A, { wait: true, points: [{ id: 1, vector: [1, 2] }] }), (e) => e.status === 400);
   await assert.rejects(client.getCollection("js_missing_collection"), (e) => e.status === 404);
