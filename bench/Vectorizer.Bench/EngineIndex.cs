@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Vectors;
 
@@ -37,7 +38,11 @@ public sealed class EngineIndex : IDisposable
     };
 
     /// <summary>Upserts every base vector (batches of 1,000) and waits until the graph covers them all.</summary>
-    public static EngineIndex Build(Dataset dataset, int m, int efConstruct, int threads, int? ef = null, string? directory = null)
+    /// <remarks>
+    /// <paramref name="fullScanThreshold"/> is 0 by default so that every query goes through the graph (the ANN
+    /// benchmark measures HNSW); the filtered benchmark passes the engine default so the planner can choose.
+    /// </remarks>
+    public static EngineIndex Build(Dataset dataset, int m, int efConstruct, int threads, int? ef = null, string? directory = null, Func<int, PointPayload?>? payload = null, int fullScanThreshold = 0)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "vectorizer-bench", Guid.NewGuid().ToString("N"));
         var manager = CollectionManager.Open(Options(directory, threads), NullLoggerFactory.Instance);
@@ -47,7 +52,7 @@ public sealed class EngineIndex : IDisposable
             {
                 [""] = new() { Size = dataset.Dimension, Distance = dataset.Angular ? Distance.Cosine : Distance.Euclid },
             },
-            Hnsw = new HnswConfig { M = m, EfConstruct = efConstruct, FullScanThreshold = 0, Ef = ef },
+            Hnsw = new HnswConfig { M = m, EfConstruct = efConstruct, FullScanThreshold = fullScanThreshold, Ef = ef },
             Optimizers = new OptimizersConfig { IndexingThreshold = 1 },
         };
         var collection = manager.Create("bench", config);
@@ -68,7 +73,7 @@ public sealed class EngineIndex : IDisposable
             {
                 var buffer = buffers[i - start];
                 dataset.BaseRow(i).CopyTo(buffer);
-                points.Add(new PointStruct(PointId.FromNumber((ulong)i), VectorMap.Single("", buffer), null));
+                points.Add(new PointStruct(PointId.FromNumber((ulong)i), VectorMap.Single("", buffer), payload?.Invoke(i)));
             }
 
             collection.UpdateAsync(new UpsertOperation(points), wait: false).AsTask().GetAwaiter().GetResult();

@@ -105,6 +105,28 @@ rest.SetAction(parse =>
 });
 root.Add(rest);
 
+var filteredQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 1000 };
+var filteredEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "64,128,256" };
+var filtered = new Command("filtered", "Filtered queries at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, markdownOption };
+filtered.SetAction(parse =>
+{
+    var options = new FilteredBenchmark.Options(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(maxBaseOption),
+        parse.GetValue(filteredQueriesOption),
+        ParseInts(parse.GetValue(filteredEfOption)!),
+        ParseInts(parse.GetValue(threadsOption)!).Max());
+    var body = FilteredBenchmark.Run(options, Console.Out);
+    var markdown = $"# Filtered search: {options.Dataset}\n\nCommand: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n\n{body}";
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    if (parse.GetValue(markdownOption) is { } path)
+    {
+        File.WriteAllText(path, markdown);
+    }
+});
+root.Add(filtered);
+
 var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
 var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };
 kernels.Add(bdnArguments);

@@ -100,4 +100,13 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
             File.Delete(markdown);
         }
     }
+
+    [Fact]
+    public async Task FilteredBenchmarkRunsOnASubset()
+    {
+        var text = await RunBench("filtered", "--dataset", "glove-100-angular", "--max-base", "5000", "--queries", "50", "--ef", "32", "--threads", "2");
+        // Exact paths (small filtered sets) must find exactly the brute-force neighbours.
+        Assert.Matches(@"\| 1 % \| keyword index \| 32 \| 1\.0000 \|", text);
+        Assert.Matches(@"\| 10 % \| no index \| 32 \| [01]\.\d{4} \|", text);
+    }
 }

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Payload;
+
+namespace Vectorizer.Bench;
+
+/// <summary>
+/// Filtered search: every point gets a keyword <c>c10</c> (one of 10 values, ~10 % selectivity) and <c>c100</c>
+/// (one of 100, ~1 %); query q filters on value q mod n. Recall@10 is against the exact filtered neighbours
+/// (brute force over the matching points). Each case runs without and then with a keyword payload index.
+/// </summary>
+public static class FilteredBenchmark
+{
+    public sealed record Options(string Dataset, int MaxBase, int Queries, int[] Efs, int Threads);
+
+    private static readonly (string Field, int Categories)[] Cases = [("c10", 10), ("c100", 100)];
+
+    public static string Run(Options options, TextWriter log)
+    {
+        var dataset = Dataset.LoadBase(options.Dataset, options.MaxBase, log);
+        var (queryData, queryCount, _) = Texmex.ReadFvecs(Path.Combine(Texmex.CacheDirectory(), options.Dataset, "query.fvecs"), options.Queries);
+        var queries = new Dataset { Name = options.Dataset, Base = [], BaseCount = 0, Queries = queryData, QueryCount = queryCount, Dimension = dataset.Dimension, GroundTruth = [] };
+        var payloads = new PointPayload[dataset.BaseCount];
+        for (var i = 0; i < payloads.Length; i++)
+        {
+            payloads[i] = PointPayload.FromUtf8(Encoding.UTF8.GetBytes($$"""{"c10": "k{{i % 10}}", "c100": "k{{i % 100}}"}"""));
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        using var index = EngineIndex.Build(dataset, 16, 100, options.Threads, payload: i => payloads[i], fullScanThreshold: new HnswConfig().FullScanThreshold);
+        log.WriteLine($"built {dataset.BaseCount} points in {stopwatch.Elapsed.TotalSeconds:F1} s");
+
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var indexed in new[] { false, true })
+        {
+            if (indexed)
+            {
+                foreach (var (field, _) in Cases)
+                {
+                    index.Collection.CreatePayloadIndex(field, new PayloadFieldSchema(PayloadSchemaType.Keyword));
+                }
+            }
+
+            foreach (var (field, categories) in Cases)
+            {
+                var truth = ExactFiltered(dataset, queries, categories);
+                foreach (var ef in options.Efs)
+                {
+                    var (recall, qps, p50, p99) = Measure(index.Collection, queries, field, categories, ef, truth);
+                    var mode = indexed ? "keyword index" : "no index";
+                    log.WriteLine($"{field} ({100.0 / categories:F0} %) {mode,-13} ef={ef,4}: recall@10 {recall:F4}  {qps,8:F0} QPS  p50 {p50:F3} ms  p99 {p99:F3} ms");
+                    rows.Add([$"{100.0 / categories:F0} %", mode, ef.ToString(CultureInfo.InvariantCulture), Stats.F(recall, 4), Stats.F(qps, 0), Stats.F(p50, 3), Stats.F(p99, 3)]);
+                }
+            }
+        }
+
+        var report = new StringBuilder();
+        report.AppendLine($"Data: {dataset.BaseCount} base vectors of {options.Dataset}, {queries.QueryCount} queries, M=16, ef_construct=100, full_scan_threshold 10000 KB; query q keeps points whose category is q mod n; recall@10 against the exact filtered neighbours; one thread.");
+        report.AppendLine();
+        report.Append(Stats.Table(["selectivity", "payload index", "hnsw_ef", "recall@10", "QPS", "p50 ms", "p99 ms"], rows));
+        return report.ToString();
+    }
+
+    private static Filter CategoryFilter(string field, int value) => new()
+    {
+        Must = [new FieldCondition(JsonPath.Parse(field)) { Match = new MatchCondition { Kind = MatchKind.Value, Value = MatchValue.Of($"k{value}") } }],
+    };
+
+    private static (double Recall, double Qps, double P50, double P99) Measure(Collection collection, Dataset queries, string field, int categories, int ef, int[][] truth)
+    {
+        var filters = new Filter[queries.QueryCount];
+        var vectors = new float[queries.QueryCount][];
+        for (var q = 0; q < filters.Length; q++)
+        {
+            filters[q] = CategoryFilter(field, q % categories);
+            vectors[q] = queries.Query(q).ToArray();
+        }
+
+        for (var q = 0; q < Math.Min(100, filters.Length); q++)
+        {
+            collection.Query(new QueryRequest { Query = new DenseVectorQuery(vectors[q]), Filter = filters[q], Limit = 10, HnswEf = ef });
+        }
+
+        var latencies = new double[filters.Length];
+        long hits = 0;
+        var total = Stopwatch.StartNew();
+        for (var q = 0; q < filters.Length; q++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var points = collection.Query(new QueryRequest { Query = new DenseVectorQuery(vectors[q]), Filter = filters[q], Limit = 10, HnswEf = ef });
+            latencies[q] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var ids = new int[points.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = (int)points[i].Id.Number;
+            }
+
+            hits += Recall.Hits(ids, truth[q], 10);
+        }
+
+        var seconds = total.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+        return (hits / (10.0 * filters.Length), filters.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99));
+    }
+
+    /// <summary>The exact top 10 among the points of each query's category (cosine on normalised vectors for angular data).</summary>
+    private static int[][] ExactFiltered(Dataset dataset, Dataset queries, int categories)
+    {
+        var norms = new float[dataset.BaseCount];
+        for (var i = 0; i < norms.Length; i++)
+        {
+            norms[i] = TensorPrimitives.Norm(dataset.BaseRow(i));
+        }
+
+        var truth = new int[queries.QueryCount][];
+        Parallel.For(0, queries.QueryCount, q =>
+        {
+            var query = queries.Query(q);
+            var best = new List<(float Distance, int Id)>();
+            for (var i = q % categories; i < dataset.BaseCount; i += categories)
+            {
+                var row = dataset.BaseRow(i);
+                var distance = dataset.Angular
+                    ? -TensorPrimitives.Dot(query, row) / Math.Max(norms[i], 1e-30f)
+                    : TensorPrimitives.Distance(query, row);
+                best.Add((distance, i));
+            }
+
+            best.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Id.CompareTo(b.Id));
+            truth[q] = best.Take(10).Select(b => b.Id).ToArray();
+        });
+
+        return truth;
+    }
+}
