@@ -31,7 +31,8 @@ public sealed record AnnReport(
     [property: JsonPropertyName("m")] int M,
     [property: JsonPropertyName("ef_construct")] int EfConstruct,
     [property: JsonPropertyName("results")] List<AnnResult> Results,
-    [property: JsonPropertyName("build")] List<BuildResult> Build);
+    [property: JsonPropertyName("build")] List<BuildResult> Build,
+    [property: JsonPropertyName("rounds")] List<List<AnnResult>>? Rounds = null);
 
 public sealed record AnnOptions(string Dataset, int M, int EfConstruct, int[] Efs, int[] BuildThreads, int MaxBase, int MaxQueries, string? JsonFile, string? DumpIds, string? Markdown, bool Peers, int Limit, string? IndexDirectory = null, int Rounds = 3);
 
@@ -50,8 +51,10 @@ public static class AnnBenchmark
         Directory.CreateDirectory(idsDirectory);
         var folder = Path.Combine(Texmex.CacheDirectory(), dataset.Name);
         var best = new Dictionary<(string Engine, int Ef), AnnResult>();
+        var rounds = new List<List<AnnResult>>();
         void Keep(AnnResult result)
         {
+            rounds[^1].Add(result);
             if (!best.TryGetValue((result.Engine, result.Ef), out var current) || result.Qps > current.Qps)
             {
                 best[(result.Engine, result.Ef)] = result;
@@ -71,6 +74,7 @@ public static class AnnBenchmark
             // Rounds interleave the engines, so a noisy neighbour hurts all of them alike; the best round counts.
             for (var round = 0; round < options.Rounds; round++)
             {
+                rounds.Add([]);
                 Warmup(ours.Collection, dataset, options);
                 foreach (var ef in options.Efs)
                 {
@@ -115,7 +119,7 @@ public static class AnnBenchmark
         }
 
         results.AddRange(best.Values.OrderBy(r => r.Engine == "vectorizer" ? 0 : r.Engine == "hnswlib" ? 1 : 2).ThenBy(r => r.Ef));
-        var report = new AnnReport(dataset.Name, Machine.Commit(), Machine.Describe(), command, dataset.BaseCount, dataset.QueryCount, options.M, options.EfConstruct, results, builds);
+        var report = new AnnReport(dataset.Name, Machine.Commit(), Machine.Describe(), command, dataset.BaseCount, dataset.QueryCount, options.M, options.EfConstruct, results, builds, rounds);
         if (options.JsonFile is { } json)
         {
             File.WriteAllText(json, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));

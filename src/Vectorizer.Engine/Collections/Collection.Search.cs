@@ -34,17 +34,24 @@ public sealed partial class Collection
             fixed (float* q = query)
             {
                 var scorer = new DenseScorer<TMetric>(slot.Store, q);
-                var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset);
+                var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, null);
                 var graph = slot.Graph;
                 var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
-                if (IndexedCandidates(current, filter) is { } candidates &&
-                    (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold))
+                var candidates = IndexedCandidates(current, filter);
+                if (candidates is not null)
                 {
-                    // The payload indexes narrow the filter to few points: score just those, exactly.
-                    return ScoreCandidates(ref scorer, ref nodeFilter, candidates, k, context);
+                    if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
+                    {
+                        // The payload indexes narrow the filter to few points: score just those, exactly.
+                        return ScoreCandidates(ref scorer, ref nodeFilter, candidates, k, context);
+                    }
+
+                    // Too many to score one by one: filtered HNSW, where a bitmap of the index's candidates turns
+                    // away most nodes before the full filter is evaluated on their payload.
+                    nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, CandidateBitmap(candidates, count));
                 }
 
-                if (exact || graph is null || indexed == 0 || PreferExact(current, slot, filter))
+                if (exact || graph is null || indexed == 0 || (candidates is null && PreferExact(current, slot, filter)))
                 {
                     return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
                 }
@@ -182,13 +189,36 @@ public sealed partial class Collection
     }
 
     /// <summary>Accepts offsets that are searchable for the slot, not excluded, and pass the filter.</summary>
-    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, SegmentState facts, int excludeOffset) : INodeFilter
+    private static ulong[] CandidateBitmap(int[] candidates, int count)
+    {
+        var words = new ulong[(count + 63) >> 6];
+        foreach (var offset in candidates)
+        {
+            if (offset < count)
+            {
+                words[offset >> 6] |= 1UL << offset;
+            }
+        }
+
+        return words;
+    }
+
+    /// <summary>
+    /// Searchable, not excluded, inside <paramref name="allowed"/> (the payload index's candidates, when given) and
+    /// matching the filter, checked in that order (cheapest first).
+    /// </summary>
+    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, SegmentState facts, int excludeOffset, ulong[]? allowed) : INodeFilter
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Accept(int node)
         {
             var word = node >> 6;
             if ((uint)word >= (uint)searchable.Length || (searchable[word] & (1UL << node)) == 0 || node == excludeOffset)
+            {
+                return false;
+            }
+
+            if (allowed is not null && ((uint)word >= (uint)allowed.Length || (allowed[word] & (1UL << node)) == 0))
             {
                 return false;
             }
