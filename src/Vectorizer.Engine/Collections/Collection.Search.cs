@@ -101,11 +101,14 @@ public sealed partial class Collection
         double candidates = slot.Searchable.SetCount;
         if (filter is not null && candidates > 0)
         {
+            // Pseudo-random offsets (a fixed seed keeps plans repeatable): a fixed stride would alias with any
+            // periodic pattern in the data (ids assigned round-robin to tenants, say) and misjudge selectivity.
             var count = current.Count;
-            var step = Math.Max(1, count / SelectivitySample);
+            var random = new Random(count);
             int sampled = 0, matched = 0;
-            for (var offset = 0; offset < count; offset += step)
+            for (var i = 0; i < Math.Min(count, SelectivitySample); i++)
             {
+                var offset = count <= SelectivitySample ? i : random.Next(count);
                 if (!slot.Searchable.Get(offset))
                 {
                     continue;
