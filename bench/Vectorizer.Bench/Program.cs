@@ -95,13 +95,7 @@ rest.SetAction(parse =>
         parse.GetValue(wrkThreadsOption),
         parse.GetValue(extraConfigOption)!);
     var body = RestBenchmark.Run(options, Machine.CommandLine(args), Console.Out);
-    var markdown = $"# REST benchmark: {options.Dataset}, {options.Points} points\n\nCommand: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n\n{body}";
-    Console.WriteLine();
-    Console.WriteLine(markdown);
-    if (parse.GetValue(markdownOption) is { } path)
-    {
-        File.WriteAllText(path, markdown);
-    }
+    WriteReport($"REST benchmark: {options.Dataset}, {options.Points} points", body, parse.GetValue(markdownOption));
 });
 root.Add(rest);
 
@@ -116,14 +110,7 @@ filtered.SetAction(parse =>
         parse.GetValue(filteredQueriesOption),
         ParseInts(parse.GetValue(filteredEfOption)!),
         ParseInts(parse.GetValue(threadsOption)!).Max());
-    var body = FilteredBenchmark.Run(options, Console.Out);
-    var markdown = $"# Filtered search: {options.Dataset}\n\nCommand: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n\n{body}";
-    Console.WriteLine();
-    Console.WriteLine(markdown);
-    if (parse.GetValue(markdownOption) is { } path)
-    {
-        File.WriteAllText(path, markdown);
-    }
+    WriteReport($"Filtered search: {options.Dataset}", FilteredBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
 });
 root.Add(filtered);
 
@@ -137,6 +124,18 @@ return root.Parse(args).Invoke();
 
 static int[] ParseInts(string text) =>
     text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+
+// A report headed by the command, commit and machine: printed, and written to the markdown file when one is given.
+void WriteReport(string title, string body, string? markdownPath)
+{
+    var markdown = $"# {title}\n\nCommand: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n\n{body}";
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    if (markdownPath is not null)
+    {
+        File.WriteAllText(markdownPath, markdown);
+    }
+}
 
 static void WriteAnnReport(AnnReport report, string? markdownPath)
 {

@@ -218,50 +218,14 @@ public sealed partial class Collection
             return QueryWithoutVector(request);
         }
 
-        var slotParameters = Config.Vectors.TryGetValue(request.Using, out var parameters)
-            ? parameters
-            : throw VectorizerException.VectorNameNotFound(request.Using);
-        float[]? vector = null;
-        if (request.Query is DenseVectorQuery dense)
-        {
-            if (dense.Vector.Length != slotParameters.Size)
-            {
-                throw VectorizerException.WrongDimension(slotParameters.Size, dense.Vector.Length);
-            }
-
-            if (!VectorKernels.AllFinite(dense.Vector))
-            {
-                throw VectorizerException.BadRequest("Query vector contains NaN or infinite values");
-            }
-
-            vector = (float[])dense.Vector.Clone();
-            MetricDispatch.Preprocess(slotParameters.Distance, vector);
-        }
-
         var k = checked(request.Offset + request.Limit);
         rw.EnterReadLock();
         try
         {
             var current = State;
-            var slot = SlotOrThrow(current, request.Using);
-            var exclude = -1;
-            if (request.Query is PointIdQuery byId)
-            {
-                if (!current.TryGetOffset(byId.Id, out exclude))
-                {
-                    throw VectorizerException.PointNotFound(byId.Id.ToString());
-                }
-
-                if (!slot.Searchable.Get(exclude))
-                {
-                    throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{request.Using}` for point {byId.Id} not found");
-                }
-
-                vector = slot.Store.Get(exclude).ToArray();
-            }
-
+            var (slot, vector, exclude) = ResolveQueryVector(current, request);
             var ef = Math.Max(k, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
-            var nodes = SearchVectors(current, slot, vector!, request.Filter, exclude, k, ef, request.Exact);
+            var nodes = SearchVectors(current, slot, vector, request.Filter, exclude, k, ef, request.Exact);
             var results = new List<ScoredPoint>(Math.Max(0, nodes.Count - request.Offset));
             for (var i = request.Offset; i < nodes.Count; i++)
             {
