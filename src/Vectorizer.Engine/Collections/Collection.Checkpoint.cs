@@ -410,7 +410,7 @@ public sealed partial class Collection
             throw new InvalidDataException($"manifest format {manifest.Format} / LSN {manifest.Lsn} not readable");
         }
 
-        var loaded = new SegmentState(Config, manifest.Generation);
+        var loaded = new SegmentState(Config, manifest.Generation, Paths.SpillDirectory);
         var points = ChecksummedFile.Read(Path.Combine(directory, "points.bin"));
         ReadPoints(points.Span, loaded, manifest.Count);
         if (manifest.Sparse is { } sparseFile)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Engine.Collections;
 
@@ -56,6 +57,11 @@ public sealed partial class Collection
         {
             if (!NeedsIndexing(current, slot))
             {
+                if (slot.NeedsQuantizing)
+                {
+                    Quantize(slot, slot.IndexedUpTo);
+                }
+
                 continue;
             }
 
@@ -65,11 +71,42 @@ public sealed partial class Collection
             var to = Math.Min(available, from + IndexBatchNodes);
             graph.EnsureCapacity(to);
             InsertRange(slot, graph, from, to, IndexingThreads(slot));
+            // Codes first, then the graph's published prefix: a search never meets a node without a code.
+            Quantize(slot, to);
             slot.IndexedUpTo = to;
             more |= to < slot.Store.Count;
         }
 
         return more;
+    }
+
+    /// <summary>
+    /// Brings the slot's quantized copy up to <paramref name="upTo"/>, training a new quantizer (on the vectors
+    /// present now) when there is none or the config changed. The new copy is published only once it covers the
+    /// graph, so searches switch from the originals to it in one step.
+    /// </summary>
+    private void Quantize(VectorSlot slot, int upTo)
+    {
+        if (slot.Quantization is not { } wanted)
+        {
+            slot.Quantized = null;
+            return;
+        }
+
+        var quantized = slot.Quantized;
+        if (quantized is null || quantized.Settings != wanted)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            quantized = QuantizedVectors.Train(wanted, slot.Distance, slot.Store, upTo);
+            quantized.ExtendTo(slot.Store, upTo);
+            slot.Quantized = quantized;
+            logger.LogInformation(
+                "Collection {Name}: vector `{Vector}` quantized ({Kind}, {Count} vectors, {Bytes} bytes) in {Ms:F0} ms",
+                Name, slot.Name, wanted.Kind, upTo, quantized.RamBytes, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return;
+        }
+
+        quantized.ExtendTo(slot.Store, upTo);
     }
 
     private int IndexingThreads(VectorSlot slot)
@@ -162,7 +199,7 @@ public sealed partial class Collection
             var pending = false;
             foreach (var slot in current.Slots)
             {
-                pending |= NeedsIndexing(current, slot);
+                pending |= NeedsIndexing(current, slot) || slot.NeedsQuantizing;
             }
 
             if (!pending)

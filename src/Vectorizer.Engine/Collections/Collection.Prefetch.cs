@@ -137,7 +137,7 @@ public sealed partial class Collection
 
         var (slot, vector, exclude) = ResolveQueryVector(current, request);
         var ef = Math.Max(limit, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
-        var nodes = SearchVectors(current, slot, vector, filter, exclude, limit, ef, request.Exact);
+        var nodes = SearchVectors(current, slot, vector, filter, exclude, limit, ef, request.Exact, request.Quantization);
         var ranked = new List<Ranked>(nodes.Count);
         foreach (var node in nodes)
         {

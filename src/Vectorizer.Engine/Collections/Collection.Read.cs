@@ -225,7 +225,7 @@ public sealed partial class Collection
             var current = State;
             var (slot, vector, exclude) = ResolveQueryVector(current, request);
             var ef = Math.Max(k, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
-            var nodes = SearchVectors(current, slot, vector, request.Filter, exclude, k, ef, request.Exact);
+            var nodes = SearchVectors(current, slot, vector, request.Filter, exclude, k, ef, request.Exact, request.Quantization);
             var results = new List<ScoredPoint>(Math.Max(0, nodes.Count - request.Offset));
             for (var i = request.Offset; i < nodes.Count; i++)
             {

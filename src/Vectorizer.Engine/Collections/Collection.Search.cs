@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Engine.Collections;
 
@@ -13,18 +14,19 @@ public sealed partial class Collection
     /// Nearest neighbours of <paramref name="query"/> (preprocessed) among searchable, filter-passing offsets.
     /// Uses the graph for the indexed prefix and an exact scan for the unindexed tail; falls back to an exact
     /// scan whenever the graph finds fewer than <paramref name="k"/> results, so a filtered query returns
-    /// <paramref name="k"/> points whenever that many match. Caller holds the read lock.
+    /// <paramref name="k"/> points whenever that many match. With a quantized copy the graph is searched over
+    /// the codes (see <see cref="SearchQuantized{TMetric}"/>). Caller holds the read lock.
     /// </summary>
-    internal List<ScoredNode> SearchVectors(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact) =>
+    internal List<ScoredNode> SearchVectors(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization = null) =>
         slot.Distance switch
         {
-            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact),
-            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excludeOffset, k, ef, exact),
-            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excludeOffset, k, ef, exact),
+            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
+            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
+            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
             _ => throw new ArgumentOutOfRangeException(nameof(slot)),
         };
 
-    private unsafe List<ScoredNode> SearchCore<TMetric>(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact)
+    private unsafe List<ScoredNode> SearchCore<TMetric>(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization)
         where TMetric : struct, IMetric
     {
         var count = current.Count;
@@ -56,15 +58,24 @@ public sealed partial class Collection
                     return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
                 }
 
-                var buffer = new ScoredNode[k];
-                var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context);
-                var results = new List<ScoredNode>(k);
-                for (var i = 0; i < found; i++)
+                quantization ??= QuantizationSearchParams.Default;
+                List<ScoredNode> results;
+                if (slot.Quantized is { } quantized && !quantization.Ignore && quantized.Count >= indexed)
                 {
-                    // Nodes inserted past the published prefix are covered by the tail scan below.
-                    if (buffer[i].Node < indexed)
+                    results = SearchQuantized(quantized, graph, ref scorer, ref nodeFilter, query, k, ef, indexed, quantization, context);
+                }
+                else
+                {
+                    var buffer = new ScoredNode[k];
+                    var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context);
+                    results = new List<ScoredNode>(k);
+                    for (var i = 0; i < found; i++)
                     {
-                        results.Add(buffer[i]);
+                        // Nodes inserted past the published prefix are covered by the tail scan below.
+                        if (buffer[i].Node < indexed)
+                        {
+                            results.Add(buffer[i]);
+                        }
                     }
                 }
 
@@ -90,6 +101,72 @@ public sealed partial class Collection
         {
             SearchContext.Return(context);
         }
+    }
+
+    /// <summary>
+    /// Graph search over the quantized codes for <c>k × oversampling</c> candidates among the indexed prefix,
+    /// then (with rescoring, the default) their exact distances from the originals, best <paramref name="k"/> kept.
+    /// </summary>
+    private static unsafe List<ScoredNode> SearchQuantized<TMetric>(
+        QuantizedVectors quantized, HnswGraph graph, ref DenseScorer<TMetric> exact, ref SearchFilter filter, float[] query, int k, int ef, int indexed, QuantizationSearchParams parameters, SearchContext context)
+        where TMetric : struct, IMetric
+    {
+        var candidates = parameters.Rescore ? Math.Max(k, (int)Math.Ceiling(k * Math.Max(1.0, parameters.Oversampling))) : k;
+        var buffer = new ScoredNode[candidates];
+        ef = Math.Max(ef, candidates);
+        int found;
+        switch (quantized)
+        {
+            case ScalarQuantizer scalar:
+                var codes = GC.AllocateUninitializedArray<byte>(scalar.PaddedDimension, pinned: true);
+                var constant = scalar.PrepareQuery(query, codes);
+                fixed (byte* q = codes)
+                {
+                    var scorer = new ScalarScorer(scalar, q, constant);
+                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
+                }
+
+                break;
+            case BinaryQuantizer binary:
+                var bits = new ulong[binary.Words];
+                fixed (ulong* q = bits)
+                {
+                    binary.Pack(query, q);
+                    var scorer = new BinaryScorer(binary, q);
+                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
+                }
+
+                break;
+            case ProductQuantizer product:
+                var table = new float[product.Subspaces * ProductQuantizer.Centroids];
+                product.PrepareQuery(query, table);
+                fixed (float* t = table)
+                {
+                    var scorer = new ProductScorer(product, t);
+                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
+                }
+
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown quantizer {quantized.GetType().Name}");
+        }
+
+        var results = new List<ScoredNode>(found);
+        for (var i = 0; i < found; i++)
+        {
+            results.Add(parameters.Rescore ? new ScoredNode(exact.Distance(buffer[i].Node), buffer[i].Node) : buffer[i]);
+        }
+
+        if (parameters.Rescore)
+        {
+            results.Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
+            if (results.Count > k)
+            {
+                results.RemoveRange(k, results.Count - k);
+            }
+        }
+
+        return results;
     }
 
     /// <summary>

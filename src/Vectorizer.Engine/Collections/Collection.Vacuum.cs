@@ -66,7 +66,7 @@ public sealed partial class Collection
 
         // Vectors and ids never change at an offset, so they can be copied without the lock; payloads and
         // tombstones are refreshed at the swap.
-        var fresh = new SegmentState(Config, old.Generation + 1);
+        var fresh = new SegmentState(Config, old.Generation + 1, Paths.SpillDirectory);
         foreach (var offset in live)
         {
             fresh.AppendCopy(old, offset);

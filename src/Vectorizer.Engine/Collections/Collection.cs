@@ -33,7 +33,7 @@ public sealed partial class Collection : IDisposable
         Config = config;
         this.options = options;
         this.logger = logger;
-        state = new SegmentState(config, 0);
+        state = new SegmentState(config, 0, paths.SpillDirectory);
     }
 
     public string Name { get; }
@@ -148,6 +148,11 @@ public sealed partial class Collection : IDisposable
             foreach (var slot in State.Slots)
             {
                 slot.Hnsw = updated.HnswFor(slot.Name);
+                slot.Quantization = updated.QuantizationFor(slot.Name);
+                if (slot.Quantization is null)
+                {
+                    slot.Quantized = null;
+                }
             }
         }
         finally
@@ -170,7 +175,7 @@ public sealed partial class Collection : IDisposable
             {
                 var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
                 indexed += slot.Searchable.CountBelow(upTo);
-                pending |= NeedsIndexing(current, slot);
+                pending |= NeedsIndexing(current, slot) || slot.NeedsQuantizing;
             }
 
             var payloadSchema = new List<PayloadIndexInfo>(Config.PayloadSchema.Count);
@@ -186,12 +191,57 @@ public sealed partial class Collection : IDisposable
                 1,
                 Config,
                 null,
-                payloadSchema);
+                payloadSchema,
+                Storage(current));
         }
         finally
         {
             rw.ExitReadLock();
         }
+    }
+
+    private StorageInfo Storage(SegmentState current)
+    {
+        var vectors = new List<VectorStorageInfo>(current.Slots.Count);
+        foreach (var slot in current.Slots)
+        {
+            var bytes = slot.Store.AllocatedBytes;
+            var quantized = slot.Quantized;
+            vectors.Add(new VectorStorageInfo(
+                slot.Name,
+                slot.Store.OnDisk ? 0 : bytes,
+                slot.Store.OnDisk ? bytes : 0,
+                quantized?.RamBytes ?? 0,
+                slot.Graph?.LinkBytes ?? 0,
+                quantized is null ? null : quantized.Settings.Kind.ToString().ToLowerInvariant()));
+        }
+
+        // Payload bytes: the average of up to 256 sampled live payloads, times the live points.
+        long sampledBytes = 0, sampled = 0;
+        var step = Math.Max(1, current.Count / 256);
+        for (var offset = 0; offset < current.Count; offset += step)
+        {
+            if (current.IsLive(offset) && current.PayloadObjectOf(offset) is { } payload)
+            {
+                sampledBytes += payload.Root.GetRawText().Length;
+                sampled++;
+            }
+        }
+
+        long disk = 0;
+        try
+        {
+            foreach (var file in new DirectoryInfo(Paths.Root).EnumerateFiles("*", SearchOption.AllDirectories))
+            {
+                disk += file.Length;
+            }
+        }
+        catch (IOException)
+        {
+            // A checkpoint being replaced while we count: the figure is an estimate anyway.
+        }
+
+        return new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
     }
 
     /// <summary>Approximate bytes of RAM used by vectors, graphs and point metadata.</summary>

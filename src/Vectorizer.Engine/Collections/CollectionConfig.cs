@@ -214,6 +214,10 @@ public sealed record CollectionConfig
         return specs;
     }
 
+    /// <summary>The quantization that applies to one vector (its own config, else the collection's).</summary>
+    public Engine.Vectors.Quantization.QuantizationSettings? QuantizationFor(string vectorName) =>
+        Engine.Vectors.Quantization.QuantizationSettings.FromJson(Vectors[vectorName].QuantizationConfig ?? QuantizationConfig);
+
     /// <summary>The HNSW parameters that apply to one vector (collection defaults overridden per vector).</summary>
     public HnswConfig HnswFor(string vectorName) => Hnsw.Apply(Vectors[vectorName].HnswConfig);
 }

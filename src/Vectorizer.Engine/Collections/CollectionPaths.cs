@@ -13,6 +13,9 @@ public sealed record CollectionPaths(string Root)
 
     public string VectorsDirectory => Path.Combine(Root, "vectors");
 
+    /// <summary>Memory-mapped scratch files of <c>on_disk</c> vectors (unlinked as soon as they are mapped).</summary>
+    public string SpillDirectory => Path.Combine(Root, "mmap");
+
     public string Checkpoint(long lsn) => Path.Combine(CheckpointsDirectory, lsn.ToString("D20", CultureInfo.InvariantCulture));
 
     public string VectorGeneration(long generation) => Path.Combine(VectorsDirectory, "g" + generation.ToString(CultureInfo.InvariantCulture));

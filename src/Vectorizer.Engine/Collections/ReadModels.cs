@@ -65,6 +65,9 @@ public sealed record QueryRequest
 
     public bool Exact { get; init; }
 
+    /// <summary><c>params.quantization</c>: whether to use the quantized copy, re-score, and how many candidates.</summary>
+    public Vectors.Quantization.QuantizationSearchParams? Quantization { get; init; }
+
     public int Limit { get; init; } = 10;
 
     public int Offset { get; init; }
@@ -118,7 +121,17 @@ public sealed record CollectionInfo(
     int SegmentsCount,
     CollectionConfig Config,
     string? OptimizerError,
-    IReadOnlyList<PayloadIndexInfo>? PayloadSchema = null);
+    IReadOnlyList<PayloadIndexInfo>? PayloadSchema = null,
+    StorageInfo? Storage = null);
+
+/// <summary>
+/// Where one vector's data lives: float32 originals in RAM or memory-mapped from disk (<c>on_disk</c>), the
+/// quantized copy (always RAM) and the HNSW links (RAM).
+/// </summary>
+public sealed record VectorStorageInfo(string Name, long VectorsRamBytes, long VectorsDiskBytes, long QuantizedRamBytes, long IndexRamBytes, string? Quantization);
+
+/// <summary>Bytes of a collection by place: per vector (see <see cref="VectorStorageInfo"/>), payloads in RAM (estimated from a sample), and files on disk (WAL and checkpoints).</summary>
+public sealed record StorageInfo(IReadOnlyList<VectorStorageInfo> Vectors, long PayloadRamBytes, long DiskBytes);
 
 /// <summary>An indexed payload field and how many points have a value in it.</summary>
 public sealed record PayloadIndexInfo(string Field, PayloadFieldSchema Schema, long Points);

@@ -23,13 +23,16 @@ public sealed class SegmentState : IPointFacts
 
     private readonly Dictionary<string, PayloadFieldIndex> payloadIndexes = new(StringComparer.Ordinal);
 
-    public SegmentState(CollectionConfig config, long generation)
+    /// <param name="config">The collection's config.</param>
+    /// <param name="generation">Checkpoint generation this state starts from.</param>
+    /// <param name="spillDirectory">Where <c>on_disk</c> vectors are memory-mapped (null: keep them in RAM).</param>
+    public SegmentState(CollectionConfig config, long generation, string? spillDirectory = null)
     {
         Generation = generation;
         var slots = new List<VectorSlot>();
         foreach (var (name, parameters) in config.Vectors)
         {
-            slots.Add(new VectorSlot(name, parameters, config.HnswFor(name)));
+            slots.Add(new VectorSlot(name, parameters, config.HnswFor(name), config.QuantizationFor(name), spillDirectory));
         }
 
         Slots = [.. slots];

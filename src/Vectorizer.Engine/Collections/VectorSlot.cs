@@ -1,5 +1,6 @@
 using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Engine.Collections;
 
@@ -10,14 +11,21 @@ namespace Vectorizer.Engine.Collections;
 public sealed class VectorSlot
 {
     private HnswGraph? graph;
+    private QuantizedVectors? quantized;
     private int indexedUpTo;
 
-    public VectorSlot(string name, VectorParams parameters, HnswConfig hnsw)
+    /// <param name="name">The vector's name ("" for the unnamed vector).</param>
+    /// <param name="parameters">Size, distance and per-vector overrides.</param>
+    /// <param name="hnsw">The effective HNSW parameters.</param>
+    /// <param name="quantization">The effective quantization, if any.</param>
+    /// <param name="spillDirectory">Where <c>on_disk</c> vectors are memory-mapped; null keeps them in RAM.</param>
+    public VectorSlot(string name, VectorParams parameters, HnswConfig hnsw, QuantizationSettings? quantization = null, string? spillDirectory = null)
     {
         Name = name;
         Parameters = parameters;
         Hnsw = hnsw;
-        Store = new DenseVectorStore(parameters.Size);
+        Quantization = quantization;
+        Store = new DenseVectorStore(parameters.Size, parameters.OnDisk == true ? spillDirectory : null);
     }
 
     public string Name { get; }
@@ -41,6 +49,20 @@ public sealed class VectorSlot
         get => Volatile.Read(ref graph);
         set => Volatile.Write(ref graph, value);
     }
+
+    /// <summary>The quantization the config asks for (the indexer trains <see cref="Quantized"/> to match it).</summary>
+    public QuantizationSettings? Quantization { get; set; }
+
+    /// <summary>The compressed copy searched by the graph, once trained; covers at least the offsets below <see cref="IndexedUpTo"/> when published.</summary>
+    public QuantizedVectors? Quantized
+    {
+        get => Volatile.Read(ref quantized);
+        set => Volatile.Write(ref quantized, value);
+    }
+
+    /// <summary>True when <see cref="Quantized"/> is missing, stale or behind the graph.</summary>
+    public bool NeedsQuantizing =>
+        Quantization is { } wanted && Graph is not null && (Quantized is not { } q || q.Settings != wanted || q.Count < IndexedUpTo);
 
     /// <summary>Every offset below this was considered by the indexer (inserted, or skipped as not searchable).</summary>
     public int IndexedUpTo

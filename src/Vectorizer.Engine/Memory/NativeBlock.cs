@@ -7,6 +7,12 @@ namespace Vectorizer.Engine.Memory;
 /// zero-filled lazily, so only the bytes actually written count towards the resident set (an unused chunk tail
 /// costs nothing). Elsewhere it falls back to an aligned, cleared <see cref="NativeMemory"/> allocation.
 /// <para>
+/// With a spill directory (collections with <c>on_disk: true</c> vectors) the block is a shared mapping of a
+/// file in that directory, unlinked as soon as it is mapped: the kernel writes its pages back to disk and may
+/// drop them from RAM under memory pressure, reading them again on demand. Nothing is left behind by a crash;
+/// durability stays with the WAL and checkpoints.
+/// </para>
+/// <para>
 /// Freed by <see cref="Dispose"/> or, when its owner is simply dropped (a vacuumed state, a deleted collection),
 /// by the finalizer. Code that dereferences <see cref="Pointer"/> must keep the owner reachable until it is done
 /// (<see cref="GC.KeepAlive(object?)"/> at the end of the loop).
@@ -16,17 +22,24 @@ public sealed unsafe partial class NativeBlock : IDisposable
 {
     private const int ProtRead = 1;
     private const int ProtWrite = 2;
+    private const int MapShared = 0x01;
     private const int MapPrivate = 0x02;
     private const int MapAnonymous = 0x20;
     private static long totalBytes;
     private readonly bool mapped;
     private nint pointer;
 
-    public NativeBlock(long bytes)
+    public NativeBlock(long bytes, string? spillDirectory = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
         Length = bytes;
-        if (OperatingSystem.IsLinux())
+        if (spillDirectory is not null && OperatingSystem.IsLinux())
+        {
+            pointer = MapSpillFile(spillDirectory, bytes);
+            mapped = true;
+            FileBacked = true;
+        }
+        else if (OperatingSystem.IsLinux())
         {
             var address = Mmap(0, (nuint)bytes, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
             if (address == -1)
@@ -46,6 +59,9 @@ public sealed unsafe partial class NativeBlock : IDisposable
         Interlocked.Add(ref totalBytes, bytes);
         GC.AddMemoryPressure(Math.Min(bytes, int.MaxValue));
     }
+
+    /// <summary>True when the pages are backed by a file on disk rather than by anonymous memory.</summary>
+    public bool FileBacked { get; }
 
     ~NativeBlock() => Free();
 
@@ -84,6 +100,29 @@ public sealed unsafe partial class NativeBlock : IDisposable
 
         Interlocked.Add(ref totalBytes, -Length);
         GC.RemoveMemoryPressure(Math.Min(Length, int.MaxValue));
+    }
+
+    private static nint MapSpillFile(string directory, long bytes)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $".spill-{Guid.NewGuid():N}");
+        using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite);
+        try
+        {
+            RandomAccess.SetLength(handle, bytes);
+            var address = Mmap(0, (nuint)bytes, ProtRead | ProtWrite, MapShared, (int)handle.DangerousGetHandle(), 0);
+            if (address == -1)
+            {
+                throw new IOException($"mmap of {bytes} bytes of {path} failed (errno {Marshal.GetLastPInvokeError()})");
+            }
+
+            return address;
+        }
+        finally
+        {
+            // The mapping keeps the inode alive; the name is not needed any more.
+            File.Delete(path);
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]

@@ -1,25 +1,21 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using Vectorizer.Engine.Memory;
 
 namespace Vectorizer.Engine.Vectors;
 
 /// <summary>
-/// Fixed-dimension float32 vectors addressed by a dense offset. Storage is a list of native, 64-byte aligned
-/// chunks (a power of two vectors each, at most 16 MiB) outside the GC heap; pages are resident only once
-/// written. Growing never copies or moves existing vectors, so readers may hold raw pointers while a single
+/// Fixed-dimension float32 vectors addressed by a dense offset, in a <see cref="ChunkedArena"/>: native,
+/// 64-byte aligned chunks (a power of two vectors each, at most 16 MiB) outside the GC heap; pages are resident
+/// only once written. Growing never copies or moves existing vectors, so readers may hold raw pointers while a single
 /// writer appends. Vectors are immutable once written.
 /// </summary>
 public sealed unsafe class DenseVectorStore
 {
-    private const int TargetChunkBytes = 16 << 20;
-    private const int MaxChunkVectors = 1 << 16;
-
-    private readonly List<NativeBlock> chunks = [];
-    private nint[] chunkPointers = [];
+    private readonly ChunkedArena arena;
     private int count;
 
-    public DenseVectorStore(int dimension)
+    /// <param name="dimension">Floats per vector.</param>
+    /// <param name="spillDirectory">When set, chunks are file-backed mappings in this directory (<c>on_disk</c> vectors).</param>
+    public DenseVectorStore(int dimension, string? spillDirectory = null)
     {
         if (dimension <= 0)
         {
@@ -27,19 +23,19 @@ public sealed unsafe class DenseVectorStore
         }
 
         Dimension = dimension;
-        var perChunk = Math.Max(1, TargetChunkBytes / (dimension * sizeof(float)));
-        perChunk = Math.Min(MaxChunkVectors, (int)BitOperations.RoundUpToPowerOf2((uint)perChunk + 1) >> 1);
-        ChunkShift = BitOperations.Log2((uint)perChunk);
-        ChunkMask = perChunk - 1;
+        arena = new ChunkedArena(dimension * sizeof(float), spillDirectory);
     }
 
     public int Dimension { get; }
 
-    public int ChunkShift { get; }
+    /// <summary>True when the vectors live in memory-mapped files (the OS pages them in from disk on demand).</summary>
+    public bool OnDisk => arena.OnDisk;
 
-    public int ChunkMask { get; }
+    public int ChunkShift => arena.ChunkShift;
 
-    public int ChunkCapacity => ChunkMask + 1;
+    public int ChunkMask => arena.ChunkMask;
+
+    public int ChunkCapacity => arena.ChunkCapacity;
 
     /// <summary>Number of vectors published to readers.</summary>
     public int Count => Volatile.Read(ref count);
@@ -48,11 +44,10 @@ public sealed unsafe class DenseVectorStore
     public long AllocatedBytes => (long)Count * Dimension * sizeof(float);
 
     /// <summary>The current chunk table (pinned); valid for every offset below the <see cref="Count"/> read before it.</summary>
-    public nint[] ChunkPointers => Volatile.Read(ref chunkPointers);
+    public nint[] ChunkPointers => arena.ChunkPointers;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* GetPointer(int offset) =>
-        (float*)ChunkPointers[offset >> ChunkShift] + ((long)(offset & ChunkMask) * Dimension);
+    public float* GetPointer(int offset) => (float*)arena.GetPointer(offset);
 
     /// <summary>A view of one vector; valid while this store is reachable.</summary>
     public ReadOnlySpan<float> Get(int offset)
@@ -74,7 +69,7 @@ public sealed unsafe class DenseVectorStore
         }
 
         var offset = count;
-        EnsureCapacity(offset + 1);
+        arena.EnsureCapacity(offset + 1);
         vector.CopyTo(new Span<float>(GetPointer(offset), Dimension));
         Volatile.Write(ref count, offset + 1);
         return offset;
@@ -84,36 +79,17 @@ public sealed unsafe class DenseVectorStore
     public int AppendEmpty()
     {
         var offset = count;
-        EnsureCapacity(offset + 1);
+        arena.EnsureCapacity(offset + 1);
         new Span<float>(GetPointer(offset), Dimension).Clear();
         Volatile.Write(ref count, offset + 1);
         return offset;
     }
 
     /// <summary>Makes room for <paramref name="capacity"/> vectors without publishing them.</summary>
-    public void EnsureCapacity(int capacity)
-    {
-        var needed = (int)(((long)capacity + ChunkMask) >> ChunkShift);
-        if (needed <= chunks.Count)
-        {
-            return;
-        }
-
-        var pointers = GC.AllocateArray<nint>(needed, pinned: true);
-        Array.Copy(chunkPointers, pointers, chunkPointers.Length);
-        for (var c = chunks.Count; c < needed; c++)
-        {
-            var block = new NativeBlock((long)ChunkCapacity * Dimension * sizeof(float));
-            chunks.Add(block);
-            pointers[c] = block.Pointer;
-        }
-
-        Volatile.Write(ref chunkPointers, pointers);
-    }
+    public void EnsureCapacity(int capacity) => arena.EnsureCapacity(capacity);
 
     /// <summary>Raw bytes of the first <paramref name="vectorsInChunk"/> vectors of a chunk; valid while this store is reachable.</summary>
-    public ReadOnlySpan<byte> GetChunkBytes(int chunkIndex, int vectorsInChunk) =>
-        chunks[chunkIndex].AsSpan(0, vectorsInChunk * Dimension * sizeof(float));
+    public ReadOnlySpan<byte> GetChunkBytes(int chunkIndex, int vectorsInChunk) => arena.GetChunkBytes(chunkIndex, vectorsInChunk);
 
     /// <summary>Bulk-loads raw vector bytes at the end of the store (used by recovery).</summary>
     public void AppendRaw(ReadOnlySpan<byte> bytes)
@@ -126,7 +102,7 @@ public sealed unsafe class DenseVectorStore
 
         var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes);
         var start = count;
-        EnsureCapacity(start + vectors);
+        arena.EnsureCapacity(start + vectors);
         var copied = 0;
         while (copied < vectors)
         {

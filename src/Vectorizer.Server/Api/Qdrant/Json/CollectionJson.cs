@@ -3,6 +3,7 @@ using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -125,6 +126,7 @@ internal static class CollectionJson
             throw input.Error("expected one of `scalar`, `product`, `binary`");
         }
 
+        _ = QuantizationSettings.FromJson(input.Element); // validates
         return input.Element.Clone();
     }
 

@@ -178,6 +178,38 @@ internal static class Output
         }
 
         writer.WriteEndObject();
+        if (info.Storage is { } storage)
+        {
+            // Vectorizer's own: bytes by place (not in Qdrant's schema; clients ignore unknown fields).
+            writer.WriteStartObject("storage");
+            writer.WriteStartObject("vectors");
+            foreach (var vector in storage.Vectors)
+            {
+                writer.WriteStartObject(vector.Name);
+                writer.WriteNumber("ram_bytes", vector.VectorsRamBytes + vector.QuantizedRamBytes + vector.IndexRamBytes);
+                writer.WriteNumber("disk_bytes", vector.VectorsDiskBytes);
+                writer.WriteNumber("original_ram_bytes", vector.VectorsRamBytes);
+                writer.WriteNumber("original_disk_bytes", vector.VectorsDiskBytes);
+                writer.WriteNumber("quantized_ram_bytes", vector.QuantizedRamBytes);
+                writer.WriteNumber("index_ram_bytes", vector.IndexRamBytes);
+                if (vector.Quantization is { } kind)
+                {
+                    writer.WriteString("quantization", kind);
+                }
+                else
+                {
+                    writer.WriteNull("quantization");
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteNumber("payload_ram_bytes", storage.PayloadRamBytes);
+            writer.WriteNumber("disk_bytes", storage.DiskBytes);
+            writer.WriteEndObject();
+        }
+
         writer.WriteStartObject("update_queue");
         writer.WriteNumber("length", 0);
         writer.WriteEndObject();

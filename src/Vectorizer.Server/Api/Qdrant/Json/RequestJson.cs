@@ -4,6 +4,7 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -46,12 +47,29 @@ internal static class RequestJson
             Filter = FilterJson.ParseOptional(body, "filter"),
             HnswEf = searchParams.TryGet("hnsw_ef", out var ef) ? ef.AsInt(min: 1) : null,
             Exact = searchParams.TryGet("exact", out var exact) && exact.AsBool(),
+            Quantization = searchParams.TryGet("quantization", out var quantization) ? ParseQuantizationParams(quantization) : null,
             Limit = body.TryGet("limit", out var limit) ? limit.AsInt(min: 1) : 10,
             Offset = topLevel && body.TryGet("offset", out var offset) ? offset.AsInt(min: 0) : 0,
             ScoreThreshold = body.TryGet("score_threshold", out var threshold) ? (float)threshold.AsDouble() : null,
             WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: false),
             WithVector = PointJson.ParseWithVector(body, fallback: false),
         };
+    }
+
+    /// <summary><c>params.quantization {ignore, rescore, oversampling}</c> with Qdrant's defaults (false, true, 1).</summary>
+    private static QuantizationSearchParams ParseQuantizationParams(JsonInput input)
+    {
+        input.ExpectObject();
+        var oversampling = input.TryGet("oversampling", out var o) && o.Kind != JsonValueKind.Null ? o.AsDouble() : 1.0;
+        if (oversampling < 1.0)
+        {
+            throw VectorizerException.Validation("params.quantization.oversampling: value must be 1 or larger");
+        }
+
+        return new QuantizationSearchParams(
+            input.TryGet("ignore", out var ignore) && ignore.Kind != JsonValueKind.Null && ignore.AsBool(),
+            !input.TryGet("rescore", out var rescore) || rescore.Kind == JsonValueKind.Null || rescore.AsBool(),
+            oversampling);
     }
 
     /// <summary>A vector, a point id, or <c>{"nearest": ...}</c>. Other query kinds arrive with the query-power work.</summary>

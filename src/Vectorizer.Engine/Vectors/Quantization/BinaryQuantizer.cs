@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using Vectorizer.Engine.Index;
+
+namespace Vectorizer.Engine.Vectors.Quantization;
+
+/// <summary>
+/// Binary quantization: one bit per dimension, set when the component is positive (32× smaller than float32).
+/// The distance is the Hamming distance between the query's bits and the vector's, which ranks well only for
+/// centred, high-dimensional embeddings: use it with rescoring and oversampling.
+/// </summary>
+public sealed unsafe class BinaryQuantizer(QuantizationSettings settings, Distance distance, int dimension)
+    : QuantizedVectors(settings, distance, dimension, ((dimension + 63) / 64) * sizeof(ulong))
+{
+    public int Words { get; } = (dimension + 63) / 64;
+
+    protected override void Encode(ReadOnlySpan<float> vector, byte* destination) => Pack(vector, (ulong*)destination);
+
+    /// <summary>Packs the sign bits of <paramref name="vector"/> into <paramref name="words"/>.</summary>
+    public void Pack(ReadOnlySpan<float> vector, ulong* words)
+    {
+        new Span<ulong>(words, Words).Clear();
+        for (var i = 0; i < vector.Length; i++)
+        {
+            if (vector[i] > 0)
+            {
+                words[i >> 6] |= 1UL << i;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Graph scorer over sign bits. For Cosine and Dot the distance is −cos of the two sign vectors (−1 + 2h/d); for
+/// Euclid and Manhattan it is the Hamming distance itself.
+/// </summary>
+public unsafe struct BinaryScorer : IGraphScorer
+{
+    private readonly nint* chunks;
+    private readonly nint[] chunkTable;
+    private readonly BinaryQuantizer quantizer;
+    private readonly ulong* query;
+    private readonly int shift;
+    private readonly int mask;
+    private readonly int words;
+    private readonly float scale;
+    private readonly float bias;
+
+    /// <param name="query">The query's bits (<see cref="BinaryQuantizer.Pack"/>); must stay pinned while this scorer is used.</param>
+    public BinaryScorer(BinaryQuantizer quantizer, ulong* query)
+    {
+        this.quantizer = quantizer;
+        chunkTable = quantizer.Codes.ChunkPointers;
+        chunks = (nint*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunkTable));
+        shift = quantizer.Codes.ChunkShift;
+        mask = quantizer.Codes.ChunkMask;
+        words = quantizer.Words;
+        this.query = query;
+        var dot = quantizer.Distance is Vectors.Distance.Cosine or Vectors.Distance.Dot;
+        scale = dot ? 2f / quantizer.Dimension : 1f;
+        bias = dot ? -1f : 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly ulong* Record(int node) => (ulong*)((byte*)chunks[node >> shift] + ((long)(node & mask) * words * sizeof(ulong)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Distance(int node) => bias + (scale * Int8Kernels.Hamming(query, Record(node), words));
+
+    public readonly float Between(int a, int b) => throw new NotSupportedException("Quantized scorers only search; the graph is built from the originals.");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Prefetch(int node)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Record(node));
+        }
+    }
+
+    public readonly void KeepAlive() => GC.KeepAlive(quantizer);
+}
