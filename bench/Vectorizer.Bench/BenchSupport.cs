@@ -100,3 +100,36 @@ public static class Stats
 
     public static string F(double value, int digits) => value.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }
+
+/// <summary>Runs a list of queries one after another on one thread: recall@10 against the truth, QPS, p50/p99.</summary>
+public static class QueryLoop
+{
+    public static (double Recall, double Qps, double P50, double P99) Measure(Vectorizer.Engine.Collections.Collection collection, Vectorizer.Engine.Collections.QueryRequest[] requests, int[][] truth)
+    {
+        for (var q = 0; q < Math.Min(100, requests.Length); q++)
+        {
+            collection.Query(requests[q]);
+        }
+
+        var latencies = new double[requests.Length];
+        long hits = 0;
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        for (var q = 0; q < requests.Length; q++)
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            var points = collection.Query(requests[q]);
+            latencies[q] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var ids = new int[points.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = (int)points[i].Id.Number;
+            }
+
+            hits += Recall.Hits(ids, truth[q], 10);
+        }
+
+        var seconds = total.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+        return (hits / (10.0 * requests.Length), requests.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99));
+    }
+}

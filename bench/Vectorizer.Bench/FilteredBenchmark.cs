@@ -72,39 +72,13 @@ public static class FilteredBenchmark
 
     private static (double Recall, double Qps, double P50, double P99) Measure(Collection collection, Dataset queries, string field, int categories, int ef, int[][] truth)
     {
-        var filters = new Filter[queries.QueryCount];
-        var vectors = new float[queries.QueryCount][];
-        for (var q = 0; q < filters.Length; q++)
+        var requests = new QueryRequest[queries.QueryCount];
+        for (var q = 0; q < requests.Length; q++)
         {
-            filters[q] = CategoryFilter(field, q % categories);
-            vectors[q] = queries.Query(q).ToArray();
+            requests[q] = new QueryRequest { Query = new DenseVectorQuery(queries.Query(q).ToArray()), Filter = CategoryFilter(field, q % categories), Limit = 10, HnswEf = ef };
         }
 
-        for (var q = 0; q < Math.Min(100, filters.Length); q++)
-        {
-            collection.Query(new QueryRequest { Query = new DenseVectorQuery(vectors[q]), Filter = filters[q], Limit = 10, HnswEf = ef });
-        }
-
-        var latencies = new double[filters.Length];
-        long hits = 0;
-        var total = Stopwatch.StartNew();
-        for (var q = 0; q < filters.Length; q++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            var points = collection.Query(new QueryRequest { Query = new DenseVectorQuery(vectors[q]), Filter = filters[q], Limit = 10, HnswEf = ef });
-            latencies[q] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            var ids = new int[points.Count];
-            for (var i = 0; i < ids.Length; i++)
-            {
-                ids[i] = (int)points[i].Id.Number;
-            }
-
-            hits += Recall.Hits(ids, truth[q], 10);
-        }
-
-        var seconds = total.Elapsed.TotalSeconds;
-        Array.Sort(latencies);
-        return (hits / (10.0 * filters.Length), filters.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99));
+        return QueryLoop.Measure(collection, requests, truth);
     }
 
     /// <summary>The exact top 10 among the points of each query's category (cosine on normalised vectors for angular data).</summary>

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Bench;
 
@@ -12,6 +13,8 @@ public unsafe class KernelBenchmarks
 {
     private const int Pairs = 4096;
     private float[] data = [];
+    private byte[] codes = [];
+    private int padded;
     private int index;
 
     [Params(100, 784, 1536, 97)]
@@ -25,6 +28,17 @@ public unsafe class KernelBenchmarks
         for (var i = 0; i < data.Length; i++)
         {
             data[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        // int8 codes as the scalar quantizer stores them: zero-padded to a multiple of 16 bytes.
+        padded = (Dimension + 15) & ~15;
+        codes = GC.AllocateArray<byte>(Pairs * padded, pinned: true);
+        for (var v = 0; v < Pairs; v++)
+        {
+            for (var i = 0; i < Dimension; i++)
+            {
+                codes[(v * padded) + i] = (byte)random.Next(-127, 128);
+            }
         }
     }
 
@@ -61,6 +75,40 @@ public unsafe class KernelBenchmarks
         fixed (float* p = data)
         {
             return VectorKernels.Manhattan(p + a, p + b, Dimension);
+        }
+    }
+
+    /// <summary>int8 dot product (unsigned query × signed codes): what a scalar-quantized distance costs.</summary>
+    [Benchmark]
+    public int DotInt8()
+    {
+        var (a, b) = Next();
+        fixed (byte* p = codes)
+        {
+            return Int8Kernels.DotU8S8(p + (a / Dimension * padded), (sbyte*)p + (b / Dimension * padded), padded);
+        }
+    }
+
+    /// <summary>Sum of absolute byte differences: the int8 Manhattan distance.</summary>
+    [Benchmark]
+    public int ManhattanInt8()
+    {
+        var (a, b) = Next();
+        fixed (byte* p = codes)
+        {
+            return Int8Kernels.SumAbsDiff(p + (a / Dimension * padded), p + (b / Dimension * padded), padded);
+        }
+    }
+
+    /// <summary>Hamming distance over sign bits: the binary-quantized distance.</summary>
+    [Benchmark]
+    public int HammingBinary()
+    {
+        var (a, b) = Next();
+        fixed (byte* p = codes)
+        {
+            var words = (Dimension + 63) / 64;
+            return Int8Kernels.Hamming((ulong*)(p + (a / Dimension * padded)), (ulong*)(p + (b / Dimension * padded)), words);
         }
     }
 

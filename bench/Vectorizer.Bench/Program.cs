@@ -114,6 +114,25 @@ filtered.SetAction(parse =>
 });
 root.Add(filtered);
 
+var quantizationQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 10000 };
+var quantizationEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "16,32,64,128,256,512" };
+var quantizationRoundsOption = new Option<int>("--rounds") { Description = "repeat the modes, interleaved", DefaultValueFactory = _ => 1 };
+var modesOption = new Option<string>("--modes") { Description = "comma-separated: " + string.Join(",", QuantizationBenchmark.DefaultModes), DefaultValueFactory = _ => string.Join(",", QuantizationBenchmark.DefaultModes) };
+var quantization = new Command("quantization", "Recall, QPS and vector RAM of int8, binary and product quantization against float32, on one graph") { datasetOption, maxBaseOption, quantizationQueriesOption, quantizationEfOption, threadsOption, quantizationRoundsOption, modesOption, markdownOption };
+quantization.SetAction(parse =>
+{
+    var options = new QuantizationBenchmark.Options(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(maxBaseOption),
+        parse.GetValue(quantizationQueriesOption),
+        ParseInts(parse.GetValue(quantizationEfOption)!),
+        ParseInts(parse.GetValue(threadsOption)!).Max(),
+        parse.GetValue(quantizationRoundsOption),
+        parse.GetValue(modesOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    WriteReport($"Quantization: {options.Dataset}", QuantizationBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(quantization);
+
 var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
 var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };
 kernels.Add(bdnArguments);

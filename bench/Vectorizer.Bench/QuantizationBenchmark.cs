@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Vectors.Quantization;
+
+namespace Vectorizer.Bench;
+
+/// <summary>
+/// Quantized search against the float32 graph on the same index: one HNSW graph (built from the originals, which
+/// are <c>on_disk</c>, i.e. memory-mapped), then each quantizer trained on it and searched with rescoring at a
+/// range of <c>hnsw_ef</c>, modes interleaved round by round. Reports recall@10, QPS, vector bytes in RAM, and QPS
+/// at recall 0.95 relative to float32.
+/// </summary>
+public static class QuantizationBenchmark
+{
+    public sealed record Options(string Dataset, int MaxBase, int Queries, int[] Efs, int Threads, int Rounds, string[] Modes);
+
+    /// <summary>A quantization mode: name, the <c>quantization_config</c> (null: float32), and the oversampling used with it.</summary>
+    private sealed record Mode(string Name, string? Config, double Oversampling);
+
+    public static readonly string[] DefaultModes = ["float32", "int8", "int8-os2", "binary-os4", "binary-os10", "pq-x8-os4", "pq-x16-os8"];
+
+    private static Mode ParseMode(string name) => name switch
+    {
+        "float32" => new(name, null, 1),
+        "int8" => new(name, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 1),
+        "int8-os2" => new(name, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 2),
+        "binary-os4" => new(name, """{"binary": {"always_ram": true}}""", 4),
+        "binary-os10" => new(name, """{"binary": {"always_ram": true}}""", 10),
+        "pq-x8-os4" => new(name, """{"product": {"compression": "x8", "always_ram": true}}""", 4),
+        "pq-x16-os8" => new(name, """{"product": {"compression": "x16", "always_ram": true}}""", 8),
+        _ => throw new ArgumentException($"unknown mode {name}; known: {string.Join(", ", DefaultModes)}"),
+    };
+
+    public static string Run(Options options, TextWriter log)
+    {
+        var dataset = Dataset.Load(options.Dataset, options.MaxBase, options.Queries, log);
+        var stopwatch = Stopwatch.StartNew();
+        using var index = EngineIndex.Build(dataset, 16, 100, options.Threads, onDisk: true);
+        log.WriteLine($"built {dataset.BaseCount} points in {stopwatch.Elapsed.TotalSeconds:F1} s; {Machine.RssBreakdown()}");
+        var collection = index.Collection;
+        var slot = collection.State.Slots[0];
+        var floatBytes = slot.Store.AllocatedBytes;
+
+        // Train every quantizer once through the config, as a user would, and keep each trained copy.
+        var modes = options.Modes.Select(ParseMode).ToList();
+        var trained = new Dictionary<string, (QuantizationSettings? Settings, QuantizedVectors? Vectors, double Seconds)>();
+        foreach (var mode in modes)
+        {
+            var key = mode.Config ?? "float32";
+            if (trained.ContainsKey(key))
+            {
+                continue;
+            }
+
+            if (mode.Config is null)
+            {
+                trained[key] = (null, null, 0);
+                continue;
+            }
+
+            stopwatch.Restart();
+            var json = JsonDocument.Parse(mode.Config).RootElement.Clone();
+            collection.UpdateConfig(c => c with { QuantizationConfig = json });
+            collection.WaitForIndexingAsync(TimeSpan.FromHours(1)).GetAwaiter().GetResult();
+            trained[key] = (slot.Quantization, slot.Quantized, stopwatch.Elapsed.TotalSeconds);
+            log.WriteLine($"trained {key} in {stopwatch.Elapsed.TotalSeconds:F1} s: {slot.Quantized!.RamBytes} bytes; {Machine.RssBreakdown()}");
+        }
+
+        var results = new List<(Mode Mode, int Round, int Ef, double Recall, double Qps, double P50, double P99)>();
+        for (var round = 0; round < options.Rounds; round++)
+        {
+            foreach (var mode in modes)
+            {
+                var (settings, vectors, _) = trained[mode.Config ?? "float32"];
+                slot.Quantization = settings;
+                slot.Quantized = vectors;
+                foreach (var ef in options.Efs)
+                {
+                    var requests = new QueryRequest[dataset.QueryCount];
+                    for (var q = 0; q < requests.Length; q++)
+                    {
+                        requests[q] = new QueryRequest
+                        {
+                            Query = new DenseVectorQuery(dataset.Query(q).ToArray()),
+                            Limit = 10,
+                            HnswEf = ef,
+                            Quantization = new QuantizationSearchParams(Ignore: mode.Config is null, Oversampling: mode.Oversampling),
+                        };
+                    }
+
+                    var (recall, qps, p50, p99) = QueryLoop.Measure(collection, requests, dataset.GroundTruth);
+                    log.WriteLine($"round {round + 1} {mode.Name,-12} ef={ef,4}: recall@10 {recall:F4}  {qps,8:F0} QPS  p50 {p50:F3} ms  p99 {p99:F3} ms");
+                    results.Add((mode, round, ef, recall, qps, p50, p99));
+                }
+            }
+        }
+
+        var report = new StringBuilder();
+        report.AppendLine($"Data: {dataset.BaseCount} base vectors of {options.Dataset} ({dataset.Dimension} dimensions), {dataset.QueryCount} queries, M=16, ef_construct=100; one graph built from the float32 vectors (`on_disk: true`: memory-mapped); each quantizer trained on it; rescoring with the originals on (Qdrant's default), `oversampling` as named; {options.Rounds} round(s), modes interleaved; best round per point; one thread.");
+        report.AppendLine();
+        var summary = new List<IReadOnlyList<string>>();
+        var bestByMode = new Dictionary<string, List<AnnResult>>();
+        foreach (var mode in modes)
+        {
+            var best = options.Efs.Select(ef => results.Where(r => r.Mode == mode && r.Ef == ef).MaxBy(r => r.Qps))
+                .Select(r => new AnnResult(mode.Name, r.Ef, r.Recall, r.Qps, r.P50, r.P99)).ToList();
+            bestByMode[mode.Name] = best;
+        }
+
+        var floatQps = bestByMode.TryGetValue("float32", out var floatCurve) ? AnnSummary.QpsAtRecall(floatCurve, AnnSummary.TargetRecall) : null;
+        foreach (var mode in modes)
+        {
+            var (_, vectors, seconds) = trained[mode.Config ?? "float32"];
+            var ram = vectors?.RamBytes ?? floatBytes;
+            var qps = AnnSummary.QpsAtRecall(bestByMode[mode.Name], AnnSummary.TargetRecall);
+            var maxRecall = bestByMode[mode.Name].Max(r => r.Recall);
+            summary.Add([
+                mode.Name,
+                Stats.F(mode.Oversampling, 0),
+                (ram >> 10).ToString(CultureInfo.InvariantCulture),
+                Stats.F(100.0 * ram / floatBytes, 1) + " %",
+                Stats.F(seconds, 1),
+                Stats.F(maxRecall, 4),
+                qps is { } q ? Stats.F(q, 0) : "n/a",
+                qps is { } a && floatQps is { } b ? Stats.F(a / b, 2) + "×" : "n/a",
+            ]);
+        }
+
+        report.AppendLine("**Summary** (vector RAM: what search reads from RAM; the float32 originals stay on disk, memory-mapped, for rescoring):");
+        report.AppendLine();
+        report.Append(Stats.Table(["mode", "oversampling", "vector RAM KiB", "of float32", "train+encode s", "best recall@10", $"QPS @ recall {AnnSummary.TargetRecall:F2}", "÷ float32"], summary));
+        report.AppendLine();
+        report.Append(Stats.Table(
+            ["mode", "hnsw_ef", "recall@10", "QPS", "p50 ms", "p99 ms"],
+            bestByMode.SelectMany(m => m.Value).Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));
+        return report.ToString();
+    }
+}
