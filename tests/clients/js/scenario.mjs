@@ -171,6 +171,39 @@ await step("hybrid collection: int8 quantization config, sparse vectors, payload
   assert.equal(await client.deleteCollection(H), true);
 });
 
+await step("quantized search: int8 then binary, rescored, and ignored", async () => {
+  const Q = "js_quantized";
+  const v8 = (i) => [...vec(i), ...vec(i * 7 + 3)];
+  await client.createCollection(Q, {
+    vectors: { size: 8, distance: "Cosine", on_disk: true },
+    hnsw_config: { full_scan_threshold: 1 },
+    optimizers_config: { indexing_threshold: 1 },
+    quantization_config: { scalar: { type: "int8", quantile: 0.99, always_ram: true } },
+  });
+  await client.upsert(Q, { wait: true, points: Array.from({ length: 600 }, (_, i) => ({ id: i, vector: v8(i) })) });
+  const quantizedAs = async (kind) => {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const info = await client.getCollection(Q);
+      if (info.status === "green" && info.storage?.vectors?.[""]?.quantization === kind) return info;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`never quantized as ${kind}`);
+  };
+  let info = await quantizedAs("scalar");
+  assert.ok(info.storage.vectors[""].quantized_ram_bytes > 0);
+  assert.equal(info.storage.vectors[""].original_ram_bytes, 0, "originals are on disk");
+  for (const params of [{ quantization: { rescore: true, oversampling: 2.0 } }, { quantization: { ignore: true } }, { hnsw_ef: 32 }]) {
+    const { points } = await client.query(Q, { query: v8(123), limit: 3, params });
+    assert.equal(points[0].id, 123, JSON.stringify(params));
+    assert.ok(Math.abs(points[0].score - 1) < 1e-4, "rescored with the originals");
+  }
+  await client.updateCollection(Q, { quantization_config: { binary: { always_ram: true } } });
+  info = await quantizedAs("binary");
+  const { points } = await client.query(Q, { query: v8(321), limit: 3, params: { quantization: { rescore: true, oversampling: 50 } } });
+  assert.equal(points[0].id, 321);
+  assert.equal(await client.deleteCollection(Q), true);
+});
+
 await step("errors come back as Qdrant errors", async () => {
   await assert.rejects(client.upsert(A, { wait: true, points: [{ id: 1, vector: [1, 2] }] }), (e) => e.status === 400);
   await assert.rejects(client.getCollection("js_missing_collection"), (e) => e.status === 404);
