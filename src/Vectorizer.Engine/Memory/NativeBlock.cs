@@ -24,10 +24,7 @@ public sealed unsafe partial class NativeBlock : IDisposable
     private const int ProtWrite = 2;
     private const int MapShared = 0x01;
     private const int MapPrivate = 0x02;
-    private const int MapAnonymousFlag = 0x20;
-    private const int MadviseHugePage = 14;
-    private const long HugePage = 2 << 20;
-    private static readonly bool HugePagesEnabled = Environment.GetEnvironmentVariable("VECTORIZER_HUGEPAGES") != "0";
+    private const int MapAnonymous = 0x20;
     private static long totalBytes;
     private readonly bool mapped;
     private nint pointer;
@@ -44,7 +41,13 @@ public sealed unsafe partial class NativeBlock : IDisposable
         }
         else if (OperatingSystem.IsLinux())
         {
-            pointer = MapAnonymous(bytes);
+            var address = Mmap(0, (nuint)bytes, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+            if (address == -1)
+            {
+                throw new OutOfMemoryException($"mmap of {bytes} bytes failed (errno {Marshal.GetLastPInvokeError()})");
+            }
+
+            pointer = address;
             mapped = true;
         }
         else
@@ -99,43 +102,6 @@ public sealed unsafe partial class NativeBlock : IDisposable
         GC.RemoveMemoryPressure(Math.Min(Length, int.MaxValue));
     }
 
-    /// <summary>
-    /// Anonymous memory; blocks of 2 MiB and more are aligned to 2 MiB and marked <c>MADV_HUGEPAGE</c>, so where
-    /// transparent huge pages are in <c>madvise</c> mode (Debian's default) the random reads of a graph search
-    /// miss the TLB far less often. <c>VECTORIZER_HUGEPAGES=0</c> turns this off.
-    /// </summary>
-    private static nint MapAnonymous(long bytes)
-    {
-        var huge = bytes >= HugePage && HugePagesEnabled;
-        var reserve = huge ? bytes + HugePage : bytes;
-        var address = Mmap(0, (nuint)reserve, ProtRead | ProtWrite, MapPrivate | MapAnonymousFlag, -1, 0);
-        if (address == -1)
-        {
-            throw new OutOfMemoryException($"mmap of {bytes} bytes failed (errno {Marshal.GetLastPInvokeError()})");
-        }
-
-        if (!huge)
-        {
-            return address;
-        }
-
-        // Trim the reservation to a 2 MiB aligned range of exactly the requested length.
-        var aligned = (nint)((address + (HugePage - 1)) & ~(HugePage - 1));
-        if (aligned > address)
-        {
-            _ = Munmap(address, (nuint)(aligned - address));
-        }
-
-        var tail = address + (nint)reserve - (aligned + (nint)bytes);
-        if (tail > 0)
-        {
-            _ = Munmap(aligned + (nint)bytes, (nuint)tail);
-        }
-
-        _ = Madvise(aligned, (nuint)bytes, MadviseHugePage);
-        return aligned;
-    }
-
     private static nint MapSpillFile(string directory, long bytes)
     {
         Directory.CreateDirectory(directory);
@@ -161,9 +127,6 @@ public sealed unsafe partial class NativeBlock : IDisposable
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static partial int Madvise(nint address, nuint length, int advice);
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     private static partial int Munmap(nint address, nuint length);
