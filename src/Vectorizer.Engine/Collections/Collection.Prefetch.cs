@@ -12,8 +12,8 @@ namespace Vectorizer.Engine.Collections;
 /// </summary>
 public sealed partial class Collection
 {
-    /// <summary>A point's offset and its score, in the order of the list that holds it (best first).</summary>
-    private readonly record struct Ranked(int Offset, float Score);
+    /// <summary>A point's offset and its score (and order value, from <c>order_by</c>), in the order of the list that holds it (best first).</summary>
+    private readonly record struct Ranked(int Offset, float Score, double? OrderValue = null);
 
     private List<ScoredPoint> QueryWithPrefetch(QueryRequest request)
     {
@@ -24,15 +24,18 @@ public sealed partial class Collection
             var current = State;
             var (ranked, higherIsBetter) = Rank(current, request, inheritedFilter: null, k);
             var results = new List<ScoredPoint>(Math.Max(0, ranked.Count - request.Offset));
+
+            // As in Qdrant, order_by and sample results all score 1 and ignore score_threshold.
+            var threshold = request.Query is OrderByQuery or SampleQuery ? null : request.ScoreThreshold;
             for (var i = request.Offset; i < ranked.Count; i++)
             {
-                var (offset, score) = ranked[i];
-                if (request.ScoreThreshold is { } threshold && (higherIsBetter ? score <= threshold : score >= threshold))
+                var (offset, score, orderValue) = ranked[i];
+                if (threshold is { } t && (higherIsBetter ? score <= t : score >= t))
                 {
                     break;
                 }
 
-                results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector));
+                results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector, orderValue));
             }
 
             return results;
@@ -53,6 +56,8 @@ public sealed partial class Collection
             {
                 null => throw VectorizerException.BadRequest("A prefetch needs a `query`"),
                 FusionQuery => throw VectorizerException.BadRequest("A fusion query needs at least one `prefetch`"),
+                OrderByQuery orderBy => (Ordered(current, orderBy.OrderBy, filter, null, limit), true),
+                SampleQuery => (Sampled(current, filter, null, limit), true),
                 _ => Search(current, request, filter, limit),
             };
         }
@@ -62,7 +67,7 @@ public sealed partial class Collection
         foreach (var prefetch in request.Prefetch)
         {
             var (list, higherIsBetter) = Rank(current, prefetch, filter, prefetch.Limit);
-            if (prefetch.ScoreThreshold is { } threshold)
+            if (prefetch.ScoreThreshold is { } threshold && prefetch.Query is not (OrderByQuery or SampleQuery))
             {
                 list.RemoveAll(r => higherIsBetter ? r.Score <= threshold : r.Score >= threshold);
             }
@@ -77,9 +82,55 @@ public sealed partial class Collection
                 return (Fuse(lists, directions, fusion, limit), true);
             case null:
                 return (Union(lists, limit), directions[0]);
+            case OrderByQuery orderBy:
+                return (Ordered(current, orderBy.OrderBy, filter, UnionOffsets(lists), limit), true);
+            case SampleQuery:
+                return (Sampled(current, filter, UnionOffsets(lists), limit), true);
             default:
                 return Rescore(current, request, Union(lists, int.MaxValue), filter, limit);
         }
+    }
+
+    /// <summary>Points in <paramref name="orderBy"/>'s order, each once, scoring 1 (Qdrant) with their order value.</summary>
+    private static List<Ranked> Ordered(SegmentState current, OrderBy orderBy, Filter? filter, int[]? within, int limit)
+    {
+        var entries = ReadOrdered(current, orderBy, filter, within, limit, distinct: true);
+        var ranked = new List<Ranked>(entries.Count);
+        foreach (var (value, offset) in entries)
+        {
+            ranked.Add(new Ranked(offset, 1f, value));
+        }
+
+        return ranked;
+    }
+
+    private static List<Ranked> Sampled(SegmentState current, Filter? filter, int[]? within, int limit)
+    {
+        var offsets = SampleOffsets(current, filter, within, limit, Random.Shared);
+        var ranked = new List<Ranked>(offsets.Count);
+        foreach (var offset in offsets)
+        {
+            ranked.Add(new Ranked(offset, 1f));
+        }
+
+        return ranked;
+    }
+
+    /// <summary>The distinct offsets of the lists, sorted.</summary>
+    private static int[] UnionOffsets(List<List<Ranked>> lists)
+    {
+        var offsets = new HashSet<int>();
+        foreach (var list in lists)
+        {
+            foreach (var item in list)
+            {
+                offsets.Add(item.Offset);
+            }
+        }
+
+        var sorted = offsets.ToArray();
+        Array.Sort(sorted);
+        return sorted;
     }
 
     private static Filter? Combine(Filter? outer, Filter? inner) =>
