@@ -173,6 +173,9 @@ public sealed class SegmentState : IPointFacts
 
     public JsonElement PayloadOf(int offset) => (payloads[offset] ?? PointPayload.Empty).Root;
 
+    public TextTokenizer? TextTokenizerFor(string key) =>
+        payloadIndexes.Count != 0 && payloadIndexes.TryGetValue(key, out var index) ? index.Tokenizer : null;
+
     public bool HasVector(int offset, string vectorName) =>
         Slot(vectorName) is { } slot ? slot.Searchable.Get(offset) : SparseSlot(vectorName) is { } sparse && sparse.Searchable.Get(offset);
 

@@ -41,7 +41,8 @@ public sealed record PayloadFieldSchema(PayloadSchemaType Type, JsonElement? Par
 
 /// <summary>
 /// An index over one payload field: exact values (keyword, integer, bool, uuid) map to posting lists, numbers
-/// (integer, float, datetime) to a lazily sorted list for ranges and <c>order_by</c>. Append-only: entries of
+/// (integer, float, datetime) to a lazily sorted list for ranges and <c>order_by</c>, text to the posting lists of
+/// its tokens (full-text index, see <see cref="TextTokenizer"/>). Append-only: entries of
 /// tombstoned offsets and of overwritten payloads stay behind, so every candidate it yields is re-checked against the
 /// full filter (and an ordered read re-checks the value of an offset whose payload was rewritten); vacuum rebuilds
 /// it. Mutated under the collection's write lock; the lazy sort runs under a private lock.
@@ -49,6 +50,8 @@ public sealed record PayloadFieldSchema(PayloadSchemaType Type, JsonElement? Par
 public sealed class PayloadFieldIndex
 {
     private readonly Dictionary<string, List<int>> exact = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<int>> tokens = new(StringComparer.Ordinal);
+    private readonly List<string> tokenScratch = [];
     private readonly List<(double Value, int Offset)> numbers = [];
     private readonly object sortLock = new();
     private readonly Bitmap added = new();
@@ -59,11 +62,15 @@ public sealed class PayloadFieldIndex
     {
         Path = path;
         Schema = schema;
+        Tokenizer = schema.Type == PayloadSchemaType.Text ? TextTokenizer.Parse(schema.Params) : null;
     }
 
     public JsonPath Path { get; }
 
     public PayloadFieldSchema Schema { get; }
+
+    /// <summary>The full-text tokenizer (text indexes only).</summary>
+    public TextTokenizer? Tokenizer { get; }
 
     /// <summary>Offsets whose payload had a value of the indexed type when last written.</summary>
     public Bitmap HasValue { get; } = new();
@@ -141,6 +148,15 @@ public sealed class PayloadFieldIndex
                 AddNumber(number, offset);
                 break;
             case PayloadSchemaType.Text when value.ValueKind == JsonValueKind.String:
+                tokenScratch.Clear();
+                Tokenizer!.TokenizeDocument(value.GetString()!, tokenScratch);
+                foreach (var token in tokenScratch)
+                {
+                    Post(tokens, token, offset);
+                }
+
+                HasValue.Set(offset);
+                break;
             case PayloadSchemaType.Geo when value.ValueKind == JsonValueKind.Object:
                 // Stored for the schema and its counts; filters on these fields are evaluated point by point.
                 HasValue.Set(offset);
@@ -148,11 +164,13 @@ public sealed class PayloadFieldIndex
         }
     }
 
-    private void Post(string key, int offset)
+    private void Post(string key, int offset) => Post(exact, key, offset);
+
+    private void Post(Dictionary<string, List<int>> postings, string key, int offset)
     {
-        if (!exact.TryGetValue(key, out var list))
+        if (!postings.TryGetValue(key, out var list))
         {
-            exact[key] = list = [];
+            postings[key] = list = [];
         }
 
         if (list.Count == 0 || list[^1] != offset)
@@ -195,6 +213,11 @@ public sealed class PayloadFieldIndex
 
     private List<int>? MatchCandidates(MatchCondition match)
     {
+        if (Tokenizer is not null)
+        {
+            return match.IsFullText ? TextCandidates(match.TextQueryFor(Tokenizer)) : null;
+        }
+
         var keys = new List<string>();
         switch (match.Kind)
         {
@@ -238,6 +261,57 @@ public sealed class PayloadFieldIndex
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// <c>text_any</c>: the union of the tokens' postings; <c>text</c> and <c>phrase</c>: their intersection (empty when
+    /// a token is in no document). A query without tokens matches nothing.
+    /// </summary>
+    private List<int> TextCandidates(ParsedTextQuery query)
+    {
+        if (query.Tokens.Length == 0)
+        {
+            return [];
+        }
+
+        if (query.Kind == MatchKind.TextAny)
+        {
+            var union = new List<int>();
+            foreach (var token in query.Tokens)
+            {
+                if (tokens.TryGetValue(token, out var list))
+                {
+                    union.AddRange(list);
+                }
+            }
+
+            return union;
+        }
+
+        var lists = new List<int>[query.Tokens.Length];
+        for (var i = 0; i < lists.Length; i++)
+        {
+            if (!tokens.TryGetValue(query.Tokens[i], out var list))
+            {
+                return [];
+            }
+
+            lists[i] = list;
+        }
+
+        Array.Sort(lists, static (a, b) => a.Count.CompareTo(b.Count));
+        if (lists.Length == 1)
+        {
+            return [.. lists[0]];
+        }
+
+        var common = new HashSet<int>(lists[0]);
+        for (var i = 1; i < lists.Length && common.Count > 0; i++)
+        {
+            common.IntersectWith(lists[i]);
+        }
+
+        return [.. common];
     }
 
     private List<int> RangeCandidates(double? from, double? to)
