@@ -98,8 +98,9 @@ public sealed class TextIndexTests : IAsyncLifetime
         Assert.Equal(3, should);
 
         // Updates: rewritten payloads lose their old tokens, new ones are indexed.
-        (await server.Post("/collections/c/points/payload?wait=true", """{"payload": {"t": "Quick turtle"}, "points": [4]}""")).AssertOk();
+        (await server.Post("/collections/c/points/payload?wait=true", """{"payload": {"t": "\u0051uick \"turtle\""}, "points": [4]}""")).AssertOk();
         Assert.Equal([1, 2, 3, 4], await Match("text", "quick"));
+        Assert.Equal([4], await Match("phrase", "quick turtle"));
         Assert.Equal([], await Match("text", "slow"));
         (await server.Post("/collections/c/points/delete?wait=true", """{"points": [1]}""")).AssertOk();
         Assert.Equal([2, 3, 4], await Match("text", "quick"));

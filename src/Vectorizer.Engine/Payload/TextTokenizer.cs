@@ -58,6 +58,10 @@ public sealed class TextTokenizer
     [ThreadStatic]
     private static char[]? scratch;
 
+    /// <summary>A payload string decoded for <see cref="Matches"/> (apart from <see cref="scratch"/>, which the tokenizer writes).</summary>
+    [ThreadStatic]
+    private static char[]? valueScratch;
+
     private readonly HashSet<string>? stopwords;
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> stopwordLookup;
 
@@ -217,7 +221,7 @@ public sealed class TextTokenizer
                     if (value.ValueKind == JsonValueKind.String)
                     {
                         var any = new AnySink(query);
-                        Tokenize(value.GetString(), query: false, ref any);
+                        Tokenize(Text(value), query: false, ref any);
                         if (any.Found)
                         {
                             return true;
@@ -236,7 +240,7 @@ public sealed class TextTokenizer
                         {
                             ids.Clear();
                             var phrase = new PhraseSink(query, ids);
-                            Tokenize(value.GetString(), query: false, ref phrase);
+                            Tokenize(Text(value), query: false, ref phrase);
                             if (CollectionsMarshal.AsSpan(ids).IndexOf(query.Sequence) >= 0)
                             {
                                 return true;
@@ -257,7 +261,7 @@ public sealed class TextTokenizer
                 {
                     if (value.ValueKind == JsonValueKind.String)
                     {
-                        Tokenize(value.GetString(), query: false, ref all);
+                        Tokenize(Text(value), query: false, ref all);
                         if (all.Remaining == 0)
                         {
                             return true;
@@ -267,6 +271,25 @@ public sealed class TextTokenizer
 
                 return false;
         }
+    }
+
+    /// <summary>A JSON string's text, decoded from its UTF-8 into a reused buffer (escaped strings are rare and allocate).</summary>
+    private static ReadOnlySpan<char> Text(JsonElement value)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(value);
+        var utf8 = raw[1..^1];
+        if (utf8.IndexOf((byte)'\\') >= 0)
+        {
+            return value.GetString();
+        }
+
+        var needed = Encoding.UTF8.GetMaxCharCount(utf8.Length);
+        if (valueScratch is null || valueScratch.Length < needed)
+        {
+            valueScratch = new char[Math.Max(256, needed)];
+        }
+
+        return valueScratch.AsSpan(0, Encoding.UTF8.GetChars(utf8, valueScratch));
     }
 
     /// <summary>Splits <paramref name="text"/> into words and hands each word's tokens to <paramref name="sink"/>.</summary>
