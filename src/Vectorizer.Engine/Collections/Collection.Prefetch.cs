@@ -1,5 +1,6 @@
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Vectors;
 
@@ -182,7 +183,7 @@ public sealed partial class Collection
         if (current.SparseSlot(request.Using) is { } sparseSlot)
         {
             var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
-            var found = sparseSlot.Search(query, offset => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)), limit);
+            var found = SearchSparse(current, sparseSlot, query, excluded, filter, limit);
             return (found.ConvertAll(n => new Ranked(n.Node, -n.Distance)), true);
         }
 
@@ -196,6 +197,29 @@ public sealed partial class Collection
         }
 
         return (ranked, slot.Distance.HigherIsBetter());
+    }
+
+    /// <summary>
+    /// Top <paramref name="limit"/> by sparse score among live points passing the filter. As in Qdrant, a filtered
+    /// query whose matches are estimated below the slot's <c>full_scan_threshold</c> scores those points one by one;
+    /// otherwise (and always without a filter) it walks the inverted index. The estimate is the payload index's
+    /// candidate count, or every live point when no index answers the filter (Qdrant's upper bound). Both ways give
+    /// the same answer.
+    /// </summary>
+    internal static List<ScoredNode> SearchSparse(SegmentState current, SparseSlot slot, SparseVector query, int excluded, Filter? filter, int limit)
+    {
+        bool Accept(int offset) => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset));
+
+        if (filter is not null && !filter.IsEmpty)
+        {
+            var candidates = IndexedCandidates(current, filter);
+            if ((candidates?.Length ?? current.LiveCount) < slot.FullScanThreshold)
+            {
+                return slot.SearchPoints(query, Accept, limit, candidates, current.Count);
+            }
+        }
+
+        return slot.Search(query, Accept, limit);
     }
 
     /// <summary>The prefetched points scored exactly by this query's vector.</summary>

@@ -36,7 +36,7 @@ public sealed class SegmentState : IPointFacts
         var sparseSlots = new List<SparseSlot>();
         foreach (var (name, idf) in config.SparseVectorSpecs())
         {
-            sparseSlots.Add(new SparseSlot(name, idf));
+            sparseSlots.Add(new SparseSlot(name, idf) { FullScanThreshold = config.SparseFullScanThreshold(name) ?? Sparse.SparseSlot.DefaultFullScanThreshold });
         }
 
         SparseSlots = [.. sparseSlots];
