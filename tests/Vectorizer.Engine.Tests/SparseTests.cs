@@ -104,4 +104,26 @@ public class SparseTests
         using var fromCheckpoint = TestData.Open(dir.Path);
         Assert.Equal(before, Answers(fromCheckpoint.Get("c"), query));
     }
+
+    [Fact]
+    public async Task PointByPointScoringEqualsThePostingsWalkExactly()
+    {
+        using var dir = new TempDirectory();
+        using var manager = TestData.Open(dir.Path);
+        var collection = await Populate(manager, 600);
+        var state = collection.State;
+        var slot = state.SparseSlot("bm25")!;
+        var random = new Random(11);
+        for (var q = 0; q < 20; q++)
+        {
+            var query = RandomSparse(random, 1 + random.Next(6), 50);
+            var modulus = 2 + q % 5;
+            bool Accept(int offset) => state.IsLive(offset) && state.IdOf(offset).Number % (ulong)modulus == 0;
+            var walked = slot.Search(query, Accept, 15);
+            Assert.NotEmpty(walked);
+            Assert.Equal(walked, slot.SearchPoints(query, Accept, 15, null, state.Count));
+            var subset = Enumerable.Range(0, state.Count).Where(o => o % 3 != 0).ToArray();
+            Assert.Equal(slot.Search(query, o => Accept(o) && o % 3 != 0, 15), slot.SearchPoints(query, Accept, 15, subset, state.Count));
+        }
+    }
 }

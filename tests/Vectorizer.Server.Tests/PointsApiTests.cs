@@ -167,7 +167,10 @@ public class PointsApiTests
         Assert.Equal(["pop"], listed[0].GetProperty("payload").EnumerateObject().Select(p => p.Name));
         Assert.Equal(4, listed[0].GetProperty("vector").GetArrayLength());
 
-        var ordered = (await server.Post("/collections/cities/points/scroll", """{"order_by": {"key": "pop", "direction": "desc"}, "limit": 3}""")).Result;
+        // order_by needs a range index on the key, as in Qdrant.
+        (await server.Post("/collections/cities/points/scroll", """{"order_by": "pop"}""")).AssertError(400, "No range index for `order_by` key: `pop`");
+        (await server.Put("/collections/cities/index?wait=true", """{"field_name": "pop", "field_schema": "float"}""")).AssertOk();
+        var ordered = (await server.Post("/collections/cities/points/scroll", """{"order_by": {"key": "pop", "direction": "desc"}, "limit": 3}""")).AssertOk().Result;
         Assert.Equal(["5", "3", "2"], Ids(ordered.GetProperty("points")));
         Assert.Equal(21.5, ordered.GetProperty("points")[0].GetProperty("order_value").GetDouble());
         Assert.Equal(JsonValueKind.Null, ordered.GetProperty("next_page_offset").ValueKind);

@@ -21,6 +21,11 @@ public sealed partial class Collection
             throw VectorizerException.BadRequest($"Bad field_name `{field}`: {error}");
         }
 
+        if (schema.Type == PayloadSchemaType.Text)
+        {
+            TextTokenizer.Parse(schema.Params); // validates the parameters before they are persisted
+        }
+
         ChangePayloadSchema(field, schema);
         return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
     }

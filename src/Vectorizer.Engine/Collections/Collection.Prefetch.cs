@@ -1,5 +1,6 @@
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Vectors;
 
@@ -12,8 +13,8 @@ namespace Vectorizer.Engine.Collections;
 /// </summary>
 public sealed partial class Collection
 {
-    /// <summary>A point's offset and its score, in the order of the list that holds it (best first).</summary>
-    private readonly record struct Ranked(int Offset, float Score);
+    /// <summary>A point's offset and its score (and order value, from <c>order_by</c>), in the order of the list that holds it (best first).</summary>
+    private readonly record struct Ranked(int Offset, float Score, double? OrderValue = null);
 
     private List<ScoredPoint> QueryWithPrefetch(QueryRequest request)
     {
@@ -24,15 +25,18 @@ public sealed partial class Collection
             var current = State;
             var (ranked, higherIsBetter) = Rank(current, request, inheritedFilter: null, k);
             var results = new List<ScoredPoint>(Math.Max(0, ranked.Count - request.Offset));
+
+            // As in Qdrant, order_by and sample results all score 1 and ignore score_threshold.
+            var threshold = request.Query is OrderByQuery or SampleQuery ? null : request.ScoreThreshold;
             for (var i = request.Offset; i < ranked.Count; i++)
             {
-                var (offset, score) = ranked[i];
-                if (request.ScoreThreshold is { } threshold && (higherIsBetter ? score <= threshold : score >= threshold))
+                var (offset, score, orderValue) = ranked[i];
+                if (threshold is { } t && (higherIsBetter ? score <= t : score >= t))
                 {
                     break;
                 }
 
-                results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector));
+                results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector, orderValue));
             }
 
             return results;
@@ -53,6 +57,8 @@ public sealed partial class Collection
             {
                 null => throw VectorizerException.BadRequest("A prefetch needs a `query`"),
                 FusionQuery => throw VectorizerException.BadRequest("A fusion query needs at least one `prefetch`"),
+                OrderByQuery orderBy => (Ordered(current, orderBy.OrderBy, filter, null, limit), true),
+                SampleQuery => (Sampled(current, filter, null, limit), true),
                 _ => Search(current, request, filter, limit),
             };
         }
@@ -62,7 +68,7 @@ public sealed partial class Collection
         foreach (var prefetch in request.Prefetch)
         {
             var (list, higherIsBetter) = Rank(current, prefetch, filter, prefetch.Limit);
-            if (prefetch.ScoreThreshold is { } threshold)
+            if (prefetch.ScoreThreshold is { } threshold && prefetch.Query is not (OrderByQuery or SampleQuery))
             {
                 list.RemoveAll(r => higherIsBetter ? r.Score <= threshold : r.Score >= threshold);
             }
@@ -77,9 +83,55 @@ public sealed partial class Collection
                 return (Fuse(lists, directions, fusion, limit), true);
             case null:
                 return (Union(lists, limit), directions[0]);
+            case OrderByQuery orderBy:
+                return (Ordered(current, orderBy.OrderBy, filter, UnionOffsets(lists), limit), true);
+            case SampleQuery:
+                return (Sampled(current, filter, UnionOffsets(lists), limit), true);
             default:
                 return Rescore(current, request, Union(lists, int.MaxValue), filter, limit);
         }
+    }
+
+    /// <summary>Points in <paramref name="orderBy"/>'s order, each once, scoring 1 (Qdrant) with their order value.</summary>
+    private static List<Ranked> Ordered(SegmentState current, OrderBy orderBy, Filter? filter, int[]? within, int limit)
+    {
+        var entries = ReadOrdered(current, orderBy, filter, within, limit, distinct: true);
+        var ranked = new List<Ranked>(entries.Count);
+        foreach (var (value, offset) in entries)
+        {
+            ranked.Add(new Ranked(offset, 1f, value));
+        }
+
+        return ranked;
+    }
+
+    private static List<Ranked> Sampled(SegmentState current, Filter? filter, int[]? within, int limit)
+    {
+        var offsets = SampleOffsets(current, filter, within, limit, Random.Shared);
+        var ranked = new List<Ranked>(offsets.Count);
+        foreach (var offset in offsets)
+        {
+            ranked.Add(new Ranked(offset, 1f));
+        }
+
+        return ranked;
+    }
+
+    /// <summary>The distinct offsets of the lists, sorted.</summary>
+    private static int[] UnionOffsets(List<List<Ranked>> lists)
+    {
+        var offsets = new HashSet<int>();
+        foreach (var list in lists)
+        {
+            foreach (var item in list)
+            {
+                offsets.Add(item.Offset);
+            }
+        }
+
+        var sorted = offsets.ToArray();
+        Array.Sort(sorted);
+        return sorted;
     }
 
     private static Filter? Combine(Filter? outer, Filter? inner) =>
@@ -131,7 +183,7 @@ public sealed partial class Collection
         if (current.SparseSlot(request.Using) is { } sparseSlot)
         {
             var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
-            var found = sparseSlot.Search(query, offset => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)), limit);
+            var found = SearchSparse(current, sparseSlot, query, excluded, filter, limit);
             return (found.ConvertAll(n => new Ranked(n.Node, -n.Distance)), true);
         }
 
@@ -145,6 +197,29 @@ public sealed partial class Collection
         }
 
         return (ranked, slot.Distance.HigherIsBetter());
+    }
+
+    /// <summary>
+    /// Top <paramref name="limit"/> by sparse score among live points passing the filter. As in Qdrant, a filtered
+    /// query whose matches are estimated below the slot's <c>full_scan_threshold</c> scores those points one by one;
+    /// otherwise (and always without a filter) it walks the inverted index. The estimate is the payload index's
+    /// candidate count, or every live point when no index answers the filter (Qdrant's upper bound). Both ways give
+    /// the same answer.
+    /// </summary>
+    internal static List<ScoredNode> SearchSparse(SegmentState current, SparseSlot slot, SparseVector query, int excluded, Filter? filter, int limit)
+    {
+        bool Accept(int offset) => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset));
+
+        if (filter is not null && !filter.IsEmpty)
+        {
+            var candidates = IndexedCandidates(current, filter);
+            if ((candidates?.Length ?? current.LiveCount) < slot.FullScanThreshold)
+            {
+                return slot.SearchPoints(query, Accept, limit, candidates, current.Count);
+            }
+        }
+
+        return slot.Search(query, Accept, limit);
     }
 
     /// <summary>The prefetched points scored exactly by this query's vector.</summary>

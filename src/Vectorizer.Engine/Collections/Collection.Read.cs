@@ -74,84 +74,16 @@ public sealed partial class Collection
         }
     }
 
-    private List<PointRecord> ScrollOrdered(SegmentState current, ScrollRequest request, OrderBy orderBy)
+    private static List<PointRecord> ScrollOrdered(SegmentState current, ScrollRequest request, OrderBy orderBy)
     {
-        var entries = new List<(double Value, PointId Id, int Offset)>();
-        var values = new List<JsonElement>();
-        var count = current.Count;
-        for (var offset = 0; offset < count; offset++)
+        var entries = ReadOrdered(current, orderBy, request.Filter, null, request.Limit, distinct: false);
+        var points = new List<PointRecord>(entries.Count);
+        foreach (var (value, offset) in entries)
         {
-            if (current.Deleted.Get(offset) || (request.Filter is not null && !FilterEvaluator.Matches(request.Filter, current, offset)))
-            {
-                continue;
-            }
-
-            values.Clear();
-            orderBy.Key.CollectValues(current.PayloadOf(offset), values);
-            foreach (var value in values)
-            {
-                if (value.ValueKind == JsonValueKind.Array)
-                {
-                    foreach (var element in value.EnumerateArray())
-                    {
-                        AddOrderValue(entries, element, current.IdOf(offset), offset, orderBy);
-                    }
-                }
-                else
-                {
-                    AddOrderValue(entries, value, current.IdOf(offset), offset, orderBy);
-                }
-            }
-        }
-
-        entries.Sort((a, b) =>
-        {
-            var c = a.Value.CompareTo(b.Value);
-            if (c == 0)
-            {
-                c = a.Id.CompareTo(b.Id);
-            }
-
-            return orderBy.Descending ? -c : c;
-        });
-
-        var points = new List<PointRecord>(Math.Min(request.Limit, entries.Count));
-        foreach (var (value, _, offset) in entries)
-        {
-            if (points.Count == request.Limit)
-            {
-                break;
-            }
-
             points.Add(ToRecord(current, offset, request.WithPayload, request.WithVector, value));
         }
 
         return points;
-    }
-
-    private static void AddOrderValue(List<(double, PointId, int)> entries, JsonElement value, PointId id, int offset, OrderBy orderBy)
-    {
-        double number;
-        if (value.ValueKind == JsonValueKind.Number)
-        {
-            number = value.GetDouble();
-        }
-        else if (value.ValueKind == JsonValueKind.String && FilterEvaluator.TryParseDatetime(value.GetString()!, out var at))
-        {
-            // Datetimes order by their timestamp in microseconds, as Qdrant's datetime index does.
-            number = (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
-        }
-        else
-        {
-            return;
-        }
-
-        if (orderBy.StartFrom is { } start && (orderBy.Descending ? number > start : number < start))
-        {
-            return;
-        }
-
-        entries.Add((number, id, offset));
     }
 
     /// <summary>Exact number of live points passing <paramref name="filter"/>.</summary>
@@ -203,7 +135,7 @@ public sealed partial class Collection
             throw VectorizerException.Validation($"offset: value {request.Offset} invalid, must be 0 or larger");
         }
 
-        if (request.Prefetch.Count > 0 || request.Query is FusionQuery or SparseVectorQuery || State.SparseSlot(request.Using) is not null)
+        if (request.Prefetch.Count > 0 || request.Query is FusionQuery or SparseVectorQuery or OrderByQuery or SampleQuery || State.SparseSlot(request.Using) is not null)
         {
             return QueryWithPrefetch(request);
         }
@@ -308,14 +240,15 @@ public sealed partial class Collection
             orderValue,
             withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null);
 
-    private static ScoredPoint ToScored(SegmentState current, int offset, float score, PayloadSelector withPayload, VectorSelector withVector) =>
+    private static ScoredPoint ToScored(SegmentState current, int offset, float score, PayloadSelector withPayload, VectorSelector withVector, double? orderValue = null) =>
         new(
             current.IdOf(offset),
             current.VersionOf(offset),
             score,
             withPayload.Enabled ? withPayload.Apply(current.PayloadObjectOf(offset)) : null,
             withVector.Enabled ? current.VectorsOf(offset, withVector.Names) : null,
-            withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null);
+            withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null,
+            orderValue);
 
     /// <summary>Internal: raw nearest-neighbour search for benchmarks and tests (offsets and internal distances).</summary>
     internal List<ScoredNode> SearchRaw(string vectorName, float[] preprocessedQuery, int k, int ef, bool exact)

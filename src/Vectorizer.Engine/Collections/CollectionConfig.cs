@@ -218,6 +218,18 @@ public sealed record CollectionConfig
     public Engine.Vectors.Quantization.QuantizationSettings? QuantizationFor(string vectorName) =>
         Engine.Vectors.Quantization.QuantizationSettings.FromJson(Vectors[vectorName].QuantizationConfig ?? QuantizationConfig);
 
+    /// <summary>
+    /// <c>sparse_vectors.{name}.index.full_scan_threshold</c> when set: below this many (estimated) filtered points a
+    /// sparse query scores them one by one instead of walking the inverted index.
+    /// </summary>
+    public int? SparseFullScanThreshold(string name) =>
+        SparseVectors is { ValueKind: JsonValueKind.Object } sparse && sparse.TryGetProperty(name, out var parameters) &&
+        parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("index", out var index) &&
+        index.ValueKind == JsonValueKind.Object && index.TryGetProperty("full_scan_threshold", out var threshold) &&
+        threshold.ValueKind == JsonValueKind.Number && threshold.TryGetInt32(out var value)
+            ? value
+            : null;
+
     /// <summary>The HNSW parameters that apply to one vector (collection defaults overridden per vector).</summary>
     public HnswConfig HnswFor(string vectorName) => Hnsw.Apply(Vectors[vectorName].HnswConfig);
 }

@@ -33,6 +33,19 @@ public sealed record SparseVectorQuery(Sparse.SparseVector Vector) : QueryInput;
 /// <summary>Nearest neighbours of a stored point's vector (the point itself is excluded).</summary>
 public sealed record PointIdQuery(PointId Id) : QueryInput;
 
+/// <summary>
+/// Points ordered by a payload value (<c>{"order_by": ...}</c>): like scroll with <c>order_by</c>, over the filter's
+/// points or (with prefetch) over the prefetched ones. Needs a range payload index on the key. Every point scores 1
+/// and carries its <c>order_value</c>.
+/// </summary>
+public sealed record OrderByQuery(OrderBy OrderBy) : QueryInput;
+
+/// <summary>A uniformly random sample of the points passing the filter (or of the prefetched ones); every point scores 1.</summary>
+public sealed record SampleQuery : QueryInput
+{
+    public static readonly SampleQuery Random = new();
+}
+
 /// <summary>How <see cref="FusionQuery"/> combines the result lists of the prefetches.</summary>
 public enum FusionMethod
 {
@@ -79,7 +92,11 @@ public sealed record QueryRequest
     public VectorSelector WithVector { get; init; } = VectorSelector.None;
 }
 
-/// <summary>Payload ordering for scroll: by the values at <see cref="Key"/>.</summary>
+/// <summary>
+/// Payload ordering (scroll and query): by the values at <see cref="Key"/>, which needs a range payload index
+/// (integer, float, datetime). Datetimes order as microseconds since the epoch. <see cref="StartFrom"/> is inclusive:
+/// values ≥ it ascending, ≤ it descending. Ties go by point id (descending when <see cref="Descending"/>).
+/// </summary>
 public sealed record OrderBy(JsonPath Key, bool Descending, double? StartFrom);
 
 public sealed record ScrollRequest
@@ -100,8 +117,8 @@ public sealed record ScrollRequest
 /// <summary>A point as returned by retrieve and scroll.</summary>
 public sealed record PointRecord(PointId Id, ulong Version, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, double? OrderValue = null, IReadOnlyDictionary<string, Sparse.SparseVector>? Sparse = null);
 
-/// <summary>A point as returned by query, with its score.</summary>
-public sealed record ScoredPoint(PointId Id, ulong Version, float Score, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, IReadOnlyDictionary<string, Sparse.SparseVector>? Sparse = null);
+/// <summary>A point as returned by query, with its score (and, from an <c>order_by</c> query, its order value).</summary>
+public sealed record ScoredPoint(PointId Id, ulong Version, float Score, PointPayload? Payload, IReadOnlyDictionary<string, float[]>? Vectors, IReadOnlyDictionary<string, Sparse.SparseVector>? Sparse = null, double? OrderValue = null);
 
 public sealed record ScrollResult(IReadOnlyList<PointRecord> Points, PointId? NextPageOffset);
 

@@ -39,7 +39,7 @@ public sealed class SegmentState : IPointFacts
         var sparseSlots = new List<SparseSlot>();
         foreach (var (name, idf) in config.SparseVectorSpecs())
         {
-            sparseSlots.Add(new SparseSlot(name, idf));
+            sparseSlots.Add(new SparseSlot(name, idf) { FullScanThreshold = config.SparseFullScanThreshold(name) ?? Sparse.SparseSlot.DefaultFullScanThreshold });
         }
 
         SparseSlots = [.. sparseSlots];
@@ -175,6 +175,9 @@ public sealed class SegmentState : IPointFacts
     public PointPayload? PayloadObjectOf(int offset) => payloads[offset];
 
     public JsonElement PayloadOf(int offset) => (payloads[offset] ?? PointPayload.Empty).Root;
+
+    public TextTokenizer? TextTokenizerFor(string key) =>
+        payloadIndexes.Count != 0 && payloadIndexes.TryGetValue(key, out var index) ? index.Tokenizer : null;
 
     public bool HasVector(int offset, string vectorName) =>
         Slot(vectorName) is { } slot ? slot.Searchable.Get(offset) : SparseSlot(vectorName) is { } sparse && sparse.Searchable.Get(offset);

@@ -133,6 +133,24 @@ public sealed class MatchCondition
 
     /// <summary>For the text kinds.</summary>
     public string? Text { get; init; }
+
+    /// <summary>The text tokenized by the last full-text index it was evaluated with (benign race: any copy is correct).</summary>
+    private ParsedTextQuery? parsedText;
+
+    internal bool IsFullText => Kind is MatchKind.Text or MatchKind.TextAny or MatchKind.Phrase;
+
+    /// <summary>The condition's text as <paramref name="tokenizer"/> tokenizes it, parsed once per tokenizer.</summary>
+    internal ParsedTextQuery TextQueryFor(TextTokenizer tokenizer)
+    {
+        var parsed = Volatile.Read(ref parsedText);
+        if (parsed is null || parsed.Tokenizer != tokenizer)
+        {
+            parsed = new ParsedTextQuery(tokenizer, Kind, Text ?? "");
+            Volatile.Write(ref parsedText, parsed);
+        }
+
+        return parsed;
+    }
 }
 
 public sealed record NumericRange(double? Gt, double? Gte, double? Lt, double? Lte)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
 
 namespace Vectorizer.Engine.Filters;
@@ -12,11 +13,16 @@ public interface IPointFacts
     JsonElement PayloadOf(int offset);
 
     bool HasVector(int offset, string vectorName);
+
+    /// <summary>The tokenizer of the full-text index on <paramref name="key"/>, or null when the field has none.</summary>
+    TextTokenizer? TextTokenizerFor(string key) => null;
 }
 
 /// <summary>
 /// Evaluates a <see cref="Filter"/> against one point. Stateless apart from a thread-static scratch list, so
-/// any number of threads may evaluate filters at once.
+/// any number of threads may evaluate filters at once. <c>text</c>, <c>text_any</c> and <c>phrase</c> on a field with
+/// a full-text index compare tokens, with the index's tokenizer (so the answer is the one the index gives); without
+/// one they compare substrings. Conditions inside <c>nested</c> use substrings.
 /// </summary>
 public static class FilterEvaluator
 {
@@ -24,15 +30,16 @@ public static class FilterEvaluator
     private static Stack<List<JsonElement>>? scratch;
 
     public static bool Matches(Filter filter, IPointFacts facts, int offset) =>
-        Matches(filter, facts, offset, facts.PayloadOf(offset));
+        Matches(filter, facts, offset, facts.PayloadOf(offset), topLevel: true);
 
-    private static bool Matches(Filter filter, IPointFacts facts, int offset, JsonElement root)
+    /// <summary><paramref name="topLevel"/>: <paramref name="root"/> is the point's payload (not an element of a nested array).</summary>
+    private static bool Matches(Filter filter, IPointFacts facts, int offset, JsonElement root, bool topLevel)
     {
         if (filter.Must is { } must)
         {
             foreach (var condition in must)
             {
-                if (!Check(condition, facts, offset, root))
+                if (!Check(condition, facts, offset, root, topLevel))
                 {
                     return false;
                 }
@@ -43,7 +50,7 @@ public static class FilterEvaluator
         {
             foreach (var condition in mustNot)
             {
-                if (Check(condition, facts, offset, root))
+                if (Check(condition, facts, offset, root, topLevel))
                 {
                     return false;
                 }
@@ -55,7 +62,7 @@ public static class FilterEvaluator
             var any = false;
             foreach (var condition in should)
             {
-                if (Check(condition, facts, offset, root))
+                if (Check(condition, facts, offset, root, topLevel))
                 {
                     any = true;
                     break;
@@ -73,7 +80,7 @@ public static class FilterEvaluator
             var hits = 0;
             foreach (var condition in minShould.Conditions)
             {
-                if (Check(condition, facts, offset, root) && ++hits >= minShould.MinCount)
+                if (Check(condition, facts, offset, root, topLevel) && ++hits >= minShould.MinCount)
                 {
                     break;
                 }
@@ -88,11 +95,11 @@ public static class FilterEvaluator
         return true;
     }
 
-    private static bool Check(Condition condition, IPointFacts facts, int offset, JsonElement root) => condition switch
+    private static bool Check(Condition condition, IPointFacts facts, int offset, JsonElement root, bool topLevel) => condition switch
     {
-        FieldCondition field => CheckField(field, root),
+        FieldCondition field => CheckField(field, root, topLevel && field.Match is { IsFullText: true } ? facts.TextTokenizerFor(field.Key.Text) : null),
         HasIdCondition hasId => hasId.Ids.Contains(facts.IdOf(offset)),
-        FilterCondition nested => Matches(nested.Filter, facts, offset, root),
+        FilterCondition nested => Matches(nested.Filter, facts, offset, root, topLevel),
         IsEmptyCondition isEmpty => IsEmpty(isEmpty.Key, root),
         IsNullCondition isNull => IsNull(isNull.Key, root),
         NestedCondition nested => CheckNested(nested, facts, offset, root),
@@ -112,13 +119,13 @@ public static class FilterEvaluator
                 {
                     foreach (var element in value.EnumerateArray())
                     {
-                        if (element.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, element))
+                        if (element.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, element, topLevel: false))
                         {
                             return true;
                         }
                     }
                 }
-                else if (value.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, value))
+                else if (value.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, value, topLevel: false))
                 {
                     return true;
                 }
@@ -197,7 +204,7 @@ public static class FilterEvaluator
         }
     }
 
-    private static bool CheckField(FieldCondition field, JsonElement root)
+    private static bool CheckField(FieldCondition field, JsonElement root, TextTokenizer? tokenizer)
     {
         if (field.IsEmpty is { } isEmpty && IsEmpty(field.Key, root) != isEmpty)
         {
@@ -225,7 +232,7 @@ public static class FilterEvaluator
 
             Flatten(values);
 
-            if (field.Match is { } match && !CheckMatch(match, values))
+            if (field.Match is { } match && !(tokenizer is not null && match.IsFullText ? tokenizer.Matches(match.TextQueryFor(tokenizer), values) : CheckMatch(match, values)))
             {
                 return false;
             }

@@ -41,15 +41,20 @@ public sealed record PayloadFieldSchema(PayloadSchemaType Type, JsonElement? Par
 
 /// <summary>
 /// An index over one payload field: exact values (keyword, integer, bool, uuid) map to posting lists, numbers
-/// (integer, float, datetime) to a lazily sorted list for ranges. Append-only: entries of tombstoned offsets and of
-/// overwritten payloads stay behind, so every candidate it yields is re-checked against the full filter; vacuum
-/// rebuilds it. Mutated under the collection's write lock; the lazy sort runs under a private lock.
+/// (integer, float, datetime) to a lazily sorted list for ranges and <c>order_by</c>, text to the posting lists of
+/// its tokens (full-text index, see <see cref="TextTokenizer"/>). Append-only: entries of
+/// tombstoned offsets and of overwritten payloads stay behind, so every candidate it yields is re-checked against the
+/// full filter (and an ordered read re-checks the value of an offset whose payload was rewritten); vacuum rebuilds
+/// it. Mutated under the collection's write lock; the lazy sort runs under a private lock.
 /// </summary>
 public sealed class PayloadFieldIndex
 {
     private readonly Dictionary<string, List<int>> exact = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<int>> tokens = new(StringComparer.Ordinal);
+    private readonly List<string> tokenScratch = [];
     private readonly List<(double Value, int Offset)> numbers = [];
     private readonly object sortLock = new();
+    private readonly Bitmap added = new();
     private (double Value, int Offset)[] sorted = [];
     private int sortedCount;
 
@@ -57,18 +62,46 @@ public sealed class PayloadFieldIndex
     {
         Path = path;
         Schema = schema;
+        Tokenizer = schema.Type == PayloadSchemaType.Text ? TextTokenizer.Parse(schema.Params) : null;
     }
 
     public JsonPath Path { get; }
 
     public PayloadFieldSchema Schema { get; }
 
+    /// <summary>The full-text tokenizer (text indexes only).</summary>
+    public TextTokenizer? Tokenizer { get; }
+
     /// <summary>Offsets whose payload had a value of the indexed type when last written.</summary>
     public Bitmap HasValue { get; } = new();
+
+    /// <summary>Offsets indexed more than once (their payload changed), whose older entries may be stale.</summary>
+    public Bitmap Rewritten { get; } = new();
+
+    /// <summary>
+    /// Whether this index answers range conditions and <c>order_by</c>: integer (unless created with
+    /// <c>"range": false</c>), float and datetime, as in Qdrant.
+    /// </summary>
+    public bool SupportsRange => Schema.Type switch
+    {
+        PayloadSchemaType.Float or PayloadSchemaType.Datetime => true,
+        PayloadSchemaType.Integer => Schema.Params is not { ValueKind: JsonValueKind.Object } p ||
+            !p.TryGetProperty("range", out var range) || range.ValueKind != JsonValueKind.False,
+        _ => false,
+    };
 
     /// <summary>Indexes the payload of <paramref name="offset"/> (call again after its payload changed).</summary>
     public void Add(int offset, PointPayload? payload)
     {
+        if (added.Get(offset))
+        {
+            Rewritten.Set(offset);
+        }
+        else
+        {
+            added.Set(offset);
+        }
+
         HasValue.EnsureCapacity(offset + 1);
         HasValue.Clear(offset);
         if (payload is null || payload.IsEmpty)
@@ -111,13 +144,19 @@ public sealed class PayloadFieldIndex
                 Post("i:" + integer.ToString(CultureInfo.InvariantCulture), offset);
                 AddNumber(integer, offset);
                 break;
-            case PayloadSchemaType.Float when value.ValueKind == JsonValueKind.Number:
-                AddNumber(value.GetDouble(), offset);
-                break;
-            case PayloadSchemaType.Datetime when value.ValueKind == JsonValueKind.String && FilterEvaluator.TryParseDatetime(value.GetString()!, out var datetime):
-                AddNumber(datetime.ToUnixTimeMilliseconds(), offset);
+            case PayloadSchemaType.Float or PayloadSchemaType.Datetime when TryNumber(value, out var number):
+                AddNumber(number, offset);
                 break;
             case PayloadSchemaType.Text when value.ValueKind == JsonValueKind.String:
+                tokenScratch.Clear();
+                Tokenizer!.TokenizeDocument(value.GetString()!, tokenScratch);
+                foreach (var token in tokenScratch)
+                {
+                    Post(tokens, token, offset);
+                }
+
+                HasValue.Set(offset);
+                break;
             case PayloadSchemaType.Geo when value.ValueKind == JsonValueKind.Object:
                 // Stored for the schema and its counts; filters on these fields are evaluated point by point.
                 HasValue.Set(offset);
@@ -125,11 +164,13 @@ public sealed class PayloadFieldIndex
         }
     }
 
-    private void Post(string key, int offset)
+    private void Post(string key, int offset) => Post(exact, key, offset);
+
+    private void Post(Dictionary<string, List<int>> postings, string key, int offset)
     {
-        if (!exact.TryGetValue(key, out var list))
+        if (!postings.TryGetValue(key, out var list))
         {
-            exact[key] = list = [];
+            postings[key] = list = [];
         }
 
         if (list.Count == 0 || list[^1] != offset)
@@ -164,7 +205,7 @@ public sealed class PayloadFieldIndex
 
         if (condition.DatetimeRange is { } dates && Schema.Type == PayloadSchemaType.Datetime)
         {
-            return RangeCandidates((dates.Gt ?? dates.Gte)?.ToUnixTimeMilliseconds(), (dates.Lt ?? dates.Lte)?.ToUnixTimeMilliseconds());
+            return RangeCandidates(ToMicroseconds(dates.Gt ?? dates.Gte), ToMicroseconds(dates.Lt ?? dates.Lte));
         }
 
         return null;
@@ -172,6 +213,11 @@ public sealed class PayloadFieldIndex
 
     private List<int>? MatchCandidates(MatchCondition match)
     {
+        if (Tokenizer is not null)
+        {
+            return match.IsFullText ? TextCandidates(match.TextQueryFor(Tokenizer)) : null;
+        }
+
         var keys = new List<string>();
         switch (match.Kind)
         {
@@ -217,10 +263,61 @@ public sealed class PayloadFieldIndex
         return result;
     }
 
+    /// <summary>
+    /// <c>text_any</c>: the union of the tokens' postings; <c>text</c> and <c>phrase</c>: their intersection (empty when
+    /// a token is in no document). A query without tokens matches nothing.
+    /// </summary>
+    private List<int> TextCandidates(ParsedTextQuery query)
+    {
+        if (query.Tokens.Length == 0)
+        {
+            return [];
+        }
+
+        if (query.Kind == MatchKind.TextAny)
+        {
+            var union = new List<int>();
+            foreach (var token in query.Tokens)
+            {
+                if (tokens.TryGetValue(token, out var list))
+                {
+                    union.AddRange(list);
+                }
+            }
+
+            return union;
+        }
+
+        var lists = new List<int>[query.Tokens.Length];
+        for (var i = 0; i < lists.Length; i++)
+        {
+            if (!tokens.TryGetValue(query.Tokens[i], out var list))
+            {
+                return [];
+            }
+
+            lists[i] = list;
+        }
+
+        Array.Sort(lists, static (a, b) => a.Count.CompareTo(b.Count));
+        if (lists.Length == 1)
+        {
+            return [.. lists[0]];
+        }
+
+        var common = new HashSet<int>(lists[0]);
+        for (var i = 1; i < lists.Length && common.Count > 0; i++)
+        {
+            common.IntersectWith(lists[i]);
+        }
+
+        return [.. common];
+    }
+
     private List<int> RangeCandidates(double? from, double? to)
     {
         var snapshot = Sorted(out var count);
-        var lo = from is { } f ? LowerBound(snapshot, count, f) : 0;
+        var lo = from is { } f ? LowerBound(snapshot, count, f, inclusive: true) : 0;
         var result = new List<int>();
         for (var i = lo; i < count && (to is not { } t || snapshot[i].Value <= t); i++)
         {
@@ -230,29 +327,76 @@ public sealed class PayloadFieldIndex
         return result;
     }
 
-    private (double Value, int Offset)[] Sorted(out int count)
-    {
-        lock (sortLock)
-        {
-            if (sortedCount != numbers.Count)
-            {
-                sorted = [.. numbers];
-                Array.Sort(sorted, (a, b) => a.Value.CompareTo(b.Value));
-                sortedCount = sorted.Length;
-            }
+    /// <summary>Datetimes as microseconds since the Unix epoch (Qdrant's datetime index and <c>order_value</c>).</summary>
+    public static double ToMicroseconds(DateTimeOffset at) => (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
-            count = sortedCount;
-            return sorted;
+    private static double? ToMicroseconds(DateTimeOffset? at) => at is { } value ? ToMicroseconds(value) : null;
+
+    /// <summary>
+    /// The number this index files <paramref name="value"/> under (a range index: integer, float, datetime in
+    /// microseconds), or false when the value is not of the indexed type.
+    /// </summary>
+    public bool TryNumber(JsonElement value, out double number)
+    {
+        number = 0;
+        switch (Schema.Type)
+        {
+            case PayloadSchemaType.Integer when value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var integer):
+                number = integer;
+                return true;
+            case PayloadSchemaType.Float when value.ValueKind == JsonValueKind.Number:
+                number = value.GetDouble();
+                return true;
+            case PayloadSchemaType.Datetime when value.ValueKind == JsonValueKind.String && FilterEvaluator.TryParseDatetime(value.GetString()!, out var at):
+                number = ToMicroseconds(at);
+                return true;
+            default:
+                return false;
         }
     }
 
-    private static int LowerBound((double Value, int Offset)[] items, int count, double value)
+    /// <summary>The distinct numbers this index files the payload <paramref name="root"/> under, in no particular order.</summary>
+    public void CollectNumbers(JsonElement root, List<JsonElement> scratch, List<double> output)
+    {
+        scratch.Clear();
+        Path.CollectValues(root, scratch);
+        foreach (var value in scratch)
+        {
+            if (value.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in value.EnumerateArray())
+                {
+                    AddDistinct(item, output);
+                }
+            }
+            else
+            {
+                AddDistinct(value, output);
+            }
+        }
+    }
+
+    private void AddDistinct(JsonElement value, List<double> output)
+    {
+        if (TryNumber(value, out var number) && !output.Contains(number))
+        {
+            output.Add(number);
+        }
+    }
+
+    /// <summary>
+    /// Every (number, offset) entry sorted by number, then offset; a snapshot (entries appended later are not in it).
+    /// Includes stale entries: skip dead offsets, and check a <see cref="Rewritten"/> offset's current numbers.
+    /// </summary>
+    internal (double Value, int Offset)[] SortedEntries(out int count) => Sorted(out count);
+
+    internal static int LowerBound((double Value, int Offset)[] items, int count, double value, bool inclusive)
     {
         int lo = 0, hi = count;
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (items[mid].Value < value)
+            if (inclusive ? items[mid].Value < value : items[mid].Value <= value)
             {
                 lo = mid + 1;
             }
@@ -263,5 +407,21 @@ public sealed class PayloadFieldIndex
         }
 
         return lo;
+    }
+
+    private (double Value, int Offset)[] Sorted(out int count)
+    {
+        lock (sortLock)
+        {
+            if (sortedCount != numbers.Count)
+            {
+                sorted = [.. numbers];
+                Array.Sort(sorted, static (a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : a.Offset.CompareTo(b.Offset));
+                sortedCount = sorted.Length;
+            }
+
+            count = sortedCount;
+            return sorted;
+        }
     }
 }

@@ -22,9 +22,15 @@ public sealed class SparseSlot
         Idf = idf;
     }
 
+    /// <summary>Qdrant's default <c>full_scan_threshold</c> for sparse vectors (a number of points, not kilobytes).</summary>
+    public const int DefaultFullScanThreshold = 5000;
+
     public string Name { get; }
 
     public bool Idf { get; }
+
+    /// <summary>Filtered queries expected to match fewer points than this score them one by one (<see cref="SearchPoints"/>).</summary>
+    public int FullScanThreshold { get; init; } = DefaultFullScanThreshold;
 
     /// <summary>Offsets that hold a live vector of this name.</summary>
     public Bitmap Searchable { get; } = new();
@@ -134,6 +140,69 @@ public sealed class SparseSlot
             }
         }
 
+        return Top(ranked, k);
+    }
+
+    /// <summary>
+    /// What <see cref="Search"/> returns, computed point by point over <paramref name="offsets"/> (or every offset
+    /// below <paramref name="count"/> when null) instead of the postings: for few (filtered) points this is cheaper.
+    /// Each score adds the query's dimensions in the same order and with the same float operations as the postings
+    /// walk, so both give identical scores and order.
+    /// </summary>
+    public List<ScoredNode> SearchPoints(SparseVector query, Func<int, bool> accept, int k, int[]? offsets, int count)
+    {
+        var weights = new float[query.Count];
+        for (var i = 0; i < weights.Length; i++)
+        {
+            weights[i] = query.Values[i] * Weight(query.Indices[i]);
+        }
+
+        var ranked = new List<ScoredNode>();
+        var n = offsets?.Length ?? count;
+        for (var p = 0; p < n; p++)
+        {
+            var offset = offsets is null ? p : offsets[p];
+            if (!Searchable.Get(offset) || vectors[offset] is not { } vector || !accept(offset))
+            {
+                continue;
+            }
+
+            // Merge the sorted dimensions; a point sharing none with the query is not a result (as with the postings).
+            float score = 0;
+            var shared = false;
+            int i = 0, j = 0;
+            while (i < query.Count && j < vector.Count)
+            {
+                var a = query.Indices[i];
+                var b = vector.Indices[j];
+                if (a == b)
+                {
+                    score += weights[i] * vector.Values[j];
+                    shared = true;
+                    i++;
+                    j++;
+                }
+                else if (a < b)
+                {
+                    i++;
+                }
+                else
+                {
+                    j++;
+                }
+            }
+
+            if (shared)
+            {
+                ranked.Add(new ScoredNode(-score, offset));
+            }
+        }
+
+        return Top(ranked, k);
+    }
+
+    private static List<ScoredNode> Top(List<ScoredNode> ranked, int k)
+    {
         ranked.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Node.CompareTo(b.Node));
         if (ranked.Count > k)
         {

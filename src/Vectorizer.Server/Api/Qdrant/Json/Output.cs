@@ -92,20 +92,27 @@ internal static class Output
             Vectors(writer, vectors, named, record.Sparse);
         }
 
-        if (record.OrderValue is { } orderValue)
+        OrderValue(writer, record.OrderValue);
+        writer.WriteEndObject();
+    }
+
+    /// <summary><c>order_value</c>: an integer when the value is whole (integer and datetime indexes), else a float.</summary>
+    private static void OrderValue(Utf8JsonWriter writer, double? value)
+    {
+        if (value is not { } orderValue)
         {
-            writer.WritePropertyName("order_value");
-            if (orderValue == Math.Floor(orderValue) && Math.Abs(orderValue) < 9e15)
-            {
-                writer.WriteNumberValue((long)orderValue);
-            }
-            else
-            {
-                writer.WriteNumberValue(orderValue);
-            }
+            return;
         }
 
-        writer.WriteEndObject();
+        writer.WritePropertyName("order_value");
+        if (orderValue == Math.Floor(orderValue) && Math.Abs(orderValue) < 9e15)
+        {
+            writer.WriteNumberValue((long)orderValue);
+        }
+        else
+        {
+            writer.WriteNumberValue(orderValue);
+        }
     }
 
     public static void ScoredPoint(Utf8JsonWriter writer, ScoredPoint point, bool named)
@@ -126,6 +133,7 @@ internal static class Output
             Vectors(writer, vectors, named, point.Sparse);
         }
 
+        OrderValue(writer, point.OrderValue);
         writer.WriteEndObject();
     }
 

@@ -72,7 +72,10 @@ internal static class RequestJson
             oversampling);
     }
 
-    /// <summary>A vector, a point id, or <c>{"nearest": ...}</c>. Other query kinds arrive with the query-power work.</summary>
+    /// <summary>
+    /// A vector, a point id, <c>{"nearest": ...}</c>, a fusion, <c>{"order_by": "key" | {"key", "direction", "start_from"}}</c>
+    /// or <c>{"sample": "random"}</c>.
+    /// </summary>
     private static QueryInput ParseQueryInput(JsonInput input)
     {
         switch (input.Kind)
@@ -96,6 +99,10 @@ internal static class RequestJson
                     "dbsf" => new FusionQuery(FusionMethod.Dbsf),
                     var other => throw fusion.Error($"unknown variant `{other}`, expected `rrf` or `dbsf`"),
                 };
+            case JsonValueKind.Object when input.TryGet("order_by", out var orderBy):
+                return new OrderByQuery(ParseOrderBy(orderBy));
+            case JsonValueKind.Object when input.TryGet("sample", out var sample):
+                return sample.AsString() == "random" ? SampleQuery.Random : throw sample.Error($"unknown variant `{sample.AsString()}`, expected `random`");
             case JsonValueKind.Object when input.TryGet("rrf", out var rrf):
                 rrf.ExpectObject();
                 return new FusionQuery(
