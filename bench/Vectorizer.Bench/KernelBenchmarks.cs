@@ -78,25 +78,15 @@ public unsafe class KernelBenchmarks
         }
     }
 
-    /// <summary>int8 dot product (unsigned query × signed codes): what a scalar-quantized distance costs.</summary>
+    /// <summary>float query × int8 codes: what a scalar-quantized distance costs.</summary>
     [Benchmark]
-    public int DotInt8()
+    public float DotInt8()
     {
         var (a, b) = Next();
+        fixed (float* w = data)
         fixed (byte* p = codes)
         {
-            return Int8Kernels.DotU8S8(p + (a / Dimension * padded), (sbyte*)p + (b / Dimension * padded), padded);
-        }
-    }
-
-    /// <summary>Sum of absolute byte differences: the int8 Manhattan distance.</summary>
-    [Benchmark]
-    public int ManhattanInt8()
-    {
-        var (a, b) = Next();
-        fixed (byte* p = codes)
-        {
-            return Int8Kernels.SumAbsDiff(p + (a / Dimension * padded), p + (b / Dimension * padded), padded);
+            return Int8Kernels.DotF32S8(w + a, (sbyte*)p + (b / Dimension * padded), padded);
         }
     }
 

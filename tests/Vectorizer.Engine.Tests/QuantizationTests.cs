@@ -33,12 +33,13 @@ public class QuantizationTests(ITestOutputHelper output)
         quantizer.ExtendTo(store, store.Count);
         var query = TestData.RandomVector(random, dim);
         MetricDispatch.Preprocess(distance, query);
-        var codes = new byte[quantizer.PaddedDimension];
-        var constant = quantizer.PrepareQuery(query, codes);
+        var weights = new float[quantizer.PaddedDimension];
+        var scales = new float[quantizer.PaddedDimension];
+        var constant = quantizer.PrepareQuery(query, weights, scales);
         double worst = 0, spread = 0;
-        fixed (byte* q = codes)
+        fixed (float* w = weights, s = scales)
         {
-            var scorer = new ScalarScorer(quantizer, q, constant);
+            var scorer = new ScalarScorer(quantizer, w, s, constant);
             for (var i = 0; i < store.Count; i++)
             {
                 var exact = MetricDispatch.Distance(distance, query, store.Get(i));

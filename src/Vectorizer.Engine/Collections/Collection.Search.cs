@@ -118,11 +118,12 @@ public sealed partial class Collection
         switch (quantized)
         {
             case ScalarQuantizer scalar:
-                var codes = GC.AllocateUninitializedArray<byte>(scalar.PaddedDimension, pinned: true);
-                var constant = scalar.PrepareQuery(query, codes);
-                fixed (byte* q = codes)
+                var weights = new float[scalar.PaddedDimension];
+                var scales = new float[scalar.PaddedDimension];
+                var constant = scalar.PrepareQuery(query, weights, scales);
+                fixed (float* w = weights, s = scales)
                 {
-                    var scorer = new ScalarScorer(scalar, q, constant);
+                    var scorer = new ScalarScorer(scalar, w, s, constant);
                     found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
                 }
 

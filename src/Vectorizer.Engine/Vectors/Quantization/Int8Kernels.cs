@@ -5,89 +5,86 @@ using System.Runtime.Intrinsics.X86;
 namespace Vectorizer.Engine.Vectors.Quantization;
 
 /// <summary>
-/// Integer kernels over quantized codes. Lengths are multiples of 16 (codes are zero-padded), so there is no
-/// scalar tail on the SIMD paths.
+/// Kernels over quantized codes. Lengths are multiples of 16 (codes and weights are zero-padded), so there is
+/// no scalar tail on the SIMD paths.
 /// </summary>
 public static unsafe class Int8Kernels
 {
     /// <summary>
-    /// Σ q[i]·v[i] for an unsigned query and signed codes: one <c>vpdpbusd</c> per 32 bytes with AVX-VNNI, else
-    /// widening to 16 bits and <c>vpmaddwd</c>.
+    /// Σ w[i]·a[i] for float weights and signed byte codes (the asymmetric int8 distance: the query stays float).
+    /// AVX-512: 16 codes sign-extended to int32, converted and fused-multiply-added per step, two accumulators.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int DotU8S8(byte* q, sbyte* v, int length)
+    public static float DotF32S8(float* w, sbyte* a, int length)
     {
         var i = 0;
-        if (AvxVnni.IsSupported)
+        if (Avx512F.IsSupported)
         {
-            var acc = Vector256<int>.Zero;
+            var acc0 = Vector512<float>.Zero;
+            var acc1 = Vector512<float>.Zero;
             for (; i + 32 <= length; i += 32)
             {
-                acc = AvxVnni.MultiplyWideningAndAdd(acc, Avx.LoadVector256(q + i), Avx.LoadVector256(v + i));
+                acc0 = Avx512F.FusedMultiplyAdd(Widen512(a + i), Avx512F.LoadVector512(w + i), acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Widen512(a + i + 16), Avx512F.LoadVector512(w + i + 16), acc1);
             }
 
             if (i < length)
             {
-                var tail = AvxVnni.MultiplyWideningAndAdd(Vector128<int>.Zero, Sse2.LoadVector128(q + i), Sse2.LoadVector128(v + i));
-                acc = Avx2.Add(acc, Vector256.Create(tail, Vector128<int>.Zero));
-                i = length;
+                acc0 = Avx512F.FusedMultiplyAdd(Widen512(a + i), Avx512F.LoadVector512(w + i), acc0);
             }
 
-            return Vector256.Sum(acc);
+            return Vector512.Sum(acc0 + acc1);
         }
 
-        if (Avx2.IsSupported)
+        if (Avx2.IsSupported && Fma.IsSupported)
         {
-            var acc = Vector256<int>.Zero;
-            for (; i + 16 <= length; i += 16)
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= length; i += 8)
             {
-                var a = Avx2.ConvertToVector256Int16(q + i);
-                var b = Avx2.ConvertToVector256Int16(v + i);
-                acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(a, b));
+                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(a + i)), Avx.LoadVector256(w + i), acc);
             }
 
             return Vector256.Sum(acc);
         }
 
-        var sum = 0;
+        var sum = 0f;
         for (; i < length; i++)
         {
-            sum += q[i] * v[i];
+            sum += w[i] * a[i];
         }
 
         return sum;
     }
 
-    /// <summary>Σ |q[i] − v[i]| for codes stored with a +128 bias (unsigned): <c>vpsadbw</c>.</summary>
+    /// <summary>Σ |d[i] − α[i]·a[i]|: the asymmetric int8 Manhattan distance (d = query − centre).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int SumAbsDiff(byte* q, byte* v, int length)
+    public static float L1F32S8(float* d, float* alpha, sbyte* a, int length)
     {
         var i = 0;
-        if (Avx2.IsSupported)
+        if (Avx512F.IsSupported)
         {
-            var acc = Vector256<ulong>.Zero;
-            for (; i + 32 <= length; i += 32)
+            var acc = Vector512<float>.Zero;
+            for (; i < length; i += 16)
             {
-                acc = Avx2.Add(acc, Avx2.SumAbsoluteDifferences(Avx.LoadVector256(q + i), Avx.LoadVector256(v + i)).AsUInt64());
+                var diff = Avx512F.FusedMultiplyAddNegated(Avx512F.LoadVector512(alpha + i), Widen512(a + i), Avx512F.LoadVector512(d + i));
+                acc += Vector512.Abs(diff);
             }
 
-            var total = (int)Vector256.Sum(acc);
-            if (i < length)
-            {
-                total += (int)Vector128.Sum(Sse2.SumAbsoluteDifferences(Sse2.LoadVector128(q + i), Sse2.LoadVector128(v + i)).AsUInt64());
-            }
-
-            return total;
+            return Vector512.Sum(acc);
         }
 
-        var sum = 0;
+        var sum = 0f;
         for (; i < length; i++)
         {
-            sum += Math.Abs(q[i] - v[i]);
+            sum += MathF.Abs(d[i] - (alpha[i] * a[i]));
         }
 
         return sum;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Widen512(sbyte* a) =>
+        Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(a)));
 
     /// <summary>Hamming distance between two bit strings of <paramref name="words"/> 64-bit words.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -5,103 +5,108 @@ using Vectorizer.Engine.Index;
 namespace Vectorizer.Engine.Vectors.Quantization;
 
 /// <summary>
-/// int8 scalar quantization: every component x is stored as a = round((x − c) / α) in [−127, 127], where the
-/// range [c − 127α, c + 127α] covers the configured quantile of the training values. Each record is the codes
-/// (zero-padded to 16 bytes) followed by one float that folds the vector's share of the distance correction, so
-/// a distance costs one integer dot product (<see cref="Int8Kernels.DotU8S8"/>, the query as unsigned a + 128)
-/// plus two additions. Manhattan records hold the codes biased by +128 and use <c>vpsadbw</c> instead.
+/// int8 scalar quantization with a range per dimension: component i is stored as
+/// a = round((x − c[i]) / α[i]) in [−127, 127], where [c[i] − 127α[i], c[i] + 127α[i]] covers the configured
+/// quantile of dimension i's training values (real embeddings have dimensions of very different spread: one
+/// global range wastes most of the 8 bits on the narrow ones). The query is not quantized: a distance is one
+/// float × int8 dot product (<see cref="Int8Kernels.DotF32S8"/>) against weights prepared once per query, plus
+/// a per-record correction stored after the codes. Records: codes zero-padded to 16 bytes, then one float.
 /// </summary>
 public sealed unsafe class ScalarQuantizer : QuantizedVectors
 {
-    private ScalarQuantizer(QuantizationSettings settings, Distance distance, int dimension, float center, float alpha)
+    private readonly float[] center;
+    private readonly float[] alpha;
+
+    private ScalarQuantizer(QuantizationSettings settings, Distance distance, int dimension, float[] center, float[] alpha)
         : base(settings, distance, dimension, Pad16(dimension) + sizeof(float))
     {
-        Center = center;
-        Alpha = alpha;
         PaddedDimension = Pad16(dimension);
+        this.center = center;
+        this.alpha = alpha;
     }
 
-    public float Center { get; }
-
-    public float Alpha { get; }
-
     public int PaddedDimension { get; }
+
+    protected override long TableBytes => 2L * PaddedDimension * sizeof(float);
 
     internal static ScalarQuantizer TrainScalar(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count)
     {
         var dimension = store.Dimension;
+        var padded = Pad16(dimension);
         var sample = SampleOffsets(count, Math.Max(1, Math.Min(TrainingSample, 4_000_000 / dimension)));
-        var values = new float[sample.Length * dimension];
-        for (var i = 0; i < sample.Length; i++)
+        var center = new float[padded];
+        var alpha = new float[padded];
+        var values = new float[sample.Length];
+        var quantile = settings.Quantile ?? 1f;
+        for (var d = 0; d < dimension; d++)
         {
-            store.Get(sample[i]).CopyTo(values.AsSpan(i * dimension, dimension));
+            float low = -1f, high = 1f;
+            if (values.Length > 0)
+            {
+                for (var i = 0; i < sample.Length; i++)
+                {
+                    values[i] = store.GetPointer(sample[i])[d];
+                }
+
+                Array.Sort(values);
+                var cut = (int)((1.0 - quantile) / 2 * (values.Length - 1));
+                (low, high) = (values[cut], values[values.Length - 1 - cut]);
+            }
+
+            center[d] = (low + high) / 2;
+            alpha[d] = Math.Max((high - low) / 254f, 1e-12f);
         }
 
-        float low, high;
-        if (values.Length == 0)
-        {
-            (low, high) = (-1f, 1f);
-        }
-        else
-        {
-            Array.Sort(values);
-            var quantile = settings.Quantile ?? 1f;
-            var cut = (long)((1.0 - quantile) / 2 * (values.Length - 1));
-            low = values[cut];
-            high = values[values.Length - 1 - cut];
-        }
-
-        var center = (low + high) / 2;
-        var alpha = Math.Max((high - low) / 254f, 1e-12f);
+        GC.KeepAlive(store);
         return new ScalarQuantizer(settings, distance, dimension, center, alpha);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private sbyte Quantize(float x) => (sbyte)Math.Clamp(MathF.Round((x - Center) / Alpha), -127f, 127f);
-
     protected override void Encode(ReadOnlySpan<float> vector, byte* destination)
     {
-        long sum = 0, squares = 0;
+        var correction = 0f;
         for (var i = 0; i < vector.Length; i++)
         {
-            var a = Quantize(vector[i]);
-            sum += a;
-            squares += a * a;
-            destination[i] = Distance == Distance.Manhattan ? (byte)(a + 128) : (byte)a;
+            var a = (sbyte)Math.Clamp(MathF.Round((vector[i] - center[i]) / alpha[i]), -127f, 127f);
+            destination[i] = (byte)a;
+            correction += alpha[i] * alpha[i] * a * a;
         }
 
-        var padding = Distance == Distance.Manhattan ? (byte)128 : (byte)0;
-        new Span<byte>(destination + vector.Length, PaddedDimension - vector.Length).Fill(padding);
-        *(float*)(destination + PaddedDimension) = Distance switch
-        {
-            Distance.Euclid => Alpha * Alpha * (squares + (256 * sum)),
-            Distance.Manhattan => 0f,
-            _ => -((Center * Alpha) - (128 * Alpha * Alpha)) * sum,
-        };
+        new Span<byte>(destination + vector.Length, PaddedDimension - vector.Length).Clear();
+        *(float*)(destination + PaddedDimension) = Distance == Distance.Euclid ? correction : 0f;
     }
 
     /// <summary>
-    /// Quantizes a query into <paramref name="codes"/> (unsigned: a + 128, padded) and returns the query's constant
-    /// share of every distance.
+    /// Fills <paramref name="weights"/> (and, for Manhattan, <paramref name="scales"/>) for a query and returns its
+    /// constant share of every distance. Dot/Cosine: x·q = Σ q c + Σ (q α) a. Euclid: |q − x|² = Σ (q − c)² +
+    /// Σ α² a² − 2 Σ (q − c) α a. Manhattan: Σ |(q − c) − α a|.
     /// </summary>
-    public float PrepareQuery(ReadOnlySpan<float> query, byte[] codes)
+    public float PrepareQuery(ReadOnlySpan<float> query, float[] weights, float[] scales)
     {
-        long sum = 0, squares = 0;
+        Array.Clear(weights);
+        Array.Clear(scales);
+        var constant = 0f;
         for (var i = 0; i < query.Length; i++)
         {
-            var a = Quantize(query[i]);
-            sum += a;
-            squares += a * a;
-            codes[i] = (byte)(a + 128);
+            var q = query[i];
+            switch (Distance)
+            {
+                case Distance.Euclid:
+                    var d = q - center[i];
+                    weights[i] = -2 * d * alpha[i];
+                    constant += d * d;
+                    break;
+                case Distance.Manhattan:
+                    weights[i] = q - center[i];
+                    scales[i] = alpha[i];
+                    break;
+                default:
+                    weights[i] = -q * alpha[i];
+                    constant -= q * center[i];
+                    break;
+            }
         }
 
-        codes.AsSpan(query.Length, PaddedDimension - query.Length).Fill(128);
-        return Distance switch
-        {
-            Distance.Euclid => Alpha * Alpha * squares,
-            Distance.Manhattan => 0f,
-            _ => -((Dimension * Center * Center) + (Center * Alpha * sum)),
-        };
+        return constant;
     }
 }
 
@@ -111,17 +116,20 @@ public unsafe struct ScalarScorer : IGraphScorer
     private readonly nint* chunks;
     private readonly nint[] chunkTable;
     private readonly ScalarQuantizer quantizer;
-    private readonly byte* query;
+    private readonly float* weights;
+    private readonly float* scales;
     private readonly int shift;
     private readonly int mask;
     private readonly int recordBytes;
     private readonly int padded;
     private readonly float queryConstant;
-    private readonly float scale;
     private readonly bool manhattan;
 
-    /// <param name="query">The query codes from <see cref="ScalarQuantizer.PrepareQuery"/>; must stay pinned while this scorer is used.</param>
-    public ScalarScorer(ScalarQuantizer quantizer, byte* query, float queryConstant)
+    /// <param name="quantizer">The codes.</param>
+    /// <param name="weights">From <see cref="ScalarQuantizer.PrepareQuery"/>; must stay pinned while this scorer is used.</param>
+    /// <param name="scales">From <see cref="ScalarQuantizer.PrepareQuery"/> (Manhattan only); pinned likewise.</param>
+    /// <param name="queryConstant">The value <see cref="ScalarQuantizer.PrepareQuery"/> returned.</param>
+    public ScalarScorer(ScalarQuantizer quantizer, float* weights, float* scales, float queryConstant)
     {
         this.quantizer = quantizer;
         chunkTable = quantizer.Codes.ChunkPointers;
@@ -130,16 +138,10 @@ public unsafe struct ScalarScorer : IGraphScorer
         mask = quantizer.Codes.ChunkMask;
         recordBytes = quantizer.Codes.RecordBytes;
         padded = quantizer.PaddedDimension;
-        this.query = query;
+        this.weights = weights;
+        this.scales = scales;
         this.queryConstant = queryConstant;
         manhattan = quantizer.Distance == Vectors.Distance.Manhattan;
-        var alpha = quantizer.Alpha;
-        scale = quantizer.Distance switch
-        {
-            Vectors.Distance.Euclid => -2 * alpha * alpha,
-            Vectors.Distance.Manhattan => alpha,
-            _ => -alpha * alpha,
-        };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -149,8 +151,9 @@ public unsafe struct ScalarScorer : IGraphScorer
     public readonly float Distance(int node)
     {
         var record = Record(node);
-        var raw = manhattan ? Int8Kernels.SumAbsDiff(query, record, padded) : Int8Kernels.DotU8S8(query, (sbyte*)record, padded);
-        return queryConstant + *(float*)(record + padded) + (scale * raw);
+        return manhattan
+            ? Int8Kernels.L1F32S8(weights, scales, (sbyte*)record, padded)
+            : queryConstant + *(float*)(record + padded) + Int8Kernels.DotF32S8(weights, (sbyte*)record, padded);
     }
 
     public readonly float Between(int a, int b) => throw new NotSupportedException("Quantized scorers only search; the graph is built from the originals.");
