@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Ingestion;
+using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Http;
+
+namespace Vectorizer.Server.Api.Qdrant;
+
+/// <summary>
+/// Text in, text out (our extension of the Qdrant dialect): documents are embedded with the collection's
+/// <c>embedding</c> section and upserted; text queries are embedded and run as dense, sparse or hybrid (RRF) queries.
+/// </summary>
+public static class DocumentsApi
+{
+    public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/collections/{collection}/documents", AddDocuments);
+        app.MapPost("/collections/{collection}/search/text", SearchText);
+        app.MapGet("/collections/{collection}/embedding", (string collection, CollectionManager manager, IngestionService ingestion) =>
+        {
+            var config = ingestion.For(manager.Get(collection)).Config.ToJson();
+            return QdrantResults.Ok(w => config.WriteTo(w));
+        });
+        return app;
+    }
+
+    private static async Task<IResult> AddDocuments(string collection, HttpContext context, CollectionManager manager, IngestionService ingestion, VectorizerSettings settings)
+    {
+        var target = manager.Get(collection);
+        var wait = QueryParameters.Bool(context.Request.Query["wait"], "wait", fallback: false);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var (documents, chunking) = DocumentJson.ParseDocuments(body.Root, settings.Limits.MaxBatch);
+        var result = await ingestion.AddDocumentsAsync(target, documents, chunking, wait, context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => DocumentJson.IngestResult(w, result));
+    }
+
+    private static async Task<IResult> SearchText(string collection, HttpContext context, CollectionManager manager, IngestionService ingestion, VectorizerSettings settings)
+    {
+        var target = manager.Get(collection);
+        using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
+        var points = await ingestion.SearchTextAsync(target, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => Output.QueryResponse(w, points, target.Config.NamedVectors));
+    }
+}
