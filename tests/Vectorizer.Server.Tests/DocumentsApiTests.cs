@@ -175,3 +175,60 @@ public sealed class DocumentsApiTests
         }
     }
 }
+
+/// <summary>The server config's <c>embedding:</c> section: validated at startup, used for collections created by <c>/documents</c>.</summary>
+public sealed class EmbeddingConfigTests
+{
+    [Fact]
+    public void UnknownProviderOrBadValueInTheConfigStopsStartup()
+    {
+        var issues = Configuration.ConfigLoader.ValidateYaml("""
+            embedding:
+              dense:
+                provider: word2vec
+            """);
+        var issue = Assert.Single(issues);
+        Assert.Equal("embedding.dense.provider", issue.Key);
+        Assert.Contains("unknown dense embedding provider `word2vec`", issue.Message, StringComparison.Ordinal);
+
+        issue = Assert.Single(Configuration.ConfigLoader.ValidateYaml("embedding:\n  sparse:\n    provider: bm25\n    b: 2\n"));
+        Assert.Equal("embedding.sparse.b", issue.Key);
+        issue = Assert.Single(Configuration.ConfigLoader.ValidateYaml("embedding:\n  dense:\n    provider: openai\n    model: m\n"));
+        Assert.Contains("`` is not an http(s) URL", issue.Message, StringComparison.Ordinal);
+
+        Assert.Empty(Configuration.ConfigLoader.ValidateYaml("""
+            embedding:
+              dense:
+                provider: openai
+                base_url: "https://api.openai.com/v1"
+                model: "text-embedding-3-small"
+                api_key_env: "OPENAI_API_KEY"
+                dimensions: 512
+                cost_per_1k_tokens: 0.00002
+              sparse:
+                provider: bm25
+                k1: 1.5
+            """));
+    }
+
+    [Fact]
+    public async Task DocumentsCreateAMissingCollectionWithTheConfiguredEmbedders()
+    {
+        await using (var plain = await TestServer.StartAsync())
+        {
+            (await plain.Post("/collections/auto/documents", """{"documents": [{"text": "x"}]}""")).AssertError(404, "doesn't exist");
+        }
+
+        await using var server = await TestServer.StartAsync(settings =>
+        {
+            settings.Embedding.Dense.Provider = "hash";
+            settings.Embedding.Dense.Dimension = 128;
+            settings.Embedding.Sparse.Provider = "bm25";
+        });
+        (await server.Post("/collections/auto/documents?wait=true", """{"documents": [{"id": 1, "text": "first note"}, {"id": 2, "text": "second note about graphs"}]}""")).AssertOk();
+        var vectors = (await server.Get("/collections/auto")).AssertOk().Result.GetProperty("config").GetProperty("params").GetProperty("vectors");
+        Assert.Equal(128, vectors.GetProperty("dense").GetProperty("size").GetInt32());
+        var top = (await server.Post("/collections/auto/search/text", """{"query": "graphs"}""")).AssertOk().Result.GetProperty("points")[0];
+        Assert.Equal(2, top.GetProperty("id").GetInt32());
+    }
+}

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
 using Vectorizer.Ingestion;
 using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Configuration;
@@ -29,12 +30,33 @@ public static class DocumentsApi
 
     private static async Task<IResult> AddDocuments(string collection, HttpContext context, CollectionManager manager, IngestionService ingestion, VectorizerSettings settings)
     {
-        var target = manager.Get(collection);
+        var target = manager.TryGet(collection) ?? CreateWithConfiguredEmbedders(collection, manager, settings);
         var wait = QueryParameters.Bool(context.Request.Query["wait"], "wait", fallback: false);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var (documents, chunking) = DocumentJson.ParseDocuments(body.Root, settings.Limits.MaxBatch);
         var result = await ingestion.AddDocumentsAsync(target, documents, chunking, wait, context.RequestAborted).ConfigureAwait(false);
         return QdrantResults.Ok(w => DocumentJson.IngestResult(w, result));
+    }
+
+    /// <summary>A missing collection is created with the <c>embedding:</c> section of the server's config, when it has one.</summary>
+    private static Collection CreateWithConfiguredEmbedders(string name, CollectionManager manager, VectorizerSettings settings)
+    {
+        var embedding = settings.Embedding.ToEmbeddingConfig() ?? throw VectorizerException.CollectionNotFound(name);
+        var defaults = manager.Options.HnswDefaults;
+        var config = embedding.ApplyTo(new CollectionConfig
+        {
+            Vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal),
+            NamedVectors = true,
+            Hnsw = new HnswConfig { M = defaults.M, EfConstruct = defaults.EfConstruction },
+        });
+        try
+        {
+            return manager.Create(name, config);
+        }
+        catch (VectorizerException e) when (e.Code == ErrorCode.CollectionAlreadyExists)
+        {
+            return manager.Get(name);
+        }
     }
 
     private static async Task<IResult> SearchText(string collection, HttpContext context, CollectionManager manager, IngestionService ingestion, VectorizerSettings settings)
