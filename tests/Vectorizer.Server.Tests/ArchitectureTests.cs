@@ -22,6 +22,7 @@ public class ArchitectureTests
         Assert.Equal(StatusCodes.Status409Conflict, ErrorMapper.StatusCode(ErrorCode.CollectionAlreadyExists));
         Assert.Equal(StatusCodes.Status413PayloadTooLarge, ErrorMapper.StatusCode(ErrorCode.PayloadTooLarge));
         Assert.Equal(StatusCodes.Status422UnprocessableEntity, ErrorMapper.StatusCode(ErrorCode.ValidationFailed));
+        Assert.Equal(StatusCodes.Status502BadGateway, ErrorMapper.StatusCode(ErrorCode.EmbeddingProviderFailed));
     }
 
     [Fact]
@@ -32,6 +33,7 @@ public class ArchitectureTests
         Assert.Equal(10, (int)ErrorCode.CollectionNotFound);
         Assert.Equal(20, (int)ErrorCode.CollectionAlreadyExists);
         Assert.Equal(30, (int)ErrorCode.WrongVectorDimension);
+        Assert.Equal(70, (int)ErrorCode.EmbeddingProviderFailed);
         Assert.Equal(1, (int)Vectorizer.Engine.Operations.WalOperationKind.Upsert);
         Assert.Equal(8, (int)Vectorizer.Engine.Operations.WalOperationKind.DeleteVectors);
         Assert.Equal(1, (int)Vectorizer.Engine.Vectors.Distance.Cosine);
@@ -39,7 +41,7 @@ public class ArchitectureTests
     }
 
     [Fact]
-    public void EngineReferencesNoAspNetCoreOrCommandLine()
+    public void EngineAndIngestionReferenceNoAspNetCoreOrCommandLine()
     {
         var engine = typeof(CollectionManager).Assembly;
         var references = engine.GetReferencedAssemblies().Select(a => a.Name!).ToList();
@@ -47,6 +49,10 @@ public class ArchitectureTests
         Assert.DoesNotContain(references, r => r.StartsWith("System.CommandLine", StringComparison.Ordinal));
         Assert.DoesNotContain(references, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
         Assert.DoesNotContain(references, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
+        var ingestion = typeof(Vectorizer.Ingestion.IngestionService).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.DoesNotContain(ingestion, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        Assert.DoesNotContain(ingestion, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
+        Assert.DoesNotContain(ingestion, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
         var server = typeof(ErrorMapper).Assembly;
         Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "System.CommandLine");
     }

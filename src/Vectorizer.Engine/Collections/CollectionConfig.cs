@@ -193,6 +193,13 @@ public sealed record CollectionConfig
 
     public JsonElement? Metadata { get; init; }
 
+    /// <summary>
+    /// How text becomes vectors in this collection (our extension, owned by the ingestion layer; opaque here).
+    /// Persisted with the config, not reported in the Qdrant-shaped <c>config</c> object, so Qdrant clients that
+    /// validate responses strictly never see it.
+    /// </summary>
+    public JsonElement? Embedding { get; init; }
+
     /// <summary>Indexed payload fields (<c>PUT /collections/{c}/index</c>); persisted with the config, reported in collection info.</summary>
     public IReadOnlyDictionary<string, Payload.PayloadFieldSchema> PayloadSchema { get; init; } = new Dictionary<string, Payload.PayloadFieldSchema>();
 

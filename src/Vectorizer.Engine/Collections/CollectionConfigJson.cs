@@ -81,6 +81,12 @@ public static class CollectionConfigJson
             metadata.WriteTo(writer);
         }
 
+        if (persisted && config.Embedding is { } embedding)
+        {
+            writer.WritePropertyName("embedding");
+            embedding.WriteTo(writer);
+        }
+
         if (persisted && config.PayloadSchema.Count > 0)
         {
             writer.WriteStartObject("payload_schema");
@@ -170,6 +176,7 @@ public static class CollectionConfigJson
                 StrictModeConfig = Optional(root, "strict_mode_config"),
                 Metadata = Optional(root, "metadata"),
                 PayloadSchema = ReadPayloadSchema(root),
+                Embedding = Optional(root, "embedding"),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)

@@ -37,4 +37,7 @@ public enum ErrorCode
 
     /// <summary>A bug: an invariant did not hold.</summary>
     Internal = 60,
+
+    /// <summary>An external embedding provider failed (after retries) or answered something unusable.</summary>
+    EmbeddingProviderFailed = 70,
 }

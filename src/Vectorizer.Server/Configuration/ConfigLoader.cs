@@ -31,7 +31,7 @@ public static class ConfigLoader
     private static readonly HashSet<string> FutureSections = new(StringComparer.Ordinal)
     {
         "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls", "file_watcher",
-        "backup", "mcp", "embedding", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
     };
 
     public const string ConfigEnvironmentVariable = "VECTORIZER_CONFIG";
@@ -222,7 +222,9 @@ public static class ConfigLoader
         var builder = new StringBuilder(name.Length + 4);
         for (var i = 0; i < name.Length; i++)
         {
-            if (char.IsUpper(name[i]) && i > 0)
+            // "CostPer1kTokens" → cost_per_1k_tokens; "K1" stays k1.
+            var digitWord = char.IsAsciiDigit(name[i]) && i > 0 && char.IsLetter(name[i - 1]) && i + 1 < name.Length && char.IsLower(name[i + 1]);
+            if ((char.IsUpper(name[i]) && i > 0) || digitWord)
             {
                 builder.Append('_');
             }
@@ -394,6 +396,29 @@ public static class ConfigLoader
         if (s.Limits.MaxBatch < 1)
         {
             yield return new ConfigIssue("limits.max_batch", "must be at least 1");
+        }
+
+        if (EmbeddingIssue(s.Embedding) is { } embedding)
+        {
+            yield return embedding;
+        }
+    }
+
+    /// <summary>An unknown provider or a bad value in <c>embedding:</c> stops the server at startup, naming the key.</summary>
+    private static ConfigIssue? EmbeddingIssue(EmbeddingSection section)
+    {
+        try
+        {
+            section.ToEmbeddingConfig();
+            return null;
+        }
+        catch (Engine.Errors.VectorizerException e)
+        {
+            // The messages start with the field's path ("embedding.dense.provider: ...").
+            var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
+            return colon > 0 && e.Message.StartsWith("embedding", StringComparison.Ordinal)
+                ? new ConfigIssue(e.Message[..colon], e.Message[(colon + 2)..])
+                : new ConfigIssue("embedding", e.Message);
         }
     }
 

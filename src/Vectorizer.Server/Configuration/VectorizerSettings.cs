@@ -19,6 +19,9 @@ public sealed class VectorizerSettings
 
     public LimitsSection Limits { get; set; } = new();
 
+    /// <summary>Embedders for collections created by <c>POST /collections/{c}/documents</c>; off unless a provider is set.</summary>
+    public EmbeddingSection Embedding { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {
@@ -87,6 +90,101 @@ public sealed class LimitsSection
 
     /// <summary>Most points accepted in one upsert or vector update.</summary>
     public int MaxBatch { get; set; } = 10000;
+}
+
+/// <summary>
+/// The <c>embedding:</c> section: the same fields as a collection's <c>embedding</c> section. When a provider is
+/// set, <c>POST /collections/{c}/documents</c> on a collection that does not exist creates it with these
+/// embedders; collections created with their own <c>embedding</c> section keep theirs.
+/// </summary>
+public sealed class EmbeddingSection
+{
+    public DenseEmbeddingSection Dense { get; set; } = new();
+
+    public SparseEmbeddingSection Sparse { get; set; } = new();
+
+    public bool IsEnabled() => Dense.Provider.Length > 0 || Sparse.Provider.Length > 0;
+
+    /// <summary>The section as a collection <c>embedding</c> section, validated; null when no provider is set.</summary>
+    public Ingestion.Embeddings.EmbeddingConfig? ToEmbeddingConfig()
+    {
+        if (!IsEnabled())
+        {
+            return null;
+        }
+
+        var section = new System.Text.Json.Nodes.JsonObject();
+        if (Dense.Provider.Length > 0)
+        {
+            var dense = new System.Text.Json.Nodes.JsonObject { ["provider"] = Dense.Provider, ["vector"] = Dense.Vector };
+            if (Dense.Provider == "hash")
+            {
+                dense["dimension"] = Dense.Dimension;
+            }
+            else
+            {
+                dense["base_url"] = Dense.BaseUrl;
+                dense["model"] = Dense.Model;
+                dense["api_key_env"] = Dense.ApiKeyEnv.Length > 0 ? Dense.ApiKeyEnv : null;
+                dense["dimensions"] = Dense.Dimensions > 0 ? Dense.Dimensions : null;
+                dense["batch_size"] = Dense.BatchSize;
+                dense["timeout_seconds"] = Dense.TimeoutSeconds;
+                dense["max_retries"] = Dense.MaxRetries;
+                dense["cost_per_1k_tokens"] = Dense.CostPer1kTokens;
+            }
+
+            section["dense"] = dense;
+        }
+
+        if (Sparse.Provider.Length > 0)
+        {
+            section["sparse"] = new System.Text.Json.Nodes.JsonObject { ["provider"] = Sparse.Provider, ["vector"] = Sparse.Vector, ["k1"] = Sparse.K1, ["b"] = Sparse.B };
+        }
+
+        return Ingestion.Embeddings.EmbeddingConfig.Parse(System.Text.Json.JsonSerializer.SerializeToElement(section));
+    }
+}
+
+public sealed class DenseEmbeddingSection
+{
+    /// <summary><c>hash</c>, <c>openai</c>, or empty for none.</summary>
+    public string Provider { get; set; } = "";
+
+    public string Vector { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultVector;
+
+    /// <summary>hash: the vector size.</summary>
+    public int Dimension { get; set; } = Ingestion.Embeddings.HashEmbeddingGenerator.DefaultDimension;
+
+    /// <summary>openai: <c>{base_url}/embeddings</c> is called.</summary>
+    public string BaseUrl { get; set; } = "";
+
+    public string Model { get; set; } = "";
+
+    /// <summary>openai: the environment variable that holds the API key.</summary>
+    public string ApiKeyEnv { get; set; } = "";
+
+    /// <summary>openai: sent as <c>dimensions</c> and used as the vector size; 0 leaves it to the model (then the size must be declared).</summary>
+    public int Dimensions { get; set; }
+
+    public int BatchSize { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultBatchSize;
+
+    public int TimeoutSeconds { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultTimeoutSeconds;
+
+    public int MaxRetries { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultMaxRetries;
+
+    public double CostPer1kTokens { get; set; }
+}
+
+public sealed class SparseEmbeddingSection
+{
+    /// <summary><c>bm25</c>, or empty for none.</summary>
+    public string Provider { get; set; } = "";
+
+    public string Vector { get; set; } = Ingestion.Embeddings.SparseEmbedderConfig.DefaultVector;
+
+    public double K1 { get; set; } = Ingestion.Embeddings.Bm25SparseEmbedder.DefaultK1;
+
+    public double B { get; set; } = Ingestion.Embeddings.Bm25SparseEmbedder.DefaultB;
 }
 
 public static class VectorizerSettingsExtensions

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Ingestion;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Configuration;
@@ -58,6 +59,8 @@ public static class VectorizerHost
         builder.Services.AddSingleton<EngineHolder>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
+        builder.Services.AddSingleton(provider => new IngestionService(
+            provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
 
         var app = builder.Build();
         app.Use(HandleErrors);
@@ -67,6 +70,7 @@ public static class VectorizerHost
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
+        app.MapDocumentsApi();
         app.MapOpsApi();
         return app;
     }

@@ -22,6 +22,7 @@ public static class ErrorMapper
         ErrorCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.StorageFailure => StatusCodes.Status500InternalServerError,
         ErrorCode.Internal => StatusCodes.Status500InternalServerError,
+        ErrorCode.EmbeddingProviderFailed => StatusCodes.Status502BadGateway,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -36,6 +37,7 @@ public static class ErrorMapper
         ErrorCode.CollectionNotFound or ErrorCode.PointNotFound or ErrorCode.AliasNotFound => "Not found: " + message,
         ErrorCode.ShuttingDown => "Service unavailable: " + message,
         ErrorCode.StorageFailure or ErrorCode.Internal => "Service internal error: " + message,
+        ErrorCode.EmbeddingProviderFailed => "Embedding provider error: " + message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 }

@@ -4,6 +4,7 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Vectors;
 using Vectorizer.Engine.Vectors.Quantization;
+using Vectorizer.Ingestion.Embeddings;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -14,7 +15,8 @@ internal static class CollectionJson
     {
         body.ExpectObject();
         var sparse = body.TryGet("sparse_vectors", out var sparseInput) && sparseInput.Kind != JsonValueKind.Null ? ParseSparseVectors(sparseInput) : null;
-        var vectorsInput = sparse is not null && !body.Has("vectors")
+        var embedding = body.TryGet("embedding", out var embeddingInput) ? EmbeddingConfig.Parse(embeddingInput.Element) : null;
+        var vectorsInput = (sparse is not null || embedding is not null) && !body.Has("vectors")
             ? new JsonInput(JsonDocument.Parse("{}").RootElement, "vectors")
             : body.Required("vectors").ExpectObject();
         var vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal);
@@ -26,7 +28,7 @@ internal static class CollectionJson
                 vectors[property.Name] = ParseVectorParams(new JsonInput(property.Value, $"vectors.{property.Name}"), maxVectorSize);
             }
 
-            if (vectors.Count == 0 && sparse is null)
+            if (vectors.Count == 0 && sparse is null && embedding is null)
             {
                 throw vectorsInput.Invalid("at least one vector must be configured");
             }
@@ -38,7 +40,7 @@ internal static class CollectionJson
 
         var hnsw = new HnswConfig { M = defaults.M, EfConstruct = defaults.EfConstruction }
             .Apply(body.TryGet("hnsw_config", out var h) ? ParseHnswDiff(h) : null);
-        return new CollectionConfig
+        var config = new CollectionConfig
         {
             Vectors = vectors,
             NamedVectors = named,
@@ -54,6 +56,9 @@ internal static class CollectionJson
             Metadata = body.TryGet("metadata", out var metadata) ? metadata.ExpectObject().Element.Clone() : null,
             SparseVectors = sparse,
         };
+
+        // Our extension: embedders for /documents and /search/text, which may add the vectors they write.
+        return embedding is null ? config : embedding.ApplyTo(config);
     }
 
     /// <summary><c>{"name": {"modifier": "idf"|"none", "index": {...}}}</c>: validated, kept as given.</summary>
@@ -199,6 +204,11 @@ internal static class CollectionJson
         if (body.TryGet("sparse_vectors", out var sparse) && sparse.Kind == JsonValueKind.Object && sparse.Element.EnumerateObject().Any())
         {
             throw VectorizerException.BadRequest("sparse_vectors parameters can not be changed after the collection is created");
+        }
+
+        if (body.Has("embedding"))
+        {
+            throw VectorizerException.BadRequest("embedding can not be changed after the collection is created: its vectors were made by these embedders");
         }
 
         var vectorDiffs = new Dictionary<string, (HnswConfigDiff? Hnsw, JsonElement? Quantization, bool? OnDisk)>(StringComparer.Ordinal);

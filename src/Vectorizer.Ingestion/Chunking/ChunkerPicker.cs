@@ -1,0 +1,110 @@
+namespace Vectorizer.Ingestion.Chunking;
+
+/// <summary>Picks a chunker and a language name by file extension, and turns a file into <see cref="Chunk"/>s.</summary>
+public static class ChunkerPicker
+{
+    private static readonly PlainTextChunker PlainText = new();
+    private static readonly CodeChunker Code = new();
+    private static readonly MarkdownChunker Markdown = new();
+
+    private static readonly Dictionary<string, string> Languages = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [".md"] = "markdown",
+        [".markdown"] = "markdown",
+        [".mdx"] = "markdown",
+        [".txt"] = "text",
+        [".text"] = "text",
+        [".rst"] = "text",
+        [".log"] = "text",
+        [".cs"] = "csharp",
+        [".fs"] = "fsharp",
+        [".vb"] = "vb",
+        [".java"] = "java",
+        [".kt"] = "kotlin",
+        [".scala"] = "scala",
+        [".c"] = "c",
+        [".h"] = "c",
+        [".cc"] = "cpp",
+        [".cpp"] = "cpp",
+        [".cxx"] = "cpp",
+        [".hpp"] = "cpp",
+        [".go"] = "go",
+        [".rs"] = "rust",
+        [".swift"] = "swift",
+        [".m"] = "objective-c",
+        [".js"] = "javascript",
+        [".mjs"] = "javascript",
+        [".cjs"] = "javascript",
+        [".jsx"] = "javascript",
+        [".ts"] = "typescript",
+        [".tsx"] = "typescript",
+        [".py"] = "python",
+        [".rb"] = "ruby",
+        [".php"] = "php",
+        [".lua"] = "lua",
+        [".pl"] = "perl",
+        [".r"] = "r",
+        [".dart"] = "dart",
+        [".ex"] = "elixir",
+        [".exs"] = "elixir",
+        [".sh"] = "shell",
+        [".bash"] = "shell",
+        [".ps1"] = "powershell",
+        [".sql"] = "sql",
+        [".html"] = "html",
+        [".htm"] = "html",
+        [".css"] = "css",
+        [".scss"] = "scss",
+        [".xml"] = "xml",
+        [".json"] = "json",
+        [".yaml"] = "yaml",
+        [".yml"] = "yaml",
+        [".toml"] = "toml",
+        [".proto"] = "protobuf",
+    };
+
+    /// <summary>The language of a path by its extension: <c>markdown</c>, <c>text</c>, a programming language, or <c>text</c> when unknown.</summary>
+    public static string LanguageOf(string? path) =>
+        path is not null && Languages.TryGetValue(Path.GetExtension(path), out var language) ? language : "text";
+
+    public static IChunker For(string? path) => LanguageOf(path) switch
+    {
+        "markdown" => Markdown,
+        "text" => PlainText,
+        _ => Code,
+    };
+
+    /// <summary>Chunks <paramref name="text"/> as the file <paramref name="path"/> (which need not exist).</summary>
+    public static IReadOnlyList<Chunk> ChunkText(string text, string path, DateTimeOffset? mtime = null, ChunkerOptions? options = null)
+    {
+        var normalized = text.Replace("\r\n", "\n", StringComparison.Ordinal);
+        var ranges = For(path).Split(normalized, options ?? ChunkerOptions.Default);
+        var fileHash = Hashes.Sha256Hex(text);
+        var language = LanguageOf(path);
+        var lines = new Lines(normalized);
+        var chunks = new List<Chunk>(ranges.Count);
+        foreach (var range in ranges)
+        {
+            var content = normalized[range.Start..range.End];
+            chunks.Add(new Chunk(
+                path,
+                chunks.Count,
+                lines.LineOf(range.Start) + 1,
+                lines.LineOf(Math.Max(range.Start, range.End - 1)) + 1,
+                content,
+                Hashes.Sha256Hex(content),
+                fileHash,
+                mtime,
+                language));
+        }
+
+        return chunks;
+    }
+
+    /// <summary>Reads and chunks a file on disk (its modification time goes into every chunk).</summary>
+    public static IReadOnlyList<Chunk> ChunkFile(string path, ChunkerOptions? options = null)
+    {
+        var text = File.ReadAllText(path);
+        return ChunkText(text, path, new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero), options);
+    }
+}

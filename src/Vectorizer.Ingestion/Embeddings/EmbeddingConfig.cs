@@ -1,0 +1,303 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Vectors;
+
+namespace Vectorizer.Ingestion.Embeddings;
+
+/// <summary>
+/// How a collection turns text into vectors: the optional <c>embedding</c> section of collection creation
+/// (our extension; Qdrant clients never send it and are unaffected). Stored normalised, defaults filled in,
+/// with the collection's config, so a later change of defaults never changes how an existing collection embeds.
+/// <code>
+/// "embedding": {
+///   "dense":  {"provider": "hash", "vector": "dense", "dimension": 512},
+///   "sparse": {"provider": "bm25", "vector": "text", "k1": 1.2, "b": 0.75}
+/// }
+/// </code>
+/// </summary>
+public sealed record EmbeddingConfig
+{
+    public static readonly string[] DenseProviders = ["hash", "openai"];
+    public static readonly string[] SparseProviders = ["bm25"];
+
+    [JsonPropertyName("dense")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DenseEmbedderConfig? Dense { get; init; }
+
+    [JsonPropertyName("sparse")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SparseEmbedderConfig? Sparse { get; init; }
+
+    public JsonElement ToJson() => JsonSerializer.SerializeToElement(this);
+
+    /// <summary>Reads a stored (already validated) section.</summary>
+    public static EmbeddingConfig FromStored(JsonElement stored) =>
+        stored.Deserialize<EmbeddingConfig>() ?? throw new VectorizerException(ErrorCode.StorageFailure, "The stored embedding section is empty");
+
+    /// <summary>Parses and validates a request's <c>embedding</c> section: unknown providers and fields are errors (400).</summary>
+    public static EmbeddingConfig Parse(JsonElement element, string path = "embedding")
+    {
+        var input = Expect(element, path);
+        Allow(input, path, "dense", "sparse");
+        var dense = Optional(input, "dense") is { } d ? ParseDense(d, path + ".dense") : null;
+        var sparse = Optional(input, "sparse") is { } s ? ParseSparse(s, path + ".sparse") : null;
+        if (dense is null && sparse is null)
+        {
+            throw Bad(path, "configure at least one of `dense` and `sparse`");
+        }
+
+        return new EmbeddingConfig { Dense = dense, Sparse = sparse };
+    }
+
+    private static DenseEmbedderConfig ParseDense(JsonElement element, string path)
+    {
+        Expect(element, path);
+        var provider = String(element, "provider", path) ?? throw Bad(path, "missing field `provider`");
+        var vector = String(element, "vector", path) ?? DenseEmbedderConfig.DefaultVector;
+        switch (provider)
+        {
+            case "hash":
+                Allow(element, path, "provider", "vector", "dimension");
+                return new DenseEmbedderConfig
+                {
+                    Provider = provider,
+                    Vector = vector,
+                    Dimension = Int(element, "dimension", path, 1, 65536) ?? HashEmbeddingGenerator.DefaultDimension,
+                };
+            case "openai":
+                Allow(element, path, "provider", "vector", "base_url", "model", "api_key_env", "dimensions", "batch_size", "timeout_seconds", "max_retries", "cost_per_1k_tokens");
+                var baseUrl = String(element, "base_url", path) ?? throw Bad(path, "missing field `base_url`");
+                if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    throw Bad(path + ".base_url", $"`{baseUrl}` is not an http(s) URL");
+                }
+
+                var cost = Optional(element, "cost_per_1k_tokens") is { } c
+                    ? (c.ValueKind == JsonValueKind.Number && c.GetDouble() >= 0 ? c.GetDouble() : throw Bad(path + ".cost_per_1k_tokens", "expected a number, 0 or larger"))
+                    : 0;
+                return new DenseEmbedderConfig
+                {
+                    Provider = provider,
+                    Vector = vector,
+                    BaseUrl = baseUrl,
+                    Model = String(element, "model", path) ?? throw Bad(path, "missing field `model`"),
+                    ApiKeyEnv = String(element, "api_key_env", path),
+                    Dimensions = Int(element, "dimensions", path, 1, 65536),
+                    BatchSize = Int(element, "batch_size", path, 1, 2048) ?? DenseEmbedderConfig.DefaultBatchSize,
+                    TimeoutSeconds = Int(element, "timeout_seconds", path, 1, 3600) ?? DenseEmbedderConfig.DefaultTimeoutSeconds,
+                    MaxRetries = Int(element, "max_retries", path, 0, 20) ?? DenseEmbedderConfig.DefaultMaxRetries,
+                    CostPer1kTokens = cost,
+                };
+            default:
+                throw Bad(path + ".provider", $"unknown dense embedding provider `{provider}`, expected one of {Names(DenseProviders)}");
+        }
+    }
+
+    private static SparseEmbedderConfig ParseSparse(JsonElement element, string path)
+    {
+        Expect(element, path);
+        var provider = String(element, "provider", path) ?? throw Bad(path, "missing field `provider`");
+        if (provider != "bm25")
+        {
+            throw Bad(path + ".provider", $"unknown sparse embedding provider `{provider}`, expected one of {Names(SparseProviders)}");
+        }
+
+        Allow(element, path, "provider", "vector", "k1", "b");
+        var k1 = Number(element, "k1", path, 0, 100) ?? Bm25SparseEmbedder.DefaultK1;
+        var b = Number(element, "b", path, 0, 1) ?? Bm25SparseEmbedder.DefaultB;
+        return new SparseEmbedderConfig { Provider = provider, Vector = String(element, "vector", path) ?? SparseEmbedderConfig.DefaultVector, K1 = k1, B = b };
+    }
+
+    /// <summary>
+    /// Checks the section against the collection's vectors and adds what is missing: a Cosine dense vector of the
+    /// provider's dimension, a sparse vector with <c>modifier: idf</c>. A declared vector whose size differs from
+    /// the provider's output, or a BM25 sparse vector without the IDF modifier, is a 400: never a silent fallback.
+    /// </summary>
+    public CollectionConfig ApplyTo(CollectionConfig config)
+    {
+        var vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal);
+        var sparseVectors = config.SparseVectors;
+        if (Dense is { } dense)
+        {
+            var dimension = dense.OutputDimension;
+            if (vectors.TryGetValue(dense.Vector, out var declared))
+            {
+                if (dimension is { } size && size != declared.Size)
+                {
+                    throw VectorizerException.BadRequest(
+                        $"embedding.dense: the `{dense.Provider}` provider makes {size}-dimensional vectors but vector `{dense.Vector}` has size {declared.Size}");
+                }
+            }
+            else if (!config.NamedVectors || dense.Vector.Length == 0)
+            {
+                throw VectorizerException.BadRequest(
+                    $"embedding.dense.vector: `{dense.Vector}` is not a vector of this collection" + (config.NamedVectors ? "" : "; it has one unnamed vector, use \"vector\": \"\""));
+            }
+            else
+            {
+                vectors[dense.Vector] = new VectorParams
+                {
+                    Size = dimension ?? throw VectorizerException.BadRequest($"embedding.dense: set `dimensions` or declare vector `{dense.Vector}` in `vectors`"),
+                    Distance = Distance.Cosine,
+                };
+            }
+        }
+
+        if (Sparse is { } sparse)
+        {
+            var existing = config.SparseVectorSpecs().Where(s => s.Name == sparse.Vector).ToList();
+            if (existing.Count > 0)
+            {
+                if (!existing[0].Idf)
+                {
+                    throw VectorizerException.BadRequest($"embedding.sparse: bm25 needs `\"modifier\": \"idf\"` on sparse vector `{sparse.Vector}`");
+                }
+            }
+            else
+            {
+                var node = config.SparseVectors is { } current ? JsonNode.Parse(current.GetRawText())!.AsObject() : [];
+                node[sparse.Vector] = new JsonObject { ["modifier"] = "idf" };
+                sparseVectors = JsonSerializer.SerializeToElement(node);
+            }
+        }
+
+        return config with { Vectors = vectors, SparseVectors = sparseVectors, Embedding = ToJson() };
+    }
+
+    // ------------------------------------------------------------------ JSON helpers (errors name the field)
+
+    private static JsonElement Expect(JsonElement element, string path) =>
+        element.ValueKind == JsonValueKind.Object ? element : throw Malformed(path, "expected an object");
+
+    private static JsonElement? Optional(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    private static void Allow(JsonElement element, string path, params string[] names)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (Array.IndexOf(names, property.Name) < 0)
+            {
+                throw Malformed(path, $"unknown field `{property.Name}`, expected one of {Names(names)}");
+            }
+        }
+    }
+
+    private static string? String(JsonElement parent, string name, string path) => Optional(parent, name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.String } value => value.GetString(),
+        _ => throw Malformed($"{path}.{name}", "expected a string"),
+    };
+
+    private static int? Int(JsonElement parent, string name, string path, int min, int max)
+    {
+        if (Optional(parent, name) is not { } value)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
+        {
+            throw Malformed($"{path}.{name}", "expected an integer");
+        }
+
+        return number >= min && number <= max ? number : throw Bad($"{path}.{name}", $"value {number} invalid, must be from {min} to {max}");
+    }
+
+    private static double? Number(JsonElement parent, string name, string path, double min, double max)
+    {
+        if (Optional(parent, name) is not { } value)
+        {
+            return null;
+        }
+
+        var number = value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw Malformed($"{path}.{name}", "expected a number");
+        return number >= min && number <= max ? number : throw Bad($"{path}.{name}", $"value {number} invalid, must be from {min} to {max}");
+    }
+
+    private static string Names(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"`{n}`"));
+
+    private static VectorizerException Bad(string path, string message) => VectorizerException.BadRequest($"{path}: {message}");
+
+    private static VectorizerException Malformed(string path, string message) => new(ErrorCode.MalformedBody, $"{path}: {message}");
+}
+
+/// <summary>The dense embedder of a collection. <c>hash</c> uses <see cref="Dimension"/>; <c>openai</c> the rest.</summary>
+public sealed record DenseEmbedderConfig
+{
+    public const string DefaultVector = "dense";
+    public const int DefaultBatchSize = 64;
+    public const int DefaultTimeoutSeconds = 30;
+    public const int DefaultMaxRetries = 5;
+
+    [JsonPropertyName("provider")]
+    public required string Provider { get; init; }
+
+    /// <summary>The dense vector (name) the embeddings go to.</summary>
+    [JsonPropertyName("vector")]
+    public string Vector { get; init; } = DefaultVector;
+
+    [JsonPropertyName("dimension")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Dimension { get; init; }
+
+    [JsonPropertyName("base_url")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? BaseUrl { get; init; }
+
+    [JsonPropertyName("model")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Model { get; init; }
+
+    /// <summary>The name of the environment variable holding the API key (the key itself is never stored).</summary>
+    [JsonPropertyName("api_key_env")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ApiKeyEnv { get; init; }
+
+    /// <summary>Sent to the endpoint as <c>dimensions</c> when set (models that can shorten their output).</summary>
+    [JsonPropertyName("dimensions")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Dimensions { get; init; }
+
+    [JsonPropertyName("batch_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? BatchSize { get; init; }
+
+    [JsonPropertyName("timeout_seconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? TimeoutSeconds { get; init; }
+
+    [JsonPropertyName("max_retries")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxRetries { get; init; }
+
+    [JsonPropertyName("cost_per_1k_tokens")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? CostPer1kTokens { get; init; }
+
+    /// <summary>The size of the vectors the provider makes, when known before calling it.</summary>
+    [JsonIgnore]
+    public int? OutputDimension => Provider == "hash" ? Dimension : Dimensions;
+}
+
+/// <summary>The sparse embedder of a collection (BM25).</summary>
+public sealed record SparseEmbedderConfig
+{
+    public const string DefaultVector = "text";
+
+    [JsonPropertyName("provider")]
+    public required string Provider { get; init; }
+
+    [JsonPropertyName("vector")]
+    public string Vector { get; init; } = DefaultVector;
+
+    [JsonPropertyName("k1")]
+    public double K1 { get; init; } = Bm25SparseEmbedder.DefaultK1;
+
+    [JsonPropertyName("b")]
+    public double B { get; init; } = Bm25SparseEmbedder.DefaultB;
+}

@@ -1,0 +1,328 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
+using Vectorizer.Ingestion.Chunking;
+using Vectorizer.Ingestion.Embeddings;
+
+namespace Vectorizer.Ingestion;
+
+/// <summary>A text to add: its id (optional; derived from the text or file path when missing), text and metadata (a JSON object).</summary>
+public sealed record DocumentInput(PointId? Id, string Text, JsonElement? Metadata);
+
+/// <summary>How <c>/search/text</c> ranks: dense similarity, BM25, or both fused with RRF.</summary>
+public enum TextSearchMode
+{
+    Dense,
+    Sparse,
+    Hybrid,
+}
+
+public sealed record TextSearchRequest
+{
+    public required string Query { get; init; }
+
+    public int Limit { get; init; } = 10;
+
+    public int Offset { get; init; }
+
+    public Filter? Filter { get; init; }
+
+    /// <summary>Null: hybrid when the collection has both embedders, else the one it has.</summary>
+    public TextSearchMode? Mode { get; init; }
+
+    public float? ScoreThreshold { get; init; }
+
+    public PayloadSelector WithPayload { get; init; } = PayloadSelector.All;
+}
+
+/// <summary>What embedding cost: texts sent to the provider, texts served from its cache, tokens, cost.</summary>
+public sealed record EmbeddingUsage(int Embedded, int Cached, long Tokens, double Cost);
+
+public sealed record IngestResult(UpdateResult Update, int Documents, IReadOnlyList<PointId> Ids, EmbeddingUsage? Usage);
+
+/// <summary>
+/// Adds text to collections and searches them by text, with the embedders each collection's <c>embedding</c>
+/// section names. The application service behind <c>POST /collections/{c}/documents</c> and
+/// <c>POST /collections/{c}/search/text</c> (and, later, the CLI and the file watcher).
+/// </summary>
+public sealed class IngestionService : IDisposable
+{
+    /// <summary>Payload keys written for every document; metadata keys of the same name are replaced.</summary>
+    public const string ContentKey = "content";
+
+    private readonly ConditionalWeakTable<Collection, CollectionEmbedders> embedders = [];
+    private readonly Lazy<EmbeddingCache> cache;
+    private readonly HttpClient http;
+    private readonly ILogger logger;
+
+    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null)
+    {
+        logger = loggerFactory.CreateLogger("Vectorizer.Ingestion");
+        http = handler is null
+            ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan }
+            : new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        cache = new Lazy<EmbeddingCache>(
+            () => EmbeddingCache.Open(Path.Combine(dataDirectory, "embedding-cache", "embeddings.bin"), logger),
+            LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The embedders of <paramref name="collection"/>; 400 when it has no <c>embedding</c> section.</summary>
+    public CollectionEmbedders For(Collection collection) => embedders.GetValue(collection, CreateEmbedders);
+
+    private CollectionEmbedders CreateEmbedders(Collection collection)
+    {
+        if (collection.Config.Embedding is not { } stored)
+        {
+            throw VectorizerException.BadRequest(
+                $"Collection `{collection.Name}` has no `embedding` configuration: create it with an `embedding` section to add documents or search by text");
+        }
+
+        var config = EmbeddingConfig.FromStored(stored);
+        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger) : null;
+        var sparse = config.Sparse is { } s ? EmbedderFactory.CreateSparse(s, Path.Combine(collection.Paths.Root, "ingest")) : null;
+        return new CollectionEmbedders(config, dense, sparse);
+    }
+
+    public async Task<IngestResult> AddDocumentsAsync(
+        Collection collection, IReadOnlyList<DocumentInput> documents, ChunkerOptions? chunking, bool wait, CancellationToken cancellationToken)
+    {
+        var target = For(collection);
+        var units = BuildUnits(documents, chunking);
+        var texts = new List<string>(units.Count);
+        foreach (var unit in units)
+        {
+            texts.Add(unit.Text);
+        }
+
+        float[][]? dense = null;
+        EmbeddingUsage? usage = null;
+        if (target.Dense is { } generator)
+        {
+            (dense, usage) = await EmbedDenseAsync(collection, target, generator, texts, cancellationToken).ConfigureAwait(false);
+        }
+
+        Task<UpdateResult> Upsert(IReadOnlyList<SparseVector>? sparse)
+        {
+            var points = new List<PointStruct>(units.Count);
+            for (var i = 0; i < units.Count; i++)
+            {
+                var vectors = dense is null ? new Dictionary<string, float[]>() : VectorMap.Single(target.Config.Dense!.Vector, dense[i]);
+                var sparseVectors = sparse is null ? null : new Dictionary<string, SparseVector> { [target.Config.Sparse!.Vector] = sparse[i] };
+                points.Add(new PointStruct(units[i].Id, vectors, units[i].Payload, sparseVectors));
+            }
+
+            return collection.UpdateAsync(new UpsertOperation(points), wait, cancellationToken).AsTask();
+        }
+
+        var update = target.Sparse is { } sparseEmbedder
+            ? await sparseEmbedder.EmbedDocumentsAsync(texts, Upsert, cancellationToken).ConfigureAwait(false)
+            : await Upsert(null).ConfigureAwait(false);
+        var ids = new List<PointId>(units.Count);
+        foreach (var unit in units)
+        {
+            ids.Add(unit.Id);
+        }
+
+        return new IngestResult(update, documents.Count, ids, usage);
+    }
+
+    public async Task<IReadOnlyList<ScoredPoint>> SearchTextAsync(Collection collection, TextSearchRequest request, CancellationToken cancellationToken)
+    {
+        var target = For(collection);
+        var mode = request.Mode ?? (target.Dense is not null && target.Sparse is not null ? TextSearchMode.Hybrid
+            : target.Dense is not null ? TextSearchMode.Dense : TextSearchMode.Sparse);
+        if (mode != TextSearchMode.Sparse && target.Dense is null)
+        {
+            throw VectorizerException.BadRequest($"Collection `{collection.Name}` has no dense embedder; use \"mode\": \"sparse\"");
+        }
+
+        if (mode != TextSearchMode.Dense && target.Sparse is null)
+        {
+            throw VectorizerException.BadRequest($"Collection `{collection.Name}` has no sparse embedder; use \"mode\": \"dense\"");
+        }
+
+        QueryRequest? denseQuery = null;
+        QueryRequest? sparseQuery = null;
+        if (mode != TextSearchMode.Sparse)
+        {
+            var (vectors, _) = await EmbedDenseAsync(collection, target, target.Dense!, [request.Query], cancellationToken).ConfigureAwait(false);
+            denseQuery = new QueryRequest { Query = new DenseVectorQuery(vectors[0]), Using = target.Config.Dense!.Vector };
+        }
+
+        if (mode != TextSearchMode.Dense)
+        {
+            sparseQuery = new QueryRequest { Query = new SparseVectorQuery(target.Sparse!.EmbedQuery(request.Query)), Using = target.Config.Sparse!.Vector };
+        }
+
+        var query = mode switch
+        {
+            TextSearchMode.Dense => denseQuery!,
+            TextSearchMode.Sparse => sparseQuery!,
+            _ => new QueryRequest
+            {
+                // Each list reaches deeper than the page asked for, so fusion has candidates that rank well in both.
+                Prefetch = [denseQuery! with { Limit = PrefetchLimit(request) }, sparseQuery! with { Limit = PrefetchLimit(request) }],
+                Query = new FusionQuery(FusionMethod.Rrf),
+            },
+        };
+        return collection.Query(query with
+        {
+            Filter = request.Filter,
+            Limit = request.Limit,
+            Offset = request.Offset,
+            ScoreThreshold = request.ScoreThreshold,
+            WithPayload = request.WithPayload,
+        });
+    }
+
+    private static int PrefetchLimit(TextSearchRequest request) => Math.Max(2 * (request.Limit + request.Offset), 20);
+
+    private static async Task<(float[][] Vectors, EmbeddingUsage Usage)> EmbedDenseAsync(
+        Collection collection, CollectionEmbedders target, IEmbeddingGenerator<string, Embedding<float>> generator, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    {
+        var config = target.Config.Dense!;
+        var expected = collection.Config.Vectors.TryGetValue(config.Vector, out var parameters)
+            ? parameters.Size
+            : throw VectorizerException.VectorNameNotFound(config.Vector);
+        var generated = await generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (generated.Count != texts.Count)
+        {
+            throw new VectorizerException(ErrorCode.EmbeddingProviderFailed, $"the `{config.Provider}` provider returned {generated.Count} embeddings for {texts.Count} texts");
+        }
+
+        var vectors = new float[generated.Count][];
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            vectors[i] = generated[i].Vector.ToArray();
+            if (vectors[i].Length != expected)
+            {
+                throw VectorizerException.BadRequest(
+                    $"the `{config.Provider}` provider returned {vectors[i].Length}-dimensional vectors but vector `{config.Vector}` has size {expected}");
+            }
+        }
+
+        var properties = generated.AdditionalProperties;
+        var cached = properties?.TryGetValue("cached", out var c) == true && c is int hits ? hits : 0;
+        var cost = properties?.TryGetValue("cost", out var k) == true && k is double spent ? spent : 0;
+        return (vectors, new EmbeddingUsage(texts.Count - cached, cached, generated.Usage?.TotalTokenCount ?? 0, cost));
+    }
+
+    private readonly record struct Unit(PointId Id, string Text, PointPayload Payload);
+
+    /// <summary>One point per document, or per chunk when <paramref name="chunking"/> is set.</summary>
+    private static List<Unit> BuildUnits(IReadOnlyList<DocumentInput> documents, ChunkerOptions? chunking)
+    {
+        var units = new List<Unit>(documents.Count);
+        for (var d = 0; d < documents.Count; d++)
+        {
+            var document = documents[d];
+            if (string.IsNullOrWhiteSpace(document.Text))
+            {
+                throw VectorizerException.BadRequest($"documents[{d}].text: must not be empty");
+            }
+
+            var filePath = document.Metadata is { ValueKind: JsonValueKind.Object } m && m.TryGetProperty("file_path", out var p) && p.ValueKind == JsonValueKind.String
+                ? p.GetString()
+                : null;
+            if (chunking is null)
+            {
+                var id = document.Id ?? DerivedId(filePath ?? Hashes.Sha256Hex(document.Text));
+                units.Add(new Unit(id, document.Text, Payload(document.Metadata, document.Text, null, null)));
+                continue;
+            }
+
+            var chunks = ChunkerPicker.ChunkText(document.Text, filePath ?? "", null, chunking);
+            var key = document.Id?.ToString() ?? filePath ?? chunks.FirstOrDefault()?.FileHash ?? Hashes.Sha256Hex(document.Text);
+            foreach (var chunk in chunks)
+            {
+                units.Add(new Unit(DerivedId($"{key}#{chunk.ChunkIndex}"), chunk.Content, Payload(document.Metadata, chunk.Content, chunk, document.Id)));
+            }
+        }
+
+        return units;
+    }
+
+    /// <summary>A name-based (version 5 style) UUID from SHA-256, so re-adding the same document replaces its points.</summary>
+    public static PointId DerivedId(string key)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes("vectorizer:" + key), digest);
+        digest[6] = (byte)((digest[6] & 0x0F) | 0x50);
+        digest[8] = (byte)((digest[8] & 0x3F) | 0x80);
+        return PointId.FromUuid(new Guid(digest[..16], bigEndian: true));
+    }
+
+    private static PointPayload Payload(JsonElement? metadata, string content, Chunk? chunk, PointId? documentId)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(content.Length + 256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            if (metadata is { ValueKind: JsonValueKind.Object } fields)
+            {
+                foreach (var property in fields.EnumerateObject())
+                {
+                    if (!IsReserved(property.Name, chunk is not null))
+                    {
+                        property.WriteTo(writer);
+                    }
+                }
+            }
+
+            writer.WriteString(ContentKey, content);
+            if (chunk is not null)
+            {
+                if (documentId is { } id)
+                {
+                    writer.WriteString("document_id", id.ToString());
+                }
+
+                writer.WriteString("file_path", chunk.FilePath.Length == 0 ? null : chunk.FilePath);
+                writer.WriteNumber("chunk_index", chunk.ChunkIndex);
+                writer.WriteNumber("start_line", chunk.StartLine);
+                writer.WriteNumber("end_line", chunk.EndLine);
+                writer.WriteString("content_hash", chunk.ContentHash);
+                writer.WriteString("file_hash", chunk.FileHash);
+                if (chunk.Mtime is { } mtime)
+                {
+                    writer.WriteString("mtime", mtime);
+                }
+                else if (metadata is not { ValueKind: JsonValueKind.Object } meta || !meta.TryGetProperty("mtime", out _))
+                {
+                    writer.WriteNull("mtime");
+                }
+
+                writer.WriteString("language", chunk.Language);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return PointPayload.FromUtf8(buffer.WrittenSpan);
+    }
+
+    private static bool IsReserved(string name, bool chunked) => name == ContentKey || (chunked && name is
+        "document_id" or "file_path" or "chunk_index" or "start_line" or "end_line" or "content_hash" or "file_hash" or "language");
+
+    public void Dispose()
+    {
+        http.Dispose();
+        if (cache.IsValueCreated)
+        {
+            cache.Value.Dispose();
+        }
+    }
+}
+
+/// <summary>A collection's embedding configuration and the embedders built from it.</summary>
+public sealed record CollectionEmbedders(EmbeddingConfig Config, IEmbeddingGenerator<string, Embedding<float>>? Dense, ISparseEmbedder? Sparse);

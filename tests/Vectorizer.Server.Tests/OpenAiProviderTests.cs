@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Vectorizer.Server.Tests;
+
+/// <summary>
+/// The <c>openai</c> provider against a real, offline model: tests/embeddings-server serves Universal Sentence
+/// Encoder lite (npm <c>@energetic-ai/embeddings</c>) as an OpenAI-compatible <c>POST /v1/embeddings</c>.
+/// </summary>
+public sealed class OpenAiProviderTests(ITestOutputHelper output)
+{
+    private const string Documents = """
+        {"documents": [
+          {"id": 1, "text": "The cat is sleeping on the warm windowsill."},
+          {"id": 2, "text": "My dog loves chasing the ball in the garden."},
+          {"id": 3, "text": "Kittens and puppies need regular visits to the vet."},
+          {"id": 4, "text": "The central bank raised interest rates again."},
+          {"id": 5, "text": "Stock prices tumbled after the quarterly earnings report."},
+          {"id": 6, "text": "Inflation erodes the value of savings accounts."}
+        ]}
+        """;
+
+    private static async Task<List<int>> Search(TestServer server, string query)
+    {
+        var points = (await server.Post("/collections/semantic/search/text", $$"""{"query": "{{query}}", "limit": 3}""")).AssertOk().Result.GetProperty("points");
+        return points.EnumerateArray().Select(p => p.GetProperty("id").GetInt32()).ToList();
+    }
+
+    [Fact]
+    public async Task RelatedSentencesRankFirstRepeatsComeFromTheCacheAndRateLimitsAreRetried()
+    {
+        await using var embeddings = await EmbeddingsServer.StartAsync(output);
+        var dataDir = TestServer.NewDataDir();
+        var create = $$$"""
+            {"embedding": {"dense": {"provider": "openai", "base_url": "{{{embeddings.Url}}}/v1", "model": "use-lite",
+              "dimensions": 512, "batch_size": 4, "max_retries": 3, "timeout_seconds": 60, "cost_per_1k_tokens": 0.5} } }
+            """;
+        try
+        {
+            await using (var server = await TestServer.StartAsync(dataDir: dataDir))
+            {
+                (await server.Put("/collections/semantic", create)).AssertOk();
+                var usage = (await server.Post("/collections/semantic/documents?wait=true", Documents)).AssertOk().Result.GetProperty("usage");
+                Assert.Equal(6, usage.GetProperty("embedded").GetInt32());
+                Assert.Equal(0, usage.GetProperty("cached").GetInt32());
+                var tokens = usage.GetProperty("tokens").GetInt64();
+                Assert.Equal(48, tokens); // the test server counts words
+                Assert.Equal(tokens * 0.5 / 1000, usage.GetProperty("cost").GetDouble(), 9);
+                var stats = await embeddings.Stats();
+                Assert.Equal(2, stats.GetProperty("embedding_requests").GetInt32()); // batches of 4 and 2
+                Assert.Equal(6, stats.GetProperty("inputs").GetInt32());
+
+                // Meaning, not shared words: no query word occurs in the documents it should find.
+                Assert.Equal([1, 2, 3], (await Search(server, "pets like felines and hounds")).Order());
+                Assert.Equal([4, 5, 6], (await Search(server, "monetary policy and financial markets")).Order());
+
+                // Unchanged text is never embedded twice.
+                var inputs = (await embeddings.Stats()).GetProperty("inputs").GetInt32();
+                var repeat = (await server.Post("/collections/semantic/documents?wait=true", Documents)).AssertOk().Result.GetProperty("usage");
+                Assert.Equal(0, repeat.GetProperty("embedded").GetInt32());
+                Assert.Equal(6, repeat.GetProperty("cached").GetInt32());
+                Assert.Equal(0, repeat.GetProperty("tokens").GetInt64());
+                Assert.Equal(inputs, (await embeddings.Stats()).GetProperty("inputs").GetInt32());
+            }
+
+            // The cache is on disk: a restarted server still does not re-embed.
+            await using (var server = await TestServer.StartAsync(dataDir: dataDir))
+            {
+                var before = await embeddings.Stats();
+                var repeat = (await server.Post("/collections/semantic/documents?wait=true", Documents)).AssertOk().Result.GetProperty("usage");
+                Assert.Equal(6, repeat.GetProperty("cached").GetInt32());
+                Assert.Equal(before.GetProperty("embedding_requests").GetInt32(), (await embeddings.Stats()).GetProperty("embedding_requests").GetInt32());
+
+                // A forced 429 (Retry-After: 1) and a 503 are retried; the documents get in.
+                await embeddings.Fail(429, count: 1, retryAfter: 1);
+                var watch = Stopwatch.StartNew();
+                (await server.Post("/collections/semantic/documents?wait=true", """{"documents": [{"id": 7, "text": "Parrots can learn to imitate human speech."}]}""")).AssertOk();
+                Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(0.9), $"Retry-After was not honoured: {watch.Elapsed}");
+                await embeddings.Fail(503, count: 1);
+                (await server.Post("/collections/semantic/documents?wait=true", """{"documents": [{"id": 8, "text": "Bond yields climbed as investors sold treasuries."}]}""")).AssertOk();
+                var after = await embeddings.Stats();
+                Assert.Equal(2, after.GetProperty("failures_served").GetInt32());
+                Assert.Equal(before.GetProperty("embedding_requests").GetInt32() + 4, after.GetProperty("embedding_requests").GetInt32());
+                Assert.Equal(8, (await server.Post("/collections/semantic/points/count", "{}")).AssertOk().Result.GetProperty("count").GetInt32());
+
+                // A client error is not retried, and the failure is reported as the provider's.
+                await embeddings.Fail(400, count: 1);
+                (await server.Post("/collections/semantic/documents", """{"documents": [{"text": "never stored"}]}""")).AssertError(502, "Embedding provider error:");
+                Assert.Equal(after.GetProperty("embedding_requests").GetInt32() + 1, (await embeddings.Stats()).GetProperty("embedding_requests").GetInt32());
+            }
+        }
+        finally
+        {
+            TestServer.TryDelete(dataDir);
+        }
+    }
+
+    [Fact]
+    public async Task WrongDimensionsFromTheEndpointAre400()
+    {
+        await using var embeddings = await EmbeddingsServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync();
+        // The model makes 512 dimensions; the declared vector has 384 and `dimensions` is not set.
+        (await server.Put("/collections/narrow", $$$"""
+            {"vectors": {"dense": {"size": 384, "distance": "Cosine"}},
+             "embedding": {"dense": {"provider": "openai", "base_url": "{{{embeddings.Url}}}/v1", "model": "use-lite"} } }
+            """)).AssertOk();
+        (await server.Post("/collections/narrow/documents", """{"documents": [{"text": "hello"}]}"""))
+            .AssertError(400, "the `openai` provider returned 512-dimensional vectors but vector `dense` has size 384");
+    }
+}
+
+/// <summary>tests/embeddings-server as a child process (installed with <c>npm ci</c> on first use, like the JS client).</summary>
+public sealed class EmbeddingsServer : IAsyncDisposable
+{
+    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+    private readonly Process process;
+    private readonly HttpClient client;
+
+    private EmbeddingsServer(Process process, string url)
+    {
+        this.process = process;
+        Url = url;
+        client = new HttpClient { BaseAddress = new Uri(url) };
+    }
+
+    public string Url { get; }
+
+    public static async Task<EmbeddingsServer> StartAsync(ITestOutputHelper output)
+    {
+        var folder = Path.Combine(VectorizerProcess.RepositoryRoot(), "tests", "embeddings-server");
+        await InstallLock.WaitAsync();
+        try
+        {
+            if (!File.Exists(Path.Combine(folder, "node_modules", "@energetic-ai", "embeddings", "package.json")))
+            {
+                using var npm = Process.Start(new ProcessStartInfo("npm", "ci --no-audit --no-fund") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true })!;
+                var log = npm.StandardOutput.ReadToEndAsync();
+                var errors = npm.StandardError.ReadToEndAsync();
+                await npm.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+                Assert.True(npm.ExitCode == 0, "npm ci failed:\n" + await log + await errors);
+            }
+        }
+        finally
+        {
+            InstallLock.Release();
+        }
+
+        var start = new ProcessStartInfo("node", "server.mjs") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        var process = Process.Start(start)!;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                output.WriteLine("embeddings-server: " + e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
+        {
+            process.Kill();
+            throw new InvalidOperationException($"the embeddings server did not start: {line}");
+        }
+
+        return new EmbeddingsServer(process, "http://127.0.0.1:" + line["listening ".Length..].Trim());
+    }
+
+    public async Task<JsonElement> Stats() =>
+        JsonDocument.Parse(await client.GetStringAsync("/stats")).RootElement.Clone();
+
+    /// <summary>The next <paramref name="count"/> embedding requests answer <paramref name="status"/>.</summary>
+    public async Task Fail(int status, int count, int? retryAfter = null)
+    {
+        var body = retryAfter is { } seconds
+            ? $$"""{"status": {{status}}, "count": {{count}}, "retry_after": {{seconds}}}"""
+            : $$"""{"status": {{status}}, "count": {{count}}}""";
+        using var response = await client.PostAsync("/fail", new StringContent(body));
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        client.Dispose();
+        if (!process.HasExited)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+}
