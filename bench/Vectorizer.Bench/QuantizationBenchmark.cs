@@ -20,19 +20,48 @@ public static class QuantizationBenchmark
     /// <summary>A quantization mode: name, the <c>quantization_config</c> (null: float32), and the oversampling used with it.</summary>
     private sealed record Mode(string Name, string? Config, double Oversampling);
 
-    public static readonly string[] DefaultModes = ["float32", "int8", "int8-os2", "binary-os4", "binary-os10", "pq-x8-os4", "pq-x16-os8"];
+    public static readonly string[] DefaultModes = ["float32", "int8", "int8-os2", "int8-os4", "binary-os4", "binary-os10", "pq-x8-os4", "pq-x16-os8"];
 
-    private static Mode ParseMode(string name) => name switch
+    /// <summary>
+    /// <c>float32</c>, or <c>int8</c> / <c>binary</c> / <c>pq-xN</c> followed by optional parts: <c>-qF</c> (int8
+    /// quantile F, default 0.99; <c>-q1</c>: the full range) and <c>-osN</c> (oversampling N, default 1).
+    /// </summary>
+    private static Mode ParseMode(string name)
     {
-        "float32" => new(name, null, 1),
-        "int8" => new(name, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 1),
-        "int8-os2" => new(name, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 2),
-        "binary-os4" => new(name, """{"binary": {"always_ram": true}}""", 4),
-        "binary-os10" => new(name, """{"binary": {"always_ram": true}}""", 10),
-        "pq-x8-os4" => new(name, """{"product": {"compression": "x8", "always_ram": true}}""", 4),
-        "pq-x16-os8" => new(name, """{"product": {"compression": "x16", "always_ram": true}}""", 8),
-        _ => throw new ArgumentException($"unknown mode {name}; known: {string.Join(", ", DefaultModes)}"),
-    };
+        var parts = name.Split('-');
+        var oversampling = 1.0;
+        var quantile = "0.99";
+        string? compression = null;
+        foreach (var part in parts.Skip(1))
+        {
+            if (part.StartsWith("os", StringComparison.Ordinal))
+            {
+                oversampling = double.Parse(part[2..], CultureInfo.InvariantCulture);
+            }
+            else if (part.StartsWith('q'))
+            {
+                quantile = part[1..];
+            }
+            else if (part.StartsWith('x'))
+            {
+                compression = part;
+            }
+            else
+            {
+                throw new ArgumentException($"unknown part `{part}` in mode {name}");
+            }
+        }
+
+        var config = parts[0] switch
+        {
+            "float32" => null,
+            "int8" => $$$"""{"scalar": {"type": "int8", "quantile": {{{quantile}}}, "always_ram": true}}""",
+            "binary" => """{"binary": {"always_ram": true}}""",
+            "pq" => $$$"""{"product": {"compression": "{{{compression ?? "x8"}}}", "always_ram": true}}""",
+            _ => throw new ArgumentException($"unknown mode {name}; e.g. {string.Join(", ", DefaultModes)}"),
+        };
+        return new Mode(name, config, oversampling);
+    }
 
     public static string Run(Options options, TextWriter log)
     {

@@ -54,7 +54,7 @@ public class QuantizationTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("glove-100-angular", Distance.Cosine, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 2.0, 0.93)]
+    [InlineData("glove-100-angular", Distance.Cosine, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 4.0, 0.93)]
     [InlineData("fashion-mnist-784-euclidean", Distance.Euclid, """{"scalar": {"type": "int8", "quantile": 0.99}}""", 2.0, 0.93)]
     [InlineData("glove-100-angular", Distance.Cosine, """{"product": {"compression": "x8"}}""", 4.0, 0.85)]
     [InlineData("glove-100-angular", Distance.Cosine, """{"binary": {"always_ram": true}}""", 8.0, 0.35)]
