@@ -16,7 +16,7 @@ public static class AnnPlot
     private const int Right = 170;
     private const int Top = 50;
     private const int Bottom = 60;
-    private static readonly string[] Colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"];
+    private static readonly string[] Colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
 
     /// <summary>Writes <paramref name="svgPath"/> and, when possible, the PNG beside it. Returns the PNG path or null.</summary>
     public static string? Write(AnnReport report, string svgPath, TextWriter log)

@@ -129,7 +129,9 @@ quantization.SetAction(parse =>
         ParseInts(parse.GetValue(threadsOption)!).Max(),
         parse.GetValue(quantizationRoundsOption),
         parse.GetValue(modesOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-    WriteReport($"Quantization: {options.Dataset}", QuantizationBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+    var markdownPath = parse.GetValue(markdownOption);
+    var plotPath = markdownPath is null ? null : Path.ChangeExtension(markdownPath, ".svg");
+    WriteReport($"Quantization: {options.Dataset}", QuantizationBenchmark.Run(options, Console.Out, plotPath, Machine.CommandLine(args)), markdownPath);
 });
 root.Add(quantization);
 

@@ -63,7 +63,7 @@ public static class QuantizationBenchmark
         return new Mode(name, config, oversampling);
     }
 
-    public static string Run(Options options, TextWriter log)
+    public static string Run(Options options, TextWriter log, string? plotPath = null, string command = "")
     {
         var dataset = Dataset.Load(options.Dataset, options.MaxBase, options.Queries, log);
         var stopwatch = Stopwatch.StartNew();
@@ -156,6 +156,14 @@ public static class QuantizationBenchmark
                 qps is { } q ? Stats.F(q, 0) : "n/a",
                 qps is { } a && floatQps is { } b ? Stats.F(a / b, 2) + "×" : "n/a",
             ]);
+        }
+
+        if (plotPath is not null)
+        {
+            var curves = new AnnReport(options.Dataset + " (quantization)", Machine.Commit(), Machine.Describe(), command, dataset.BaseCount, dataset.QueryCount, 16, 100, [.. bestByMode.SelectMany(m => m.Value)], []);
+            var png = AnnPlot.Write(curves, plotPath, log);
+            report.AppendLine($"![recall vs QPS per mode]({Path.GetFileName(png ?? plotPath)})");
+            report.AppendLine();
         }
 
         report.AppendLine("**Summary** (vector RAM: what search reads from RAM; the float32 originals stay on disk, memory-mapped, for rescoring):");
