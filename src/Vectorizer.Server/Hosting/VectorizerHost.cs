@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Storage;
 using Vectorizer.Ingestion;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
@@ -177,10 +178,34 @@ public sealed class ServerClock
     public TimeSpan Uptime => DateTimeOffset.UtcNow - StartedAt;
 }
 
-/// <summary>Owns the engine: opens it before the server accepts requests, checkpoints and closes it after the last one.</summary>
-public sealed class EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory) : IHostedService
+/// <summary>
+/// Owns the engine: takes the data directory's lock and opens it before the server accepts requests; checkpoints,
+/// closes and unlocks it after the last one.
+/// </summary>
+public sealed class EngineHolder : IHostedService
 {
-    private readonly Lazy<CollectionManager> manager = new(() => CollectionManager.Open(settings.ToEngineOptions(), loggerFactory));
+    private readonly ILoggerFactory loggerFactory;
+    private readonly Lazy<CollectionManager> manager;
+    private DataDirectoryLock? dataLock;
+
+    public EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory)
+    {
+        this.loggerFactory = loggerFactory;
+        manager = new Lazy<CollectionManager>(() =>
+        {
+            var options = settings.ToEngineOptions();
+            dataLock = DataDirectoryLock.Acquire(options.DataDir);
+            try
+            {
+                return CollectionManager.Open(options, loggerFactory);
+            }
+            catch
+            {
+                dataLock.Dispose();
+                throw;
+            }
+        });
+    }
 
     public CollectionManager Manager => manager.Value;
 
@@ -191,12 +216,13 @@ public sealed class EngineHolder(VectorizerSettings settings, ILoggerFactory log
         return Task.CompletedTask;
     }
 
-    /// <summary>Runs after Kestrel stopped accepting and drained in-flight requests: flush the WAL, checkpoint, close.</summary>
+    /// <summary>Runs after Kestrel stopped accepting and drained in-flight requests: flush the WAL, checkpoint, close, unlock.</summary>
     public Task StopAsync(CancellationToken cancellationToken)
     {
         if (manager.IsValueCreated)
         {
             manager.Value.Dispose();
+            dataLock?.Dispose();
             loggerFactory.CreateLogger("Vectorizer").LogInformation("Engine stopped: WALs flushed and collections checkpointed");
         }
 

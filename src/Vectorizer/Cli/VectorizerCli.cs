@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
+using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
 
@@ -42,7 +43,17 @@ public static class VectorizerCli
             }
 
             var app = VectorizerHost.Build(settings);
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (VectorizerException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                await app.DisposeAsync().ConfigureAwait(false);
+                return 2;
+            }
+
             Console.WriteLine($"Vectorizer {Server.Api.Qdrant.ServiceApi.Version} listening on {VectorizerHost.ListeningAddress(app)} (data: {Path.GetFullPath(settings.Server.DataDir)})");
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
