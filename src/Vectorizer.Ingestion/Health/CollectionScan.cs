@@ -275,9 +275,9 @@ internal sealed class CollectionScan
     {
         var orphans = files.Values.Where(g => !g.Exists).OrderBy(g => g.FullPath, StringComparer.Ordinal).ToList();
         var points = orphans.Sum(g => (long)g.Ids.Count);
-        var details = Details(("files_indexed", files.Count), ("points", points));
+        var details = Details(("indexed_files", files.Count), ("orphaned_points", points));
         return orphans.Count == 0
-            ? new CheckResult(Orphans, HealthStatus.Pass, 0, $"all {files.Count} indexed files exist", []) { Details = details }
+            ? new CheckResult(Orphans, HealthStatus.Pass, 0, $"every indexed file exists ({files.Count})", []) { Details = details }
             : new CheckResult(Orphans, HealthStatus.Fail, orphans.Count, $"{Plural(orphans.Count, "indexed file")} no longer {(orphans.Count == 1 ? "exists" : "exist")} ({Plural(points, "point")})",
                 orphans.Take(maxExamples).Select(g => new HealthExample(g.PreferredPath, null, $"source file is gone; {Plural(g.Ids.Count, "point")}")).ToList())
             { Details = details };
@@ -309,7 +309,7 @@ internal sealed class CollectionScan
         var details = Details(("stale_points", stale), ("corrupt_chunks", corrupt));
         if (outOfSync.Count == 0)
         {
-            return new CheckResult(ContentSync, HealthStatus.Pass, 0, $"all {files.Values.Count(g => g.Exists)} existing indexed files match their chunks", []) { Details = details };
+            return new CheckResult(ContentSync, HealthStatus.Pass, 0, $"every indexed file matches its chunks ({files.Values.Count(g => g.Exists)})", []) { Details = details };
         }
 
         return new CheckResult(ContentSync, HealthStatus.Fail, outOfSync.Count,
@@ -324,7 +324,7 @@ internal sealed class CollectionScan
     {
         var details = Details(("zero_vectors", zeroVectors), ("non_finite", nonFinite), ("wrong_dimension", wrongDimension), ("missing_vectors", missingVectors));
         return integrityPoints == 0
-            ? new CheckResult(Integrity, HealthStatus.Pass, 0, $"all {Plural(Points, "point")} have finite, non-zero vectors of the collection's dimensions", []) { Details = details }
+            ? new CheckResult(Integrity, HealthStatus.Pass, 0, $"every vector is finite, non-zero and of the collection's dimensions ({Plural(Points, "point")})", []) { Details = details }
             : new CheckResult(Integrity, HealthStatus.Fail, integrityPoints, $"{Plural(integrityPoints, "point")} with invalid vectors", integrityExamples) { Details = details };
     }
 
@@ -344,7 +344,7 @@ internal sealed class CollectionScan
 
         return missingOptional.Count > 0
             ? new CheckResult(Metadata, HealthStatus.Info, 0, $"required fields present; some points lack {string.Join(", ", missingOptional.Keys)}", []) { Details = details }
-            : new CheckResult(Metadata, HealthStatus.Pass, 0, $"all {Plural(Points, "point")} have the required fields", []) { Details = details };
+            : new CheckResult(Metadata, HealthStatus.Pass, 0, $"every point has the required fields ({Plural(Points, "point")})", []) { Details = details };
     }
 
     private void Example(List<HealthExample> examples, HealthExample example)

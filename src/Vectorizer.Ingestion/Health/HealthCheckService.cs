@@ -150,8 +150,10 @@ public sealed class HealthCheckService(IngestionService ingestion)
     private static CollectionHealth Summarize(Collection collection, string root, CollectionScan scan)
     {
         var failed = scan.Checks.Where(c => c.Status == HealthStatus.Fail).Select(c => c.Name).ToList();
-        var message = $"{scan.Files.Count} indexed files, {scan.Points} points: "
+        var message = $"{Plural(scan.Files.Count, "indexed file")}, {Plural(scan.Points, "point")}: "
             + (failed.Count == 0 ? "no check failed" : "failed " + string.Join(", ", failed));
         return new CollectionHealth(collection.Name, scan.Status, message) { SourceRoot = root, Points = scan.Points, Checks = scan.Checks };
     }
+
+    private static string Plural(long count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 }

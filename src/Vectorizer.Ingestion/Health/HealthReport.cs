@@ -92,7 +92,7 @@ public static class HealthReportJson
     {
         w.WriteStartObject();
         w.WriteString("status", Name(report.Status));
-        w.WriteString("checked_at", report.CheckedAt);
+        w.WriteString("checked_at", report.CheckedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
         w.WriteBoolean("fix", report.Fix);
         w.WriteStartArray("collections");
         foreach (var collection in report.Collections)

@@ -13,6 +13,7 @@ using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Storage;
 using Vectorizer.Ingestion;
+using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Configuration;
@@ -62,6 +63,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
 
         var app = builder.Build();
         app.Use(HandleErrors);

@@ -27,8 +27,13 @@ public static class VectorizerCli
         root.Add(StatusCommand());
         root.Add(CollectionsCommand());
         root.Add(ConfigCommand());
+        root.Add(HealthCheckCommand.Create());
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+        var parse = root.Parse(args);
+        var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+
+        // Usage errors (unknown options, bad values) exit 2, like the verbs' own usage errors; 1 means "found a problem".
+        return parse.Errors.Count > 0 ? 2 : code;
     }
 
     private static Command ServeCommand()
