@@ -32,6 +32,9 @@ public enum ErrorCode
     /// <summary>The server is shutting down and does not accept writes.</summary>
     ShuttingDown = 40,
 
+    /// <summary>Another process holds the data directory's lock (a running server, or another CLI command).</summary>
+    DataDirectoryInUse = 41,
+
     /// <summary>The storage layer failed (I/O error, disk full).</summary>
     StorageFailure = 50,
 

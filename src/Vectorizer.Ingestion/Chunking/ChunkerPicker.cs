@@ -67,6 +67,9 @@ public static class ChunkerPicker
     public static string LanguageOf(string? path) =>
         path is not null && Languages.TryGetValue(Path.GetExtension(path), out var language) ? language : "text";
 
+    /// <summary>True when the extension of <paramref name="path"/> names a language this picker knows (a text file worth indexing).</summary>
+    public static bool IsKnownExtension(string path) => Languages.ContainsKey(Path.GetExtension(path));
+
     public static IChunker For(string? path) => LanguageOf(path) switch
     {
         "markdown" => Markdown,

@@ -11,7 +11,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Storage;
 using Vectorizer.Ingestion;
+using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Configuration;
@@ -61,6 +63,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
 
         var app = builder.Build();
         app.Use(HandleErrors);
@@ -177,10 +180,34 @@ public sealed class ServerClock
     public TimeSpan Uptime => DateTimeOffset.UtcNow - StartedAt;
 }
 
-/// <summary>Owns the engine: opens it before the server accepts requests, checkpoints and closes it after the last one.</summary>
-public sealed class EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory) : IHostedService
+/// <summary>
+/// Owns the engine: takes the data directory's lock and opens it before the server accepts requests; checkpoints,
+/// closes and unlocks it after the last one.
+/// </summary>
+public sealed class EngineHolder : IHostedService
 {
-    private readonly Lazy<CollectionManager> manager = new(() => CollectionManager.Open(settings.ToEngineOptions(), loggerFactory));
+    private readonly ILoggerFactory loggerFactory;
+    private readonly Lazy<CollectionManager> manager;
+    private DataDirectoryLock? dataLock;
+
+    public EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory)
+    {
+        this.loggerFactory = loggerFactory;
+        manager = new Lazy<CollectionManager>(() =>
+        {
+            var options = settings.ToEngineOptions();
+            dataLock = DataDirectoryLock.Acquire(options.DataDir);
+            try
+            {
+                return CollectionManager.Open(options, loggerFactory);
+            }
+            catch
+            {
+                dataLock.Dispose();
+                throw;
+            }
+        });
+    }
 
     public CollectionManager Manager => manager.Value;
 
@@ -191,12 +218,13 @@ public sealed class EngineHolder(VectorizerSettings settings, ILoggerFactory log
         return Task.CompletedTask;
     }
 
-    /// <summary>Runs after Kestrel stopped accepting and drained in-flight requests: flush the WAL, checkpoint, close.</summary>
+    /// <summary>Runs after Kestrel stopped accepting and drained in-flight requests: flush the WAL, checkpoint, close, unlock.</summary>
     public Task StopAsync(CancellationToken cancellationToken)
     {
         if (manager.IsValueCreated)
         {
             manager.Value.Dispose();
+            dataLock?.Dispose();
             loggerFactory.CreateLogger("Vectorizer").LogInformation("Engine stopped: WALs flushed and collections checkpointed");
         }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
+using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
 
@@ -26,8 +27,13 @@ public static class VectorizerCli
         root.Add(StatusCommand());
         root.Add(CollectionsCommand());
         root.Add(ConfigCommand());
+        root.Add(HealthCheckCommand.Create());
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+        var parse = root.Parse(args);
+        var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+
+        // Usage errors (unknown options, bad values) exit 2, like the verbs' own usage errors; 1 means "found a problem".
+        return parse.Errors.Count > 0 ? 2 : code;
     }
 
     private static Command ServeCommand()
@@ -42,7 +48,17 @@ public static class VectorizerCli
             }
 
             var app = VectorizerHost.Build(settings);
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (VectorizerException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                await app.DisposeAsync().ConfigureAwait(false);
+                return 2;
+            }
+
             Console.WriteLine($"Vectorizer {Server.Api.Qdrant.ServiceApi.Version} listening on {VectorizerHost.ListeningAddress(app)} (data: {Path.GetFullPath(settings.Server.DataDir)})");
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);

@@ -3,8 +3,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Hosting;
+using Vectorizer.Server.Http;
 
 namespace Vectorizer.Server.Api.Ops;
 
@@ -16,8 +20,36 @@ public static class OpsApi
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
             new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo));
         app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus));
+        app.MapGet("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: false));
+        app.MapPost("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: true));
         return app;
     }
+
+    /// <summary>
+    /// <c>?collection=</c> (a name, or <c>all</c>), <c>root=</c> (else each collection's stored source root),
+    /// <c>examples=</c> (10), <c>fix=true</c> (POST only: it changes the collections).
+    /// </summary>
+    private static async Task<IResult> HealthCheck(HttpContext context, CollectionManager manager, HealthCheckService health, bool post)
+    {
+        var query = context.Request.Query;
+        var fix = QueryParameters.Bool(query["fix"], "fix", fallback: false);
+        if (fix && !post)
+        {
+            throw VectorizerException.BadRequest("fix=true changes collections: use POST /api/health-check?fix=true");
+        }
+
+        var request = new HealthCheckRequest
+        {
+            Collection = NullIfEmpty(query["collection"]),
+            Root = NullIfEmpty(query["root"]),
+            Fix = fix,
+            MaxExamples = QueryParameters.Int(query["examples"], "examples") ?? 10,
+        };
+        var report = await health.RunAsync(manager, request, context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => HealthReportJson.Write(w, report));
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     public static ServerStatus Status(CollectionManager manager, ServerClock clock)
     {
