@@ -160,7 +160,7 @@ public static class QuantizationBenchmark
 
         if (plotPath is not null)
         {
-            var curves = new AnnReport(options.Dataset + " (quantization)", Machine.Commit(), Machine.Describe(), command, dataset.BaseCount, dataset.QueryCount, 16, 100, [.. bestByMode.SelectMany(m => m.Value)], []);
+            var curves = new AnnReport(options.Dataset, Machine.Commit(), Machine.Describe(), command, dataset.BaseCount, dataset.QueryCount, 16, 100, [.. bestByMode.SelectMany(m => m.Value)], []);
             var png = AnnPlot.Write(curves, plotPath, log);
             report.AppendLine($"![recall vs QPS per mode]({Path.GetFileName(png ?? plotPath)})");
             report.AppendLine();
