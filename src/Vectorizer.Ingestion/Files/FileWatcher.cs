@@ -35,7 +35,7 @@ public sealed class FileWatcher : IAsyncDisposable
     private readonly FileWatcherOptions options;
     private readonly FileWatcherStats stats;
     private readonly ILogger logger;
-    private readonly Channel<Change> changes = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Change> changes = Channel.CreateUnbounded<Change>(); // not SingleReader: that reader cannot count (queue depth)
     private readonly List<FileSystemWatcher> watchers = [];
     private readonly CancellationTokenSource stop = new();
     private Task loop = Task.CompletedTask;
@@ -229,19 +229,21 @@ public sealed class FileWatcher : IAsyncDisposable
         Volatile.Write(ref inFlight, paths.Count);
         try
         {
-            var files = new List<string>(paths.Count);
+            var unique = new HashSet<string>(StringComparer.Ordinal);
             foreach (var path in paths)
             {
                 if (Directory.Exists(path))
                 {
                     // A directory created or moved in: its files (events for them may predate the new watch).
-                    files.AddRange(indexer.EnumerateFiles(path, stats.Record));
+                    unique.UnionWith(indexer.EnumerateFiles(path, stats.Record));
                 }
                 else
                 {
-                    files.Add(path);
+                    unique.Add(path);
                 }
             }
+
+            var files = unique.Order(StringComparer.Ordinal).ToList();
 
             for (var start = 0; start < files.Count; start += options.MaxBatch)
             {
