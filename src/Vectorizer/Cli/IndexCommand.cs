@@ -172,8 +172,9 @@ internal static class IndexCommand
             return result.Failed > 0 ? 1 : 0;
         }
 
+        // The watcher's own first scan (hash-skip: cheap) catches what changed while the run was going.
         var stats = new FileWatcherStats();
-        await using (var watcher = new FileWatcher(indexer, new FileWatcherOptions { AutoDiscovery = false }, stats, logger) { Processed = PrintChange })
+        await using (var watcher = new FileWatcher(indexer, new FileWatcherOptions { AutoDiscovery = true }, stats, logger) { Processed = PrintChange })
         {
             watcher.Start();
             Console.WriteLine($"Watching {options.Roots[0]} (Ctrl-C to stop)");
