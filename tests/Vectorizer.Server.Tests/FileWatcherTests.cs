@@ -80,6 +80,7 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
         Assert.True(status.GetProperty("files_removed").GetInt64() >= 4);
         Assert.Equal(0, status.GetProperty("errors").GetArrayLength());
         Assert.Equal(JsonValueKind.Object, status.GetProperty("last_event").ValueKind);
+        await server.StopAsync(); // stops the watcher, then the engine, without errors
     }
 
     [Fact]

@@ -23,9 +23,10 @@ public sealed record WatcherSnapshot(
 /// Runs the <see cref="FileWatcher"/> the <c>file_watcher:</c> section describes, after the engine has opened (and
 /// stops it before the engine closes). With <c>hot_reload</c> it watches the config file: a changed, valid
 /// <c>file_watcher</c> section replaces the running watcher (counters are kept); an invalid one is reported and ignored.
+/// Not disposable on purpose: the container would dispose it twice (as itself and as a hosted service); StopAsync cleans up.
 /// </summary>
 public sealed class FileWatcherHost(
-    VectorizerSettings settings, ConfigSource source, CollectionManager manager, IngestionService ingestion, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+    VectorizerSettings settings, ConfigSource source, CollectionManager manager, IngestionService ingestion, ILoggerFactory loggerFactory) : IHostedService
 {
     private readonly ILogger logger = loggerFactory.CreateLogger("Vectorizer.FileWatcher");
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -170,11 +171,5 @@ public sealed class FileWatcherHost(
         {
             gate.Release();
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        gate.Dispose();
     }
 }
