@@ -169,6 +169,7 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
             File.CreateSymbolicLink(Path.Combine(root, "loop-a.md"), Path.Combine(root, "loop-b.md"));
             File.CreateSymbolicLink(Path.Combine(root, "loop-b.md"), Path.Combine(root, "loop-a.md"));
             File.CreateSymbolicLink(Path.Combine(root, "escape.md"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(root, "linked-dir"), Path.GetDirectoryName(outside)!);
             Write("zz-last.md", "# Last\n\nwritten last\n");
 
             await WaitFor(async () => await Count(server, "files", "zz-last.md") == 1, "the last file indexed");
@@ -184,6 +185,7 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
             Assert.StartsWith("binary: NUL byte", skipped["bin.txt"], StringComparison.Ordinal);
             Assert.StartsWith("symlink loop", skipped["loop-a.md"], StringComparison.Ordinal);
             Assert.Contains("outside the watch roots", skipped["escape.md"], StringComparison.Ordinal);
+            Assert.StartsWith("symlinked directory not followed", skipped["linked-dir"], StringComparison.Ordinal);
             Assert.DoesNotContain("code.cs", skipped.Keys);
             Assert.True(status.GetProperty("files_skipped").GetInt64() >= 5);
             Assert.Equal(0, status.GetProperty("files_failed").GetInt64());

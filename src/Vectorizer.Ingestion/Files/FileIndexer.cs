@@ -52,8 +52,10 @@ public sealed record FileBatchResult(IReadOnlyList<FileIndexResult> Files, long 
 /// chunks of the old version beyond the new chunk count). Each step is one WAL operation.</item>
 /// </list>
 /// A file is identified by <c>watch_root</c> (its root's full path) and <c>file_path</c> (relative to the root, with
-/// <c>/</c>): both are stored in every chunk's payload and indexed as keywords, so these lookups never scan the
-/// collection. A deleted or renamed-away path loses its points (a directory: every file below it).
+/// <c>/</c>), both in every chunk's payload. <c>file_path</c> has a keyword index, so the lookups by file start from
+/// its few points and never scan the collection (<c>watch_root</c> has none on purpose: the planner would copy the
+/// posting list of every point of the root to compare sizes). A deleted or renamed-away path loses its points (a
+/// directory: every file below it).
 /// </summary>
 public sealed class FileIndexer
 {
@@ -138,8 +140,8 @@ public sealed class FileIndexer
     }
 
     /// <summary>
-    /// The collection, created with <see cref="FileIndexerOptions.NewCollectionEmbedding"/> when missing, with keyword
-    /// indexes on <c>file_path</c> and <c>watch_root</c> (added to an existing collection when it lacks them).
+    /// The collection, created with <see cref="FileIndexerOptions.NewCollectionEmbedding"/> when missing, with a keyword
+    /// index on <c>file_path</c> (added to an existing collection when it lacks it).
     /// </summary>
     public Collection EnsureCollection(string name)
     {
@@ -164,12 +166,9 @@ public sealed class FileIndexer
             }
 
             _ = ingestion.For(collection); // 400 now, before any file is read, when it has no `embedding` section
-            foreach (var key in (string[])[FilePathKey, WatchRootKey])
+            if (!collection.Config.PayloadSchema.ContainsKey(FilePathKey))
             {
-                if (!collection.Config.PayloadSchema.ContainsKey(key))
-                {
-                    collection.CreatePayloadIndex(key, new PayloadFieldSchema(PayloadSchemaType.Keyword));
-                }
+                collection.CreatePayloadIndex(FilePathKey, new PayloadFieldSchema(PayloadSchemaType.Keyword));
             }
 
             prepared[name] = collection;
@@ -182,7 +181,7 @@ public sealed class FileIndexer
     {
         foreach (var collection in manager.All)
         {
-            if (collection.Config.Embedding is not null && collection.Config.PayloadSchema.ContainsKey(FilePathKey) && collection.Config.PayloadSchema.ContainsKey(WatchRootKey))
+            if (collection.Config.Embedding is not null && collection.Config.PayloadSchema.ContainsKey(FilePathKey))
             {
                 yield return collection;
             }
@@ -200,7 +199,15 @@ public sealed class FileIndexer
     {
         var files = new List<string>();
         var pending = new Stack<string>();
-        pending.Push(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        var start = new DirectoryInfo(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        if (start.LinkTarget is not null && Locate(start.FullName) is { } link)
+        {
+            // A symlinked directory created (or moved) inside a root: not followed, as when walking the root.
+            skipped?.Invoke(Skip(start.FullName, link.Relative, "symlinked directory not followed: " + DescribeLink(start)));
+            return files;
+        }
+
+        pending.Push(start.FullName);
         var options = new EnumerationOptions { IgnoreInaccessible = false, AttributesToSkip = 0, RecurseSubdirectories = false, ReturnSpecialDirectories = false };
         while (pending.TryPop(out var current))
         {
