@@ -249,6 +249,25 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task AFileThatNeverStopsChangingIsStillIndexed()
+    {
+        await using var server = await StartAsync();
+        await WaitForIdle(server);
+        var clock = Stopwatch.StartNew();
+        var path = Path.Combine(root, "app.log");
+        var indexedWhileWriting = false;
+        while (clock.Elapsed < TimeSpan.FromSeconds(6) && !indexedWhileWriting)
+        {
+            File.AppendAllText(path, $"line {clock.ElapsedMilliseconds}\n"); // every 100 ms: the 300 ms debounce never runs out
+            await Task.Delay(100);
+            indexedWhileWriting = await Count(server, "files", "app.log") > 0;
+        }
+
+        output.WriteLine($"indexed after {clock.ElapsedMilliseconds} ms of continuous appends");
+        Assert.True(indexedWhileWriting, "a continuously appended file was not indexed while it kept changing");
+    }
+
+    [Fact]
     public async Task StatusOfADisabledWatcher()
     {
         await using var server = await TestServer.StartAsync();

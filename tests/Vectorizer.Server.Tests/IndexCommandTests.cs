@@ -125,6 +125,33 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task APaidProviderReportsTokensAndCost()
+    {
+        await using var embeddings = await EmbeddingsServer.StartAsync(output);
+        var corpus = Directory.CreateDirectory(Path.Combine(work, "paid")).FullName;
+        File.WriteAllText(Path.Combine(corpus, "cats.md"), "# Cats\n\nThe cat is sleeping on the warm windowsill.\n");
+        File.WriteAllText(Path.Combine(corpus, "rates.md"), "# Rates\n\nThe central bank raised interest rates again.\n");
+        string[] arguments = ["index", corpus, "--collection", "paid", "--data-dir", Path.Combine(work, "paid-data"), "--plain",
+            "--provider", "openai", "--base-url", embeddings.Url + "/v1", "--model", "use-lite", "--dimensions", "512", "--cost-per-1k-tokens", "0.5"];
+        var (code, text) = await VectorizerProcess.RunAsync(arguments);
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.Contains("(dense openai + sparse bm25;", text, StringComparison.Ordinal);
+        Assert.Equal(2, Summary(text, "files indexed"));
+        var tokens = Summary(text, "tokens");
+        Assert.True(tokens > 0, text);
+        Assert.Equal(tokens * 0.5 / 1000, SummaryValue(text, "cost"), 4);
+
+        (code, text) = await VectorizerProcess.RunAsync(arguments); // unchanged files: nothing embedded, nothing paid
+        Assert.True(code == 0, text);
+        Assert.Equal(0, Summary(text, "tokens"));
+
+        (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "other", "--data-dir", Path.Combine(work, "paid-data"), "--provider", "openai");
+        Assert.Equal(2, code);
+        Assert.Contains("--provider openai needs --base-url and --model", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BadArgumentsAreRefusedWithAReason()
     {
         var (code, text) = await VectorizerProcess.RunAsync("index", Path.Combine(work, "missing"), "--collection", "x", "--data-dir", Path.Combine(work, "d"));
@@ -174,7 +201,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
 
     internal static double SummaryValue(string text, string label)
     {
-        var match = Regex.Match(text, "^" + Regex.Escape(label) + @":\s+([0-9.]+)\s*$", RegexOptions.Multiline);
+        var match = Regex.Match(text, "^" + Regex.Escape(label) + @":\s+\$?([0-9.]+)\s*$", RegexOptions.Multiline);
         Assert.True(match.Success, $"no `{label}` in:\n{text}");
         return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }

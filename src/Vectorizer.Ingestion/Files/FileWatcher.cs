@@ -133,7 +133,8 @@ public sealed class FileWatcher : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var pending = new Dictionary<string, long>(StringComparer.Ordinal); // path → when it is due (ms ticks)
+        var pending = new Dictionary<string, (long Due, long First)>(StringComparer.Ordinal); // path → when it is due, first event (ms ticks)
+        var maxDelay = Math.Max(2000L, 5L * options.DebounceMs);
         var rescan = false;
         var reader = changes.Reader;
         while (!cancellationToken.IsCancellationRequested)
@@ -148,8 +149,11 @@ public sealed class FileWatcher : IAsyncDisposable
                     }
                     else if (Wanted(change))
                     {
+                        // Debounced, but a file that never stops changing (a log) is still indexed every few seconds.
                         stats.Event(change.Path, change.Kind);
-                        pending[change.Path] = Environment.TickCount64 + options.DebounceMs;
+                        var now = Environment.TickCount64;
+                        var first = pending.TryGetValue(change.Path, out var known) ? known.First : now;
+                        pending[change.Path] = (Math.Min(now + options.DebounceMs, first + maxDelay), first);
                     }
                 }
 
@@ -163,12 +167,12 @@ public sealed class FileWatcher : IAsyncDisposable
                     continue;
                 }
 
-                var now = Environment.TickCount64;
+                var clock = Environment.TickCount64;
                 var due = new List<string>();
                 var next = long.MaxValue;
-                foreach (var (path, at) in pending)
+                foreach (var (path, (at, _)) in pending)
                 {
-                    if (at <= now && due.Count < options.MaxBatch)
+                    if (at <= clock && due.Count < options.MaxBatch)
                     {
                         due.Add(path);
                     }
@@ -193,7 +197,7 @@ public sealed class FileWatcher : IAsyncDisposable
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 if (next != long.MaxValue)
                 {
-                    wait.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, next - now)));
+                    wait.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, next - clock)));
                 }
 
                 try

@@ -213,6 +213,11 @@ internal static class IndexCommand
                 section["dense"] = new JsonObject { ["provider"] = "hash", ["dimension"] = parse.GetValue(DimensionOption) ?? HashEmbeddingGenerator.DefaultDimension };
                 break;
             case "openai":
+                if (parse.GetValue(BaseUrlOption) is null || parse.GetValue(ModelOption) is null)
+                {
+                    throw VectorizerException.BadRequest("--provider openai needs --base-url and --model");
+                }
+
                 section["dense"] = new JsonObject
                 {
                     ["provider"] = "openai",
