@@ -93,11 +93,31 @@ public sealed class IngestionService : IDisposable
         return new CollectionEmbedders(config, dense, sparse);
     }
 
-    public async Task<IngestResult> AddDocumentsAsync(
-        Collection collection, IReadOnlyList<DocumentInput> documents, ChunkerOptions? chunking, bool wait, CancellationToken cancellationToken)
+    public Task<IngestResult> AddDocumentsAsync(
+        Collection collection, IReadOnlyList<DocumentInput> documents, ChunkerOptions? chunking, bool wait, CancellationToken cancellationToken) =>
+        UpsertUnitsAsync(collection, BuildUnits(documents, chunking), documents.Count, wait, cancellationToken);
+
+    /// <summary>
+    /// Upserts chunks made elsewhere (the file indexer), one point per chunk with the id and metadata given: the
+    /// payload is the metadata plus <c>content</c> and the chunk's fields, as for a chunked document.
+    /// </summary>
+    public Task<IngestResult> AddChunksAsync(Collection collection, IReadOnlyList<ChunkPoint> chunks, int files, bool wait, CancellationToken cancellationToken)
+    {
+        var units = new List<Unit>(chunks.Count);
+        foreach (var (id, chunk, metadata) in chunks)
+        {
+            units.Add(new Unit(id, chunk.Content, Payload(metadata, chunk.Content, chunk, null)));
+        }
+
+        return UpsertUnitsAsync(collection, units, files, wait, cancellationToken);
+    }
+
+    /// <summary>The point id of chunk <paramref name="chunkIndex"/> of the file (or document key) <paramref name="key"/>.</summary>
+    public static PointId ChunkId(string key, int chunkIndex) => DerivedId($"{key}#{chunkIndex}");
+
+    private async Task<IngestResult> UpsertUnitsAsync(Collection collection, List<Unit> units, int documentCount, bool wait, CancellationToken cancellationToken)
     {
         var target = For(collection);
-        var units = BuildUnits(documents, chunking);
         var texts = new List<string>(units.Count);
         foreach (var unit in units)
         {
@@ -133,7 +153,7 @@ public sealed class IngestionService : IDisposable
             ids.Add(unit.Id);
         }
 
-        return new IngestResult(update, documents.Count, ids, usage);
+        return new IngestResult(update, documentCount, ids, usage);
     }
 
     public async Task<IReadOnlyList<ScoredPoint>> SearchTextAsync(Collection collection, TextSearchRequest request, CancellationToken cancellationToken)
@@ -245,7 +265,7 @@ public sealed class IngestionService : IDisposable
             var key = document.Id?.ToString() ?? filePath ?? chunks.FirstOrDefault()?.FileHash ?? Hashes.Sha256Hex(document.Text);
             foreach (var chunk in chunks)
             {
-                units.Add(new Unit(DerivedId($"{key}#{chunk.ChunkIndex}"), chunk.Content, Payload(document.Metadata, chunk.Content, chunk, document.Id)));
+                units.Add(new Unit(ChunkId(key, chunk.ChunkIndex), chunk.Content, Payload(document.Metadata, chunk.Content, chunk, document.Id)));
             }
         }
 
@@ -323,6 +343,9 @@ public sealed class IngestionService : IDisposable
         }
     }
 }
+
+/// <summary>A chunk to upsert as the point <paramref name="Id"/>, with metadata (a JSON object, or null) for its payload.</summary>
+public sealed record ChunkPoint(PointId Id, Chunk Chunk, JsonElement? Metadata);
 
 /// <summary>A collection's embedding configuration and the embedders built from it.</summary>
 public sealed record CollectionEmbedders(EmbeddingConfig Config, IEmbeddingGenerator<string, Embedding<float>>? Dense, ISparseEmbedder? Sparse);

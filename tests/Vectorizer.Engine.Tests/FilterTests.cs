@@ -176,4 +176,38 @@ public sealed class FilterTests : IDisposable
         var few = c.Query(new QueryRequest { Query = new DenseVectorQuery(TestData.RandomVector(random, 16)), Filter = filter, Limit = 150 });
         Assert.Equal(100, few.Count);
     }
+
+    [Fact]
+    public async Task DeleteByFilterOnAnIndexedFieldDeletesExactlyTheMatchingPointsAndReplays()
+    {
+        using var d = new TempDirectory();
+        var config = TestData.Config(2);
+        var matching = new Filter
+        {
+            Must = [MatchKeyword("file", "a.md")],
+            MustNot = [MatchKeyword("hash", "new")],
+        };
+        using (var m = TestData.Open(d.Path))
+        {
+            var c = m.Create("files", config);
+            c.CreatePayloadIndex("file", new PayloadFieldSchema(PayloadSchemaType.Keyword));
+            var points = Enumerable.Range(0, 300).Select(i => TestData.Point(
+                (ulong)i, [1, i], $$"""{"file": "{{(i % 3 == 0 ? "a.md" : "b.md")}}", "hash": "{{(i % 2 == 0 ? "new" : "old")}}"}""")).ToList();
+            await c.UpdateAsync(new UpsertOperation(points), wait: true);
+            await c.UpdateAsync(new DeletePointsOperation(new PointSelector([PointId.FromNumber(3)], null)), wait: true);
+
+            // Indexed candidates: a.md (every third point, 3 already deleted); of those the odd ones have hash "old".
+            await c.UpdateAsync(new DeletePointsOperation(PointSelector.ForFilter(matching)), wait: true);
+            Assert.Equal(0, c.Count(matching));
+            Assert.Equal(50, c.Count(Must(MatchKeyword("file", "a.md"))));
+            Assert.Equal(200, c.Count(Must(MatchKeyword("file", "b.md"))));
+        }
+
+        using (var m = TestData.Open(d.Path))
+        {
+            var c = m.Get("files");
+            Assert.Equal(250, c.Count(null));
+            Assert.Equal(0, c.Count(matching));
+        }
+    }
 }

@@ -53,7 +53,9 @@ public class ArchitectureTests
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
+        Assert.DoesNotContain(ingestion, r => r.StartsWith("Spectre.Console", StringComparison.Ordinal));
         var server = typeof(ErrorMapper).Assembly;
         Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "System.CommandLine");
+        Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "Spectre.Console");
     }
 }

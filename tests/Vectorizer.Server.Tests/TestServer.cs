@@ -34,16 +34,26 @@ public sealed class TestServer : IAsyncDisposable
 
     public static string NewDataDir() => Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"));
 
-    public static async Task<TestServer> StartAsync(Action<VectorizerSettings>? configure = null, string? dataDir = null)
+    /// <summary>
+    /// Starts a server; with <paramref name="configPath"/> the settings come from that YAML file first (and the
+    /// server knows the file, for hot reload); host, port and data directory are always the test's.
+    /// </summary>
+    public static async Task<TestServer> StartAsync(Action<VectorizerSettings>? configure = null, string? dataDir = null, string? configPath = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= NewDataDir();
         var settings = new VectorizerSettings();
+        if (configPath is not null)
+        {
+            var issues = ConfigLoader.ApplyYaml(await File.ReadAllTextAsync(configPath), settings).Where(i => !i.IsWarning).ToList();
+            Assert.True(issues.Count == 0, string.Join("\n", issues));
+        }
+
         settings.Server.Host = "127.0.0.1";
         settings.Server.Port = 0;
         settings.Server.DataDir = dataDir;
         configure?.Invoke(settings);
-        var app = VectorizerHost.Build(settings, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+        var app = VectorizerHost.Build(settings, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(), configPath);
         await app.StartAsync();
         return new TestServer(app, VectorizerHost.ListeningAddress(app), dataDir, ownsDataDir, settings);
     }

@@ -68,6 +68,27 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         return (child.ExitCode, await stdout + await stderr);
     }
 
+    /// <summary>Starts <c>vectorizer</c> with any arguments and returns at once (output is collected in <see cref="Output"/>).</summary>
+    public static VectorizerProcess Launch(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ExecutablePath());
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("VECTORIZER_CONFIG");
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var child = new VectorizerProcess(process);
+        process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
     /// <summary>Starts <c>vectorizer serve</c> on a free port and waits until it listens.</summary>
     public static async Task<VectorizerProcess> StartAsync(string dataDir, params string[] extra)
     {

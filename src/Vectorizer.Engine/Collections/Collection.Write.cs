@@ -278,6 +278,21 @@ public sealed partial class Collection
 
         if (selector.Filter is { } filter)
         {
+            // A selective filter on an indexed field (the file indexer's `file_path`) is resolved from the index
+            // instead of a scan of every point under the write lock.
+            if (IndexedCandidates(current, filter) is { } candidates)
+            {
+                foreach (var offset in candidates)
+                {
+                    if (current.IsLive(offset) && FilterEvaluator.Matches(filter, current, offset))
+                    {
+                        result.Add(current.IdOf(offset));
+                    }
+                }
+
+                return result;
+            }
+
             foreach (var id in current.OrderedIds())
             {
                 current.TryGetOffset(id, out var offset);

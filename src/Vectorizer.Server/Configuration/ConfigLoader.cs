@@ -30,7 +30,7 @@ public static class ConfigLoader
     /// <summary>Sections the product documents describe that this version does not implement yet: warned about, then ignored.</summary>
     private static readonly HashSet<string> FutureSections = new(StringComparer.Ordinal)
     {
-        "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls", "file_watcher",
+        "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls",
         "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
     };
 
@@ -189,6 +189,26 @@ public static class ConfigLoader
                 continue;
             }
 
+            if (property.PropertyType == typeof(List<string>))
+            {
+                if (ReadList(valueNode, path, issues) is { } list)
+                {
+                    property.SetValue(target, list);
+                }
+
+                continue;
+            }
+
+            if (property.PropertyType == typeof(List<KeyValuePair<string, string>>))
+            {
+                if (ReadMap(valueNode, path, issues) is { } map)
+                {
+                    property.SetValue(target, map);
+                }
+
+                continue;
+            }
+
             if (valueNode is not YamlMappingNode child)
             {
                 if (valueNode is YamlScalarNode { Value: null or "" or "~" or "null" })
@@ -202,6 +222,67 @@ public static class ConfigLoader
 
             ApplyMapping(child, property.GetValue(target)!, path, issues);
         }
+    }
+
+    /// <summary>A list of strings (<c>[a, b]</c> or one item per line); null (and an issue) when it is something else.</summary>
+    private static List<string>? ReadList(YamlNode node, string path, List<ConfigIssue> issues)
+    {
+        if (node is YamlScalarNode { Value: null or "" or "~" or "null" })
+        {
+            return [];
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            issues.Add(new ConfigIssue(path, $"expected a list of strings, got a {NodeKind(node)}", (int)node.Start.Line, (int)node.Start.Column));
+            return null;
+        }
+
+        var result = new List<string>();
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            if (sequence.Children[i] is YamlScalarNode { Value: { } value })
+            {
+                result.Add(value);
+            }
+            else
+            {
+                var item = sequence.Children[i];
+                issues.Add(new ConfigIssue($"{path}[{i}]", $"expected a string, got a {NodeKind(item)}", (int)item.Start.Line, (int)item.Start.Column));
+                return null;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A mapping of strings to strings, in file order.</summary>
+    private static List<KeyValuePair<string, string>>? ReadMap(YamlNode node, string path, List<ConfigIssue> issues)
+    {
+        if (node is YamlScalarNode { Value: null or "" or "~" or "null" })
+        {
+            return [];
+        }
+
+        if (node is not YamlMappingNode mapping)
+        {
+            issues.Add(new ConfigIssue(path, $"expected a mapping of strings to strings, got a {NodeKind(node)}", (int)node.Start.Line, (int)node.Start.Column));
+            return null;
+        }
+
+        var result = new List<KeyValuePair<string, string>>();
+        foreach (var (key, value) in mapping.Children)
+        {
+            if (key is not YamlScalarNode { Value: { } name } || value is not YamlScalarNode { Value: { } text })
+            {
+                issues.Add(new ConfigIssue($"{path}.{(key as YamlScalarNode)?.Value}", "expected a string", (int)value.Start.Line, (int)value.Start.Column));
+                return null;
+            }
+
+            result.Add(new KeyValuePair<string, string>(name, text));
+        }
+
+        return result;
     }
 
     private static PropertyInfo? FindProperty(Type type, string key)
@@ -402,6 +483,99 @@ public static class ConfigLoader
         {
             yield return embedding;
         }
+
+        foreach (var issue in FileWatcherIssues(s.FileWatcher))
+        {
+            yield return issue;
+        }
+    }
+
+    /// <summary>Problems of the <c>file_watcher:</c> section, each naming its key (also used when the section is hot-reloaded).</summary>
+    public static IEnumerable<ConfigIssue> FileWatcherIssues(FileWatcherSection section)
+    {
+        const string prefix = "file_watcher";
+        if (section.Enabled && section.WatchPaths.Count == 0)
+        {
+            yield return new ConfigIssue($"{prefix}.watch_paths", "list at least one directory to watch when `enabled` is true");
+        }
+
+        for (var i = 0; i < section.WatchPaths.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(section.WatchPaths[i]))
+            {
+                yield return new ConfigIssue($"{prefix}.watch_paths[{i}]", "must not be empty");
+            }
+        }
+
+        if (section.DebounceMs is < 0 or > 60_000)
+        {
+            yield return new ConfigIssue($"{prefix}.debounce_ms", $"{section.DebounceMs} is outside 0-60000");
+        }
+
+        if (section.MaxFileSize < 1)
+        {
+            yield return new ConfigIssue($"{prefix}.max_file_size", "must be at least 1 byte");
+        }
+
+        for (var i = 0; i < section.ExcludePatterns.Count; i++)
+        {
+            if (GlobIssue(section.ExcludePatterns[i]) is { } problem)
+            {
+                yield return new ConfigIssue($"{prefix}.exclude_patterns[{i}]", problem);
+            }
+        }
+
+        for (var i = 0; i < section.IncludeExtensions.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(section.IncludeExtensions[i].Replace(",", "", StringComparison.Ordinal).Trim('.')))
+            {
+                yield return new ConfigIssue($"{prefix}.include_extensions[{i}]", "must be an extension such as `.md`");
+            }
+        }
+
+        foreach (var (pattern, collection) in section.CollectionMapping)
+        {
+            if (GlobIssue(pattern) is { } problem)
+            {
+                yield return new ConfigIssue($"{prefix}.collection_mapping.{pattern}", problem);
+            }
+
+            if (CollectionNameIssue(collection) is { } name)
+            {
+                yield return new ConfigIssue($"{prefix}.collection_mapping.{pattern}", name);
+            }
+        }
+
+        if (CollectionNameIssue(section.DefaultCollection) is { } defaultName)
+        {
+            yield return new ConfigIssue($"{prefix}.default_collection", defaultName);
+        }
+    }
+
+    private static string? GlobIssue(string pattern)
+    {
+        try
+        {
+            Ingestion.Files.Glob.Parse(pattern);
+            return null;
+        }
+        catch (Engine.Errors.VectorizerException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string? CollectionNameIssue(string name)
+    {
+        try
+        {
+            CollectionNames.Validate(name);
+            return null;
+        }
+        catch (Engine.Errors.VectorizerException e)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>An unknown provider or a bad value in <c>embedding:</c> stops the server at startup, naming the key.</summary>
@@ -430,6 +604,14 @@ public static class ConfigLoader
         return builder.ToString();
     }
 
+    /// <summary>One section as YAML (to tell whether a reloaded section changed).</summary>
+    public static string SectionYaml(object section)
+    {
+        var builder = new StringBuilder();
+        WriteYaml(builder, section, 0);
+        return builder.ToString();
+    }
+
     private static void WriteYaml(StringBuilder builder, object value, int indent)
     {
         foreach (var property in value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
@@ -441,7 +623,25 @@ public static class ConfigLoader
 
             var child = property.GetValue(value);
             builder.Append(' ', indent).Append(SnakeCase(property.Name)).Append(':');
-            if (child is null || IsScalar(property.PropertyType))
+            if (child is List<string> list)
+            {
+                builder.Append(" [").AppendJoin(", ", list.Select(FormatScalar)).AppendLine("]");
+            }
+            else if (child is List<KeyValuePair<string, string>> map)
+            {
+                if (map.Count == 0)
+                {
+                    builder.AppendLine(" {}");
+                    continue;
+                }
+
+                builder.AppendLine();
+                foreach (var (key, text) in map)
+                {
+                    builder.Append(' ', indent + 2).Append(FormatScalar(key)).Append(": ").AppendLine(FormatScalar(text));
+                }
+            }
+            else if (child is null || IsScalar(property.PropertyType))
             {
                 builder.Append(' ').Append(FormatScalar(child)).AppendLine();
             }

@@ -22,6 +22,9 @@ public sealed class VectorizerSettings
     /// <summary>Embedders for collections created by <c>POST /collections/{c}/documents</c>; off unless a provider is set.</summary>
     public EmbeddingSection Embedding { get; set; } = new();
 
+    /// <summary>Keeps collections in step with directories: watched, debounced, indexed by the file indexer.</summary>
+    public FileWatcherSection FileWatcher { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {
@@ -190,4 +193,57 @@ public sealed class SparseEmbeddingSection
 public static class VectorizerSettingsExtensions
 {
     public static long MaxRequestBytes(this VectorizerSettings settings) => (long)settings.Limits.MaxRequestMb << 20;
+}
+
+/// <summary>
+/// The <c>file_watcher:</c> section. Lists given in the file replace the defaults (so <c>exclude_patterns: []</c>
+/// excludes nothing). Relative watch paths are relative to the working directory, like <c>server.data_dir</c>.
+/// </summary>
+public sealed class FileWatcherSection
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>Directories watched recursively.</summary>
+    public List<string> WatchPaths { get; set; } = [];
+
+    /// <summary>A path is indexed once no event touched it for this long.</summary>
+    public int DebounceMs { get; set; } = Ingestion.Files.FileWatcherOptions.DefaultDebounceMs;
+
+    /// <summary>Globs over paths relative to the watch path (<c>**</c>, <c>*</c>, <c>?</c>, <c>[..]</c>, <c>{a,b}</c>).</summary>
+    public List<string> ExcludePatterns { get; set; } = [.. Ingestion.Files.FileIndexerOptions.DefaultExcludePatterns];
+
+    /// <summary>Extensions to index (<c>.md</c> or <c>md</c>); empty: every file that is not binary.</summary>
+    public List<string> IncludeExtensions { get; set; } = [];
+
+    /// <summary>Larger files are skipped, in bytes.</summary>
+    public long MaxFileSize { get; set; } = Ingestion.Files.FileIndexerOptions.DefaultMaxFileSize;
+
+    /// <summary>Glob → collection, in file order; the first match wins.</summary>
+    public List<KeyValuePair<string, string>> CollectionMapping { get; set; } = [];
+
+    /// <summary>The collection of files no mapping matches.</summary>
+    public string DefaultCollection { get; set; } = Ingestion.Files.FileIndexerOptions.DefaultCollectionName;
+
+    /// <summary>Scan the watch paths at start: index what is new or changed, drop what is gone.</summary>
+    public bool AutoDiscovery { get; set; } = true;
+
+    /// <summary>Apply a changed <c>file_watcher</c> section of the config file without a restart.</summary>
+    public bool HotReload { get; set; } = true;
+
+    /// <summary>
+    /// The indexer's options (globs parsed, roots made absolute). Collections it creates get <paramref name="embedding"/>,
+    /// or dense hash + sparse BM25 when null.
+    /// </summary>
+    public Ingestion.Files.FileIndexerOptions ToIndexerOptions(Ingestion.Embeddings.EmbeddingConfig? embedding) => new()
+    {
+        Roots = [.. WatchPaths.Select(Ingestion.Files.FileIndexerOptions.NormalizeRoot)],
+        Exclude = [.. ExcludePatterns.Select(Ingestion.Files.Glob.Parse)],
+        IncludeExtensions = Ingestion.Files.FileIndexerOptions.ParseExtensions(IncludeExtensions),
+        MaxFileSize = MaxFileSize,
+        CollectionMapping = [.. CollectionMapping.Select(m => (Ingestion.Files.Glob.Parse(m.Key), m.Value))],
+        DefaultCollection = DefaultCollection,
+        NewCollectionEmbedding = embedding ?? Ingestion.Files.FileIndexerOptions.DefaultEmbedding,
+    };
+
+    public Ingestion.Files.FileWatcherOptions ToWatcherOptions() => new() { DebounceMs = DebounceMs, AutoDiscovery = AutoDiscovery };
 }

@@ -24,8 +24,11 @@ namespace Vectorizer.Server.Hosting;
 /// <summary>Builds and runs the HTTP server over a <see cref="CollectionManager"/>.</summary>
 public static class VectorizerHost
 {
-    /// <summary>Creates the web application (not started). The engine opens when the host starts.</summary>
-    public static WebApplication Build(VectorizerSettings settings, Action<ILoggingBuilder>? configureLogging = null)
+    /// <summary>
+    /// Creates the web application (not started). The engine opens when the host starts. <paramref name="configPath"/>
+    /// is the file the settings came from (the file watcher's <c>hot_reload</c> watches it).
+    /// </summary>
+    public static WebApplication Build(VectorizerSettings settings, Action<ILoggingBuilder>? configureLogging = null, string? configPath = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "vectorizer" });
         builder.Logging.ClearProviders();
@@ -64,6 +67,11 @@ public static class VectorizerHost
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
+
+        // After the engine: started once it is open, stopped before it closes.
+        builder.Services.AddSingleton(new ConfigSource(configPath));
+        builder.Services.AddSingleton<FileWatcherHost>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<FileWatcherHost>());
 
         var app = builder.Build();
         app.Use(HandleErrors);

@@ -9,7 +9,7 @@ using Vectorizer.Server.Hosting;
 
 namespace Vectorizer.Cli;
 
-/// <summary>The <c>vectorizer</c> command line: serve, status, collections, config.</summary>
+/// <summary>The <c>vectorizer</c> command line: serve, status, collections, config, index.</summary>
 public static class VectorizerCli
 {
     private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "Path to config.yml (default: $VECTORIZER_CONFIG, else ./config.yml when present)" };
@@ -28,6 +28,7 @@ public static class VectorizerCli
         root.Add(CollectionsCommand());
         root.Add(ConfigCommand());
         root.Add(HealthCheckCommand.Create());
+        root.Add(IndexCommand.Create(ConfigOption, DataDirOption));
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
@@ -42,12 +43,12 @@ public static class VectorizerCli
         AddServerOptions(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!TryLoad(parse, out var settings))
+            if (!TryLoad(parse, out var settings, out var configPath))
             {
                 return 2;
             }
 
-            var app = VectorizerHost.Build(settings);
+            var app = VectorizerHost.Build(settings, configPath: configPath);
             try
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -174,11 +175,14 @@ public static class VectorizerCli
         command.Add(LogFormatOption);
     }
 
-    private static bool TryLoad(ParseResult parse, out VectorizerSettings settings)
+    private static bool TryLoad(ParseResult parse, out VectorizerSettings settings) => TryLoad(parse, out settings, out _);
+
+    private static bool TryLoad(ParseResult parse, out VectorizerSettings settings, out string? configPath)
     {
+        configPath = null;
         try
         {
-            var (loaded, _, warnings) = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment(), s =>
+            (var loaded, configPath, var warnings) = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment(), s =>
             {
                 s.Server.Host = parse.GetValue(HostOption) ?? s.Server.Host;
                 s.Server.Port = parse.GetValue(PortOption) ?? s.Server.Port;

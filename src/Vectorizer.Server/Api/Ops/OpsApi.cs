@@ -20,6 +20,7 @@ public static class OpsApi
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
             new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo));
         app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus));
+        app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus));
         app.MapGet("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: false));
         app.MapPost("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: true));
         return app;
@@ -50,6 +51,29 @@ public static class OpsApi
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    public static WatcherStatus WatcherStatus(WatcherSnapshot snapshot)
+    {
+        var stats = snapshot.Stats;
+        return new WatcherStatus(
+            snapshot.Enabled,
+            snapshot.Running,
+            snapshot.Scanning,
+            snapshot.Paths,
+            snapshot.QueueDepth,
+            stats.FilesIndexed,
+            stats.FilesUnchanged,
+            stats.FilesSkipped,
+            stats.FilesRemoved,
+            stats.FilesFailed,
+            stats.ChunksIndexed,
+            stats.Rescans,
+            stats.Overflows,
+            stats.Reloads,
+            stats.LastEvent is { } last ? new WatcherEvent(last.Path, last.Kind, last.Time) : null,
+            [.. stats.RecentSkipped().Select(p => new WatcherProblem(p.Path, p.Reason, p.Time))],
+            [.. stats.RecentErrors().Select(p => new WatcherProblem(p.Path, p.Reason, p.Time))]);
+    }
 
     public static ServerStatus Status(CollectionManager manager, ServerClock clock)
     {

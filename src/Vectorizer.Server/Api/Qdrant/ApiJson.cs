@@ -36,6 +36,36 @@ public sealed record MemoryInfo(
     [property: JsonPropertyName("gc_heap_bytes")] long GcHeap,
     [property: JsonPropertyName("vector_index_bytes")] long VectorIndexBytes);
 
+public sealed record WatcherStatus(
+    [property: JsonPropertyName("enabled")] bool Enabled,
+    [property: JsonPropertyName("running")] bool Running,
+    [property: JsonPropertyName("scanning")] bool Scanning,
+    [property: JsonPropertyName("paths")] IReadOnlyList<string> Paths,
+    [property: JsonPropertyName("queue_depth")] int QueueDepth,
+    [property: JsonPropertyName("files_indexed")] long FilesIndexed,
+    [property: JsonPropertyName("files_unchanged")] long FilesUnchanged,
+    [property: JsonPropertyName("files_skipped")] long FilesSkipped,
+    [property: JsonPropertyName("files_removed")] long FilesRemoved,
+    [property: JsonPropertyName("files_failed")] long FilesFailed,
+    [property: JsonPropertyName("chunks_indexed")] long ChunksIndexed,
+    [property: JsonPropertyName("rescans")] long Rescans,
+    [property: JsonPropertyName("overflows")] long Overflows,
+    [property: JsonPropertyName("reloads")] long Reloads,
+    [property: JsonPropertyName("last_event")] WatcherEvent? LastEvent,
+    [property: JsonPropertyName("skipped")] IReadOnlyList<WatcherProblem> Skipped,
+    [property: JsonPropertyName("errors")] IReadOnlyList<WatcherProblem> Errors);
+
+public sealed record WatcherEvent(
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("time")] DateTimeOffset Time);
+
+public sealed record WatcherProblem(
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("time")] DateTimeOffset Time);
+
+[JsonSerializable(typeof(WatcherStatus))]
 [JsonSerializable(typeof(VersionInfo))]
 [JsonSerializable(typeof(HealthInfo))]
 [JsonSerializable(typeof(ServerStatus))]

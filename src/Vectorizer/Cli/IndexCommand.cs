@@ -1,0 +1,360 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Storage;
+using Vectorizer.Ingestion;
+using Vectorizer.Ingestion.Embeddings;
+using Vectorizer.Ingestion.Files;
+using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Hosting;
+
+namespace Vectorizer.Cli;
+
+/// <summary>
+/// <c>vectorizer index PATH --collection C</c>: indexes a directory into a collection in-process (the engine opened
+/// on the data directory, no server), resumably, with a live progress bar; <c>--watch</c> then keeps it in step.
+/// </summary>
+internal static class IndexCommand
+{
+    private static readonly Argument<DirectoryInfo> PathArgument = new("PATH") { Description = "Directory to index (recursively)" };
+    private static readonly Option<string> CollectionOption = new("--collection") { Description = "Target collection (created when missing)", Required = true };
+    private static readonly Option<string?> ProviderOption = new("--provider")
+    {
+        Description = "Embedders for a new collection: hash (dense hash + sparse bm25, the default), bm25 (sparse only), openai (dense openai + sparse bm25)",
+    };
+
+    private static readonly Option<int?> DimensionOption = new("--dimension") { Description = "hash: vector size (default 512)" };
+    private static readonly Option<string?> BaseUrlOption = new("--base-url") { Description = "openai: {base-url}/embeddings is called" };
+    private static readonly Option<string?> ModelOption = new("--model") { Description = "openai: the model" };
+    private static readonly Option<string?> ApiKeyEnvOption = new("--api-key-env") { Description = "openai: the environment variable holding the API key" };
+    private static readonly Option<int?> DimensionsOption = new("--dimensions") { Description = "openai: requested vector size" };
+    private static readonly Option<double?> CostOption = new("--cost-per-1k-tokens") { Description = "openai: price, for the cost shown" };
+    private static readonly Option<bool> WatchOption = new("--watch") { Description = "After indexing, keep watching PATH and index changes (Ctrl-C stops)" };
+    private static readonly Option<string[]> ExcludeOption = new("--exclude")
+    {
+        Description = "Glob of paths to leave out, relative to PATH (repeatable; added to **/.git/**, **/node_modules/**, **/__pycache__/**, **/bin/**, **/obj/**)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static readonly Option<string[]> IncludeExtOption = new("--include-ext") { Description = "Only these extensions, e.g. .md,.cs (repeatable)" };
+    private static readonly Option<long?> MaxFileSizeOption = new("--max-file-size") { Description = "Skip larger files, in bytes (default 10485760)" };
+    private static readonly Option<int?> CheckpointEveryOption = new("--checkpoint-every") { Description = "Files between checkpoint writes (default 100)" };
+    private static readonly Option<bool> PlainOption = new("--plain") { Description = "Plain progress lines even on a terminal" };
+
+    public static Command Create(Option<string?> configOption, Option<string?> dataDirOption)
+    {
+        var command = new Command("index", "Index the files of a directory into a collection (in-process, resumable; --watch keeps it up to date)");
+        command.Add(PathArgument);
+        command.Add(CollectionOption);
+        command.Add(ProviderOption);
+        command.Add(DimensionOption);
+        command.Add(BaseUrlOption);
+        command.Add(ModelOption);
+        command.Add(ApiKeyEnvOption);
+        command.Add(DimensionsOption);
+        command.Add(CostOption);
+        command.Add(configOption);
+        command.Add(dataDirOption);
+        command.Add(WatchOption);
+        command.Add(ExcludeOption);
+        command.Add(IncludeExtOption);
+        command.Add(MaxFileSizeOption);
+        command.Add(CheckpointEveryOption);
+        command.Add(PlainOption);
+        command.SetAction((parse, _) => RunAsync(parse, configOption, dataDirOption));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, Option<string?> configOption, Option<string?> dataDirOption)
+    {
+        VectorizerSettings settings;
+        try
+        {
+            var dataDir = parse.GetValue(dataDirOption);
+            var loaded = ConfigLoader.Load(parse.GetValue(configOption), ConfigLoader.CurrentEnvironment(), s => s.Server.DataDir = dataDir ?? s.Server.DataDir);
+            settings = loaded.Settings;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        var directory = parse.GetValue(PathArgument)!;
+        if (!directory.Exists)
+        {
+            Console.Error.WriteLine($"error: `{directory.FullName}` is not a directory");
+            return 2;
+        }
+
+        var collectionName = parse.GetValue(CollectionOption)!;
+        FileIndexerOptions options;
+        try
+        {
+            CollectionNames.Validate(collectionName);
+            options = new FileIndexerOptions
+            {
+                Roots = [FileIndexerOptions.NormalizeRoot(directory.FullName)],
+                Exclude = [.. FileIndexerOptions.DefaultExcludePatterns.Concat(parse.GetValue(ExcludeOption) ?? []).Select(Glob.Parse)],
+                IncludeExtensions = FileIndexerOptions.ParseExtensions(parse.GetValue(IncludeExtOption) ?? []),
+                MaxFileSize = parse.GetValue(MaxFileSizeOption) ?? FileIndexerOptions.DefaultMaxFileSize,
+                DefaultCollection = collectionName,
+                NewCollectionEmbedding = Embedding(parse, settings),
+            };
+            if (options.MaxFileSize < 1)
+            {
+                throw VectorizerException.BadRequest("--max-file-size: must be at least 1 byte");
+            }
+        }
+        catch (VectorizerException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
+        }
+
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var loggers = LoggerFactory.Create(logging => VectorizerHost.ConfigureLogging(logging, new LoggingSection { Level = "warn" }));
+        var logger = loggers.CreateLogger("Vectorizer.Index");
+        var engineOptions = settings.ToEngineOptions();
+        DataDirectoryLock dataLock;
+        try
+        {
+            // One process per data directory: a running server (or another index run) would see writes it did not make.
+            dataLock = DataDirectoryLock.Acquire(engineOptions.DataDir);
+        }
+        catch (VectorizerException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
+        }
+
+        using var heldLock = dataLock;
+        using var manager = CollectionManager.Open(engineOptions, loggers);
+        using var ingestion = new IngestionService(manager.DataDirectory, loggers);
+        var indexer = new FileIndexer(manager, ingestion, options, logger);
+        Collection collection;
+        try
+        {
+            var existed = manager.TryGet(collectionName) is not null;
+            collection = indexer.EnsureCollection(collectionName);
+            var embedders = ingestion.For(collection).Config;
+            if (existed && parse.GetValue(ProviderOption) is not null && embedders.ToJson().GetRawText() != options.NewCollectionEmbedding.ToJson().GetRawText())
+            {
+                Console.Error.WriteLine($"warning: collection `{collectionName}` exists; it keeps its own embedders ({Describe(embedders)}), --provider is ignored");
+            }
+
+            Console.WriteLine($"Indexing {options.Roots[0]} into `{collectionName}` ({Describe(embedders)}; data: {manager.DataDirectory})");
+        }
+        catch (VectorizerException e)
+        {
+            Console.Error.WriteLine($"error: collection `{collectionName}`: {e.Message}");
+            return 2;
+        }
+
+        var paid = ingestion.For(collection).Config.Dense?.Provider == "openai";
+        var problems = new List<FileIndexResult>();
+        FileIndexRun Run(Action<IndexRunProgress> progress) => new(indexer, options.Roots[0], IndexCheckpoint.PathFor(collection.Paths.Root))
+        {
+            Collection = collectionName,
+            CheckpointEvery = Math.Max(1, parse.GetValue(CheckpointEveryOption) ?? 100),
+            Problem = problems.Add,
+            Progress = progress,
+        };
+        IndexRunProgress result;
+        try
+        {
+            var interactive = !Console.IsOutputRedirected && !parse.GetValue(PlainOption) && AnsiConsole.Profile.Capabilities.Interactive;
+            result = interactive ? await WithProgressBarAsync(Run, paid, stop.Token).ConfigureAwait(false) : await WithLinesAsync(Run, paid, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine("Interrupted: the checkpoint is saved; run the same command again to resume.");
+            return 130;
+        }
+
+        PrintProblems(problems);
+        PrintSummary(result, paid);
+        if (!parse.GetValue(WatchOption))
+        {
+            return result.Failed > 0 ? 1 : 0;
+        }
+
+        // The watcher's own first scan (hash-skip: cheap) catches what changed while the run was going.
+        var stats = new FileWatcherStats();
+        await using (var watcher = new FileWatcher(indexer, new FileWatcherOptions { AutoDiscovery = true }, stats, logger) { Processed = PrintChange })
+        {
+            watcher.Start();
+            Console.WriteLine($"Watching {options.Roots[0]} (Ctrl-C to stop)");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        Console.WriteLine($"Stopped watching: {stats.FilesIndexed} files indexed, {stats.FilesRemoved} removed, {stats.FilesSkipped} skipped, {stats.FilesFailed} failed");
+        return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true; // shut down here: checkpoint, flush the WALs, close the engine
+            stop.Cancel();
+        }
+    }
+
+    /// <summary>--provider (with its options) when given, else the config's <c>embedding:</c> section, else dense hash + sparse bm25.</summary>
+    private static EmbeddingConfig Embedding(ParseResult parse, VectorizerSettings settings)
+    {
+        var provider = parse.GetValue(ProviderOption);
+        if (provider is null)
+        {
+            return settings.Embedding.ToEmbeddingConfig() ?? FileIndexerOptions.DefaultEmbedding;
+        }
+
+        var section = new JsonObject();
+        switch (provider)
+        {
+            case "hash":
+                section["dense"] = new JsonObject { ["provider"] = "hash", ["dimension"] = parse.GetValue(DimensionOption) ?? HashEmbeddingGenerator.DefaultDimension };
+                break;
+            case "openai":
+                if (parse.GetValue(BaseUrlOption) is null || parse.GetValue(ModelOption) is null)
+                {
+                    throw VectorizerException.BadRequest("--provider openai needs --base-url and --model");
+                }
+
+                section["dense"] = new JsonObject
+                {
+                    ["provider"] = "openai",
+                    ["base_url"] = parse.GetValue(BaseUrlOption),
+                    ["model"] = parse.GetValue(ModelOption),
+                    ["api_key_env"] = parse.GetValue(ApiKeyEnvOption),
+                    ["dimensions"] = parse.GetValue(DimensionsOption),
+                    ["cost_per_1k_tokens"] = parse.GetValue(CostOption),
+                };
+                break;
+            case "bm25":
+                break;
+            default:
+                throw VectorizerException.BadRequest($"--provider: unknown provider `{provider}`, expected one of `hash`, `bm25`, `openai`");
+        }
+
+        section["sparse"] = new JsonObject { ["provider"] = "bm25" };
+        return EmbeddingConfig.Parse(JsonSerializer.SerializeToElement(section), "--provider");
+    }
+
+    private static string Describe(EmbeddingConfig config) =>
+        string.Join(" + ", new[] { config.Dense is { } d ? $"dense {d.Provider}" : null, config.Sparse is { } s ? $"sparse {s.Provider}" : null }.Where(p => p is not null));
+
+    private static async Task<IndexRunProgress> WithProgressBarAsync(Func<Action<IndexRunProgress>, FileIndexRun> run, bool paid, CancellationToken cancellationToken)
+    {
+        IndexRunProgress? last = null;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("scanning", maxValue: 1);
+                last = await run(p => Update(task, p)).RunAsync(cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        return last!;
+
+        void Update(ProgressTask task, IndexRunProgress progress)
+        {
+            task.MaxValue = Math.Max(1, progress.TotalFiles);
+            task.Value = progress.DoneFiles;
+            task.Description = Markup.Escape(Line(progress, paid, withEta: false));
+        }
+    }
+
+    private static async Task<IndexRunProgress> WithLinesAsync(Func<Action<IndexRunProgress>, FileIndexRun> run, bool paid, CancellationToken cancellationToken)
+    {
+        var lastLine = DateTime.MinValue;
+        return await run(progress =>
+        {
+            if (DateTime.UtcNow - lastLine >= TimeSpan.FromSeconds(1))
+            {
+                lastLine = DateTime.UtcNow;
+                Console.WriteLine("progress: " + Line(progress, paid, withEta: true));
+            }
+        }).RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Line(IndexRunProgress p, bool paid, bool withEta)
+    {
+        var line = string.Create(CultureInfo.InvariantCulture, $"{p.DoneFiles}/{p.TotalFiles} files, {p.Chunks} chunks, {p.FilesPerSecond:F1} files/s");
+        if (withEta)
+        {
+            line += p.Eta is { } eta ? string.Create(CultureInfo.InvariantCulture, $", ETA {eta.TotalSeconds:F0} s") : ", ETA -";
+        }
+
+        if (paid || p.Tokens > 0)
+        {
+            line += string.Create(CultureInfo.InvariantCulture, $", {p.Tokens} tokens, ${p.Cost:F4}");
+        }
+
+        return line;
+    }
+
+    private static void PrintProblems(List<FileIndexResult> problems)
+    {
+        const int shown = 20;
+        foreach (var problem in problems.Take(shown))
+        {
+            Console.WriteLine($"{(problem.Outcome == FileOutcome.Failed ? "failed" : "skipped")}: {problem.RelativePath ?? problem.Path}: {problem.Reason}");
+        }
+
+        if (problems.Count > shown)
+        {
+            Console.WriteLine($"... and {problems.Count - shown} more skipped or failed files");
+        }
+    }
+
+    private static void PrintSummary(IndexRunProgress p, bool paid)
+    {
+        var seconds = Math.Max(p.Elapsed.TotalSeconds, 1e-9);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+            files indexed:   {p.Indexed}
+            files unchanged: {p.Unchanged}
+            files skipped:   {p.Skipped}
+            files failed:    {p.Failed}
+            files removed:   {p.Removed}
+            files resumed:   {p.ResumedFiles}
+            chunks:          {p.Chunks}
+            seconds:         {p.Elapsed.TotalSeconds:F2}
+            files/s:         {p.FilesPerSecond:F1}
+            chunks/s:        {p.Chunks / seconds:F1}
+            """));
+        if (paid || p.Tokens > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens:          {p.Tokens}\ncost:            ${p.Cost:F4}"));
+        }
+    }
+
+    private static void PrintChange(FileIndexResult result)
+    {
+        var text = result.Outcome switch
+        {
+            FileOutcome.Indexed => $"indexed: {result.RelativePath} ({result.Chunks} chunks)",
+            FileOutcome.Removed => $"removed: {result.RelativePath ?? result.Path}",
+            FileOutcome.Skipped => $"skipped: {result.RelativePath ?? result.Path}: {result.Reason}",
+            FileOutcome.Failed => $"failed: {result.RelativePath ?? result.Path}: {result.Reason}",
+            _ => null,
+        };
+        if (text is not null)
+        {
+            Console.WriteLine(text);
+        }
+    }
+}
