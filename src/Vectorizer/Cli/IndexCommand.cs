@@ -145,6 +145,11 @@ internal static class IndexCommand
         {
             var existed = manager.TryGet(collectionName) is not null;
             collection = indexer.EnsureCollection(collectionName);
+            if (Vectorizer.Ingestion.Health.SourceRoot.Read(collection) is null)
+            {
+                // So that `vectorizer health-check --collection C` knows where the files are without --root.
+                Vectorizer.Ingestion.Health.SourceRoot.Save(collection, options.Roots[0]);
+            }
             var embedders = ingestion.For(collection).Config;
             if (existed && parse.GetValue(ProviderOption) is not null && embedders.ToJson().GetRawText() != options.NewCollectionEmbedding.ToJson().GetRawText())
             {
