@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using Vectorizer.Engine.Index;
 
 namespace Vectorizer.Engine.Vectors.Quantization;
@@ -36,24 +35,17 @@ public sealed unsafe class BinaryQuantizer(QuantizationSettings settings, Distan
 /// </summary>
 public unsafe struct BinaryScorer : IGraphScorer
 {
-    private readonly nint* chunks;
-    private readonly nint[] chunkTable;
-    private readonly BinaryQuantizer quantizer;
+    private readonly CodeCursor codes;
     private readonly ulong* query;
-    private readonly int shift;
-    private readonly int mask;
     private readonly int words;
     private readonly float scale;
     private readonly float bias;
 
+    /// <param name="quantizer">The codes.</param>
     /// <param name="query">The query's bits (<see cref="BinaryQuantizer.Pack"/>); must stay pinned while this scorer is used.</param>
     public BinaryScorer(BinaryQuantizer quantizer, ulong* query)
     {
-        this.quantizer = quantizer;
-        chunkTable = quantizer.Codes.ChunkPointers;
-        chunks = (nint*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunkTable));
-        shift = quantizer.Codes.ChunkShift;
-        mask = quantizer.Codes.ChunkMask;
+        codes = new CodeCursor(quantizer);
         words = quantizer.Words;
         this.query = query;
         var dot = quantizer.Distance is Vectors.Distance.Cosine or Vectors.Distance.Dot;
@@ -62,21 +54,12 @@ public unsafe struct BinaryScorer : IGraphScorer
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly ulong* Record(int node) => (ulong*)((byte*)chunks[node >> shift] + ((long)(node & mask) * words * sizeof(ulong)));
+    public readonly float Distance(int node) => bias + (scale * Int8Kernels.Hamming(query, (ulong*)codes.Record(node), words));
+
+    public readonly float Between(int a, int b) => throw CodeCursor.BetweenNotSupported();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly float Distance(int node) => bias + (scale * Int8Kernels.Hamming(query, Record(node), words));
+    public readonly void Prefetch(int node) => codes.Prefetch(node, 1);
 
-    public readonly float Between(int a, int b) => throw new NotSupportedException("Quantized scorers only search; the graph is built from the originals.");
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Record(node));
-        }
-    }
-
-    public readonly void KeepAlive() => GC.KeepAlive(quantizer);
+    public readonly void KeepAlive() => codes.KeepAlive();
 }

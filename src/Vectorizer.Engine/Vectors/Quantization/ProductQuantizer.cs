@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using Vectorizer.Engine.Index;
 
 namespace Vectorizer.Engine.Vectors.Quantization;
@@ -161,53 +160,37 @@ public sealed unsafe class ProductQuantizer : QuantizedVectors
 /// <summary>Graph scorer over product codes: a sum of one table lookup per sub-space.</summary>
 public unsafe struct ProductScorer : IGraphScorer
 {
-    private readonly nint* chunks;
-    private readonly nint[] chunkTable;
-    private readonly ProductQuantizer quantizer;
+    private readonly CodeCursor codes;
     private readonly float* table;
-    private readonly int shift;
-    private readonly int mask;
     private readonly int subspaces;
 
+    /// <param name="quantizer">The codes.</param>
     /// <param name="table">The query's table from <see cref="ProductQuantizer.PrepareQuery"/>; must stay pinned while this scorer is used.</param>
     public ProductScorer(ProductQuantizer quantizer, float* table)
     {
-        this.quantizer = quantizer;
-        chunkTable = quantizer.Codes.ChunkPointers;
-        chunks = (nint*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunkTable));
-        shift = quantizer.Codes.ChunkShift;
-        mask = quantizer.Codes.ChunkMask;
+        codes = new CodeCursor(quantizer);
         subspaces = quantizer.Subspaces;
         this.table = table;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly byte* Record(int node) => (byte*)chunks[node >> shift] + ((long)(node & mask) * subspaces);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Distance(int node)
     {
-        var codes = Record(node);
+        var code = codes.Record(node);
         var sum = 0f;
         var row = table;
         for (var s = 0; s < subspaces; s++, row += ProductQuantizer.Centroids)
         {
-            sum += row[codes[s]];
+            sum += row[code[s]];
         }
 
         return sum;
     }
 
-    public readonly float Between(int a, int b) => throw new NotSupportedException("Quantized scorers only search; the graph is built from the originals.");
+    public readonly float Between(int a, int b) => throw CodeCursor.BetweenNotSupported();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Record(node));
-        }
-    }
+    public readonly void Prefetch(int node) => codes.Prefetch(node, 1);
 
-    public readonly void KeepAlive() => GC.KeepAlive(quantizer);
+    public readonly void KeepAlive() => codes.KeepAlive();
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using Vectorizer.Engine.Index;
 
 namespace Vectorizer.Engine.Vectors.Quantization;
@@ -113,14 +112,9 @@ public sealed unsafe class ScalarQuantizer : QuantizedVectors
 /// <summary>Graph scorer over int8 codes (see <see cref="ScalarQuantizer"/>); distances are on the float metric's scale.</summary>
 public unsafe struct ScalarScorer : IGraphScorer
 {
-    private readonly nint* chunks;
-    private readonly nint[] chunkTable;
-    private readonly ScalarQuantizer quantizer;
+    private readonly CodeCursor codes;
     private readonly float* weights;
     private readonly float* scales;
-    private readonly int shift;
-    private readonly int mask;
-    private readonly int recordBytes;
     private readonly int padded;
     private readonly float queryConstant;
     private readonly bool manhattan;
@@ -131,12 +125,7 @@ public unsafe struct ScalarScorer : IGraphScorer
     /// <param name="queryConstant">The value <see cref="ScalarQuantizer.PrepareQuery"/> returned.</param>
     public ScalarScorer(ScalarQuantizer quantizer, float* weights, float* scales, float queryConstant)
     {
-        this.quantizer = quantizer;
-        chunkTable = quantizer.Codes.ChunkPointers;
-        chunks = (nint*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(chunkTable));
-        shift = quantizer.Codes.ChunkShift;
-        mask = quantizer.Codes.ChunkMask;
-        recordBytes = quantizer.Codes.RecordBytes;
+        codes = new CodeCursor(quantizer);
         padded = quantizer.PaddedDimension;
         this.weights = weights;
         this.scales = scales;
@@ -145,29 +134,18 @@ public unsafe struct ScalarScorer : IGraphScorer
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly byte* Record(int node) => (byte*)chunks[node >> shift] + ((long)(node & mask) * recordBytes);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Distance(int node)
     {
-        var record = Record(node);
+        var record = codes.Record(node);
         return manhattan
             ? Int8Kernels.L1F32S8(weights, scales, (sbyte*)record, padded)
             : queryConstant + *(float*)(record + padded) + Int8Kernels.DotF32S8(weights, (sbyte*)record, padded);
     }
 
-    public readonly float Between(int a, int b) => throw new NotSupportedException("Quantized scorers only search; the graph is built from the originals.");
+    public readonly float Between(int a, int b) => throw CodeCursor.BetweenNotSupported();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node)
-    {
-        if (Sse.IsSupported)
-        {
-            var p = Record(node);
-            Sse.Prefetch0(p);
-            Sse.Prefetch0(p + 64);
-        }
-    }
+    public readonly void Prefetch(int node) => codes.Prefetch(node, 2);
 
-    public readonly void KeepAlive() => GC.KeepAlive(quantizer);
+    public readonly void KeepAlive() => codes.KeepAlive();
 }
