@@ -42,7 +42,7 @@ public sealed class EngineIndex : IDisposable
     /// <paramref name="fullScanThreshold"/> is 0 by default so that every query goes through the graph (the ANN
     /// benchmark measures HNSW); the filtered benchmark passes the engine default so the planner can choose.
     /// </remarks>
-    public static EngineIndex Build(Dataset dataset, int m, int efConstruct, int threads, int? ef = null, string? directory = null, Func<int, PointPayload?>? payload = null, int fullScanThreshold = 0, bool onDisk = false)
+    public static EngineIndex Build(Dataset dataset, int m, int efConstruct, int threads, int? ef = null, string? directory = null, Func<int, PointPayload?>? payload = null, int fullScanThreshold = 0, bool onDisk = false, bool onDiskPayload = false)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "vectorizer-bench", Guid.NewGuid().ToString("N"));
         var manager = CollectionManager.Open(Options(directory, threads), NullLoggerFactory.Instance);
@@ -54,6 +54,7 @@ public sealed class EngineIndex : IDisposable
             },
             Hnsw = new HnswConfig { M = m, EfConstruct = efConstruct, FullScanThreshold = fullScanThreshold, Ef = ef },
             Optimizers = new OptimizersConfig { IndexingThreshold = 1 },
+            OnDiskPayload = onDiskPayload,
         };
         var collection = manager.Create("bench", config);
         var stopwatch = Stopwatch.StartNew();

@@ -15,7 +15,7 @@ namespace Vectorizer.Bench;
 /// </summary>
 public static class FilteredBenchmark
 {
-    public sealed record Options(string Dataset, int MaxBase, int Queries, int[] Efs, int Threads);
+    public sealed record Options(string Dataset, int MaxBase, int Queries, int[] Efs, int Threads, bool OnDiskPayload = false);
 
     private static readonly (string Field, int Categories)[] Cases = [("c10", 10), ("c100", 100)];
 
@@ -31,7 +31,7 @@ public static class FilteredBenchmark
         }
 
         var stopwatch = Stopwatch.StartNew();
-        using var index = EngineIndex.Build(dataset, 16, 100, options.Threads, payload: i => payloads[i], fullScanThreshold: new HnswConfig().FullScanThreshold);
+        using var index = EngineIndex.Build(dataset, 16, 100, options.Threads, payload: i => payloads[i], fullScanThreshold: new HnswConfig().FullScanThreshold, onDiskPayload: options.OnDiskPayload);
         log.WriteLine($"built {dataset.BaseCount} points in {stopwatch.Elapsed.TotalSeconds:F1} s");
 
         var rows = new List<IReadOnlyList<string>>();
@@ -59,7 +59,7 @@ public static class FilteredBenchmark
         }
 
         var report = new StringBuilder();
-        report.AppendLine($"Data: {dataset.BaseCount} base vectors of {options.Dataset}, {queries.QueryCount} queries, M=16, ef_construct=100, full_scan_threshold 10000 KB; query q keeps points whose category is q mod n; recall@10 against the exact filtered neighbours; one thread.");
+        report.AppendLine($"Data: {dataset.BaseCount} base vectors of {options.Dataset}, {queries.QueryCount} queries, M=16, ef_construct=100, full_scan_threshold 10000 KB, on_disk_payload {(options.OnDiskPayload ? "true" : "false")}; query q keeps points whose category is q mod n; recall@10 against the exact filtered neighbours; one thread.");
         report.AppendLine();
         report.Append(Stats.Table(["selectivity", "payload index", "hnsw_ef", "recall@10", "QPS", "p50 ms", "p99 ms"], rows));
         return report.ToString();

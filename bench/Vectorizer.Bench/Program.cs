@@ -101,7 +101,8 @@ root.Add(rest);
 
 var filteredQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 1000 };
 var filteredEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "64,128,256" };
-var filtered = new Command("filtered", "Filtered queries at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, markdownOption };
+var onDiskPayloadOption = new Option<bool>("--on-disk-payload") { Description = "payloads in the memory-mapped log instead of parsed in RAM" };
+var filtered = new Command("filtered", "Filtered queries at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, onDiskPayloadOption, markdownOption };
 filtered.SetAction(parse =>
 {
     var options = new FilteredBenchmark.Options(
@@ -109,7 +110,8 @@ filtered.SetAction(parse =>
         parse.GetValue(maxBaseOption),
         parse.GetValue(filteredQueriesOption),
         ParseInts(parse.GetValue(filteredEfOption)!),
-        ParseInts(parse.GetValue(threadsOption)!).Max());
+        ParseInts(parse.GetValue(threadsOption)!).Max(),
+        parse.GetValue(onDiskPayloadOption));
     WriteReport($"Filtered search: {options.Dataset}", FilteredBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
 });
 root.Add(filtered);

@@ -9,9 +9,9 @@ namespace Vectorizer.Engine.Tests;
 
 public class PersistenceTests
 {
-    private static async Task<Collection> Populate(CollectionManager manager, int count, int size = 8)
+    private static async Task<Collection> Populate(CollectionManager manager, int count, int size = 8, bool onDiskPayload = false)
     {
-        var collection = manager.Create("c", TestData.Config(size, Vectors.Distance.Cosine, fullScanThreshold: 0, indexingThreshold: 1));
+        var collection = manager.Create("c", TestData.Config(size, Vectors.Distance.Cosine, fullScanThreshold: 0, indexingThreshold: 1) with { OnDiskPayload = onDiskPayload });
         var random = new Random(11);
         for (var batch = 0; batch < count; batch += 100)
         {
@@ -183,6 +183,32 @@ public class PersistenceTests
         manager.Dispose();
         using var reopened = TestData.Open(dir.Path);
         Assert.Equal(expected, reopened.Get("c").Query(query).Select(p => p.Id).ToList());
+    }
+
+    [Fact]
+    public async Task OnDiskPayloadsSurviveVacuumCheckpointAndWalReplay()
+    {
+        using var dir = new TempDirectory();
+        var manager = TestData.Open(dir.Path);
+        var collection = await Populate(manager, 3000, onDiskPayload: true);
+        Assert.True(collection.State.Payloads.OnDisk);
+        var doomed = Enumerable.Range(0, 1500).Select(i => PointId.FromNumber((ulong)i)).ToList();
+        await collection.UpdateAsync(new DeletePointsOperation(PointSelector.ForIds(doomed)), wait: true);
+        var before = All(collection);
+        collection.Vacuum();
+        Assert.True(collection.State.Payloads.OnDisk);
+        AssertSamePoints(before, All(collection));
+        collection.Checkpoint();
+
+        // After the checkpoint: a write that only the WAL holds, then a reopen.
+        await collection.UpdateAsync(new UpsertOperation([TestData.Point(5000, TestData.RandomVector(new Random(1), 8), """{"n": 5000, "tag": "late"}""")]), wait: true);
+        var expected = All(collection);
+        manager.Dispose();
+        using var reopened = TestData.Open(dir.Path);
+        var restored = reopened.Get("c");
+        Assert.True(restored.State.Payloads.OnDisk);
+        AssertSamePoints(expected, All(restored));
+        Assert.Equal("late", All(restored).Single(p => p.Id == PointId.FromNumber(5000)).Payload!.Root.GetProperty("tag").GetString());
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public sealed partial class Collection
         int count;
         PointId[] ids;
         ulong[] versions;
-        PointPayload?[] payloads;
+        PayloadSnapshot payloads;
         ulong[] deleted;
         var slots = new List<(VectorSlot Slot, ulong[] Searchable, int IndexedUpTo)>();
         var sparse = new List<(string Name, List<(int Offset, SparseVector Vector)> Vectors)>();
@@ -189,7 +189,7 @@ public sealed partial class Collection
         "checkpoints/" + lsn.ToString("D20", CultureInfo.InvariantCulture) + "/" + file;
 
     private static void WritePoints(
-        Stream stream, long lsn, PointId[] ids, ulong[] versions, PointPayload?[] payloads, ulong[] deleted,
+        Stream stream, long lsn, PointId[] ids, ulong[] versions, PayloadSnapshot payloads, ulong[] deleted,
         List<(VectorSlot Slot, ulong[] Searchable, int IndexedUpTo)> slots)
     {
         var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -212,7 +212,7 @@ public sealed partial class Collection
             writer.Write(id.IsUuid ? id.UuidHigh : 0UL);
             writer.Write(id.IsUuid ? id.UuidLow : id.Number);
             writer.Write(versions[offset]);
-            if (payloads[offset] is { } payload)
+            if (payloads.Get(offset) is { } payload)
             {
                 var bytes = payload.ToUtf8();
                 writer.Write(bytes.Length);

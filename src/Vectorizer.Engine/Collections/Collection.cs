@@ -216,10 +216,10 @@ public sealed partial class Collection : IDisposable
                 quantized is null ? null : quantized.Settings.Kind.ToString().ToLowerInvariant()));
         }
 
-        // Payload bytes: the average of up to 256 sampled live payloads, times the live points.
+        // Payload bytes in RAM: the average of up to 256 sampled live payloads, times the live points.
         long sampledBytes = 0, sampled = 0;
         var step = Math.Max(1, current.Count / 256);
-        for (var offset = 0; offset < current.Count; offset += step)
+        for (var offset = 0; offset < current.Count && !current.Payloads.OnDisk; offset += step)
         {
             if (current.IsLive(offset) && current.PayloadObjectOf(offset) is { } payload)
             {
@@ -241,7 +241,9 @@ public sealed partial class Collection : IDisposable
             // A checkpoint being replaced while we count: the figure is an estimate anyway.
         }
 
-        return new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
+        return current.Payloads.OnDisk
+            ? new StorageInfo(vectors, 0, disk, current.Payloads.LogBytes)
+            : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
     }
 
     /// <summary>Approximate bytes of RAM used by vectors, graphs and point metadata.</summary>

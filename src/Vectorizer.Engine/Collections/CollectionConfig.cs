@@ -177,7 +177,12 @@ public sealed record CollectionConfig
 
     public int WriteConsistencyFactor { get; init; } = 1;
 
-    public bool OnDiskPayload { get; init; } = true;
+    /// <summary>
+    /// Payloads in a memory-mapped log instead of parsed in RAM. Off by default (Qdrant's default is on): a filter on
+    /// an unindexed field then parses every payload it checks (measured on fashion-mnist, 1 % selectivity without an
+    /// index: 197 → 21 QPS). Changing it takes effect at the next restart or vacuum.
+    /// </summary>
+    public bool OnDiskPayload { get; init; }
 
     public HnswConfig Hnsw { get; init; } = new();
 

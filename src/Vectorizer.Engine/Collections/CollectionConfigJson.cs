@@ -167,7 +167,7 @@ public static class CollectionConfigJson
                 ShardNumber = parameters.TryGetProperty("shard_number", out var shards) ? shards.GetInt32() : 1,
                 ReplicationFactor = parameters.TryGetProperty("replication_factor", out var rf) ? rf.GetInt32() : 1,
                 WriteConsistencyFactor = parameters.TryGetProperty("write_consistency_factor", out var wcf) ? wcf.GetInt32() : 1,
-                OnDiskPayload = !parameters.TryGetProperty("on_disk_payload", out var odp) || odp.GetBoolean(),
+                OnDiskPayload = parameters.TryGetProperty("on_disk_payload", out var odp) && odp.GetBoolean(),
                 SparseVectors = Optional(parameters, "sparse_vectors"),
                 Hnsw = root.GetProperty("hnsw_config").Deserialize<HnswConfig>()!,
                 Optimizers = root.GetProperty("optimizer_config").Deserialize<OptimizersConfig>()!,

@@ -147,8 +147,11 @@ public sealed record CollectionInfo(
 /// </summary>
 public sealed record VectorStorageInfo(string Name, long VectorsRamBytes, long VectorsDiskBytes, long QuantizedRamBytes, long IndexRamBytes, string? Quantization);
 
-/// <summary>Bytes of a collection by place: per vector (see <see cref="VectorStorageInfo"/>), payloads in RAM (estimated from a sample), and files on disk (WAL and checkpoints).</summary>
-public sealed record StorageInfo(IReadOnlyList<VectorStorageInfo> Vectors, long PayloadRamBytes, long DiskBytes);
+/// <summary>
+/// Bytes of a collection by place: per vector (see <see cref="VectorStorageInfo"/>), payloads in RAM (estimated from
+/// a sample) or in the memory-mapped payload log (<c>on_disk_payload</c>), and files on disk (WAL and checkpoints).
+/// </summary>
+public sealed record StorageInfo(IReadOnlyList<VectorStorageInfo> Vectors, long PayloadRamBytes, long DiskBytes, long PayloadDiskBytes = 0);
 
 /// <summary>An indexed payload field and how many points have a value in it.</summary>
 public sealed record PayloadIndexInfo(string Field, PayloadFieldSchema Schema, long Points);

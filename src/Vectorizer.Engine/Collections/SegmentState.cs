@@ -18,7 +18,7 @@ public sealed class SegmentState : IPointFacts
     private ulong[] idLow = new ulong[1024];
     private ulong[]? idHigh;
     private ulong[] versions = new ulong[1024];
-    private PointPayload?[] payloads = new PointPayload?[1024];
+    private readonly PayloadStore payloads;
     private int count;
 
     private readonly Dictionary<string, PayloadFieldIndex> payloadIndexes = new(StringComparer.Ordinal);
@@ -29,6 +29,7 @@ public sealed class SegmentState : IPointFacts
     public SegmentState(CollectionConfig config, long generation, string? spillDirectory = null)
     {
         Generation = generation;
+        payloads = new PayloadStore(config.OnDiskPayload ? spillDirectory : null);
         var slots = new List<VectorSlot>();
         foreach (var (name, parameters) in config.Vectors)
         {
@@ -49,6 +50,9 @@ public sealed class SegmentState : IPointFacts
         }
     }
 
+    /// <summary>Where the payloads are kept (in RAM, or a memory-mapped log with <c>on_disk_payload</c>).</summary>
+    public PayloadStore Payloads => payloads;
+
     /// <summary>Payload indexes by field name; kept current by every write (see <see cref="PayloadFieldIndex"/>).</summary>
     public IReadOnlyDictionary<string, PayloadFieldIndex> PayloadIndexes => payloadIndexes;
 
@@ -60,7 +64,7 @@ public sealed class SegmentState : IPointFacts
         {
             if (IsLive(offset))
             {
-                index.Add(offset, payloads[offset]);
+                index.Add(offset, payloads.Get(offset));
             }
         }
 
@@ -172,9 +176,9 @@ public sealed class SegmentState : IPointFacts
 
     public ulong VersionOf(int offset) => versions[offset];
 
-    public PointPayload? PayloadObjectOf(int offset) => payloads[offset];
+    public PointPayload? PayloadObjectOf(int offset) => payloads.Get(offset);
 
-    public JsonElement PayloadOf(int offset) => (payloads[offset] ?? PointPayload.Empty).Root;
+    public JsonElement PayloadOf(int offset) => (payloads.Get(offset) ?? PointPayload.Empty).Root;
 
     public TextTokenizer? TextTokenizerFor(string key) =>
         payloadIndexes.Count != 0 && payloadIndexes.TryGetValue(key, out var index) ? index.Tokenizer : null;
@@ -199,7 +203,7 @@ public sealed class SegmentState : IPointFacts
     /// <summary>Appends a copy of <paramref name="offset"/> of <paramref name="source"/> (vacuum).</summary>
     internal int AppendCopy(SegmentState source, int offset)
     {
-        var copy = AppendCore(source.IdOf(offset), source.versions[offset], source.payloads[offset], null, source, offset);
+        var copy = AppendCore(source.IdOf(offset), source.versions[offset], source.payloads.Get(offset), null, source, offset);
         for (var i = 0; i < SparseSlots.Count; i++)
         {
             SparseSlots[i].Set(copy, source.SparseSlots[i].Get(offset));
@@ -215,7 +219,7 @@ public sealed class SegmentState : IPointFacts
         EnsureCapacity(offset + 1);
         SetId(offset, id);
         versions[offset] = version;
-        payloads[offset] = payload;
+        payloads.Set(offset, payload);
         IndexPayload(offset, payload);
         for (var i = 0; i < Slots.Count; i++)
         {
@@ -251,7 +255,7 @@ public sealed class SegmentState : IPointFacts
     private void Tombstone(int offset)
     {
         Deleted.Set(offset);
-        payloads[offset] = null;
+        payloads.Set(offset, null);
         foreach (var slot in Slots)
         {
             slot.Searchable.Clear(offset);
@@ -276,9 +280,10 @@ public sealed class SegmentState : IPointFacts
 
     public void SetPayload(int offset, PointPayload? payload, ulong version)
     {
-        payloads[offset] = payload is { IsEmpty: true } ? null : payload;
+        payload = payload is { IsEmpty: true } ? null : payload;
+        payloads.Set(offset, payload);
         versions[offset] = version;
-        IndexPayload(offset, payloads[offset]);
+        IndexPayload(offset, payload);
     }
 
     public void RemoveVector(int offset, VectorSlot slot, ulong version)
@@ -351,11 +356,11 @@ public sealed class SegmentState : IPointFacts
         }
 
         Array.Resize(ref versions, size);
-        Array.Resize(ref payloads, size);
+        payloads.EnsureCapacity(size);
     }
 
     /// <summary>Copies of the per-offset arrays up to <see cref="Count"/> (for checkpoints).</summary>
-    public (PointId[] Ids, ulong[] Versions, PointPayload?[] Payloads) SnapshotArrays()
+    public (PointId[] Ids, ulong[] Versions, PayloadSnapshot Payloads) SnapshotArrays()
     {
         var n = Count;
         var snapshot = new PointId[n];
@@ -364,7 +369,7 @@ public sealed class SegmentState : IPointFacts
             snapshot[i] = IdOf(i);
         }
 
-        return (snapshot, versions[..n], payloads[..n]);
+        return (snapshot, versions[..n], payloads.Snapshot(n));
     }
 
     /// <summary>Restores one offset from a checkpoint. Vectors are loaded separately into the slots' stores.</summary>
@@ -374,7 +379,7 @@ public sealed class SegmentState : IPointFacts
         EnsureCapacity(offset + 1);
         SetId(offset, id);
         versions[offset] = version;
-        payloads[offset] = payload;
+        payloads.Set(offset, payload);
         Deleted.EnsureCapacity(offset + 1);
         if (deleted)
         {
@@ -405,8 +410,9 @@ public sealed class SegmentState : IPointFacts
         }
 
         versions[offset] = source.versions[sourceOffset];
-        payloads[offset] = source.payloads[sourceOffset];
-        IndexPayload(offset, payloads[offset]);
+        var copied = source.payloads.Get(sourceOffset);
+        payloads.Set(offset, copied);
+        IndexPayload(offset, copied);
         for (var i = 0; i < Slots.Count; i++)
         {
             if (!source.Slots[i].Searchable.Get(sourceOffset))

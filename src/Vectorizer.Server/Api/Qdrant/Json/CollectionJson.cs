@@ -47,7 +47,7 @@ internal static class CollectionJson
             ShardNumber = body.TryGet("shard_number", out var shards) ? shards.AsInt(min: 1) : 1,
             ReplicationFactor = body.TryGet("replication_factor", out var rf) ? rf.AsInt(min: 1) : 1,
             WriteConsistencyFactor = body.TryGet("write_consistency_factor", out var wcf) ? wcf.AsInt(min: 1) : 1,
-            OnDiskPayload = !body.TryGet("on_disk_payload", out var odp) || odp.AsBool(),
+            OnDiskPayload = body.TryGet("on_disk_payload", out var odp) && odp.AsBool(),
             Hnsw = hnsw,
             Optimizers = ApplyOptimizers(new OptimizersConfig(), body.TryGet("optimizers_config", out var o) ? o : null),
             Wal = ApplyWal(new WalConfig(), body.TryGet("wal_config", out var w) ? w : null),

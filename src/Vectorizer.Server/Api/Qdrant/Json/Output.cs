@@ -214,6 +214,7 @@ internal static class Output
 
             writer.WriteEndObject();
             writer.WriteNumber("payload_ram_bytes", storage.PayloadRamBytes);
+            writer.WriteNumber("payload_disk_bytes", storage.PayloadDiskBytes);
             writer.WriteNumber("disk_bytes", storage.DiskBytes);
             writer.WriteEndObject();
         }
