@@ -14,9 +14,14 @@ public sealed unsafe class PayloadStore
 {
     private const int BlockBytes = 16 << 20;
 
+    private static long nextId;
+
     [ThreadStatic]
     private static LastRead? lastRead;
 
+    // The cache names its store by number, not by reference, so a thread's last read never keeps a dropped store
+    // (and its mapped blocks) alive.
+    private readonly long id = Interlocked.Increment(ref nextId);
     private readonly string? spillDirectory;
     private readonly List<NativeBlock> blocks = [];
     private PointPayload?[] objects = [];
@@ -47,13 +52,13 @@ public sealed unsafe class PayloadStore
         }
 
         var cached = lastRead;
-        if (cached is not null && ReferenceEquals(cached.Store, this) && cached.Offset == offset && cached.Version == version)
+        if (cached is not null && cached.StoreId == id && cached.Offset == offset && cached.Version == version)
         {
             return cached.Payload;
         }
 
         var payload = Read(blockPointers, positions[offset], lengths[offset]);
-        lastRead = new LastRead(this, offset, version, payload);
+        lastRead = new LastRead(id, offset, version, payload);
         return payload;
     }
 
@@ -123,7 +128,7 @@ public sealed unsafe class PayloadStore
         return position;
     }
 
-    private sealed record LastRead(PayloadStore Store, int Offset, long Version, PointPayload? Payload);
+    private sealed record LastRead(long StoreId, int Offset, long Version, PointPayload? Payload);
 }
 
 /// <summary>The payloads of a segment at one moment (for checkpoints), readable without the collection's lock.</summary>

@@ -200,14 +200,7 @@ internal static class Output
                 writer.WriteNumber("original_disk_bytes", vector.VectorsDiskBytes);
                 writer.WriteNumber("quantized_ram_bytes", vector.QuantizedRamBytes);
                 writer.WriteNumber("index_ram_bytes", vector.IndexRamBytes);
-                if (vector.Quantization is { } kind)
-                {
-                    writer.WriteString("quantization", kind);
-                }
-                else
-                {
-                    writer.WriteNull("quantization");
-                }
+                writer.WriteString("quantization", vector.Quantization); // null when not quantized
 
                 writer.WriteEndObject();
             }
