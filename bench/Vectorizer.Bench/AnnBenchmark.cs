@@ -79,7 +79,7 @@ public static class AnnBenchmark
                 foreach (var ef in options.Efs)
                 {
                     var (result, ids) = Measure(ours.Collection, dataset, ef, options.Limit);
-                    log.WriteLine($"round {round + 1} vectorizer ef={ef,4}: recall@{options.Limit} {result.Recall:F4}  {result.Qps,8:F0} QPS  p50 {result.P50Ms:F3} ms  p99 {result.P99Ms:F3} ms");
+                    log.WriteLine($"round {round + 1} vectorizer ef={ef,4}: recall@{options.Limit} {result.Recall:F4}  {result.Qps,8:F0} QPS  p50 {result.P50Ms:F3} ms  p99 {result.P99Ms:F3} ms  ({LastCpuQps:F0} QPS of CPU time)");
                     Keep(result);
                     if (round == 0)
                     {
@@ -204,6 +204,9 @@ public static class AnnBenchmark
         }
     }
 
+    /// <summary>Queries per second of CPU time of the last <see cref="Measure"/> (steadier than wall time on a shared machine).</summary>
+    public static double LastCpuQps { get; private set; }
+
     /// <summary>All queries, one thread, timed one by one.</summary>
     public static (AnnResult Result, int[][] Ids) Measure(Collection collection, Dataset dataset, int ef, int limit)
     {
@@ -216,6 +219,7 @@ public static class AnnBenchmark
         }
 
         long hits = 0;
+        var cpuStart = Machine.ThreadCpuSeconds();
         var total = Stopwatch.StartNew();
         for (var q = 0; q < dataset.QueryCount; q++)
         {
@@ -240,6 +244,7 @@ public static class AnnBenchmark
         }
 
         var seconds = total.Elapsed.TotalSeconds;
+        LastCpuQps = dataset.QueryCount / Math.Max(1e-9, Machine.ThreadCpuSeconds() - cpuStart);
         for (var q = 0; q < dataset.QueryCount; q++)
         {
             hits += Recall.Hits(ids[q], dataset.GroundTruth[q], limit);

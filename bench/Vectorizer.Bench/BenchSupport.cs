@@ -5,12 +5,37 @@ using System.Text;
 namespace Vectorizer.Bench;
 
 /// <summary>Process and machine facts for reports.</summary>
-public static class Machine
+public static partial class Machine
 {
     /// <summary>Peak resident set size of this process (VmHWM), in bytes.</summary>
     public static long PeakRssBytes() => ReadStatusKb("VmHWM") * 1024;
 
     public static long CurrentRssBytes() => ReadStatusKb("VmRSS") * 1024;
+
+    /// <summary>
+    /// CPU time consumed by the calling thread, in seconds (Linux; 0 elsewhere). On a machine shared with other
+    /// work, queries per CPU second are far steadier than queries per wall second: time spent descheduled is not
+    /// counted (cache pressure from neighbours still is).
+    /// </summary>
+    public static double ThreadCpuSeconds()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0;
+        }
+
+        return ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var spec) == 0 ? spec.Seconds + (spec.Nanoseconds * 1e-9) : 0;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out TimeSpec spec);
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
 
     /// <summary>Anonymous, file-backed and shared parts of the resident set, in MiB.</summary>
     public static string RssBreakdown() =>

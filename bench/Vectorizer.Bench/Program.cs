@@ -53,6 +53,22 @@ annReport.SetAction(parse =>
 });
 root.Add(annReport);
 
+var duelIndexOption = new Option<string>("--index-dir") { Description = "our index, built earlier by `ann --index-dir DIR`", Required = true };
+var duelHnswOption = new Option<string?>("--hnswlib-index") { Description = "hnswlib's saved index (built with M=16, ef_construct=100 when missing; default DIR/hnswlib.index)" };
+var duelEfOption = new Option<int>("--ef") { DefaultValueFactory = _ => 192 };
+var duelQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 10000 };
+var duelBlocksOption = new Option<int>("--blocks") { Description = "blocks per pass over the queries", DefaultValueFactory = _ => 50 };
+var duelPassesOption = new Option<int>("--passes") { DefaultValueFactory = _ => 1 };
+var annDuel = new Command("ann-duel", "Our engine and hnswlib in one process on saved indexes, alternating blocks of queries timed by CPU clock (for A/B decisions on a noisy machine)")
+{
+    datasetOption, duelIndexOption, duelHnswOption, duelEfOption, duelQueriesOption, duelBlocksOption, duelPassesOption,
+};
+annDuel.SetAction(parse => AnnDuel.Run(
+    new AnnDuel.Options(parse.GetValue(datasetOption)!, parse.GetValue(duelIndexOption)!, parse.GetValue(duelHnswOption), parse.GetValue(duelEfOption),
+        parse.GetValue(duelQueriesOption), parse.GetValue(duelBlocksOption), parse.GetValue(duelPassesOption)),
+    Console.Out));
+root.Add(annDuel);
+
 var annBuild = new Command("ann-build", "Internal: one index build in its own process (used by `ann`)") { datasetOption, mOption, efConstructOption, threadsOption, maxBaseOption, indexDirOption };
 annBuild.Hidden = true;
 annBuild.SetAction(parse => AnnBenchmark.BuildChild(
