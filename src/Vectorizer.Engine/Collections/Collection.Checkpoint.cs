@@ -449,7 +449,7 @@ public sealed partial class Collection
             {
                 try
                 {
-                    var (graph, nodes) = HnswGraph.Load(ChecksummedFile.Read(Path.Combine(Paths.Root, graphFile)).Span);
+                    var (graph, nodes) = slot.LoadGraph(ChecksummedFile.Read(Path.Combine(Paths.Root, graphFile)).Span);
                     slot.Graph = graph;
                     slot.IndexedUpTo = Math.Min(nodes, manifest.Count);
                 }

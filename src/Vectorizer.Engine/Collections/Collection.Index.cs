@@ -62,6 +62,7 @@ public sealed partial class Collection
                     Quantize(slot, slot.IndexedUpTo);
                 }
 
+                slot.PlaceLayer0(slot.IndexedUpTo);
                 continue;
             }
 
@@ -73,6 +74,7 @@ public sealed partial class Collection
             InsertRange(slot, graph, from, to, IndexingThreads(slot));
             // Codes first, then the graph's published prefix: a search never meets a node without a code.
             Quantize(slot, to);
+            slot.PlaceLayer0(to);
             slot.IndexedUpTo = to;
             more |= to < slot.Store.Count;
         }
@@ -97,7 +99,7 @@ public sealed partial class Collection
         if (quantized is null || quantized.Settings != wanted)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            quantized = QuantizedVectors.Train(wanted, slot.Distance, slot.Store, upTo);
+            quantized = QuantizedVectors.Train(wanted, slot.Distance, slot.Store, upTo, slot.Graph?.M0 ?? 0);
             quantized.ExtendTo(slot.Store, upTo);
             slot.Quantized = quantized;
             logger.LogInformation(

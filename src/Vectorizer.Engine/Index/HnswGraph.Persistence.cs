@@ -61,8 +61,11 @@ public sealed partial class HnswGraph
         }
     }
 
-    /// <summary>Reads a graph written by <see cref="Save"/>; the number of saved nodes is returned too.</summary>
-    public static (HnswGraph Graph, int NodeCount) Load(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Reads a graph written by <see cref="Save"/>, with layer 0 in <paramref name="layer0"/> when it fits (see the
+    /// constructor); the number of saved nodes is returned too.
+    /// </summary>
+    public static (HnswGraph Graph, int NodeCount) Load(ReadOnlySpan<byte> data, Vectors.NodeArena? layer0 = null)
     {
         if (data.Length < 48 || BinaryPrimitives.ReadUInt64LittleEndian(data) != GraphMagic)
         {
@@ -81,7 +84,12 @@ public sealed partial class HnswGraph
         var nodeCount = BinaryPrimitives.ReadInt32LittleEndian(data[28..]);
         var packed = BinaryPrimitives.ReadInt64LittleEndian(data[32..]);
         var inserted = BinaryPrimitives.ReadInt32LittleEndian(data[40..]);
-        var graph = new HnswGraph(m, efConstruct, seed);
+        if (nodeCount < 0 || (layer0 is { PayloadOwnerGrows: true } && layer0.Capacity < nodeCount))
+        {
+            throw new VectorizerException(ErrorCode.StorageFailure, "Corrupt HNSW graph (more nodes than vectors)");
+        }
+
+        var graph = new HnswGraph(m, efConstruct, seed, layer0);
         graph.EnsureCapacity(nodeCount);
         var position = 48;
         for (var node = 0; node < nodeCount; node++)
