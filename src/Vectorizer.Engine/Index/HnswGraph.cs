@@ -283,9 +283,10 @@ public sealed partial class HnswGraph
         }
 
         var currentDistance = scorer.Distance(current);
+        context.Reset(nodeLimit);
         for (var layer = LevelOfEntry(packed); layer > 0; layer--)
         {
-            current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit);
+            current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit, context);
         }
 
         ef = Math.Max(ef, k);
@@ -311,32 +312,48 @@ public sealed partial class HnswGraph
         return count;
     }
 
-    private int GreedyClosest<TScorer>(ref TScorer scorer, int current, ref float currentDistance, int layer, int nodeLimit)
+    /// <summary>
+    /// Greedy descent on one upper layer: moves to the closest neighbour until none is closer. Nodes scored earlier
+    /// in the same descent (marked in <paramref name="context"/>'s visited set, started by the caller) are skipped:
+    /// each was no closer than the best node at the time, so it cannot be closer than the best node now, and the
+    /// walk is the one a descent without the marks takes. Neighbours' data is requested before any is scored.
+    /// </summary>
+    [SkipLocalsInit]
+    private unsafe int GreedyClosest<TScorer>(ref TScorer scorer, int current, ref float currentDistance, int layer, int nodeLimit, SearchContext context)
         where TScorer : struct, IGraphScorer
     {
+        var marks = context.VisitedMarks;
+        var tag = context.Epoch;
+        var limit = (uint)Math.Min(nodeLimit, marks.Length);
+        if ((uint)current < (uint)marks.Length)
+        {
+            marks[current] = tag;
+        }
+
+        var batch = stackalloc int[M];
         var changed = true;
         while (changed)
         {
             changed = false;
             var links = Links(current, layer);
             var count = Math.Min(Volatile.Read(ref links[0]), M);
-            // Request every neighbour's data before scoring the first: the misses overlap.
-            for (var i = 1; i <= count; i++)
-            {
-                if ((uint)links[i] < (uint)nodeLimit)
-                {
-                    scorer.Prefetch(links[i]);
-                }
-            }
-
+            var fresh = 0;
             for (var i = 1; i <= count; i++)
             {
                 var candidate = links[i];
-                if ((uint)candidate >= (uint)nodeLimit)
+                if ((uint)candidate >= limit || marks[candidate] == tag)
                 {
                     continue;
                 }
 
+                marks[candidate] = tag;
+                batch[fresh++] = candidate;
+                scorer.Prefetch(candidate);
+            }
+
+            for (var j = 0; j < fresh; j++)
+            {
+                var candidate = batch[j];
                 var d = scorer.Distance(candidate);
                 if (d < currentDistance)
                 {
@@ -347,6 +364,7 @@ public sealed partial class HnswGraph
             }
         }
 
+        GC.KeepAlive(marks);
         return current;
     }
 
@@ -503,9 +521,10 @@ public sealed partial class HnswGraph
             var current = (int)packed;
             var topLevel = LevelOfEntry(packed);
             var currentDistance = scorer.Distance(current);
+            context.Reset(nodeLimit);
             for (var layer = topLevel; layer > level; layer--)
             {
-                current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit);
+                current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit, context);
             }
 
             var accept = default(AcceptAllFilter);

@@ -81,6 +81,17 @@ public sealed unsafe class ChunkedArena
             var block = new NativeBlock((long)ChunkCapacity * RecordBytes, spillDirectory);
             chunks.Add(block);
             pointers[c] = block.Pointer;
+            if (c >= 1)
+            {
+                // Huge pages once the arena outgrows its first chunk: a small collection keeps 4 KiB pages (a huge
+                // page would commit 2 MiB for its first record); the first chunk, full by now, is advised too (the
+                // kernel's khugepaged collapses its pages in the background).
+                block.AdviseHugePages();
+                if (c == 1)
+                {
+                    chunks[0].AdviseHugePages();
+                }
+            }
         }
 
         Volatile.Write(ref chunkPointers, pointers);
