@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Bench;
 
@@ -14,7 +15,7 @@ namespace Vectorizer.Bench;
 /// </summary>
 public static unsafe class AnnDuel
 {
-    public sealed record Options(string Dataset, string IndexDirectory, string? HnswlibIndex, int Ef, int Queries, int Blocks, int Passes);
+    public sealed record Options(string Dataset, string IndexDirectory, string? HnswlibIndex, int Ef, int Queries, int Blocks, int Passes, int? HnswlibEf = null, string? Quantization = null, double Oversampling = 1);
 
     public static void Run(Options options, TextWriter log)
     {
@@ -43,7 +44,17 @@ public static unsafe class AnnDuel
             hnsw = load(p, dataset.Dimension, dataset.Angular ? 1 : 0, (ulong)dataset.BaseCount);
         }
 
-        setEf(hnsw, options.Ef);
+        setEf(hnsw, options.HnswlibEf ?? options.Ef);
+        QuantizationSearchParams? quantization = null;
+        if (options.Quantization is { } config)
+        {
+            // Trained through the config as a user would; the index directory is left as it was (no checkpoint).
+            var json = System.Text.Json.JsonDocument.Parse(config).RootElement.Clone();
+            ours.Collection.UpdateConfig(c => c with { QuantizationConfig = json });
+            ours.Collection.WaitForIndexingAsync(TimeSpan.FromHours(1)).GetAwaiter().GetResult();
+            quantization = new QuantizationSearchParams(Oversampling: options.Oversampling);
+        }
+
         var queries = new float[dataset.QueryCount][];
         var normalised = new float[dataset.QueryCount][];
         for (var q = 0; q < queries.Length; q++)
@@ -76,7 +87,7 @@ public static unsafe class AnnDuel
 
         void Ours(int q)
         {
-            var points = ours.Collection.Query(new QueryRequest { Query = new DenseVectorQuery(queries[q]), Limit = 10, HnswEf = options.Ef });
+            var points = ours.Collection.Query(new QueryRequest { Query = new DenseVectorQuery(queries[q]), Limit = 10, HnswEf = options.Ef, Quantization = quantization });
             var row = new int[points.Count];
             for (var i = 0; i < row.Length; i++)
             {
@@ -141,7 +152,7 @@ public static unsafe class AnnDuel
         var median = ratios[ratios.Count / 2];
         var quartiles = (ratios[ratios.Count / 4], ratios[ratios.Count * 3 / 4]);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"DUEL {dataset.Name} ef={options.Ef}: vectorizer {answered / ourCpu:F0} QPS of CPU ({answered / ourWall:F0} wall), recall {ourHits / (10.0 * answered):F4}; " +
+            $"DUEL {dataset.Name} ef={options.Ef}{(options.Quantization is null ? "" : $" {options.Quantization} oversampling {options.Oversampling}")} (hnswlib ef={options.HnswlibEf ?? options.Ef}): vectorizer {answered / ourCpu:F0} QPS of CPU ({answered / ourWall:F0} wall), recall {ourHits / (10.0 * answered):F4}; " +
             $"hnswlib {answered / hnswCpu:F0} QPS of CPU ({answered / hnswWall:F0} wall), recall {hnswHits / (10.0 * answered):F4}; " +
             $"vectorizer / hnswlib: {median:F3} (median of {ratios.Count} blocks, quartiles {quartiles.Item1:F3}-{quartiles.Item2:F3})"));
         NativeLibrary.Free(library);

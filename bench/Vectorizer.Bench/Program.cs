@@ -59,13 +59,17 @@ var duelEfOption = new Option<int>("--ef") { DefaultValueFactory = _ => 192 };
 var duelQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 10000 };
 var duelBlocksOption = new Option<int>("--blocks") { Description = "blocks per pass over the queries", DefaultValueFactory = _ => 50 };
 var duelPassesOption = new Option<int>("--passes") { DefaultValueFactory = _ => 1 };
+var duelHnswEfOption = new Option<int?>("--hnswlib-ef") { Description = "hnswlib's ef (default: --ef)" };
+var duelQuantizationOption = new Option<string?>("--quantization") { Description = "a quantization_config to train on our index first, e.g. '{\"scalar\": {\"type\": \"int8\", \"quantile\": 0.99}}'" };
+var duelOversamplingOption = new Option<double>("--oversampling") { DefaultValueFactory = _ => 1 };
 var annDuel = new Command("ann-duel", "Our engine and hnswlib in one process on saved indexes, alternating blocks of queries timed by CPU clock (for A/B decisions on a noisy machine)")
 {
-    datasetOption, duelIndexOption, duelHnswOption, duelEfOption, duelQueriesOption, duelBlocksOption, duelPassesOption,
+    datasetOption, duelIndexOption, duelHnswOption, duelEfOption, duelQueriesOption, duelBlocksOption, duelPassesOption, duelHnswEfOption, duelQuantizationOption, duelOversamplingOption,
 };
 annDuel.SetAction(parse => AnnDuel.Run(
     new AnnDuel.Options(parse.GetValue(datasetOption)!, parse.GetValue(duelIndexOption)!, parse.GetValue(duelHnswOption), parse.GetValue(duelEfOption),
-        parse.GetValue(duelQueriesOption), parse.GetValue(duelBlocksOption), parse.GetValue(duelPassesOption)),
+        parse.GetValue(duelQueriesOption), parse.GetValue(duelBlocksOption), parse.GetValue(duelPassesOption), parse.GetValue(duelHnswEfOption),
+        parse.GetValue(duelQuantizationOption), parse.GetValue(duelOversamplingOption)),
     Console.Out));
 root.Add(annDuel);
 
