@@ -36,10 +36,17 @@ public sealed partial class Collection
             fixed (float* q = query)
             {
                 var scorer = new DenseScorer<TMetric>(slot.Store, q);
-                var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, null);
                 var graph = slot.Graph;
                 var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
                 var candidates = IndexedCandidates(current, filter);
+                if (candidates is null && filter is not null && FilterResultCache.Lookup(current, filter, wal.LastLsn) is { } matching)
+                {
+                    // A filter no index answers, seen before at this state: its matching points, exactly.
+                    candidates = matching;
+                    filter = null;
+                }
+
+                var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, null);
                 if (candidates is not null)
                 {
                     if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
@@ -84,7 +91,7 @@ public sealed partial class Collection
                     results = Merge(results, ExactScan(ref scorer, ref nodeFilter, indexed, count, k, context), k);
                 }
 
-                if (results.Count < k && (filter is not null || excludeOffset >= 0 || current.DeletedCount > 0))
+                if (results.Count < k && (filter is not null || candidates is not null || excludeOffset >= 0 || current.DeletedCount > 0))
                 {
                     var exhaustive = ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
                     if (exhaustive.Count > results.Count)
@@ -215,7 +222,12 @@ public sealed partial class Collection
         where TScorer : struct, IGraphScorer =>
         TopK(ref scorer, ref filter, candidates, 0, candidates.Length, k, context);
 
-    /// <summary>The <paramref name="k"/> closest accepted offsets among [from, to), or among candidates[from..to] when given.</summary>
+    /// <summary>
+    /// The <paramref name="k"/> closest accepted offsets among [from, to), or among candidates[from..to] when given.
+    /// The payload filter is evaluated last, only for an offset close enough to enter the results: scoring a vector
+    /// costs a few nanoseconds, evaluating a condition against a JSON payload a few hundred, and once the results
+    /// are full few offsets come closer (10 % selectivity over 35k points: ~600 evaluations instead of 35,000).
+    /// </summary>
     private static List<ScoredNode> TopK<TScorer>(ref TScorer scorer, ref SearchFilter filter, int[]? candidates, int from, int to, int k, SearchContext context)
         where TScorer : struct, IGraphScorer
     {
@@ -223,17 +235,27 @@ public sealed partial class Collection
         for (var i = from; i < to; i++)
         {
             var offset = candidates is null ? i : candidates[i];
-            if (!filter.Accept(offset))
+            if (!filter.AcceptWithoutPayload(offset))
             {
                 continue;
             }
 
             var d = scorer.Distance(offset);
+            if (context.ResultCount >= k && !(d < context.WorstResult))
+            {
+                continue;
+            }
+
+            if (!filter.AcceptPayload(offset))
+            {
+                continue;
+            }
+
             if (context.ResultCount < k)
             {
                 context.PushResult(d, offset);
             }
-            else if (d < context.WorstResult)
+            else
             {
                 context.PopResult();
                 context.PushResult(d, offset);
@@ -291,7 +313,11 @@ public sealed partial class Collection
     private readonly struct SearchFilter(ulong[] searchable, Filter? filter, SegmentState facts, int excludeOffset, ulong[]? allowed) : INodeFilter
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Accept(int node)
+        public bool Accept(int node) => AcceptWithoutPayload(node) && AcceptPayload(node);
+
+        /// <summary>The bitmap checks (searchable, not excluded, among the payload index's candidates).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool AcceptWithoutPayload(int node)
         {
             var word = node >> 6;
             if ((uint)word >= (uint)searchable.Length || (searchable[word] & (1UL << node)) == 0 || node == excludeOffset)
@@ -299,12 +325,11 @@ public sealed partial class Collection
                 return false;
             }
 
-            if (allowed is not null && ((uint)word >= (uint)allowed.Length || (allowed[word] & (1UL << node)) == 0))
-            {
-                return false;
-            }
-
-            return filter is null || FilterEvaluator.Matches(filter, facts, node);
+            return allowed is null || ((uint)word < (uint)allowed.Length && (allowed[word] & (1UL << node)) != 0);
         }
+
+        /// <summary>The filter itself (evaluated against the point's payload).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool AcceptPayload(int node) => filter is null || FilterEvaluator.Matches(filter, facts, node);
     }
 }
