@@ -178,9 +178,12 @@ public static class AnnBenchmark
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"BUILD threads={threads} seconds={index.BuildSeconds:F3} peak_rss={Machine.PeakRssBytes()} index_bytes={index.IndexBytes}"));
 
+        var info = GC.GetGCMemoryInfo();
+        log.WriteLine($"at the end of the build (where the peak RSS is reached): GC heap {info.HeapSizeBytes >> 20} MiB, committed {info.TotalCommittedBytes >> 20} MiB, fragmented {info.FragmentedBytes >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, gens {string.Join('/', info.GenerationInfo.ToArray().Select(g => g.SizeAfterBytes >> 20))} MiB; native blocks {Vectorizer.Engine.Memory.NativeBlock.TotalBytes >> 20} MiB; {Machine.RssBreakdown()}");
+
         // Saved for the parent's queries; not part of the measured build (hnswlib's driver saves after its BUILD line too).
         index.Collection.Checkpoint();
-        log.WriteLine($"upserts returned after {EngineIndex.UpsertSeconds:F1} s");
+        log.WriteLine($"upserts returned after {EngineIndex.UpsertSeconds:F1} s; allocated {GC.GetTotalAllocatedBytes() >> 20} MiB in all, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections (gen 0/1/2)");
         var gc = GC.GetGCMemoryInfo();
         log.WriteLine($"memory: GC heap {gc.HeapSizeBytes >> 20} MiB, committed {gc.TotalCommittedBytes >> 20} MiB; {Machine.RssBreakdown()}");
     }

@@ -100,7 +100,8 @@ var hnswEfOption = new Option<int?>("--hnsw-ef") { Description = "hnsw_ef sent w
 var clientsOption = new Option<int>("--clients") { Description = "concurrent upsert clients", DefaultValueFactory = _ => 1 };
 var wrkThreadsOption = new Option<int>("--wrk-threads") { DefaultValueFactory = _ => 2 };
 var extraConfigOption = new Option<string>("--collection-extra") { Description = "extra JSON members for the create-collection body, e.g. ', \"optimizers_config\": {\"indexing_threshold\": 0}'", DefaultValueFactory = _ => "" };
-var rest = new Command("rest", "The server over HTTP: batched wait=true upserts, then wrk on /points/query") { datasetOption, pointsOption, batchOption, connectionsOption, secondsOption, hnswEfOption, clientsOption, wrkThreadsOption, markdownOption, extraConfigOption };
+var filterCategoriesOption = new Option<int>("--filter-categories") { Description = "also measure queries filtered on an unindexed integer field g = id mod N (N=10: 10 % selectivity)", DefaultValueFactory = _ => 0 };
+var rest = new Command("rest", "The server over HTTP: batched wait=true upserts, then wrk on /points/query") { datasetOption, pointsOption, batchOption, connectionsOption, secondsOption, hnswEfOption, clientsOption, wrkThreadsOption, markdownOption, extraConfigOption, filterCategoriesOption };
 rest.SetAction(parse =>
 {
     var connections = parse.GetValue(connectionsOption)!;
@@ -113,7 +114,8 @@ rest.SetAction(parse =>
         parse.GetValue(hnswEfOption),
         parse.GetValue(clientsOption),
         parse.GetValue(wrkThreadsOption),
-        parse.GetValue(extraConfigOption)!);
+        parse.GetValue(extraConfigOption)!,
+        parse.GetValue(filterCategoriesOption));
     var body = RestBenchmark.Run(options, Machine.CommandLine(args), Console.Out);
     WriteReport($"REST benchmark: {options.Dataset}, {options.Points} points", body, parse.GetValue(markdownOption));
 });
@@ -122,7 +124,8 @@ root.Add(rest);
 var filteredQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 1000 };
 var filteredEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "64,128,256" };
 var onDiskPayloadOption = new Option<bool>("--on-disk-payload") { Description = "payloads in the memory-mapped log instead of parsed in RAM" };
-var filtered = new Command("filtered", "Filtered queries at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, onDiskPayloadOption, markdownOption };
+var filteredRoundsOption = new Option<int>("--rounds") { Description = "repeat the measurements, cases interleaved", DefaultValueFactory = _ => 1 };
+var filtered = new Command("filtered", "Unfiltered queries, then filtered ones at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, onDiskPayloadOption, filteredRoundsOption, markdownOption };
 filtered.SetAction(parse =>
 {
     var options = new FilteredBenchmark.Options(
@@ -131,7 +134,8 @@ filtered.SetAction(parse =>
         parse.GetValue(filteredQueriesOption),
         ParseInts(parse.GetValue(filteredEfOption)!),
         ParseInts(parse.GetValue(threadsOption)!).Max(),
-        parse.GetValue(onDiskPayloadOption));
+        parse.GetValue(onDiskPayloadOption),
+        parse.GetValue(filteredRoundsOption));
     WriteReport($"Filtered search: {options.Dataset}", FilteredBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
 });
 root.Add(filtered);
