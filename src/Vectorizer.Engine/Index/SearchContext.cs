@@ -21,10 +21,14 @@ public sealed class SearchContext
     internal int CandidateCount;
     internal ScoredNode[] Results = new ScoredNode[256];
     internal int ResultCount;
+
+    /// <summary>Insert: the new node's neighbour candidates (sorted by distance) and the ones the heuristic keeps.</summary>
     internal ScoredNode[] Sorted = new ScoredNode[256];
     internal ScoredNode[] Selected = new ScoredNode[256];
-    internal ScoredNode[] Sorted2 = new ScoredNode[256];
-    internal ScoredNode[] Selected2 = new ScoredNode[256];
+
+    /// <summary>Insert: a full neighbour's links plus the new node, and the ones kept when its list is pruned.</summary>
+    internal ScoredNode[] ReverseLinkCandidates = new ScoredNode[256];
+    internal ScoredNode[] ReverseLinkKept = new ScoredNode[256];
 
     public static SearchContext Rent() => cached ?? new SearchContext();
 

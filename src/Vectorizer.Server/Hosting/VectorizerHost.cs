@@ -61,9 +61,9 @@ public static class VectorizerHost
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(new ServerClock());
-        builder.Services.AddSingleton<EngineHolder>();
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
-        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
+        builder.Services.AddSingleton<EngineLifetime>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
+        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
@@ -192,13 +192,13 @@ public sealed class ServerClock
 /// Owns the engine: takes the data directory's lock and opens it before the server accepts requests; checkpoints,
 /// closes and unlocks it after the last one.
 /// </summary>
-public sealed class EngineHolder : IHostedService
+public sealed class EngineLifetime : IHostedService
 {
     private readonly ILoggerFactory loggerFactory;
     private readonly Lazy<CollectionManager> manager;
     private DataDirectoryLock? dataLock;
 
-    public EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory)
+    public EngineLifetime(VectorizerSettings settings, ILoggerFactory loggerFactory)
     {
         this.loggerFactory = loggerFactory;
         manager = new Lazy<CollectionManager>(() =>

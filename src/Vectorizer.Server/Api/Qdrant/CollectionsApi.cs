@@ -19,7 +19,7 @@ public static class CollectionsApi
         app.MapGet("/collections/{collection}", (string collection, CollectionManager manager) =>
         {
             var info = manager.Get(collection).GetInfo();
-            return QdrantResults.Ok(w => Output.CollectionInfo(w, info));
+            return QdrantResults.Ok(w => ResponseJson.CollectionInfo(w, info));
         });
         app.MapPut("/collections/{collection}", CreateCollection);
         app.MapPatch("/collections/{collection}", UpdateCollection);
@@ -41,7 +41,7 @@ public static class CollectionsApi
         app.MapDelete("/collections/{collection}/index/{field}", (string collection, string field, CollectionManager manager) =>
         {
             var result = manager.Get(collection).DeletePayloadIndex(Uri.UnescapeDataString(field));
-            return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+            return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
         });
         return app;
     }
@@ -87,7 +87,7 @@ public static class CollectionsApi
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var (field, schema) = CollectionJson.ParsePayloadIndex(body.Root);
         var result = target.CreatePayloadIndex(field, schema);
-        return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+        return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
     }
 
     private static async Task<IResult> UpdateAliases(HttpContext context, CollectionManager manager, VectorizerSettings settings)

@@ -64,6 +64,6 @@ public static class DocumentsApi
         var target = manager.Get(collection);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var points = await ingestion.SearchTextAsync(target, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => Output.QueryResponse(w, points, target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, points, target.Config.NamedVectors));
     }
 }

@@ -56,7 +56,7 @@ public static class PointsApi
         var wait = Wait(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var result = await collection.UpdateAsync(parse(body.Root, settings.Limits), wait, context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+        return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
     }
 
     private static async Task<IResult> UpdateBatch(string collection, HttpContext context)
@@ -70,7 +70,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var result in results)
             {
-                Output.UpdateResult(w, result);
+                ResponseJson.UpdateResult(w, result);
             }
 
             w.WriteEndArray();
@@ -91,7 +91,7 @@ public static class PointsApi
             throw new VectorizerException(ErrorCode.PointNotFound, $"Point with id {pointId} does not exists!");
         }
 
-        return QdrantResults.Ok(w => Output.Record(w, found[0], target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.Record(w, found[0], target.Config.NamedVectors));
     }
 
     private static async Task<IResult> Retrieve(string collection, HttpContext context)
@@ -108,7 +108,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var record in records)
             {
-                Output.Record(w, record, target.Config.NamedVectors);
+                ResponseJson.Record(w, record, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
@@ -126,14 +126,14 @@ public static class PointsApi
             w.WriteStartArray("points");
             foreach (var record in result.Points)
             {
-                Output.Record(w, record, target.Config.NamedVectors);
+                ResponseJson.Record(w, record, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
             w.WritePropertyName("next_page_offset");
             if (result.NextPageOffset is { } next)
             {
-                Output.Id(w, next);
+                ResponseJson.Id(w, next);
             }
             else
             {
@@ -162,7 +162,7 @@ public static class PointsApi
         var (target, settings) = Resolve(context, collection);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
         var points = target.Query(RequestJson.ParseQuery(body.Root));
-        return QdrantResults.Ok(w => Output.QueryResponse(w, points, target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, points, target.Config.NamedVectors));
     }
 
     private static async Task<IResult> QueryBatch(string collection, HttpContext context)
@@ -181,7 +181,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var points in results)
             {
-                Output.QueryResponse(w, points, target.Config.NamedVectors);
+                ResponseJson.QueryResponse(w, points, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();

@@ -7,7 +7,7 @@ using Vectorizer.Engine.Sparse;
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
 /// <summary>Writes engine results in Qdrant's response shapes.</summary>
-internal static class Output
+internal static class ResponseJson
 {
     public static void Id(Utf8JsonWriter writer, PointId id)
     {
