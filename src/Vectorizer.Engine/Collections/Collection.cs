@@ -97,7 +97,7 @@ public sealed class Collection : IDisposable
     {
         Directory.CreateDirectory(paths.Root);
         Directory.CreateDirectory(paths.CheckpointsDirectory);
-        FileUtil.WriteAtomic(paths.ConfigFile, CollectionConfigJson.ToUtf8(config));
+        CollectionConfigFile.Write(paths.ConfigFile, config);
         var collection = new Collection(name, paths, config, options, logger);
         collection.wal = WriteAheadLog.Open(paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
         collection.Start();
@@ -107,7 +107,7 @@ public sealed class Collection : IDisposable
     /// <summary>Opens a collection: the newest valid checkpoint, then the WAL records after it.</summary>
     public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger)
     {
-        var config = CollectionConfigJson.Read(System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(paths.ConfigFile)).RootElement);
+        var config = CollectionConfigFile.Read(paths.ConfigFile);
         var collection = new Collection(name, paths, config, options, logger);
         collection.Recover();
         collection.Start();
@@ -224,8 +224,8 @@ public sealed class Collection : IDisposable
         try
         {
             var updated = change(Config);
-            CollectionConfigJson.Validate(updated, options.MaxVectorSize);
-            FileUtil.WriteAtomic(Paths.ConfigFile, CollectionConfigJson.ToUtf8(updated));
+            updated.Validate(options.MaxVectorSize);
+            CollectionConfigFile.Write(Paths.ConfigFile, updated);
             Config = updated;
             foreach (var slot in State.Slots)
             {
@@ -253,9 +253,9 @@ public sealed class Collection : IDisposable
             throw VectorizerException.BadRequest($"Bad field_name `{field}`: {error}");
         }
 
-        if (schema.Type == PayloadSchemaType.Text)
+        if (schema.Params?.Text is { MinTokenLength: < 0 } or { MaxTokenLength: < 0 })
         {
-            TextTokenizer.Parse(schema.Params); // validates the parameters before they are persisted
+            throw VectorizerException.Validation($"{field}: token lengths must be 0 or larger");
         }
 
         ChangePayloadSchema(field, schema);
@@ -289,7 +289,7 @@ public sealed class Collection : IDisposable
             }
 
             var updated = Config with { PayloadSchema = fields };
-            FileUtil.WriteAtomic(Paths.ConfigFile, CollectionConfigJson.ToUtf8(updated));
+            CollectionConfigFile.Write(Paths.ConfigFile, updated);
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
         }

@@ -160,9 +160,9 @@ public static class VectorizerHost
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (VectorizerException e) when (!context.Response.HasStarted)
+        catch (Exception e) when (!context.Response.HasStarted && ErrorMapper.Map(e) is { } error)
         {
-            await QdrantResults.WriteError(context, ErrorMapper.StatusCode(e.Code), ErrorMapper.Message(e.Code, e.Message)).ConfigureAwait(false);
+            await QdrantResults.WriteError(context, error.Status, error.Message).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {

@@ -169,16 +169,16 @@ internal static class ResponseJson
         writer.WriteNumber("points_count", info.PointsCount);
         writer.WriteNumber("segments_count", info.SegmentsCount);
         writer.WritePropertyName("config");
-        CollectionConfigJson.Write(writer, info.Config);
+        CollectionJson.WriteConfig(writer, info.Config);
         writer.WriteStartObject("payload_schema");
         foreach (var index in info.PayloadSchema ?? [])
         {
             writer.WriteStartObject(index.Field);
             writer.WriteString("data_type", index.Schema.TypeName);
-            if (index.Schema.Params is { } parameters)
+            if (index.Schema.Params is not null)
             {
                 writer.WritePropertyName("params");
-                parameters.WriteTo(writer);
+                CollectionJson.WritePayloadIndexParams(writer, index.Schema);
             }
 
             writer.WriteNumber("points", index.Points);
