@@ -5,13 +5,14 @@ using System.Text;
 using System.Text.Json;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Text;
 
 namespace Vectorizer.Engine.Payload;
 
 /// <summary>How a full-text index splits text into words (Qdrant's <c>TokenizerType</c>).</summary>
 public enum TokenizerKind
 {
-    /// <summary>Words are runs of letters, digits and combining marks; everything else separates them.</summary>
+    /// <summary>Words as <see cref="Words"/> defines them: runs of letters, numbers and combining marks.</summary>
     Word,
 
     /// <summary>Words are runs of anything but whitespace.</summary>
@@ -268,7 +269,7 @@ public sealed class TextTokenizer
         if (c < 0x80)
         {
             consumed = 1;
-            var word = Kind == TokenizerKind.Whitespace ? !char.IsWhiteSpace(c) : char.IsAsciiLetterOrDigit(c);
+            var word = Kind == TokenizerKind.Whitespace ? !char.IsWhiteSpace(c) : Words.IsWordRune(new Rune(c));
             return word ? CharKind.Word : CharKind.Separator;
         }
 
@@ -287,12 +288,8 @@ public sealed class TextTokenizer
             return CharKind.Standalone;
         }
 
-        // Rust's char::is_alphanumeric, near enough: letters, numbers and the marks that combine with them.
-        return Rune.GetUnicodeCategory(rune) switch
-        {
-            >= UnicodeCategory.UppercaseLetter and <= UnicodeCategory.OtherNumber => CharKind.Word,
-            _ => CharKind.Separator,
-        };
+        // The shared definition of a word (BM25 splits text the same way).
+        return Words.IsWordRune(rune) ? CharKind.Word : CharKind.Separator;
     }
 
     private static bool IsCjk(int value) =>
