@@ -6,8 +6,19 @@ public class CliTests
     [Fact]
     public async Task ConfigValidateReportsKeyAndLine()
     {
-        var path = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".yml");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var path = TestPaths.NewPath("cli-", ".yml");
+        try
+        {
+            await ConfigValidateAndShow(path);
+        }
+        finally
+        {
+            TestPaths.TryDelete(path);
+        }
+    }
+
+    private static async Task ConfigValidateAndShow(string path)
+    {
         await File.WriteAllTextAsync(path, "server:\n  port: 15002\n  bogus: 1\n");
         var (code, output) = await VectorizerProcess.RunAsync("config", "validate", "--config", path);
         Assert.Equal(1, code);

@@ -2,15 +2,19 @@ using Vectorizer.Server.Configuration;
 
 namespace Vectorizer.Server.Tests;
 
-public class ConfigTests
+public sealed class ConfigTests : IDisposable
 {
     private static readonly Dictionary<string, string?> NoEnvironment = [];
+    private readonly List<string> written = [];
 
-    private static string WriteConfig(string yaml)
+    public void Dispose() => written.ForEach(TestPaths.TryDelete);
+
+    private string WriteConfig(string yaml)
     {
-        var path = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".yml");
+        var path = TestPaths.NewPath("config-", ".yml");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, yaml);
+        written.Add(path);
         return path;
     }
 

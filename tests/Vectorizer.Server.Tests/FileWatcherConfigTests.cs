@@ -122,7 +122,7 @@ public class FileWatcherConfigTests
     [Fact]
     public async Task TheIndexerNeverThrowsForAFileAndReportsWhy()
     {
-        var root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", "indexer-" + Guid.NewGuid().ToString("N"))).FullName;
+        var root = TestPaths.NewDirectory("indexer-");
         var dataDir = TestServer.NewDataDir();
         try
         {

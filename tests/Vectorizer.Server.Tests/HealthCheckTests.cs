@@ -131,7 +131,7 @@ public sealed class HealthCheckTests
 
         public Corpus()
         {
-            Root = Path.Combine(Path.GetTempPath(), "vectorizer-tests", "corpus-" + Guid.NewGuid().ToString("N"));
+            Root = TestPaths.NewPath("corpus-");
             for (var i = 0; i < Files.Length; i++)
             {
                 Write(Files[i], Text(Files[i], i));

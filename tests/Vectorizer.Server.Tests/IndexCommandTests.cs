@@ -10,7 +10,7 @@ namespace Vectorizer.Server.Tests;
 public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
 {
     private const int Files = 400;
-    private readonly string work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", "index-" + Guid.NewGuid().ToString("N"))).FullName;
+    private readonly string work = TestPaths.NewDirectory("index-");
 
     public void Dispose() => TestServer.TryDelete(work);
 

@@ -32,7 +32,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static string NewDataDir() => Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"));
+    public static string NewDataDir() => TestPaths.NewPath("data-");
 
     /// <summary>
     /// Starts a server; with <paramref name="configPath"/> the settings come from that YAML file first (and the
@@ -82,19 +82,7 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
-    public static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void TryDelete(string directory) => TestPaths.TryDelete(directory);
 
     public Task<ApiResponse> Get(string path) => Send(HttpMethod.Get, path, null);
 

@@ -51,10 +51,21 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         return path;
     }
 
+    /// <summary>
+    /// <c>dotnet</c> with the test process's folder as TMPDIR: what a child leaves in its temporary directory (a killed
+    /// runtime's diagnostic pipes, for one) is deleted with that folder.
+    /// </summary>
+    private static ProcessStartInfo StartInfo()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["TMPDIR"] = TestPaths.Root;
+        return start;
+    }
+
     /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = StartInfo();
         start.ArgumentList.Add(ExecutablePath());
         foreach (var argument in arguments)
         {
@@ -71,7 +82,7 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     /// <summary>Starts <c>vectorizer</c> with any arguments and returns at once (output is collected in <see cref="Output"/>).</summary>
     public static VectorizerProcess Launch(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = StartInfo();
         start.ArgumentList.Add(ExecutablePath());
         foreach (var argument in arguments)
         {
@@ -92,7 +103,7 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     /// <summary>Starts <c>vectorizer serve</c> on a free port and waits until it listens.</summary>
     public static async Task<VectorizerProcess> StartAsync(string dataDir, params string[] extra)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = StartInfo();
         foreach (var argument in (string[])[ExecutablePath(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, .. extra])
         {
             start.ArgumentList.Add(argument);
