@@ -125,4 +125,20 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
             TestPaths.TryDelete(folder);
         }
     }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task WatchBenchmarkRunsOnAFewFiles()
+    {
+        var folder = TestPaths.NewDirectory("watch-");
+        try
+        {
+            var text = await RunBench(folder, "watch", "--files", "3", "--debounce-ms", "100");
+            Assert.Matches(@"\| p50 \| \d+ \| -?\d+ \| [\d.]+ \|", text);
+        }
+        finally
+        {
+            TestPaths.TryDelete(folder);
+        }
+    }
 }
