@@ -36,6 +36,7 @@ public class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task StatusAndCollectionsListTalkToARunningServer()
     {
         var dataDir = TestServer.NewDataDir();

@@ -167,6 +167,7 @@ public class DurabilityTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task SigtermShutsDownGracefullyWithACheckpoint()
     {
         var dataDir = TestServer.NewDataDir();

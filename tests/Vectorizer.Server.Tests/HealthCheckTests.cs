@@ -64,6 +64,7 @@ public sealed class HealthCheckTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task CommandRefusesALockedDataDirectoryThenChecksAndFixes()
     {
         using var corpus = new Corpus();

@@ -43,6 +43,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task AKilledRunResumesFromItsCheckpointAndIndexesEveryFileExactlyOnce()
     {
         var corpus = Corpus();
@@ -98,6 +99,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task WatchKeepsIndexingAfterTheFirstRunUntilStopped()
     {
         var corpus = Directory.CreateDirectory(Path.Combine(work, "small")).FullName;
@@ -125,6 +127,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task APaidProviderReportsTokensAndCost()
     {
         await using var embeddings = await EmbeddingsServer.StartAsync(output);

@@ -45,6 +45,7 @@ public class JsClientTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task OfficialClientScenarioPasses()
     {
         Prerequisites.Require(Need.Node);

@@ -28,6 +28,7 @@ public sealed class OpenAiProviderTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task RelatedSentencesRankFirstRepeatsComeFromTheCacheAndRateLimitsAreRetried()
     {
         await using var embeddings = await EmbeddingsServer.StartAsync(output);
@@ -97,6 +98,7 @@ public sealed class OpenAiProviderTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task WrongDimensionsFromTheEndpointAre400()
     {
         await using var embeddings = await EmbeddingsServer.StartAsync(output);

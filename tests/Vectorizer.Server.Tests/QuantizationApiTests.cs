@@ -50,6 +50,7 @@ public sealed class QuantizationApiTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task QuantizedOnDiskCollectionSearchesReportsStorageAndSurvivesRestart()
     {
         var dataDir = TestServer.NewDataDir();
