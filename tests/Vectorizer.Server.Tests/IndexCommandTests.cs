@@ -126,10 +126,11 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(["second.md"], paths);
     }
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Slow")]
     public async Task APaidProviderReportsTokensAndCost()
     {
+        Prerequisites.Require(Need.Node); // the OpenAI-compatible endpoint is tests/embeddings-server
         await using var embeddings = await EmbeddingsServer.StartAsync(output);
         var corpus = Directory.CreateDirectory(Path.Combine(work, "paid")).FullName;
         File.WriteAllText(Path.Combine(corpus, "cats.md"), "# Cats\n\nThe cat is sleeping on the warm windowsill.\n");

@@ -31,6 +31,7 @@ public sealed class OpenAiProviderTests(ITestOutputHelper output)
     [Trait("Category", "Slow")]
     public async Task RelatedSentencesRankFirstRepeatsComeFromTheCacheAndRateLimitsAreRetried()
     {
+        Prerequisites.Require(Need.Node);
         await using var embeddings = await EmbeddingsServer.StartAsync(output);
         var dataDir = TestServer.NewDataDir();
         var create = $$$"""
@@ -101,6 +102,7 @@ public sealed class OpenAiProviderTests(ITestOutputHelper output)
     [Trait("Category", "Slow")]
     public async Task WrongDimensionsFromTheEndpointAre400()
     {
+        Prerequisites.Require(Need.Node);
         await using var embeddings = await EmbeddingsServer.StartAsync(output);
         await using var server = await TestServer.StartAsync();
         // The model makes 512 dimensions; the declared vector has 384 and `dimensions` is not set.
@@ -129,7 +131,7 @@ public sealed class EmbeddingsServer : IAsyncDisposable
 
     public string Url { get; }
 
-    /// <summary>Starts the server (skipping the calling test, or failing it in CI, without node and npm).</summary>
+    /// <summary>Starts the server (callers are [SkippableFact]s: without node and npm the test skips, or fails in CI).</summary>
     public static async Task<EmbeddingsServer> StartAsync(ITestOutputHelper output)
     {
         Prerequisites.Require(Need.Node);
