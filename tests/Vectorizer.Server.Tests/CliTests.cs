@@ -21,7 +21,24 @@ public class CliTests
         (code, output) = await VectorizerProcess.RunAsync("config", "show", "--config", path, "--data-dir", "/tmp/flag-dir");
         Assert.Equal(0, code);
         Assert.Contains("port: 15003", output, StringComparison.Ordinal);
-        Assert.Contains("data_dir: \"/tmp/flag-dir\"", output, StringComparison.Ordinal);
+        Assert.Contains("data_dir: /tmp/flag-dir", output, StringComparison.Ordinal);
+
+        // No file: the defaults and the environment are what is checked.
+        var empty = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"))).FullName;
+        (code, output) = await VectorizerProcess.RunInAsync(empty, [], "config", "validate");
+        Assert.True(code == 0, output);
+        Assert.Contains("(no config file: defaults and environment): valid", output, StringComparison.Ordinal);
+        (code, output) = await VectorizerProcess.RunInAsync(empty, new() { ["VECTORIZER_LOG_LEVEL"] = "loud" }, "config", "validate");
+        Assert.Equal(1, code);
+        Assert.Contains("`logging.level` (from VECTORIZER_LOG_LEVEL): `loud` is not one of", output, StringComparison.Ordinal);
+
+        // A bad value in the file: its line.
+        await File.WriteAllTextAsync(path, "logging:\n  level: verbose\n");
+        (code, output) = await VectorizerProcess.RunAsync("config", "validate", "--config", path);
+        Assert.Equal(1, code);
+        Assert.Contains("line 2, column 10: `logging.level`: `verbose` is not one of trace, debug, info, warn, error", output, StringComparison.Ordinal);
+        File.Delete(path);
+        Directory.Delete(empty);
     }
 
     [Fact]

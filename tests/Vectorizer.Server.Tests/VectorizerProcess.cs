@@ -52,9 +52,23 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunInAsync(null, [], arguments);
+
+    /// <summary>Runs a command in <paramref name="directory"/> with <paramref name="environment"/> added (and no <c>VECTORIZER_CONFIG</c>).</summary>
+    public static async Task<(int ExitCode, string Output)> RunInAsync(string? directory, Dictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (directory is not null)
+        {
+            start.WorkingDirectory = directory;
+        }
+
+        start.Environment.Remove("VECTORIZER_CONFIG");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(ExecutablePath());
         foreach (var argument in arguments)
         {

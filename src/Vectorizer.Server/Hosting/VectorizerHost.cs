@@ -59,7 +59,18 @@ public static class VectorizerHost
             }
         });
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Settings made in code (tests, embedders of the CLI) are held to the same rules as loaded ones.
+        if (ConfigLoader.Validate(settings) is { Count: > 0 } problems)
+        {
+            throw new ConfigException(problems);
+        }
+
         builder.Services.AddSingleton(settings);
+        foreach (var section in ConfigSections.All)
+        {
+            section.Register(builder.Services, settings);
+        }
+
         builder.Services.AddSingleton(new ServerClock());
         builder.Services.AddSingleton<EngineHolder>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());

@@ -127,26 +127,21 @@ public static class VectorizerCli
     private static Command ConfigCommand()
     {
         var command = new Command("config", "Check or print the configuration");
-        var validate = new Command("validate", "Check config.yml: unknown keys, wrong types and bad values, with line numbers");
+        var validate = new Command("validate", "Check the configuration (config.yml when there is one, the environment): unknown keys, wrong types and bad values, with line numbers");
         validate.Add(ConfigOption);
         validate.SetAction(parse =>
         {
-            var path = parse.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable(ConfigLoader.ConfigEnvironmentVariable) ?? "config.yml";
-            if (!File.Exists(path))
-            {
-                Console.Error.WriteLine($"error: config file `{path}` not found");
-                return 2;
-            }
-
-            var issues = ConfigLoader.ValidateYaml(File.ReadAllText(path));
+            var (loaded, issues) = ConfigLoader.Check(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment());
+            var path = ConfigLoader.ResolvePath(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment());
+            var name = path ?? "(no config file: defaults and environment)";
             foreach (var issue in issues)
             {
-                (issue.IsWarning ? Console.Out : Console.Error).WriteLine($"{path}: {(issue.IsWarning ? "warning" : "error")}: {issue}");
+                (issue.IsWarning ? Console.Out : Console.Error).WriteLine($"{name}: {(issue.IsWarning ? "warning" : "error")}: {issue}");
             }
 
             var errors = issues.Count(i => !i.IsWarning);
-            Console.WriteLine(errors == 0 ? $"{path}: valid" : $"{path}: {errors} error(s)");
-            return errors == 0 ? 0 : 1;
+            Console.WriteLine(loaded is not null ? $"{name}: valid" : $"{name}: {errors} error(s)");
+            return loaded is not null ? 0 : 1;
         });
         var show = new Command("show", "Print the effective configuration (file, environment and flags applied)");
         AddServerOptions(show);
@@ -179,23 +174,34 @@ public static class VectorizerCli
 
     private static bool TryLoad(ParseResult parse, out VectorizerSettings settings, out string? configPath)
     {
+        var flags = new Dictionary<string, string?>
+        {
+            ["server:host"] = parse.GetValue(HostOption),
+            ["server:port"] = parse.GetValue(PortOption)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["server:data_dir"] = parse.GetValue(DataDirOption),
+            ["logging:level"] = parse.GetValue(LogLevelOption),
+            ["logging:format"] = parse.GetValue(LogFormatOption),
+        };
+        foreach (var unset in flags.Where(f => f.Value is null).Select(f => f.Key).ToList())
+        {
+            flags.Remove(unset);
+        }
+
+        return TryLoad(parse.GetValue(ConfigOption), flags, out settings, out configPath);
+    }
+
+    /// <summary>Loads the configuration; prints its warnings, or its errors (false: exit 2).</summary>
+    internal static bool TryLoad(string? config, IReadOnlyDictionary<string, string?>? flags, out VectorizerSettings settings, out string? configPath)
+    {
         configPath = null;
         try
         {
-            (var loaded, configPath, var warnings) = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment(), s =>
-            {
-                s.Server.Host = parse.GetValue(HostOption) ?? s.Server.Host;
-                s.Server.Port = parse.GetValue(PortOption) ?? s.Server.Port;
-                s.Server.DataDir = parse.GetValue(DataDirOption) ?? s.Server.DataDir;
-                s.Logging.Level = parse.GetValue(LogLevelOption) ?? s.Logging.Level;
-                s.Logging.Format = parse.GetValue(LogFormatOption) ?? s.Logging.Format;
-            });
+            (settings, configPath, var warnings) = ConfigLoader.Load(config, ConfigLoader.CurrentEnvironment(), flags);
             foreach (var warning in warnings)
             {
                 Console.Error.WriteLine($"warning: {warning}");
             }
 
-            settings = loaded;
             return true;
         }
         catch (ConfigException e)
@@ -232,18 +238,5 @@ public static class VectorizerCli
         }
     }
 
-    private static bool TryLoadForClient(ParseResult parse, out VectorizerSettings settings)
-    {
-        try
-        {
-            settings = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment()).Settings;
-            return true;
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            settings = null!;
-            return false;
-        }
-    }
+    private static bool TryLoadForClient(ParseResult parse, out VectorizerSettings settings) => TryLoad(parse.GetValue(ConfigOption), null, out settings, out _);
 }
