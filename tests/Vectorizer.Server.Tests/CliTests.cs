@@ -42,6 +42,28 @@ public class CliTests
     }
 
     [Fact]
+    public async Task APortInUseIsOneLineAndExit2()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var dataDir = TestServer.NewDataDir();
+        try
+        {
+            var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--host", "127.0.0.1", "--port", port, "--data-dir", dataDir);
+            Assert.True(code == 2, stdout + stderr);
+            Assert.Equal(
+                $"error: cannot listen on 127.0.0.1:{port}: the address is already in use (another server is listening there?); choose another port with --port, server.port or VECTORIZER_PORT",
+                Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+            Assert.DoesNotContain("Exception", stdout + stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestServer.TryDelete(dataDir);
+        }
+    }
+
+    [Fact]
     public async Task StatusAndCollectionsListTalkToARunningServer()
     {
         var dataDir = TestServer.NewDataDir();

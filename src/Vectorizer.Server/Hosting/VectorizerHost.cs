@@ -113,6 +113,9 @@ public static class VectorizerHost
         });
         logging.AddFilter("Microsoft.AspNetCore", section.LogRequests ? LogLevel.Information : LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        // "Hosting failed to start" repeats, with a stack trace, the error `vectorizer serve` reports in one line.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         if (section.Format == "json")
         {
             logging.AddJsonConsole(options =>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
@@ -53,11 +54,18 @@ public static class VectorizerCli
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (VectorizerException e)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                await app.DisposeAsync().ConfigureAwait(false);
-                return 2;
+                // One line, no stack trace: what stopped the start is the machine's state, not a bug to debug.
+                var (message, code) = StartupFailure(e, settings);
+                Console.Error.WriteLine($"error: {message}");
+                if (code == 1 && settings.Logging.Level is "debug" or "trace")
+                {
+                    Console.Error.WriteLine(e);
+                }
+
+                await DisposeAfterFailedStartAsync(app).ConfigureAwait(false);
+                return code;
             }
 
             Console.WriteLine($"Vectorizer {Server.Api.Qdrant.ServiceApi.Version} listening on {VectorizerHost.ListeningAddress(app)} (data: {Path.GetFullPath(settings.Server.DataDir)})");
@@ -66,6 +74,35 @@ public static class VectorizerCli
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The line to print when the server cannot start, and the exit code: 2 for the environment, 1 for anything else.</summary>
+    private static (string Message, int Code) StartupFailure(Exception e, VectorizerSettings settings)
+    {
+        var address = $"{settings.Server.Host}:{settings.Server.Port}";
+        var socket = e as SocketException ?? e.InnerException?.InnerException as SocketException ?? e.InnerException as SocketException;
+        return (e, socket?.SocketErrorCode) switch
+        {
+            (VectorizerException, _) => (e.Message, 2),
+            (_, SocketError.AddressAlreadyInUse) =>
+                ($"cannot listen on {address}: the address is already in use (another server is listening there?); choose another port with --port, server.port or VECTORIZER_PORT", 2),
+            (_, SocketError.AccessDenied) => ($"cannot listen on {address}: permission denied (ports below 1024 need privileges)", 2),
+            (_, SocketError.AddressNotAvailable) => ($"cannot listen on {address}: the address is not one of this machine's", 2),
+            (IOException or UnauthorizedAccessException or SocketException, _) => ($"cannot start: {e.Message}", 2),
+            _ => ($"cannot start: {e.GetType().Name}: {e.Message} (--log-level debug prints the details)", 1),
+        };
+    }
+
+    private static async Task DisposeAfterFailedStartAsync(WebApplication app)
+    {
+        try
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Already failing: the first error is the one worth reading.
+        }
     }
 
     private static Command StatusCommand()
