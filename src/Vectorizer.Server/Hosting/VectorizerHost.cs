@@ -85,6 +85,7 @@ public static class VectorizerHost
         builder.Services.AddHostedService(provider => provider.GetRequiredService<FileWatcherHost>());
 
         var app = builder.Build();
+        app.Use(AccessLog.Middleware(settings.Logging.LogRequests ? app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category) : null));
         app.Use(HandleErrors);
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
@@ -111,7 +112,9 @@ public static class VectorizerHost
             "error" => LogLevel.Error,
             _ => LogLevel.Information,
         });
-        logging.AddFilter("Microsoft.AspNetCore", section.LogRequests ? LogLevel.Information : LogLevel.Warning);
+        // ASP.NET Core's own request logging is about five lines a request; the access log is one (AccessLog).
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter(AccessLog.Category, section.LogRequests ? LogLevel.Information : LogLevel.None);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
         // "Hosting failed to start" repeats, with a stack trace, the error `vectorizer serve` reports in one line.
