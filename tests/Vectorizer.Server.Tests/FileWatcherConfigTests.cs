@@ -82,7 +82,7 @@ public class FileWatcherConfigTests
         Assert.Equal(300, section.DebounceMs);
         Assert.True(section.AutoDiscovery);
         Assert.True(section.HotReload);
-        Assert.Equal(["**/.git/**", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"], section.ExcludePatterns);
+        Assert.Equal([".*", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"], section.ExcludePatterns);
         Assert.Empty(ConfigLoader.ValidateYaml("file_watcher:\n  enabled: false\n"));
     }
 
