@@ -7,8 +7,7 @@ namespace Vectorizer.Ingestion.Embeddings;
 /// <summary>Builds embedders from their configuration. An unknown provider is an error, never a fallback.</summary>
 public static class EmbedderFactory
 {
-    public static IEmbeddingGenerator<string, Embedding<float>> CreateDense(
-        DenseEmbedderConfig config, HttpClient http, Func<EmbeddingCache> cache, ILogger logger, TimeProvider? time = null) => config.Provider switch
+    public static IEmbeddingGenerator<string, Embedding<float>> CreateDense(DenseEmbedderConfig config, HttpClient http, Func<EmbeddingCache> cache, ILogger logger, TimeProvider? time = null) => config.Provider switch
     {
         "hash" => new HashEmbeddingGenerator(config.Dimension ?? HashEmbeddingGenerator.DefaultDimension),
         "openai" => new OpenAiEmbeddingGenerator(config, http, cache(), logger, time),
