@@ -218,24 +218,33 @@ public sealed class EmbeddingsServer : IAsyncDisposable
             InstallLock.Release();
         }
 
-        var start = new ProcessStartInfo("node", "server.mjs") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        var process = Process.Start(start)!;
-        process.ErrorDataReceived += (_, e) =>
+        // The model's WebAssembly backend sometimes loses a start-up race in the package (`Backend 'wasm' has not yet
+        // been initialized`) and node exits before listening: that is the test server's problem, so start it again.
+        for (var attempt = 1; ; attempt++)
         {
-            if (e.Data is not null)
+            var start = new ProcessStartInfo("node", "server.mjs") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+            var process = Process.Start(start)!;
+            process.ErrorDataReceived += (_, e) =>
             {
-                output.WriteLine("embeddings-server: " + e.Data);
+                if (e.Data is not null)
+                {
+                    output.WriteLine("embeddings-server: " + e.Data);
+                }
+            };
+            process.BeginErrorReadLine();
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            if (line is not null && line.StartsWith("listening ", StringComparison.Ordinal))
+            {
+                return new EmbeddingsServer(process, "http://127.0.0.1:" + line["listening ".Length..].Trim());
             }
-        };
-        process.BeginErrorReadLine();
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
-        {
-            process.Kill();
-            throw new InvalidOperationException($"the embeddings server did not start: {line}");
-        }
 
-        return new EmbeddingsServer(process, "http://127.0.0.1:" + line["listening ".Length..].Trim());
+            process.Kill();
+            process.Dispose();
+            if (line is not null || attempt == 3)
+            {
+                throw new InvalidOperationException($"the embeddings server did not start (attempt {attempt}): {line}");
+            }
+        }
     }
 
     public async Task<JsonElement> Stats() =>
