@@ -215,7 +215,7 @@ public class ConfigTests
     [Fact]
     public void EverySectionHasAValidator()
     {
-        var sections = typeof(VectorizerSettings).GetProperties().Where(p => p.CanWrite).Select(ConfigLoader.KeyOf);
+        var sections = typeof(VectorizerSettings).GetProperties().Where(p => p.CanWrite).Select(ConfigSchema.KeyOf);
         Assert.Equal(sections.Order(), ConfigSections.All.Select(s => s.Key).Order());
     }
 
@@ -235,6 +235,11 @@ public class ConfigTests
         Assert.Empty(reloaded.FileWatcher.ExcludePatterns);
         Assert.Equal(["zz/**", "**/*.md"], reloaded.FileWatcher.CollectionMapping.Keys);
 
+        var shown = ConfigLoader.ToYaml(new WithSecrets());
+        Assert.Contains("api_key: '***'", shown, StringComparison.Ordinal);
+        Assert.Contains("admin_password: '***'", shown, StringComparison.Ordinal);
+        Assert.Contains("api_key_env: OPENAI_API_KEY", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-", shown, StringComparison.Ordinal);
         Assert.True(ConfigLoader.IsSecret("api_key"));
         Assert.True(ConfigLoader.IsSecret("jwt_secret"));
         Assert.True(ConfigLoader.IsSecret("password"));
@@ -242,5 +247,18 @@ public class ConfigTests
         Assert.False(ConfigLoader.IsSecret("api_key_env")); // names the variable that holds the key
         Assert.False(ConfigLoader.IsSecret("cost_per_1k_tokens"));
         Assert.False(ConfigLoader.IsSecret("max_batch"));
+    }
+
+    /// <summary>A section of the shape later features will add (auth): its secrets never reach <c>config show</c>.</summary>
+    private sealed class WithSecrets
+    {
+        [Microsoft.Extensions.Configuration.ConfigurationKeyName("api_key")]
+        public string ApiKey { get; set; } = "sk-live-123";
+
+        [Microsoft.Extensions.Configuration.ConfigurationKeyName("admin_password")]
+        public string AdminPassword { get; set; } = "sk-hunter2";
+
+        [Microsoft.Extensions.Configuration.ConfigurationKeyName("api_key_env")]
+        public string ApiKeyEnv { get; set; } = "OPENAI_API_KEY";
     }
 }
