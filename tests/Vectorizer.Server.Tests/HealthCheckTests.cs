@@ -138,11 +138,11 @@ public sealed class HealthCheckTests
                 Write(Files[i], Text(Files[i], i));
             }
 
-            // Not eligible: hidden, excluded directories, unknown extension, empty.
+            // Not eligible: hidden, excluded directories, binary, empty.
             Write(".hidden.md", "# Hidden\n\nnot indexed");
             Write("node_modules/pkg/index.js", "module.exports = 1;\n");
             Write("bin/out.json", "{}\n");
-            Write("image.png", "not really a png");
+            Write("image.png", "\u0089PNG\r\n\u001a\n\0\0\0\rIHDR");
             Write("empty.md", "");
         }
 

@@ -63,9 +63,32 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunInAsync(null, [], arguments);
+
+    /// <summary>Runs a command in <paramref name="directory"/> with <paramref name="environment"/> added (and no <c>VECTORIZER_CONFIG</c>).</summary>
+    public static async Task<(int ExitCode, string Output)> RunInAsync(string? directory, Dictionary<string, string> environment, params string[] arguments)
+    {
+        var (code, stdout, stderr) = await RunSplitAsync(directory, environment, arguments);
+        return (code, stdout + stderr);
+    }
+
+    /// <summary>Runs a command to completion; its exit code, standard output and standard error.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(params string[] arguments) => RunSplitAsync(null, [], arguments);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(string? directory, Dictionary<string, string> environment, string[] arguments)
     {
         var start = StartInfo();
+        if (directory is not null)
+        {
+            start.WorkingDirectory = directory;
+        }
+
+        start.Environment.Remove("VECTORIZER_CONFIG");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(ExecutablePath());
         foreach (var argument in arguments)
         {
@@ -76,7 +99,7 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
         await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        return (child.ExitCode, await stdout + await stderr);
+        return (child.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>Starts <c>vectorizer</c> with any arguments and returns at once (output is collected in <see cref="Output"/>).</summary>
