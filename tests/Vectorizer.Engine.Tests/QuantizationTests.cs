@@ -52,7 +52,8 @@ public class QuantizationTests(ITestOutputHelper output)
         Assert.True(worst < 0.03 * spread, $"{distance}: error {worst} vs range {spread}");
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait("Category", "Slow")]
     [InlineData("glove-100-angular", Distance.Cosine, QuantizationKind.Scalar, 0.99f, 0, 4.0, 0.93)]
     [InlineData("fashion-mnist-784-euclidean", Distance.Euclid, QuantizationKind.Scalar, 0.99f, 0, 2.0, 0.93)]
     [InlineData("glove-100-angular", Distance.Cosine, QuantizationKind.Product, 0f, 8, 4.0, 0.85)]
