@@ -15,7 +15,7 @@ namespace Vectorizer.Bench;
 /// </summary>
 public static unsafe class AnnDuel
 {
-    public sealed record Options(string Dataset, string IndexDirectory, string? HnswlibIndex, int Ef, int Queries, int Blocks, int Passes, int? HnswlibEf = null, string? Quantization = null, double Oversampling = 1);
+    public sealed record Options(string Dataset, string IndexDirectory, string? HnswlibIndex, int Ef, int Queries, int Blocks, int Passes, int? HnswlibEf = null, string? Quantization = null);
 
     public static void Run(Options options, TextWriter log)
     {
@@ -46,13 +46,13 @@ public static unsafe class AnnDuel
 
         setEf(hnsw, options.HnswlibEf ?? options.Ef);
         QuantizationSearchParams? quantization = null;
-        if (options.Quantization is { } config)
+        if (options.Quantization is { } name)
         {
-            // Trained through the config as a user would; the index directory is left as it was (no checkpoint).
-            var json = System.Text.Json.JsonDocument.Parse(config).RootElement.Clone();
-            ours.Collection.UpdateConfig(c => c with { QuantizationConfig = json });
+            // Trained through the config as a user would (note: this rewrites the config file in the index directory).
+            var mode = QuantizationBenchmark.ParseMode(name);
+            ours.Collection.UpdateConfig(c => c with { Quantization = mode.Settings });
             ours.Collection.WaitForIndexingAsync(TimeSpan.FromHours(1)).GetAwaiter().GetResult();
-            quantization = new QuantizationSearchParams(Oversampling: options.Oversampling);
+            quantization = new QuantizationSearchParams(Oversampling: mode.Oversampling);
         }
 
         var queries = new float[dataset.QueryCount][];
@@ -152,7 +152,7 @@ public static unsafe class AnnDuel
         var median = ratios[ratios.Count / 2];
         var quartiles = (ratios[ratios.Count / 4], ratios[ratios.Count * 3 / 4]);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"DUEL {dataset.Name} ef={options.Ef}{(options.Quantization is null ? "" : $" {options.Quantization} oversampling {options.Oversampling}")} (hnswlib ef={options.HnswlibEf ?? options.Ef}): vectorizer {answered / ourCpu:F0} QPS of CPU ({answered / ourWall:F0} wall), recall {ourHits / (10.0 * answered):F4}; " +
+            $"DUEL {dataset.Name} ef={options.Ef}{(options.Quantization is null ? "" : $" {options.Quantization}")} (hnswlib ef={options.HnswlibEf ?? options.Ef}): vectorizer {answered / ourCpu:F0} QPS of CPU ({answered / ourWall:F0} wall), recall {ourHits / (10.0 * answered):F4}; " +
             $"hnswlib {answered / hnswCpu:F0} QPS of CPU ({answered / hnswWall:F0} wall), recall {hnswHits / (10.0 * answered):F4}; " +
             $"vectorizer / hnswlib: {median:F3} (median of {ratios.Count} blocks, quartiles {quartiles.Item1:F3}-{quartiles.Item2:F3})"));
         NativeLibrary.Free(library);

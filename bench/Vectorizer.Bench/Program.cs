@@ -60,16 +60,15 @@ var duelQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ =
 var duelBlocksOption = new Option<int>("--blocks") { Description = "blocks per pass over the queries", DefaultValueFactory = _ => 50 };
 var duelPassesOption = new Option<int>("--passes") { DefaultValueFactory = _ => 1 };
 var duelHnswEfOption = new Option<int?>("--hnswlib-ef") { Description = "hnswlib's ef (default: --ef)" };
-var duelQuantizationOption = new Option<string?>("--quantization") { Description = "a quantization_config to train on our index first, e.g. '{\"scalar\": {\"type\": \"int8\", \"quantile\": 0.99}}'" };
-var duelOversamplingOption = new Option<double>("--oversampling") { DefaultValueFactory = _ => 1 };
+var duelQuantizationOption = new Option<string?>("--quantization") { Description = "a mode of the quantization benchmark to train on our index first, e.g. int8-os2" };
 var annDuel = new Command("ann-duel", "Our engine and hnswlib in one process on saved indexes, alternating blocks of queries timed by CPU clock (for A/B decisions on a noisy machine)")
 {
-    datasetOption, duelIndexOption, duelHnswOption, duelEfOption, duelQueriesOption, duelBlocksOption, duelPassesOption, duelHnswEfOption, duelQuantizationOption, duelOversamplingOption,
+    datasetOption, duelIndexOption, duelHnswOption, duelEfOption, duelQueriesOption, duelBlocksOption, duelPassesOption, duelHnswEfOption, duelQuantizationOption,
 };
 annDuel.SetAction(parse => AnnDuel.Run(
     new AnnDuel.Options(parse.GetValue(datasetOption)!, parse.GetValue(duelIndexOption)!, parse.GetValue(duelHnswOption), parse.GetValue(duelEfOption),
         parse.GetValue(duelQueriesOption), parse.GetValue(duelBlocksOption), parse.GetValue(duelPassesOption), parse.GetValue(duelHnswEfOption),
-        parse.GetValue(duelQuantizationOption), parse.GetValue(duelOversamplingOption)),
+        parse.GetValue(duelQuantizationOption)),
     Console.Out));
 root.Add(annDuel);
 
@@ -120,6 +119,17 @@ rest.SetAction(parse =>
     WriteReport($"REST benchmark: {options.Dataset}, {options.Points} points", body, parse.GetValue(markdownOption));
 });
 root.Add(rest);
+
+var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
+var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
+var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };
+watch.SetAction(parse =>
+{
+    var files = parse.GetValue(filesOption);
+    var debounce = parse.GetValue(debounceOption);
+    WriteReport($"File watcher: save-to-searchable latency, {files} files", WatchBenchmark.Run(files, debounce, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(watch);
 
 var filteredQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 1000 };
 var filteredEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "64,128,256" };

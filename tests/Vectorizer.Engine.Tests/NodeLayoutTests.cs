@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Index;
 using Vectorizer.Engine.Operations;
@@ -203,8 +202,7 @@ public class NodeLayoutTests
             var exact = Answers(collection, queries, null, exact: true);
             Assert.True(Overlap(before, exact) > 0.95, "float32 graph answers");
 
-            var json = JsonDocument.Parse("""{"scalar": {"type": "int8", "quantile": 0.99}}""").RootElement.Clone();
-            collection.UpdateConfig(c => c with { QuantizationConfig = json });
+            collection.UpdateConfig(c => c with { Quantization = new QuantizationSettings(QuantizationKind.Scalar, 0.99f) });
             await collection.WaitForIndexingAsync(TimeSpan.FromSeconds(60));
             Assert.NotNull(slot.Quantized);
             Assert.Same(slot.Quantized!.Codes, slot.Graph.Layer0);
@@ -217,7 +215,7 @@ public class NodeLayoutTests
             Assert.Same(slot.Quantized!.Codes, slot.Graph.Layer0);
             Assert.Equal(4000, slot.Quantized.Count);
 
-            collection.UpdateConfig(c => c with { QuantizationConfig = null });
+            collection.UpdateConfig(c => c with { Quantization = null });
             await collection.WaitForIndexingAsync(TimeSpan.FromSeconds(60));
             await WaitUntil(() => ReferenceEquals(slot.Store.Nodes, slot.Graph.Layer0));
             Assert.True(Overlap(Answers(collection, queries, null), Answers(collection, queries, null, exact: true)) > 0.95, "float32 answers after the links moved back");

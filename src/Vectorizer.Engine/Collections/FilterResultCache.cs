@@ -14,7 +14,7 @@ namespace Vectorizer.Engine.Collections;
 /// point is evaluated once and the matching offsets are kept: later queries score just those, as with a payload
 /// index. A filter seen once is never evaluated over the whole collection (that would cost more than the query).
 /// <para>
-/// Valid for one <see cref="SegmentState"/> (vacuum replaces it) at one version: the WAL position, which every
+/// Valid for one <see cref="CollectionState"/> (vacuum replaces it) at one version: the WAL position, which every
 /// write advances under the write lock, so a query (holding the read lock) never sees a version change in the middle
 /// and an entry can never describe another version. Filters with full-text conditions are not cached (their answer
 /// depends on the payload indexes' tokenizers, which change without a write).
@@ -25,7 +25,7 @@ internal sealed class FilterResultCache
     /// <summary>Filters remembered (sighted or evaluated) per state; the oldest half is dropped beyond this.</summary>
     private const int MaxEntries = 64;
 
-    private static readonly ConditionalWeakTable<SegmentState, FilterResultCache> Caches = new();
+    private static readonly ConditionalWeakTable<CollectionState, FilterResultCache> Caches = new();
 
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private long version = long.MinValue;
@@ -46,7 +46,7 @@ internal sealed class FilterResultCache
     /// filter was already seen at <paramref name="version"/> (evaluated now if it was not yet); null the first time,
     /// and for filters that are not cached. Caller holds the collection's read lock.
     /// </summary>
-    public static int[]? Lookup(SegmentState state, Filter filter, long version)
+    public static int[]? Lookup(CollectionState state, Filter filter, long version)
     {
         if (FilterKey.Of(filter) is not { } key)
         {
@@ -58,10 +58,10 @@ internal sealed class FilterResultCache
     }
 
     /// <summary>The offsets remembered for <paramref name="filter"/> at the current version, without counting a sighting (tests).</summary>
-    internal static int[]? Peek(SegmentState state, Filter filter) =>
+    internal static int[]? Peek(CollectionState state, Filter filter) =>
         FilterKey.Of(filter) is { } key && Caches.TryGetValue(state, out var cache) && cache.entries.TryGetValue(key, out var entry) ? entry.Offsets : null;
 
-    private int[]? Lookup(SegmentState state, Filter filter, string key, long atVersion)
+    private int[]? Lookup(CollectionState state, Filter filter, string key, long atVersion)
     {
         if (Interlocked.Read(ref version) != atVersion)
         {

@@ -16,6 +16,7 @@ using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 
@@ -59,14 +60,28 @@ public static class VectorizerHost
             }
         });
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Settings made in code (tests, embedders of the CLI) are held to the same rules as loaded ones.
+        if (ConfigLoader.Validate(settings) is { Count: > 0 } problems)
+        {
+            throw new ConfigException(problems);
+        }
+
         builder.Services.AddSingleton(settings);
+        foreach (var section in ConfigSections.All)
+        {
+            section.Register(builder.Services, settings);
+        }
+
         builder.Services.AddSingleton(new ServerClock());
-        builder.Services.AddSingleton<EngineHolder>();
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
-        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
+        builder.Services.AddSingleton<EngineLifetime>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
+        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
+        builder.Services.AddSingleton<CollectionsService>();
+        builder.Services.AddSingleton<PointsService>();
+        builder.Services.AddSingleton<DocumentsService>();
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddSingleton(new ConfigSource(configPath));
@@ -74,6 +89,7 @@ public static class VectorizerHost
         builder.Services.AddHostedService(provider => provider.GetRequiredService<FileWatcherHost>());
 
         var app = builder.Build();
+        app.Use(AccessLog.Middleware(settings.Logging.LogRequests ? app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category) : null));
         app.Use(HandleErrors);
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
@@ -100,8 +116,13 @@ public static class VectorizerHost
             "error" => LogLevel.Error,
             _ => LogLevel.Information,
         });
-        logging.AddFilter("Microsoft.AspNetCore", section.LogRequests ? LogLevel.Information : LogLevel.Warning);
+        // ASP.NET Core's own request logging is about five lines a request; the access log is one (AccessLog).
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter(AccessLog.Category, section.LogRequests ? LogLevel.Information : LogLevel.None);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        // "Hosting failed to start" repeats, with a stack trace, the error `vectorizer serve` reports in one line.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         if (section.Format == "json")
         {
             logging.AddJsonConsole(options =>
@@ -156,9 +177,9 @@ public static class VectorizerHost
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (VectorizerException e) when (!context.Response.HasStarted)
+        catch (Exception e) when (!context.Response.HasStarted && ErrorMapper.Map(e) is { } error)
         {
-            await QdrantResults.WriteError(context, ErrorMapper.StatusCode(e.Code), ErrorMapper.Message(e.Code, e.Message)).ConfigureAwait(false);
+            await QdrantResults.WriteError(context, error.Status, error.Message).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
@@ -192,13 +213,13 @@ public sealed class ServerClock
 /// Owns the engine: takes the data directory's lock and opens it before the server accepts requests; checkpoints,
 /// closes and unlocks it after the last one.
 /// </summary>
-public sealed class EngineHolder : IHostedService
+public sealed class EngineLifetime : IHostedService
 {
     private readonly ILoggerFactory loggerFactory;
     private readonly Lazy<CollectionManager> manager;
     private DataDirectoryLock? dataLock;
 
-    public EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory)
+    public EngineLifetime(VectorizerSettings settings, ILoggerFactory loggerFactory)
     {
         this.loggerFactory = loggerFactory;
         manager = new Lazy<CollectionManager>(() =>

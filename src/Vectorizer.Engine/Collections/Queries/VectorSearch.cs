@@ -1,12 +1,18 @@
 using System.Runtime.CompilerServices;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Vectors;
 using Vectorizer.Engine.Vectors.Quantization;
 
-namespace Vectorizer.Engine.Collections;
+namespace Vectorizer.Engine.Collections.Queries;
 
-public sealed partial class Collection
+/// <summary>
+/// Nearest-neighbour search over one vector slot of a <see cref="CollectionState"/>: the plan (payload-index
+/// candidates, exact scan or HNSW, quantized codes or originals) and the exact scans. Sparse top-k too
+/// (<see cref="SearchSparse"/>). Caller holds the collection's read lock.
+/// </summary>
+internal static class VectorSearch
 {
     private const int SelectivitySample = 256;
 
@@ -15,18 +21,22 @@ public sealed partial class Collection
     /// Uses the graph for the indexed prefix and an exact scan for the unindexed tail; falls back to an exact
     /// scan whenever the graph finds fewer than <paramref name="k"/> results, so a filtered query returns
     /// <paramref name="k"/> points whenever that many match. With a quantized copy the graph is searched over
-    /// the codes (see <see cref="SearchQuantized{TMetric}"/>). Caller holds the read lock.
+    /// the codes (see <see cref="SearchQuantized{TMetric}"/>).
     /// </summary>
-    internal List<ScoredNode> SearchVectors(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization = null) =>
+    /// <param name="filterCacheVersion">
+    /// The collection's WAL position, when filters no index answers may be remembered between queries at it
+    /// (<see cref="FilterResultCache"/>); null: evaluate them afresh.
+    /// </param>
+    public static List<ScoredNode> Search(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization = null, long? filterCacheVersion = null) =>
         slot.Distance switch
         {
-            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
-            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
-            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
+            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization, filterCacheVersion),
             _ => throw new ArgumentOutOfRangeException(nameof(slot)),
         };
 
-    private unsafe List<ScoredNode> SearchCore<TMetric>(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization)
+    private static unsafe List<ScoredNode> SearchCore<TMetric>(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization, long? filterCacheVersion)
         where TMetric : struct, IMetric
     {
         var count = current.Count;
@@ -38,8 +48,8 @@ public sealed partial class Collection
                 var scorer = new DenseScorer<TMetric>(slot.Store, q);
                 var graph = slot.Graph;
                 var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
-                var candidates = IndexedCandidates(current, filter);
-                if (candidates is null && filter is not null && FilterResultCache.Lookup(current, filter, wal.LastLsn) is { } matching)
+                var candidates = current.IndexedCandidates(filter);
+                if (candidates is null && filter is not null && filterCacheVersion is { } version && FilterResultCache.Lookup(current, filter, version) is { } matching)
                 {
                     // A filter no index answers, seen before at this state: its matching points, exactly.
                     candidates = matching;
@@ -181,7 +191,7 @@ public sealed partial class Collection
     /// Qdrant's rule: when the candidate vectors weigh less than <c>full_scan_threshold</c> kilobytes, an exact
     /// scan is cheaper than the graph. With a filter, the candidates are estimated from a sample.
     /// </summary>
-    private static bool PreferExact(SegmentState current, VectorSlot slot, Filter? filter)
+    private static bool PreferExact(CollectionState current, VectorSlot slot, Filter? filter)
     {
         double candidates = slot.Searchable.SetCount;
         if (filter is not null && candidates > 0)
@@ -291,7 +301,7 @@ public sealed partial class Collection
         return merged;
     }
 
-    /// <summary>Accepts offsets that are searchable for the slot, not excluded, and pass the filter.</summary>
+    /// <summary>A bitmap of <paramref name="candidates"/> below <paramref name="count"/>.</summary>
     private static ulong[] CandidateBitmap(int[] candidates, int count)
     {
         var words = new ulong[(count + 63) >> 6];
@@ -307,10 +317,33 @@ public sealed partial class Collection
     }
 
     /// <summary>
+    /// Top <paramref name="limit"/> by sparse score among live points passing the filter. As in Qdrant, a filtered
+    /// query whose matches are estimated below the slot's <c>full_scan_threshold</c> scores those points one by one;
+    /// otherwise (and always without a filter) it walks the inverted index. The estimate is the payload index's
+    /// candidate count, or every live point when no index answers the filter (Qdrant's upper bound). Both ways give
+    /// the same answer.
+    /// </summary>
+    public static List<ScoredNode> SearchSparse(CollectionState current, SparseSlot slot, SparseVector query, int excluded, Filter? filter, int limit)
+    {
+        bool Accept(int offset) => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset));
+
+        if (filter is not null && !filter.IsEmpty)
+        {
+            var candidates = current.IndexedCandidates(filter);
+            if ((candidates?.Length ?? current.LiveCount) < slot.FullScanThreshold)
+            {
+                return slot.SearchPoints(query, Accept, limit, candidates, current.Count);
+            }
+        }
+
+        return slot.Search(query, Accept, limit);
+    }
+
+    /// <summary>
     /// Searchable, not excluded, inside <paramref name="allowed"/> (the payload index's candidates, when given) and
     /// matching the filter, checked in that order (cheapest first).
     /// </summary>
-    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, SegmentState facts, int excludeOffset, ulong[]? allowed) : INodeFilter
+    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, CollectionState facts, int excludeOffset, ulong[]? allowed) : INodeFilter
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Accept(int node) => AcceptWithoutPayload(node) && AcceptPayload(node);
