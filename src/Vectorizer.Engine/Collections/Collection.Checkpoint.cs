@@ -29,7 +29,7 @@ namespace Vectorizer.Engine.Collections;
 /// </summary>
 public sealed partial class Collection
 {
-    private const int ManifestFormat = 1;
+    private const int ManifestFormat = OnDiskFormat.CheckpointManifest;
     private const int RetainedCheckpoints = 2;
     private static ReadOnlySpan<byte> PointsMagic => "VZPOINT1"u8;
 
@@ -194,7 +194,7 @@ public sealed partial class Collection
     {
         var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(PointsMagic);
-        writer.Write(1);
+        writer.Write(OnDiskFormat.CheckpointPoints);
         writer.Write(lsn);
         writer.Write(ids.Length);
         writer.Write(slots.Count);
@@ -510,7 +510,7 @@ public sealed partial class Collection
     private static void ReadPoints(ReadOnlySpan<byte> data, SegmentState target, int expectedCount)
     {
         var reader = new SpanReader(data);
-        if (!reader.Take(8).SequenceEqual(PointsMagic) || reader.Int32() != 1)
+        if (!reader.Take(8).SequenceEqual(PointsMagic) || reader.Int32() != OnDiskFormat.CheckpointPoints)
         {
             throw new InvalidDataException("points.bin: unknown format");
         }

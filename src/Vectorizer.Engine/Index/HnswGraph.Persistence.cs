@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Storage;
 
 namespace Vectorizer.Engine.Index;
 
 public sealed partial class HnswGraph
 {
     private const ulong GraphMagic = 0x3130_5753_4E48_5A56UL; // "VZHNSW01" little-endian
-    private const int GraphFormatVersion = 1;
+    private const int GraphFormatVersion = OnDiskFormat.HnswGraph;
 
     /// <summary>
     /// Writes the links of nodes below <paramref name="nodeCount"/> (links to nodes at or above it are dropped).

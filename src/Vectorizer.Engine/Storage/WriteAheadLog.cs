@@ -24,7 +24,7 @@ public sealed class WriteAheadLog : IDisposable
 {
     public const int HeaderSize = 32;
     public const int FrameOverhead = 8 + 8 + 1;
-    public const ushort FormatVersion = 1;
+    public const ushort FormatVersion = OnDiskFormat.WalSegment;
     private const int MaxRecordBytes = 1 << 30;
     private static ReadOnlySpan<byte> Magic => "VZWAL\0\0\0"u8;
 
