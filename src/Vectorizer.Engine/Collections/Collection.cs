@@ -66,7 +66,7 @@ public sealed partial class Collection : IDisposable
     /// <summary>Opens a collection: the newest valid checkpoint, then the WAL records after it.</summary>
     public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger)
     {
-        var config = CollectionConfigJson.Read(System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(paths.ConfigFile)).RootElement);
+        var config = CollectionConfigFile.Read(PhysicalStorage.Instance, paths.ConfigFile);
         var collection = new Collection(name, paths, config, options, logger);
         collection.Recover();
         collection.StartBackground();

@@ -41,7 +41,11 @@ public static class DocumentsApi
     /// <summary>A missing collection is created with the <c>embedding:</c> section of the server's config, when it has one.</summary>
     private static Collection CreateWithConfiguredEmbedders(string name, CollectionManager manager, VectorizerSettings settings)
     {
-        var embedding = settings.Embedding.ToEmbeddingConfig() ?? throw VectorizerException.CollectionNotFound(name);
+        if (settings.Embedding.ToEmbeddingConfig() is not { } embedding)
+        {
+            return manager.Get(name); // 404, or 409 for a collection that could not be opened
+        }
+
         var defaults = manager.Options.HnswDefaults;
         var config = embedding.ApplyTo(new CollectionConfig
         {
