@@ -41,6 +41,9 @@ public enum ErrorCode
     /// <summary>Another process holds the data directory's lock (a running server, or another CLI command).</summary>
     DataDirectoryInUse = 41,
 
+    /// <summary>The caller's credential does not allow the operation (Qdrant: 403).</summary>
+    Forbidden = 42,
+
     /// <summary>The storage layer failed (I/O error, disk full).</summary>
     StorageFailure = 50,
 

@@ -16,6 +16,7 @@ using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 
@@ -67,6 +68,9 @@ public static class VectorizerHost
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
+        builder.Services.AddSingleton<CollectionsService>();
+        builder.Services.AddSingleton<PointsService>();
+        builder.Services.AddSingleton<DocumentsService>();
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddSingleton(new ConfigSource(configPath));

@@ -26,10 +26,10 @@ namespace Vectorizer.Engine.Collections.Checkpoints;
 internal static class CheckpointFormat
 {
     /// <summary>The <c>format</c> of <c>manifest.json</c> this code writes and reads.</summary>
-    public const int ManifestFormat = 1;
+    public const int ManifestFormat = OnDiskFormat.CheckpointManifest;
 
     /// <summary>The format number after <see cref="PointsMagic"/> in <c>points.bin</c>.</summary>
-    public const int PointsFormat = 1;
+    public const int PointsFormat = OnDiskFormat.CheckpointPoints;
 
     public static ReadOnlySpan<byte> PointsMagic => "VZPOINT1"u8;
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 
@@ -15,19 +16,19 @@ public static class CollectionsApi
     {
         app.MapGet("/collections", ListCollections);
         app.MapPost("/collections/aliases", UpdateAliases);
-        app.MapGet("/aliases", (CollectionManager manager) => Aliases(manager.ListAliases()));
-        app.MapGet("/collections/{collection}", (string collection, CollectionManager manager) =>
+        app.MapGet("/aliases", (HttpContext context, CollectionsService collections) => Aliases(collections.ListAliases(context.Call())));
+        app.MapGet("/collections/{collection}", (string collection, HttpContext context, CollectionsService collections) =>
         {
-            var info = manager.Get(collection).GetInfo();
+            var info = collections.GetInfo(context.Call(), collection);
             return QdrantResults.Ok(w => Output.CollectionInfo(w, info));
         });
         app.MapPut("/collections/{collection}", CreateCollection);
         app.MapPatch("/collections/{collection}", UpdateCollection);
-        app.MapDelete("/collections/{collection}", (string collection, CollectionManager manager) =>
-            QdrantResults.Ok(manager.Delete(manager.TryGet(collection)?.Name ?? collection)));
-        app.MapGet("/collections/{collection}/exists", (string collection, CollectionManager manager) =>
+        app.MapDelete("/collections/{collection}", (string collection, HttpContext context, CollectionsService collections) =>
+            QdrantResults.Ok(collections.Delete(context.Call(), collection)));
+        app.MapGet("/collections/{collection}/exists", (string collection, HttpContext context, CollectionsService collections) =>
         {
-            var exists = manager.Exists(collection);
+            var exists = collections.Exists(context.Call(), collection);
             return QdrantResults.Ok(w =>
             {
                 w.WriteStartObject();
@@ -35,20 +36,20 @@ public static class CollectionsApi
                 w.WriteEndObject();
             });
         });
-        app.MapGet("/collections/{collection}/aliases", (string collection, CollectionManager manager) =>
-            Aliases(manager.ListAliases(manager.Get(collection).Name)));
+        app.MapGet("/collections/{collection}/aliases", (string collection, HttpContext context, CollectionsService collections) =>
+            Aliases(collections.ListAliases(context.Call(), collection)));
         app.MapPut("/collections/{collection}/index", CreatePayloadIndex);
-        app.MapDelete("/collections/{collection}/index/{field}", (string collection, string field, CollectionManager manager) =>
+        app.MapDelete("/collections/{collection}/index/{field}", (string collection, string field, HttpContext context, CollectionsService collections) =>
         {
-            var result = manager.Get(collection).DeletePayloadIndex(Uri.UnescapeDataString(field));
+            var result = collections.DeletePayloadIndex(context.Call(), collection, Uri.UnescapeDataString(field));
             return QdrantResults.Ok(w => Output.UpdateResult(w, result));
         });
         return app;
     }
 
-    private static IResult ListCollections(CollectionManager manager)
+    private static IResult ListCollections(HttpContext context, CollectionsService collections)
     {
-        var names = manager.List();
+        var names = collections.List(context.Call());
         return QdrantResults.Ok(w =>
         {
             w.WriteStartObject();
@@ -65,35 +66,35 @@ public static class CollectionsApi
         });
     }
 
-    private static async Task<IResult> CreateCollection(string collection, HttpContext context, CollectionManager manager, VectorizerSettings settings)
+    private static async Task<IResult> CreateCollection(string collection, HttpContext context, CollectionsService collections, VectorizerSettings settings)
     {
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var config = CollectionJson.ParseCreate(body.Root, manager.Options.HnswDefaults, settings.Limits.MaxVectorSize);
-        manager.Create(collection, config);
+        var config = CollectionJson.ParseCreate(body.Root, collections.Manager.Options.HnswDefaults, settings.Limits.MaxVectorSize);
+        collections.Create(context.Call(), collection, config);
         return QdrantResults.Ok(true);
     }
 
-    private static async Task<IResult> UpdateCollection(string collection, HttpContext context, CollectionManager manager, VectorizerSettings settings)
+    private static async Task<IResult> UpdateCollection(string collection, HttpContext context, CollectionsService collections, VectorizerSettings settings)
     {
-        var target = manager.Get(collection);
+        collections.Resolve(context.Call(), collection, AccessLevel.Manage);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
-        target.UpdateConfig(CollectionJson.ParseUpdate(body.Root));
+        collections.Update(context.Call(), collection, CollectionJson.ParseUpdate(body.Root));
         return QdrantResults.Ok(true);
     }
 
-    private static async Task<IResult> CreatePayloadIndex(string collection, HttpContext context, CollectionManager manager, VectorizerSettings settings)
+    private static async Task<IResult> CreatePayloadIndex(string collection, HttpContext context, CollectionsService collections, VectorizerSettings settings)
     {
-        var target = manager.Get(collection);
+        collections.Resolve(context.Call(), collection, AccessLevel.Manage);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var (field, schema) = CollectionJson.ParsePayloadIndex(body.Root);
-        var result = target.CreatePayloadIndex(field, schema);
+        var result = collections.CreatePayloadIndex(context.Call(), collection, field, schema);
         return QdrantResults.Ok(w => Output.UpdateResult(w, result));
     }
 
-    private static async Task<IResult> UpdateAliases(HttpContext context, CollectionManager manager, VectorizerSettings settings)
+    private static async Task<IResult> UpdateAliases(HttpContext context, CollectionsService collections, VectorizerSettings settings)
     {
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        manager.UpdateAliases(RequestJson.ParseAliases(body.Root));
+        collections.UpdateAliases(context.Call(), RequestJson.ParseAliases(body.Root));
         return QdrantResults.Ok(true);
     }
 

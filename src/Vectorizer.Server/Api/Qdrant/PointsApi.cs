@@ -6,6 +6,7 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Points;
 using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 
@@ -52,23 +53,23 @@ public static class PointsApi
 
     private static async Task<IResult> Update(HttpContext context, string name, Func<JsonInput, LimitsSection, UpdateOperation> parse)
     {
-        var (collection, settings) = Resolve(context, name);
+        var (points, settings) = Services(context);
         var wait = Wait(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var result = await collection.UpdateAsync(parse(body.Root, settings.Limits), wait, context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+        var served = await points.UpdateAsync(context.Call(), name, parse(body.Root, settings.Limits), wait, context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => Output.UpdateResult(w, served.Result));
     }
 
     private static async Task<IResult> UpdateBatch(string collection, HttpContext context)
     {
-        var (target, settings) = Resolve(context, collection);
+        var (points, settings) = Services(context);
         var wait = Wait(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var results = await target.UpdateBatchAsync(RequestJson.ParseBatch(body.Root, settings.Limits.MaxBatch), wait, context.RequestAborted).ConfigureAwait(false);
+        var served = await points.UpdateBatchAsync(context.Call(), collection, RequestJson.ParseBatch(body.Root, settings.Limits.MaxBatch), wait, context.RequestAborted).ConfigureAwait(false);
         return QdrantResults.Ok(w =>
         {
             w.WriteStartArray();
-            foreach (var result in results)
+            foreach (var result in served.Result)
             {
                 Output.UpdateResult(w, result);
             }
@@ -79,13 +80,13 @@ public static class PointsApi
 
     private static IResult GetPoint(string collection, string id, HttpContext context)
     {
-        var (target, _) = Resolve(context, collection);
+        var (points, _) = Services(context);
         if (!PointId.TryParse(id, out var pointId))
         {
             throw VectorizerException.BadRequest($"Can not recognize \"{id}\" as point id");
         }
 
-        var found = target.Retrieve([pointId], PayloadSelector.All, VectorSelector.All);
+        var (target, found) = points.Retrieve(context.Call(), collection, [pointId], PayloadSelector.All, VectorSelector.All);
         if (found.Count == 0)
         {
             throw new VectorizerException(ErrorCode.PointNotFound, $"Point with id {pointId} does not exists!");
@@ -96,10 +97,12 @@ public static class PointsApi
 
     private static async Task<IResult> Retrieve(string collection, HttpContext context)
     {
-        var (target, settings) = Resolve(context, collection);
+        var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var root = body.Root.ExpectObject();
-        var records = target.Retrieve(
+        var (target, records) = points.Retrieve(
+            context.Call(),
+            collection,
             PointJson.ParseIds(root.Required("ids")),
             PointJson.ParseWithPayload(root, "with_payload", fallback: true),
             PointJson.ParseWithVector(root, fallback: false));
@@ -117,9 +120,9 @@ public static class PointsApi
 
     private static async Task<IResult> Scroll(string collection, HttpContext context)
     {
-        var (target, settings) = Resolve(context, collection);
+        var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
-        var result = target.Scroll(RequestJson.ParseScroll(body.Root));
+        var (target, result) = points.Scroll(context.Call(), collection, RequestJson.ParseScroll(body.Root));
         return QdrantResults.Ok(w =>
         {
             w.WriteStartObject();
@@ -146,9 +149,9 @@ public static class PointsApi
 
     private static async Task<IResult> Count(string collection, HttpContext context)
     {
-        var (target, settings) = Resolve(context, collection);
+        var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
-        var count = target.Count(RequestJson.ParseCount(body.Root, out _));
+        var count = points.Count(context.Call(), collection, RequestJson.ParseCount(body.Root, out _)).Result;
         return QdrantResults.Ok(w =>
         {
             w.WriteStartObject();
@@ -159,40 +162,32 @@ public static class PointsApi
 
     private static async Task<IResult> Query(string collection, HttpContext context)
     {
-        var (target, settings) = Resolve(context, collection);
+        var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
-        var points = target.Query(RequestJson.ParseQuery(body.Root));
-        return QdrantResults.Ok(w => Output.QueryResponse(w, points, target.Config.NamedVectors));
+        var (target, found) = points.Query(context.Call(), collection, RequestJson.ParseQuery(body.Root));
+        return QdrantResults.Ok(w => Output.QueryResponse(w, found, target.Config.NamedVectors));
     }
 
     private static async Task<IResult> QueryBatch(string collection, HttpContext context)
     {
-        var (target, settings) = Resolve(context, collection);
+        var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var requests = RequestJson.ParseQueryBatch(body.Root);
-        var results = new List<IReadOnlyList<ScoredPoint>>(requests.Count);
-        foreach (var request in requests)
-        {
-            results.Add(target.Query(request));
-        }
-
+        var (target, results) = points.QueryBatch(context.Call(), collection, RequestJson.ParseQueryBatch(body.Root));
         return QdrantResults.Ok(w =>
         {
             w.WriteStartArray();
-            foreach (var points in results)
+            foreach (var found in results)
             {
-                Output.QueryResponse(w, points, target.Config.NamedVectors);
+                Output.QueryResponse(w, found, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
         });
     }
 
-    private static (Collection Collection, VectorizerSettings Settings) Resolve(HttpContext context, string name)
+    private static (PointsService Points, VectorizerSettings Settings) Services(HttpContext context)
     {
         var services = context.RequestServices;
-        var manager = (CollectionManager)services.GetService(typeof(CollectionManager))!;
-        var settings = (VectorizerSettings)services.GetService(typeof(VectorizerSettings))!;
-        return (manager.Get(name), settings);
+        return ((PointsService)services.GetService(typeof(PointsService))!, (VectorizerSettings)services.GetService(typeof(VectorizerSettings))!);
     }
 }

@@ -1,0 +1,82 @@
+using Vectorizer.Engine.Collections;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Payload;
+
+namespace Vectorizer.Server.Application;
+
+/// <summary>
+/// Collections, aliases and payload indexes: the one implementation behind every transport. It is also the one place
+/// where a name (or alias) becomes a <see cref="Collection"/> for a call (<see cref="Resolve"/>), so every rule about
+/// who may reach which collection, and which collection an alias sends a read to, lives here.
+/// </summary>
+public sealed class CollectionsService(CollectionManager manager)
+{
+    public CollectionManager Manager => manager;
+
+    /// <summary>
+    /// The collection <paramref name="nameOrAlias"/> names, after checking that the caller may do
+    /// <paramref name="level"/> on it. Access is checked before existence, so a collection-scoped caller cannot
+    /// probe for collections outside its scope (an alias counts as the collection it points to).
+    /// </summary>
+    public Collection Resolve(CallContext call, string nameOrAlias, AccessLevel level)
+    {
+        var collection = manager.TryGet(nameOrAlias);
+        call.Access.Demand(level, collection?.Name ?? nameOrAlias);
+        return collection ?? manager.Get(nameOrAlias); // throws: 404, or 409 for a collection that could not be opened
+    }
+
+    /// <summary>Collection names the caller may see, sorted.</summary>
+    public IReadOnlyList<string> List(CallContext call)
+    {
+        var names = manager.List();
+        return call.Access.IsCollectionScoped ? [.. names.Where(call.Access.CanSee)] : names;
+    }
+
+    public CollectionInfo GetInfo(CallContext call, string nameOrAlias) => Resolve(call, nameOrAlias, AccessLevel.Read).GetInfo();
+
+    public bool Exists(CallContext call, string nameOrAlias)
+    {
+        var collection = manager.TryGet(nameOrAlias);
+        call.Access.Demand(AccessLevel.Read, collection?.Name ?? nameOrAlias);
+        return manager.Exists(nameOrAlias); // a collection that could not be opened still holds its name
+    }
+
+    public Collection Create(CallContext call, string name, CollectionConfig config)
+    {
+        call.Access.Demand(AccessLevel.Manage, name);
+        return manager.Create(name, config);
+    }
+
+    public void Update(CallContext call, string nameOrAlias, Func<CollectionConfig, CollectionConfig> change) =>
+        Resolve(call, nameOrAlias, AccessLevel.Manage).UpdateConfig(change);
+
+    /// <summary>Deletes a collection (an alias deletes the collection it points to, as Qdrant does); false when none existed.</summary>
+    public bool Delete(CallContext call, string nameOrAlias)
+    {
+        var name = manager.TryGet(nameOrAlias)?.Name ?? nameOrAlias;
+        call.Access.Demand(AccessLevel.Manage, name);
+        return manager.Delete(name);
+    }
+
+    /// <summary>Aliases the caller may see: all of them, or those of one collection.</summary>
+    public IReadOnlyList<AliasDescription> ListAliases(CallContext call, string? collection = null)
+    {
+        IReadOnlyList<AliasDescription> aliases = collection is null
+            ? manager.ListAliases()
+            : manager.ListAliases(Resolve(call, collection, AccessLevel.Read).Name);
+        return call.Access.IsCollectionScoped ? [.. aliases.Where(a => call.Access.CanSee(a.CollectionName))] : aliases;
+    }
+
+    public void UpdateAliases(CallContext call, IReadOnlyList<AliasOperation> operations)
+    {
+        call.Access.Demand(AccessLevel.Manage, null);
+        manager.UpdateAliases(operations);
+    }
+
+    public UpdateResult CreatePayloadIndex(CallContext call, string nameOrAlias, string field, PayloadFieldSchema schema) =>
+        Resolve(call, nameOrAlias, AccessLevel.Manage).CreatePayloadIndex(field, schema);
+
+    public UpdateResult DeletePayloadIndex(CallContext call, string nameOrAlias, string field) =>
+        Resolve(call, nameOrAlias, AccessLevel.Manage).DeletePayloadIndex(field);
+}
