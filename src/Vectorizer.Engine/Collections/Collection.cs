@@ -34,6 +34,7 @@ public sealed class Collection : IDisposable
     private readonly QueryExecutor queries;
     private readonly CheckpointStore checkpoints;
     private readonly CollectionVacuum vacuum;
+    private readonly IStorage storage;
     private WriteAheadLog wal = null!;
     private WritePath writes = null!;
     private CollectionState state;
@@ -43,17 +44,18 @@ public sealed class Collection : IDisposable
     private TimeSpan lastCheckpointDuration;
     private bool closed;
 
-    private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
+    private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger, IStorage storage)
     {
         Name = name;
         Paths = paths;
         Config = config;
         this.options = options;
         this.logger = logger;
+        this.storage = storage;
         state = new CollectionState(config, 0, paths.SpillDirectory);
         indexer = new BackgroundIndexer(this, options, logger);
         queries = new QueryExecutor(options);
-        checkpoints = new CheckpointStore(name, paths, logger);
+        checkpoints = new CheckpointStore(name, paths, logger, storage);
         vacuum = new CollectionVacuum(this, indexer, logger);
     }
 
@@ -92,23 +94,32 @@ public sealed class Collection : IDisposable
 
     // ------------------------------------------------------------------ lifecycle
 
-    /// <summary>Creates a new, empty collection on disk.</summary>
-    public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
+    /// <summary>
+    /// Creates a new, empty collection on disk: the folder (its name synced into <c>collections/</c>), then
+    /// <c>collection.json</c> (atomically, after which the collection exists), then the WAL.
+    /// </summary>
+    public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger, IStorage? storage = null)
     {
-        Directory.CreateDirectory(paths.Root);
-        Directory.CreateDirectory(paths.CheckpointsDirectory);
-        FileUtil.WriteAtomic(paths.ConfigFile, CollectionConfigJson.ToUtf8(config));
-        var collection = new Collection(name, paths, config, options, logger);
-        collection.wal = WriteAheadLog.Open(paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
+        storage ??= PhysicalStorage.Instance;
+        FileUtil.CreateDirectoryDurable(storage, paths.Root);
+        storage.CreateDirectory(paths.CheckpointsDirectory);
+        CollectionConfigFile.Write(storage, paths.ConfigFile, config); // syncs the root: checkpoints/ too
+        var collection = new Collection(name, paths, config, options, logger, storage);
+        collection.wal = WriteAheadLog.Open(storage, paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
         collection.Start();
         return collection;
     }
 
-    /// <summary>Opens a collection: the newest valid checkpoint, then the WAL records after it.</summary>
-    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger)
+    /// <summary>
+    /// Opens a collection: the newest checkpoint that verifies, then the WAL records after it. Anything that would
+    /// make the state differ from what was acknowledged (a record that does not decode or apply, missing operations, a
+    /// format this code does not know) throws, and the files are left as they are.
+    /// </summary>
+    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage = null)
     {
-        var config = CollectionConfigFile.Read(PhysicalStorage.Instance, paths.ConfigFile);
-        var collection = new Collection(name, paths, config, options, logger);
+        storage ??= PhysicalStorage.Instance;
+        var config = CollectionConfigFile.Read(storage, paths.ConfigFile);
+        var collection = new Collection(name, paths, config, options, logger, storage);
         collection.Recover();
         collection.Start();
         return collection;
@@ -125,23 +136,13 @@ public sealed class Collection : IDisposable
         }
 
         var replayed = 0;
-        long firstReplayed = 0;
-        wal = WriteAheadLog.Open(Paths.WalDirectory, (long)Config.Wal.WalCapacityMb << 20, logger, lsn, record =>
-        {
-            if (replayed++ == 0)
-            {
-                firstReplayed = record.Lsn;
-            }
 
-            ApplyRecord(record);
+        // The WAL checks that it reaches back to lsn + 1 and that its LSNs are contiguous.
+        wal = WriteAheadLog.Open(storage, Paths.WalDirectory, (long)Config.Wal.WalCapacityMb << 20, logger, lsn, record =>
+        {
+            replayed++;
+            ApplyRecord(state, record);
         });
-
-        if (replayed > 0 && firstReplayed != lsn + 1)
-        {
-            logger.LogError(
-                "Collection {Name}: the newest usable checkpoint ends at LSN {Lsn} but the WAL resumes at {First}; operations in between are lost",
-                Name, lsn, firstReplayed);
-        }
 
         operationsSinceCheckpoint = replayed;
         logger.LogInformation(
@@ -149,21 +150,33 @@ public sealed class Collection : IDisposable
             Name, started.Elapsed.TotalSeconds, lsn, replayed, state.LiveCount);
     }
 
-    private void ApplyRecord(WalRecord record)
+    /// <summary>
+    /// Replays one WAL record. It was acknowledged, so it is never skipped: a record that passed its checksum but does
+    /// not decode, or fails to apply, stops the open (the collection is reported as failed, its files kept), rather than
+    /// serve a state that silently differs from what clients were told.
+    /// </summary>
+    internal static void ApplyRecord(CollectionState target, WalRecord record)
     {
         WalOperation operation;
         try
         {
             operation = WalOperation.Decode(record.Kind, record.Body.Span);
         }
-        catch (Exception e) when (e is VectorizerException or System.Text.Json.JsonException or ArgumentException)
+        catch (CorruptDataException e)
         {
-            // A malformed record cannot be applied; skipping it beats a crash loop on every start.
-            logger.LogError(e, "Collection {Name}: skipping unreadable WAL record {Lsn}", Name, record.Lsn);
-            return;
+            throw new CorruptDataException(
+                $"WAL record {record.Lsn} passed its checksum but does not decode ({e.Message}); it was acknowledged, so the collection is not opened without it",
+                e);
         }
 
-        WritePath.Apply(state, operation, (ulong)record.Lsn);
+        try
+        {
+            WritePath.Apply(target, operation, (ulong)record.Lsn);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"Replaying WAL record {record.Lsn} ({operation.Kind}) failed: {e.Message}", e);
+        }
     }
 
     private void Start()
@@ -225,7 +238,7 @@ public sealed class Collection : IDisposable
         {
             var updated = change(Config);
             CollectionConfigJson.Validate(updated, options.MaxVectorSize);
-            FileUtil.WriteAtomic(Paths.ConfigFile, CollectionConfigJson.ToUtf8(updated));
+            CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             foreach (var slot in State.Slots)
             {
@@ -289,7 +302,7 @@ public sealed class Collection : IDisposable
             }
 
             var updated = Config with { PayloadSchema = fields };
-            FileUtil.WriteAtomic(Paths.ConfigFile, CollectionConfigJson.ToUtf8(updated));
+            CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
         }
@@ -460,10 +473,7 @@ public sealed class Collection : IDisposable
         long disk = 0;
         try
         {
-            foreach (var file in new DirectoryInfo(Paths.Root).EnumerateFiles("*", SearchOption.AllDirectories))
-            {
-                disk += file.Length;
-            }
+            disk = DiskBytes(Paths.Root);
         }
         catch (IOException)
         {
@@ -473,6 +483,22 @@ public sealed class Collection : IDisposable
         return current.Payloads.OnDisk
             ? new StorageInfo(vectors, 0, disk, current.Payloads.LogBytes)
             : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
+    }
+
+    private long DiskBytes(string directory)
+    {
+        long total = 0;
+        foreach (var file in storage.ListFiles(directory))
+        {
+            total += storage.GetFileLength(file);
+        }
+
+        foreach (var child in storage.ListDirectories(directory))
+        {
+            total += DiskBytes(child);
+        }
+
+        return total;
     }
 
     /// <summary>Approximate bytes of RAM used by vectors, graphs and point metadata.</summary>

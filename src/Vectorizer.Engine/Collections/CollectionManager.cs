@@ -88,7 +88,7 @@ public sealed class CollectionManager : IDisposable
 
             try
             {
-                collections[name] = Collection.Open(name, paths, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"));
+                collections[name] = Collection.Open(name, paths, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -231,7 +231,7 @@ public sealed class CollectionManager : IDisposable
             Collection collection;
             try
             {
-                collection = Collection.Create(name, paths, config, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"));
+                collection = Collection.Create(name, paths, config, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage);
                 storage.SyncDirectory(CollectionsDirectory);
             }
             catch

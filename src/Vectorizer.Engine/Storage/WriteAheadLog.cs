@@ -121,14 +121,21 @@ public sealed class WriteAheadLog : IDisposable
         TornHeader,
     }
 
-    private void Recover(long afterLsn, Action<WalRecord> replay)
+    /// <summary>
+    /// Reads the log in <paramref name="directory"/> without changing anything: replays every intact record above
+    /// <paramref name="afterLsn"/> and says what <see cref="Open(IStorage, string, long, ILogger, long, Action{WalRecord})"/>
+    /// would cut. Throws what Open throws (<see cref="CorruptDataException"/>, <see cref="UnsupportedFormatException"/>,
+    /// or the replay's exception). <paramref name="position"/>, when given, hears where each record starts.
+    /// </summary>
+    public static WalScan Scan(IStorage storage, string directory, long afterLsn, Action<WalRecord> replay, Action<long, string, long>? position = null)
     {
+        var segments = new List<WalSegment>();
         foreach (var file in storage.ListFiles(directory))
         {
             if (file.EndsWith(".wal", StringComparison.Ordinal) &&
                 long.TryParse(Path.GetFileNameWithoutExtension(file), NumberStyles.None, CultureInfo.InvariantCulture, out var first))
             {
-                segments.Add((first, file));
+                segments.Add(new WalSegment(first, file));
             }
         }
 
@@ -140,10 +147,10 @@ public sealed class WriteAheadLog : IDisposable
                 $"operations {afterLsn + 1}..{segments[0].FirstLsn - 1} are in neither");
         }
 
-        // Replay while verifying; the one cut there may be is made only once everything was read (a replay
+        // Replay while verifying; the one cut there may be is made by the caller once everything was read (a replay
         // exception or damage further on leaves the files as they are).
         long expected = -1;
-        (int Index, long ValidEnd, long LastLsn, SegmentEnd End)? cut = null;
+        WalTornTail? torn = null;
         for (var i = 0; i < segments.Count; i++)
         {
             var (first, path) = segments[i];
@@ -152,7 +159,7 @@ public sealed class WriteAheadLog : IDisposable
                 throw new CorruptDataException($"WAL segment {path} starts at LSN {first} but {expected} was expected: operations are missing");
             }
 
-            var (validEnd, last, end) = ReadSegment(path, first, afterLsn, replay);
+            var (validEnd, last, end, length) = ReadSegment(storage, path, first, afterLsn, replay, position);
             if (end != SegmentEnd.Intact && i < segments.Count - 1)
             {
                 throw new CorruptDataException(
@@ -161,34 +168,41 @@ public sealed class WriteAheadLog : IDisposable
 
             if (end != SegmentEnd.Intact)
             {
-                cut = (i, validEnd, last, end);
+                torn = new WalTornTail(path, end == SegmentEnd.TornHeader, Math.Max(validEnd, 0), last, length - Math.Max(validEnd, 0));
             }
 
             expected = last + 1;
         }
 
-        if (cut is { } c)
+        var lastLsn = segments.Count == 0 ? 0 : expected - 1;
+        return new WalScan(segments, lastLsn, torn, segments.Count > 0 && lastLsn < afterLsn);
+    }
+
+    private void Recover(long afterLsn, Action<WalRecord> replay)
+    {
+        var scan = Scan(storage, directory, afterLsn, replay);
+        segments.AddRange(scan.Segments.Select(s => (s.FirstLsn, s.Path)));
+        if (scan.TornTail is { } torn)
         {
-            var path = segments[c.Index].Path;
-            if (c.End == SegmentEnd.TornHeader)
+            if (torn.Header)
             {
-                logger.LogWarning("WAL segment {Path} has a torn header (a rotation that never completed); removing it", path);
-                DropSegmentsFrom(c.Index);
+                logger.LogWarning("WAL segment {Path} has a torn header (a rotation that never completed); removing it", torn.Path);
+                DropSegmentsFrom(segments.Count - 1);
             }
             else
             {
-                logger.LogWarning("WAL segment {Path}: torn or corrupt record after LSN {Last}; truncating at byte {Offset}", path, c.LastLsn, c.ValidEnd);
-                using var handle = storage.OpenFile(path, StorageOpenMode.Open);
-                handle.SetLength(c.ValidEnd);
+                logger.LogWarning("WAL segment {Path}: torn or corrupt record after LSN {Last}; truncating at byte {Offset} ({Bytes} bytes never acknowledged as durable)", torn.Path, torn.LastLsn, torn.ValidEnd, torn.DroppedBytes);
+                using var handle = storage.OpenFile(torn.Path, StorageOpenMode.Open);
+                handle.SetLength(torn.ValidEnd);
                 handle.Flush();
             }
         }
 
-        if (segments.Count > 0 && expected - 1 < afterLsn)
+        if (scan.EndsBeforeCheckpoint)
         {
             // Everything the log holds is older than the checkpoint (its tail was lost after the checkpoint was
             // written): start over at afterLsn + 1 so LSNs stay contiguous within the log.
-            logger.LogWarning("WAL in {Directory} ends at LSN {Last}, before the checkpoint at {Checkpoint}; starting a new log", directory, expected - 1, afterLsn);
+            logger.LogWarning("WAL in {Directory} ends at LSN {Last}, before the checkpoint at {Checkpoint}; starting a new log", directory, scan.LastLsn, afterLsn);
             DropSegmentsFrom(0);
         }
 
@@ -197,11 +211,52 @@ public sealed class WriteAheadLog : IDisposable
             var (first, path) = segments[^1];
             current = storage.OpenFile(path, StorageOpenMode.Open);
             currentSize = current.Length;
-            lastLsn = Math.Max(expected - 1, first - 1);
+            lastLsn = Math.Max(scan.LastLsn, first - 1);
         }
 
         lastLsn = Math.Max(lastLsn, afterLsn);
         durableLsn = lastLsn;
+    }
+
+    /// <summary>
+    /// Removes every record after <paramref name="lsn"/> from a closed log (an operator's repair, accepting their loss):
+    /// the segment holding <paramref name="lsn"/> + 1 is cut there and later segments are deleted. Returns how many
+    /// records were removed.
+    /// </summary>
+    public static long TruncateAfter(IStorage storage, string directory, long lsn)
+    {
+        string? cutPath = null;
+        long cutOffset = 0;
+        long removed = 0;
+        var scan = Scan(storage, directory, lsn, _ => removed++, (recordLsn, path, offset) =>
+        {
+            if (recordLsn == lsn + 1)
+            {
+                (cutPath, cutOffset) = (path, offset);
+            }
+        });
+
+        if (cutPath is null)
+        {
+            return 0;
+        }
+
+        using (var handle = storage.OpenFile(cutPath, StorageOpenMode.Open))
+        {
+            handle.SetLength(cutOffset);
+            handle.Flush();
+        }
+
+        foreach (var segment in scan.Segments)
+        {
+            if (string.CompareOrdinal(segment.Path, cutPath) > 0)
+            {
+                storage.DeleteFile(segment.Path);
+            }
+        }
+
+        storage.SyncDirectory(directory);
+        return removed;
     }
 
     private void DropSegmentsFrom(int index)
@@ -217,9 +272,10 @@ public sealed class WriteAheadLog : IDisposable
 
     /// <summary>
     /// Reads one segment, passing records above <paramref name="afterLsn"/> to <paramref name="replay"/>; returns the
-    /// end of the last intact record, the last LSN seen, and how the segment ends.
+    /// end of the last intact record, the last LSN seen, how the segment ends, and its length.
     /// </summary>
-    private (long ValidEnd, long LastLsn, SegmentEnd End) ReadSegment(string path, long firstLsn, long afterLsn, Action<WalRecord> replay)
+    private static (long ValidEnd, long LastLsn, SegmentEnd End, long Length) ReadSegment(
+        IStorage storage, string path, long firstLsn, long afterLsn, Action<WalRecord> replay, Action<long, string, long>? position = null)
     {
         var bytes = storage.ReadAllBytes(path);
         if (bytes.Length < HeaderSize || !ValidHeader(path, bytes, firstLsn))
@@ -229,47 +285,48 @@ public sealed class WriteAheadLog : IDisposable
                 throw new CorruptDataException($"WAL segment {path} has a damaged header but holds records");
             }
 
-            return (-1, firstLsn - 1, SegmentEnd.TornHeader);
+            return (-1, firstLsn - 1, SegmentEnd.TornHeader, bytes.Length);
         }
 
-        var position = HeaderSize;
+        var at = HeaderSize;
         var lsn = firstLsn - 1;
-        while (position < bytes.Length)
+        while (at < bytes.Length)
         {
-            if (bytes.Length - position < 8)
+            if (bytes.Length - at < 8)
             {
-                return (position, lsn, SegmentEnd.TornTail);
+                return (at, lsn, SegmentEnd.TornTail, bytes.Length);
             }
 
-            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(position));
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(position + 4));
-            if (length < 9 || length > MaxRecordBytes || length > bytes.Length - position - 8)
+            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4));
+            if (length < 9 || length > MaxRecordBytes || length > bytes.Length - at - 8)
             {
-                return (position, lsn, SegmentEnd.TornTail);
+                return (at, lsn, SegmentEnd.TornTail, bytes.Length);
             }
 
-            var body = bytes.AsMemory(position + 8, length);
+            var body = bytes.AsMemory(at + 8, length);
             if (Crc32C.Compute(body.Span) != crc)
             {
-                return (position, lsn, SegmentEnd.TornTail);
+                return (at, lsn, SegmentEnd.TornTail, bytes.Length);
             }
 
             var recordLsn = BinaryPrimitives.ReadInt64LittleEndian(body.Span);
             if (recordLsn != lsn + 1)
             {
-                throw new CorruptDataException($"WAL segment {path}: record at byte {position} has LSN {recordLsn} and a valid checksum, but {lsn + 1} was expected");
+                throw new CorruptDataException($"WAL segment {path}: record at byte {at} has LSN {recordLsn} and a valid checksum, but {lsn + 1} was expected");
             }
 
             lsn = recordLsn;
+            position?.Invoke(lsn, path, at);
             if (lsn > afterLsn)
             {
                 replay(new WalRecord(lsn, body.Span[8], body[9..]));
             }
 
-            position += 8 + length;
+            at += 8 + length;
         }
 
-        return (position, lsn, SegmentEnd.Intact);
+        return (at, lsn, SegmentEnd.Intact, bytes.Length);
     }
 
     /// <summary>True for a valid header; false for a torn one; throws for a newer version or a header that contradicts the file name.</summary>
@@ -521,7 +578,7 @@ public sealed class WriteAheadLog : IDisposable
         {
             foreach (var (first, path) in segments)
             {
-                ReadSegment(path, first, afterLsn, r => records.Add(new WalRecord(r.Lsn, r.Kind, r.Body.ToArray())));
+                ReadSegment(storage, path, first, afterLsn, r => records.Add(new WalRecord(r.Lsn, r.Kind, r.Body.ToArray())));
             }
         }
 
@@ -585,4 +642,25 @@ public sealed class WriteAheadLog : IDisposable
             }
         }
     }
+}
+
+/// <summary>One segment file of a log: the first LSN it holds (its name) and its path.</summary>
+public readonly record struct WalSegment(long FirstLsn, string Path);
+
+/// <summary>The torn end of a log's last segment: what recovery cuts (nothing in it was acknowledged as durable).</summary>
+/// <param name="Path">The segment.</param>
+/// <param name="Header">True when the segment's header itself is torn (a rotation cut short): the file is removed.</param>
+/// <param name="ValidEnd">Where the intact records end (the file is truncated there).</param>
+/// <param name="LastLsn">The last intact record's LSN.</param>
+/// <param name="DroppedBytes">Bytes after <paramref name="ValidEnd"/>.</param>
+public sealed record WalTornTail(string Path, bool Header, long ValidEnd, long LastLsn, long DroppedBytes);
+
+/// <summary>What reading a log found, before recovery changes anything (see <see cref="WriteAheadLog.Scan"/>).</summary>
+/// <param name="Segments">The segments, in order.</param>
+/// <param name="LastLsn">The last intact record's LSN (0 when the log is empty).</param>
+/// <param name="TornTail">The torn end of the last segment, when there is one.</param>
+/// <param name="EndsBeforeCheckpoint">True when every record is at or below the checkpoint (the log is started over).</param>
+public sealed record WalScan(IReadOnlyList<WalSegment> Segments, long LastLsn, WalTornTail? TornTail, bool EndsBeforeCheckpoint)
+{
+    public long FirstLsn => Segments.Count == 0 ? 0 : Segments[0].FirstLsn;
 }

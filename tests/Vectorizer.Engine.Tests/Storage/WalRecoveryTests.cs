@@ -157,37 +157,11 @@ public class WalRecoveryTests
     }
 
     /// <summary>The real file system, with fsyncs of files that fail on demand (as after an I/O error).</summary>
-    private sealed class FlakyStorage : IStorage
+    private sealed class FlakyStorage() : DelegatingStorage(PhysicalStorage.Instance)
     {
-        private readonly IStorage inner = PhysicalStorage.Instance;
-
         public bool FailFlush { get; set; }
 
-        public IStorageFile OpenFile(string path, StorageOpenMode mode) => new File(this, inner.OpenFile(path, mode));
-
-        public byte[] ReadAllBytes(string path) => inner.ReadAllBytes(path);
-
-        public bool FileExists(string path) => inner.FileExists(path);
-
-        public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-
-        public long GetFileLength(string path) => inner.GetFileLength(path);
-
-        public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
-
-        public IReadOnlyList<string> ListDirectories(string directory) => inner.ListDirectories(directory);
-
-        public void CreateDirectory(string path) => inner.CreateDirectory(path);
-
-        public void DeleteFile(string path) => inner.DeleteFile(path);
-
-        public void DeleteDirectory(string path) => inner.DeleteDirectory(path);
-
-        public void MoveFile(string source, string destination) => inner.MoveFile(source, destination);
-
-        public void MoveDirectory(string source, string destination) => inner.MoveDirectory(source, destination);
-
-        public void SyncDirectory(string path) => inner.SyncDirectory(path);
+        public override IStorageFile OpenFile(string path, StorageOpenMode mode) => new File(this, base.OpenFile(path, mode));
 
         private sealed class File(FlakyStorage owner, IStorageFile file) : IStorageFile
         {
