@@ -227,6 +227,6 @@ public class WalPropertyTests
             }
 
             Assert.Equal(Enumerable.Range(1, replayed.Count + 1).Select(i => (long)i), again);
-        }, iter: 400, threads: 1);
+        }, iter: 150, threads: 1);
     }
 }
