@@ -119,6 +119,10 @@ public sealed class Collection : IDisposable
     {
         storage ??= PhysicalStorage.Instance;
         var config = CollectionConfigFile.Read(storage, paths.ConfigFile);
+
+        // What a killed process left may be only in the page cache: make the folder's names durable before building on them.
+        FileUtil.CreateDirectoryDurable(storage, paths.Root);
+        FileUtil.CreateDirectoryDurable(storage, paths.CheckpointsDirectory);
         var collection = new Collection(name, paths, config, options, logger, storage);
         collection.Recover();
         collection.Start();

@@ -38,26 +38,41 @@ public static class FileUtil
 
     /// <summary>
     /// Creates <paramref name="path"/> and its missing parents so that they survive a power cut: each new directory's
-    /// parent is synced after it is created (a directory's name lives in its parent).
+    /// parent is synced after it is created (a directory's name lives in its parent). When <paramref name="path"/>
+    /// already exists its parent is synced anyway: a process killed between creating it and syncing leaves a name that
+    /// is only in the page cache, and whoever builds on it must make it durable first.
     /// </summary>
     public static void CreateDirectoryDurable(IStorage storage, string path)
     {
         path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        if (storage.DirectoryExists(path))
-        {
-            return;
-        }
-
         var parent = Path.GetDirectoryName(path);
-        if (parent is not null)
+        if (!storage.DirectoryExists(path))
         {
-            CreateDirectoryDurable(storage, parent);
+            if (parent is not null)
+            {
+                CreateDirectoryDurable(storage, parent);
+            }
+
+            storage.CreateDirectory(path);
         }
 
-        storage.CreateDirectory(path);
         if (parent is not null)
         {
             storage.SyncDirectory(parent);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="CreateDirectoryDurable"/> for every level of <paramref name="relative"/> below <paramref name="root"/>
+    /// (<c>vectors/g3/v-61</c>: each of the three names is made durable in its parent, whoever created it).
+    /// </summary>
+    public static void CreateDirectoriesDurable(IStorage storage, string root, string relative)
+    {
+        var path = root;
+        foreach (var part in relative.Split('/', '\\', StringSplitOptions.RemoveEmptyEntries))
+        {
+            path = Path.Combine(path, part);
+            CreateDirectoryDurable(storage, path);
         }
     }
 }

@@ -66,6 +66,11 @@ public sealed class PhysicalStorage : IStorage
         if (fd < 0)
         {
             var error = Marshal.GetLastPInvokeError();
+            if (error is Posix.EACCES or Posix.EPERM)
+            {
+                return; // a directory above the data that this user may not read: not ours to make durable
+            }
+
             throw error == Posix.ENOENT
                 ? new DirectoryNotFoundException($"Could not find a part of the path '{path}'.")
                 : new IOException($"open({path}) for a directory fsync failed: errno {error}", error);
@@ -107,7 +112,9 @@ public sealed class PhysicalStorage : IStorage
 
 internal static partial class Posix
 {
+    public const int EPERM = 1;
     public const int ENOENT = 2;
+    public const int EACCES = 13;
     public const int EINVAL = 22;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

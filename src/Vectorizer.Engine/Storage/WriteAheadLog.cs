@@ -212,6 +212,12 @@ public sealed class WriteAheadLog : IDisposable
             current = storage.OpenFile(path, StorageOpenMode.Open);
             currentSize = current.Length;
             lastLsn = Math.Max(scan.LastLsn, first - 1);
+
+            // After a killed process, what was read may be only in the page cache: the last segment's records and even
+            // its name. Make both durable before anything is acknowledged on top of them (a later fsync of the file
+            // alone would not save a name that was never synced).
+            current.Flush();
+            storage.SyncDirectory(directory);
         }
 
         lastLsn = Math.Max(lastLsn, afterLsn);

@@ -111,8 +111,9 @@ internal sealed class CheckpointStore
         var fullChunks = count / capacity;
         var chunkDirectory = Path.Combine(paths.VectorGeneration(generation), slot.FileKey);
 
-        // The manifest points into this folder: its name (and its parents') must be durable before the manifest is.
-        FileUtil.CreateDirectoryDurable(storage, chunkDirectory);
+        // The manifest points into this folder: its name (and its parents') must be durable before the manifest is,
+        // also when an earlier, killed process created them.
+        FileUtil.CreateDirectoriesDurable(storage, paths.Root, Path.GetRelativePath(paths.Root, chunkDirectory));
         for (var chunk = 0; chunk < fullChunks; chunk++)
         {
             var file = $"chunk-{chunk:D6}.bin";
