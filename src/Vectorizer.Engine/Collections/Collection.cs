@@ -105,7 +105,7 @@ public sealed class Collection : IDisposable
         storage.CreateDirectory(paths.CheckpointsDirectory);
         CollectionConfigFile.Write(storage, paths.ConfigFile, config); // syncs the root: checkpoints/ too
         var collection = new Collection(name, paths, config, options, logger, storage);
-        collection.wal = WriteAheadLog.Open(storage, paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
+        collection.wal = WriteAheadLog.Open(storage, paths.WalDirectory, options.WalSegmentBytes ?? ((long)config.Wal.WalCapacityMb << 20), logger, 0, _ => { });
         collection.Start();
         return collection;
     }
@@ -142,7 +142,7 @@ public sealed class Collection : IDisposable
         var replayed = 0;
 
         // The WAL checks that it reaches back to lsn + 1 and that its LSNs are contiguous.
-        wal = WriteAheadLog.Open(storage, Paths.WalDirectory, (long)Config.Wal.WalCapacityMb << 20, logger, lsn, record =>
+        wal = WriteAheadLog.Open(storage, Paths.WalDirectory, options.WalSegmentBytes ?? ((long)Config.Wal.WalCapacityMb << 20), logger, lsn, record =>
         {
             replayed++;
             ApplyRecord(state, record);

@@ -48,6 +48,9 @@ public sealed class SimulatedDisk
     /// <summary>How many fsyncs and directory syncs were made in total (to tell a test that syncing happened).</summary>
     public long Syncs { get; private set; }
 
+    /// <summary>Files created (not opened) whose name ends in <c>.wal</c>: WAL segments, so a test can tell rotations happened.</summary>
+    public long WalSegmentsCreated { get; private set; }
+
     /// <summary>A view of the disk for a new process.</summary>
     public IStorage Boot()
     {
@@ -140,7 +143,7 @@ public sealed class SimulatedDisk
 
     private void SettleFile(FileNode file)
     {
-        var content = new List<byte>(file.Durable);
+        var content = new Bytes(file.Durable);
         var applied = UnsyncedWritesMaySurvive ? Random.Next(0, file.Pending.Count + 1) : 0;
         for (var i = 0; i < applied; i++)
         {
@@ -157,38 +160,50 @@ public sealed class SimulatedDisk
             }
             else
             {
-                Resize(content, (int)pending.Offset);
+                content.Resize((int)pending.Offset);
             }
         }
 
-        file.Durable = [.. content];
-        file.Data = [.. content];
+        file.Durable = content.ToArray();
+        file.Data = content;
         file.Pending.Clear();
     }
 
-    private static void Apply(List<byte> content, long offset, ReadOnlySpan<byte> data)
+    private static void Apply(Bytes content, long offset, ReadOnlySpan<byte> data)
     {
-        if (offset + data.Length > content.Count)
+        if (offset + data.Length > content.Length)
         {
-            Resize(content, (int)(offset + data.Length));
+            content.Resize((int)(offset + data.Length));
         }
 
-        for (var i = 0; i < data.Length; i++)
-        {
-            content[(int)offset + i] = data[i];
-        }
+        data.CopyTo(content.Span[(int)offset..]);
     }
 
-    private static void Resize(List<byte> content, int length)
+    /// <summary>A growable byte array (a file's current contents).</summary>
+    private sealed class Bytes(byte[] initial)
     {
-        if (length < content.Count)
+        private byte[] buffer = (byte[])initial.Clone();
+
+        public int Length { get; private set; } = initial.Length;
+
+        public Span<byte> Span => buffer.AsSpan(0, Length);
+
+        public void Resize(int length)
         {
-            content.RemoveRange(length, content.Count - length);
+            if (length > buffer.Length)
+            {
+                Array.Resize(ref buffer, Math.Max(length, buffer.Length * 2));
+            }
+
+            if (length > Length)
+            {
+                buffer.AsSpan(Length, length - Length).Clear();
+            }
+
+            Length = length;
         }
-        else
-        {
-            content.AddRange(new byte[length - content.Count]);
-        }
+
+        public byte[] ToArray() => Span.ToArray();
     }
 
     /// <summary>Every file's path and current contents (for tests of the simulator itself).</summary>
@@ -213,7 +228,7 @@ public sealed class SimulatedDisk
             }
             else
             {
-                files[path] = [.. ((FileNode)node).Data];
+                files[path] = ((FileNode)node).Data.ToArray();
             }
         }
     }
@@ -236,7 +251,7 @@ public sealed class SimulatedDisk
     {
         public byte[] Durable { get; set; } = [];
 
-        public List<byte> Data { get; set; } = [];
+        public Bytes Data { get; set; } = new([]);
 
         public List<PendingWrite> Pending { get; } = [];
     }
@@ -336,7 +351,7 @@ public sealed class SimulatedDisk
                 var file = existing as FileNode ?? throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
                 if (mode == StorageOpenMode.Create)
                 {
-                    file.Data.Clear();
+                    file.Data.Resize(0);
                     file.Pending.Add(new PendingWrite(0, null));
                 }
 
@@ -350,6 +365,11 @@ public sealed class SimulatedDisk
 
             var created = new FileNode();
             parent.Entries[name] = created;
+            if (name.EndsWith(".wal", StringComparison.Ordinal))
+            {
+                disk.WalSegmentsCreated++;
+            }
+
             return new Handle(this, created);
         });
 
@@ -361,7 +381,7 @@ public sealed class SimulatedDisk
         public bool DirectoryExists(string path) => Run(false, () => Find(path) is DirNode);
 
         public long GetFileLength(string path) => Run(false, () =>
-            Find(path) is FileNode file ? (long)file.Data.Count : throw new FileNotFoundException($"Could not find file '{path}'.", path));
+            Find(path) is FileNode file ? (long)file.Data.Length : throw new FileNotFoundException($"Could not find file '{path}'.", path));
 
         public IReadOnlyList<string> ListFiles(string directory) => Run(false, () => List(directory, files: true));
 
@@ -460,7 +480,7 @@ public sealed class SimulatedDisk
         {
             private bool disposed;
 
-            public long Length => view.Run(false, () => { Alive(); return (long)file.Data.Count; });
+            public long Length => view.Run(false, () => { Alive(); return (long)file.Data.Length; });
 
             public void Write(ReadOnlySpan<byte> data, long offset)
             {
@@ -479,7 +499,7 @@ public sealed class SimulatedDisk
                 var bytes = view.Run(false, () =>
                 {
                     Alive();
-                    return offset >= file.Data.Count ? [] : file.Data.GetRange((int)offset, (int)Math.Min(wanted, file.Data.Count - offset)).ToArray();
+                    return offset >= file.Data.Length ? [] : file.Data.Span.Slice((int)offset, (int)Math.Min(wanted, file.Data.Length - offset)).ToArray();
                 });
                 bytes.CopyTo(buffer);
                 return bytes.Length;
@@ -488,14 +508,14 @@ public sealed class SimulatedDisk
             public void SetLength(long length) => view.Run(true, () =>
             {
                 Alive();
-                Resize(file.Data, (int)length);
+                file.Data.Resize((int)length);
                 file.Pending.Add(new PendingWrite(length, null));
             });
 
             public void Flush() => view.Run(true, () =>
             {
                 Alive();
-                file.Durable = [.. file.Data];
+                file.Durable = file.Data.ToArray();
                 file.Pending.Clear();
                 view.CountSync();
             });
