@@ -115,7 +115,14 @@ public sealed class Collection : IDisposable
     /// make the state differ from what was acknowledged (a record that does not decode or apply, missing operations, a
     /// format this code does not know) throws, and the files are left as they are.
     /// </summary>
-    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage = null)
+    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage = null) =>
+        Open(name, paths, options, logger, storage, acceptGap: false);
+
+    /// <param name="acceptGap">
+    /// An operator's repair (<see cref="CollectionDoctor"/>): when the WAL starts after the newest usable checkpoint, replay
+    /// it anyway, accepting the loss of the operations in between.
+    /// </param>
+    internal static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage, bool acceptGap)
     {
         storage ??= PhysicalStorage.Instance;
         var config = CollectionConfigFile.Read(storage, paths.ConfigFile);
@@ -124,12 +131,12 @@ public sealed class Collection : IDisposable
         FileUtil.CreateDirectoryDurable(storage, paths.Root);
         FileUtil.CreateDirectoryDurable(storage, paths.CheckpointsDirectory);
         var collection = new Collection(name, paths, config, options, logger, storage);
-        collection.Recover();
+        collection.Recover(acceptGap);
         collection.Start();
         return collection;
     }
 
-    private void Recover()
+    private void Recover(bool acceptGap)
     {
         var started = Stopwatch.StartNew();
         var (loaded, lsn) = checkpoints.LoadNewest(Config);
@@ -137,6 +144,12 @@ public sealed class Collection : IDisposable
         {
             state = loaded;
             checkpointLsn = lsn;
+        }
+
+        if (acceptGap && WalStart(storage, Paths) is { } first && first > lsn + 1)
+        {
+            logger.LogWarning("Collection {Name}: operations {From}..{To} are in neither a checkpoint nor the WAL; replaying what follows them (repair)", Name, lsn + 1, first - 1);
+            lsn = first - 1;
         }
 
         var replayed = 0;
@@ -152,6 +165,22 @@ public sealed class Collection : IDisposable
         logger.LogInformation(
             "Collection {Name} opened in {Elapsed:F2}s: checkpoint LSN {Lsn}, {Replayed} WAL records replayed, {Points} points",
             Name, started.Elapsed.TotalSeconds, lsn, replayed, state.LiveCount);
+    }
+
+    /// <summary>The first LSN of a collection's WAL (null when it has no segment).</summary>
+    internal static long? WalStart(IStorage storage, CollectionPaths paths)
+    {
+        long? first = null;
+        foreach (var file in storage.ListFiles(paths.WalDirectory))
+        {
+            if (file.EndsWith(".wal", StringComparison.Ordinal) &&
+                long.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var lsn))
+            {
+                first = first is { } known ? Math.Min(known, lsn) : lsn;
+            }
+        }
+
+        return first;
     }
 
     /// <summary>

@@ -225,44 +225,88 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>
-    /// Removes every record after <paramref name="lsn"/> from a closed log (an operator's repair, accepting their loss):
-    /// the segment holding <paramref name="lsn"/> + 1 is cut there and later segments are deleted. Returns how many
-    /// records were removed.
+    /// Removes every record after <paramref name="lsn"/> from a closed log, and anything unreadable (an operator's repair,
+    /// accepting the loss): the segment holding <paramref name="lsn"/> + 1, or the first damage after
+    /// <paramref name="lsn"/>, is cut there and later segments are deleted. Works on a damaged log (it only follows
+    /// the framing). Returns how many intact records were removed.
     /// </summary>
     public static long TruncateAfter(IStorage storage, string directory, long lsn)
     {
-        string? cutPath = null;
-        long cutOffset = 0;
-        long removed = 0;
-        var scan = Scan(storage, directory, lsn, _ => removed++, (recordLsn, path, offset) =>
+        var segments = new List<WalSegment>();
+        foreach (var file in storage.ListFiles(directory))
         {
-            if (recordLsn == lsn + 1)
+            if (file.EndsWith(".wal", StringComparison.Ordinal) &&
+                long.TryParse(Path.GetFileNameWithoutExtension(file), NumberStyles.None, CultureInfo.InvariantCulture, out var first))
             {
-                (cutPath, cutOffset) = (path, offset);
+                segments.Add(new WalSegment(first, file));
             }
-        });
-
-        if (cutPath is null)
-        {
-            return 0;
         }
 
-        using (var handle = storage.OpenFile(cutPath, StorageOpenMode.Open))
+        segments.Sort((a, b) => a.FirstLsn.CompareTo(b.FirstLsn));
+        long removed = 0;
+        var cut = false;
+        foreach (var (first, path) in segments)
         {
-            handle.SetLength(cutOffset);
-            handle.Flush();
-        }
-
-        foreach (var segment in scan.Segments)
-        {
-            if (string.CompareOrdinal(segment.Path, cutPath) > 0)
+            var bytes = storage.ReadAllBytes(path);
+            var headerOk = bytes.Length >= HeaderSize && bytes.AsSpan(0, 8).SequenceEqual(Magic) &&
+                BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(24)) == Crc32C.Compute(bytes.AsSpan(0, 24));
+            if (cut || first > lsn + 1 || !headerOk)
             {
-                storage.DeleteFile(segment.Path);
+                removed += headerOk ? CountFrames(bytes, HeaderSize, long.MinValue).Count : 0;
+                storage.DeleteFile(path);
+                cut = true;
+                continue;
+            }
+
+            var (_, end, stopped) = CountFrames(bytes, HeaderSize, lsn, first);
+            if (stopped)
+            {
+                removed += CountFrames(bytes, (int)end, long.MinValue).Count;
+                using var handle = storage.OpenFile(path, StorageOpenMode.Open);
+                handle.SetLength(end);
+                handle.Flush();
+                cut = true;
             }
         }
 
         storage.SyncDirectory(directory);
         return removed;
+    }
+
+    /// <summary>
+    /// Walks intact frames from <paramref name="at"/>; stops at the first frame that is damaged, or (with
+    /// <paramref name="firstLsn"/>) whose LSN is above <paramref name="keepUpTo"/>. Returns the frames passed, where it
+    /// stopped, and whether it stopped before the end of the file.
+    /// </summary>
+    private static (long Count, long End, bool Stopped) CountFrames(byte[] bytes, int at, long keepUpTo, long firstLsn = 0)
+    {
+        long count = 0;
+        var lsn = firstLsn - 1;
+        while (at < bytes.Length)
+        {
+            if (bytes.Length - at < 8)
+            {
+                return (count, at, true);
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+            if (length < 9 || length > bytes.Length - at - 8 || Crc32C.Compute(bytes.AsSpan(at + 8, length)) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4)))
+            {
+                return (count, at, true);
+            }
+
+            var recordLsn = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(at + 8));
+            if (keepUpTo != long.MinValue && (recordLsn > keepUpTo || recordLsn != lsn + 1))
+            {
+                return (count, at, true);
+            }
+
+            lsn = recordLsn;
+            count++;
+            at += 8 + length;
+        }
+
+        return (count, at, false);
     }
 
     private void DropSegmentsFrom(int index)

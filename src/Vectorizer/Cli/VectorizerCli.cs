@@ -29,6 +29,7 @@ public static class VectorizerCli
         root.Add(ConfigCommand());
         root.Add(HealthCheckCommand.Create());
         root.Add(IndexCommand.Create(ConfigOption, DataDirOption));
+        root.Add(CollectionCommand.Create(ConfigOption, DataDirOption));
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
