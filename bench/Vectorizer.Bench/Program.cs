@@ -99,6 +99,17 @@ rest.SetAction(parse =>
 });
 root.Add(rest);
 
+var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
+var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
+var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };
+watch.SetAction(parse =>
+{
+    var files = parse.GetValue(filesOption);
+    var debounce = parse.GetValue(debounceOption);
+    WriteReport($"File watcher: save-to-searchable latency, {files} files", WatchBenchmark.Run(files, debounce, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(watch);
+
 var filteredQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 1000 };
 var filteredEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "64,128,256" };
 var onDiskPayloadOption = new Option<bool>("--on-disk-payload") { Description = "payloads in the memory-mapped log instead of parsed in RAM" };

@@ -229,7 +229,7 @@ public static partial class RestBenchmark
     [GeneratedRegex(@"RESULT requests=(?<requests>\d+) duration_us=(?<duration>\d+) errors=(?<errors>\d+) p50_us=(?<p50>\d+) p99_us=(?<p99>\d+)")]
     private static partial Regex WrkResultLine();
 
-    private sealed partial class ServerProcess(Process process, string url) : IDisposable
+    internal sealed partial class ServerProcess(Process process, string url) : IDisposable
     {
         public string Url { get; } = url;
 
@@ -245,7 +245,8 @@ public static partial class RestBenchmark
         }
     }
 
-    private static ServerProcess StartServer(string dataDir, TextWriter log)
+    /// <summary>The <c>vectorizer</c> of this build as a separate process, on a free port; <paramref name="extra"/>: more <c>serve</c> arguments.</summary>
+    internal static ServerProcess StartServer(string dataDir, TextWriter log, params string[] extra)
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Vectorizer.slnx")))
@@ -263,7 +264,7 @@ public static partial class RestBenchmark
             build.WaitForExit();
         }
 
-        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"])
+        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", "warn", .. extra])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -64,9 +64,12 @@ public sealed class IngestionService : IDisposable
     private readonly Lazy<EmbeddingCache> cache;
     private readonly HttpClient http;
     private readonly ILogger logger;
+    private readonly TimeProvider time;
 
-    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null)
+    /// <summary><paramref name="time"/> is the clock of the embedders' retries and timeouts (a fake one in tests).</summary>
+    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null, TimeProvider? time = null)
     {
+        this.time = time ?? TimeProvider.System;
         logger = loggerFactory.CreateLogger("Vectorizer.Ingestion");
         http = handler is null
             ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan }
@@ -88,7 +91,7 @@ public sealed class IngestionService : IDisposable
         }
 
         var config = EmbeddingConfig.FromStored(stored);
-        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger) : null;
+        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger, time) : null;
         var sparse = config.Sparse is { } s ? EmbedderFactory.CreateSparse(s, Path.Combine(collection.Paths.Root, "ingest")) : null;
         return new CollectionEmbedders(config, dense, sparse);
     }

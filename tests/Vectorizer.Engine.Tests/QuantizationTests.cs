@@ -53,7 +53,8 @@ public class QuantizationTests(ITestOutputHelper output)
         Assert.True(worst < 0.03 * spread, $"{distance}: error {worst} vs range {spread}");
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait("Category", "Slow")]
     [InlineData("glove-100-angular", Distance.Cosine, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 4.0, 0.93)]
     [InlineData("fashion-mnist-784-euclidean", Distance.Euclid, """{"scalar": {"type": "int8", "quantile": 0.99}}""", 2.0, 0.93)]
     [InlineData("glove-100-angular", Distance.Cosine, """{"product": {"compression": "x8"}}""", 4.0, 0.85)]

@@ -13,22 +13,12 @@ public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
+        Path = TestPaths.NewDirectory();
     }
 
     public string Path { get; }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => TestPaths.TryDelete(Path);
 }
 
 /// <summary>Collects log messages so tests can assert on warnings.</summary>

@@ -5,8 +5,9 @@ using Xunit.Abstractions;
 namespace Vectorizer.Server.Tests;
 
 /// <summary>
-/// Runs both benchmarks on tiny subsets so they never rot. Nothing about speed is asserted: only that every engine
-/// ran, returned sensible recall, and that the reports were written.
+/// Runs the benchmarks on tiny subsets so they never rot. Nothing about speed is asserted: only that every engine
+/// ran, returned sensible recall, and that the reports were written. They need the datasets and the peers
+/// (<see cref="Need"/>): skipped with a message where those are missing, failed in CI.
 /// </summary>
 public class BenchmarkSmokeTests(ITestOutputHelper output)
 {
@@ -18,9 +19,11 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
         return path;
     }
 
-    private async Task<string> RunBench(params string[] arguments)
+    /// <summary>Runs the benchmark with <paramref name="scratch"/> as its TMPDIR, so whatever it leaves goes with that folder.</summary>
+    private async Task<string> RunBench(string scratch, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = VectorizerProcess.RepositoryRoot() };
+        start.Environment["TMPDIR"] = scratch;
         start.ArgumentList.Add(BenchPath());
         foreach (var argument in arguments)
         {
@@ -37,16 +40,17 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
         return text;
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task AnnBenchmarkRunsAllEnginesOnASubset()
     {
-        var folder = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
+        Prerequisites.Require(Need.Datasets, Need.Hnswlib, Need.Faiss);
+        var folder = TestPaths.NewDirectory("ann-");
         try
         {
             var json = Path.Combine(folder, "ann.json");
             var markdown = Path.Combine(folder, "ann.md");
-            await RunBench("ann", "--dataset", "glove-100-angular", "--max-base", "5000", "--queries", "200", "--ef", "16,64", "--threads", "1,2",
+            await RunBench(folder, "ann", "--dataset", "glove-100-angular", "--max-base", "5000", "--queries", "200", "--ef", "16,64", "--threads", "1,2",
                 "--rounds", "1", "--json", json, "--markdown", markdown, "--dump-ids", Path.Combine(folder, "ids"));
             using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
             var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
@@ -82,14 +86,16 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task RestBenchmarkRunsOnASubset()
     {
-        var markdown = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".md");
-        Directory.CreateDirectory(Path.GetDirectoryName(markdown)!);
+        Prerequisites.Require(Need.Datasets, Need.Wrk);
+        var folder = TestPaths.NewDirectory("rest-");
+        var markdown = Path.Combine(folder, "rest.md");
         try
         {
-            var text = await RunBench("rest", "--dataset", "glove-100-angular", "--points", "5000", "--connections", "1,8", "--seconds", "2", "--markdown", markdown);
+            var text = await RunBench(folder, "rest", "--dataset", "glove-100-angular", "--points", "5000", "--connections", "1,8", "--seconds", "2", "--markdown", markdown);
             var report = await File.ReadAllTextAsync(markdown);
             Assert.Contains("points/s", report, StringComparison.Ordinal);
             Assert.Matches(@"\| 8 \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \|", report);
@@ -97,16 +103,42 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
         }
         finally
         {
-            File.Delete(markdown);
+            TestPaths.TryDelete(folder);
+        }
+    }
+
+    [SkippableFact]
+    [Trait("Category", "Slow")]
+    public async Task FilteredBenchmarkRunsOnASubset()
+    {
+        Prerequisites.Require(Need.Datasets);
+        var folder = TestPaths.NewDirectory("filtered-");
+        try
+        {
+            var text = await RunBench(folder, "filtered", "--dataset", "glove-100-angular", "--max-base", "5000", "--queries", "50", "--ef", "32", "--threads", "2");
+            // Exact paths (small filtered sets) must find exactly the brute-force neighbours.
+            Assert.Matches(@"\| 1 % \| keyword index \| 32 \| 1\.0000 \|", text);
+            Assert.Matches(@"\| 10 % \| no index \| 32 \| [01]\.\d{4} \|", text);
+        }
+        finally
+        {
+            TestPaths.TryDelete(folder);
         }
     }
 
     [Fact]
-    public async Task FilteredBenchmarkRunsOnASubset()
+    [Trait("Category", "Slow")]
+    public async Task WatchBenchmarkRunsOnAFewFiles()
     {
-        var text = await RunBench("filtered", "--dataset", "glove-100-angular", "--max-base", "5000", "--queries", "50", "--ef", "32", "--threads", "2");
-        // Exact paths (small filtered sets) must find exactly the brute-force neighbours.
-        Assert.Matches(@"\| 1 % \| keyword index \| 32 \| 1\.0000 \|", text);
-        Assert.Matches(@"\| 10 % \| no index \| 32 \| [01]\.\d{4} \|", text);
+        var folder = TestPaths.NewDirectory("watch-");
+        try
+        {
+            var text = await RunBench(folder, "watch", "--files", "3", "--debounce-ms", "100");
+            Assert.Matches(@"\| p50 \| \d+ \| -?\d+ \| [\d.]+ \|", text);
+        }
+        finally
+        {
+            TestPaths.TryDelete(folder);
+        }
     }
 }

@@ -6,8 +6,19 @@ public class CliTests
     [Fact]
     public async Task ConfigValidateReportsKeyAndLine()
     {
-        var path = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".yml");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var path = TestPaths.NewPath("cli-", ".yml");
+        try
+        {
+            await ConfigValidateAndShow(path);
+        }
+        finally
+        {
+            TestPaths.TryDelete(path);
+        }
+    }
+
+    private static async Task ConfigValidateAndShow(string path)
+    {
         await File.WriteAllTextAsync(path, "server:\n  port: 15002\n  bogus: 1\n");
         var (code, output) = await VectorizerProcess.RunAsync("config", "validate", "--config", path);
         Assert.Equal(1, code);
@@ -21,10 +32,50 @@ public class CliTests
         (code, output) = await VectorizerProcess.RunAsync("config", "show", "--config", path, "--data-dir", "/tmp/flag-dir");
         Assert.Equal(0, code);
         Assert.Contains("port: 15003", output, StringComparison.Ordinal);
-        Assert.Contains("data_dir: \"/tmp/flag-dir\"", output, StringComparison.Ordinal);
+        Assert.Contains("data_dir: /tmp/flag-dir", output, StringComparison.Ordinal);
+
+        // No file: the defaults and the environment are what is checked.
+        var empty = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"))).FullName;
+        (code, output) = await VectorizerProcess.RunInAsync(empty, [], "config", "validate");
+        Assert.True(code == 0, output);
+        Assert.Contains("(no config file: defaults and environment): valid", output, StringComparison.Ordinal);
+        (code, output) = await VectorizerProcess.RunInAsync(empty, new() { ["VECTORIZER_LOG_LEVEL"] = "loud" }, "config", "validate");
+        Assert.Equal(1, code);
+        Assert.Contains("`logging.level` (from VECTORIZER_LOG_LEVEL): `loud` is not one of", output, StringComparison.Ordinal);
+
+        // A bad value in the file: its line.
+        await File.WriteAllTextAsync(path, "logging:\n  level: verbose\n");
+        (code, output) = await VectorizerProcess.RunAsync("config", "validate", "--config", path);
+        Assert.Equal(1, code);
+        Assert.Contains("line 2, column 10: `logging.level`: `verbose` is not one of trace, debug, info, warn, error", output, StringComparison.Ordinal);
+        File.Delete(path);
+        Directory.Delete(empty);
     }
 
     [Fact]
+    public async Task APortInUseIsOneLineAndExit2()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var dataDir = TestServer.NewDataDir();
+        try
+        {
+            var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--host", "127.0.0.1", "--port", port, "--data-dir", dataDir);
+            Assert.True(code == 2, stdout + stderr);
+            Assert.Equal(
+                $"error: cannot listen on 127.0.0.1:{port}: the address is already in use (another server is listening there?); choose another port with --port, server.port or VECTORIZER_PORT",
+                Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+            Assert.DoesNotContain("Exception", stdout + stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestServer.TryDelete(dataDir);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
     public async Task StatusAndCollectionsListTalkToARunningServer()
     {
         var dataDir = TestServer.NewDataDir();

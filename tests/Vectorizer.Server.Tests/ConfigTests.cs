@@ -2,15 +2,19 @@ using Vectorizer.Server.Configuration;
 
 namespace Vectorizer.Server.Tests;
 
-public class ConfigTests
+public sealed class ConfigTests : IDisposable
 {
     private static readonly Dictionary<string, string?> NoEnvironment = [];
+    private readonly List<string> written = [];
 
-    private static string WriteConfig(string yaml)
+    public void Dispose() => written.ForEach(TestPaths.TryDelete);
+
+    private string WriteConfig(string yaml)
     {
-        var path = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".yml");
+        var path = TestPaths.NewPath("config-", ".yml");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, yaml);
+        written.Add(path);
         return path;
     }
 
@@ -120,10 +124,14 @@ public class ConfigTests
         Assert.Contains(issues, i => i.Key == "server.prot" && i.Line == 3 && i.Message.Contains("unknown key", StringComparison.Ordinal));
         Assert.Contains(issues, i => i.Key == "auto_save.interval_seconds" && i.Line == 5 && i.Message.Contains("whole number", StringComparison.Ordinal));
         Assert.Equal("line 3, column 3: `server.prot`: unknown key; expected one of `host`, `port`, `data_dir`", issues.First(i => i.Key == "server.prot").ToString());
-        var valueIssues = ConfigLoader.ValidateYaml("logging:\n  format: xml\n");
-        Assert.Contains(valueIssues, i => i.Key == "logging.format" && i.Message.Contains("xml", StringComparison.Ordinal));
         var syntax = ConfigLoader.ValidateYaml("server:\n  port: [1, 2\n");
         Assert.Contains(syntax, i => i.Message.StartsWith("YAML syntax error", StringComparison.Ordinal) && i.Line is not null);
+
+        // A bad value found by a section's validator points at the value in the file.
+        var values = ConfigLoader.ValidateYaml("server:\n  port: 15002\nlogging:\n  format: xml\n  level: verbose\n");
+        Assert.Equal(
+            ["line 4, column 11: `logging.format`: `xml` is not one of text, json", "line 5, column 10: `logging.level`: `verbose` is not one of trace, debug, info, warn, error"],
+            values.Select(i => i.ToString()).Order());
     }
 
     [Fact]
@@ -139,13 +147,45 @@ public class ConfigTests
         var (s, used, _) = ConfigLoader.Load(null, environment);
         Assert.Equal(path, used);
         Assert.Equal(("10.0.0.1", 17000, "/from/env"), (s.Server.Host, s.Server.Port, s.Server.DataDir));
-        var (flags, _, _) = ConfigLoader.Load(null, environment, x => x.Server.Port = 18000);
+        var (flags, _, _) = ConfigLoader.Load(null, environment, new Dictionary<string, string?> { ["server:port"] = "18000" });
         Assert.Equal(18000, flags.Server.Port);
         Assert.Equal("/from/env", flags.Server.DataDir);
         environment["VECTORIZER_HOST"] = "0.0.0.0";
         Assert.Equal("0.0.0.0", ConfigLoader.Load(null, environment).Settings.Server.Host);
         environment["VECTORIZER_PORT"] = "http";
-        Assert.Contains(Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, environment)).Issues, i => i.Key == "VECTORIZER_PORT");
+        var issue = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, environment)).Issues);
+        Assert.Equal("`server.port` (from VECTORIZER_PORT): expected a whole number, got `http`", issue.ToString());
+        environment["VECTORIZER_PORT"] = "70000";
+        issue = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, environment)).Issues);
+        Assert.Equal("`server.port` (from VECTORIZER_PORT): 70000 is not a TCP port (0-65535)", issue.ToString());
+        issue = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, NoEnvironment, new Dictionary<string, string?> { ["logging:level"] = "loud" })).Issues);
+        Assert.Equal("`logging.level` (from the command line): `loud` is not one of trace, debug, info, warn, error", issue.ToString());
+    }
+
+    [Fact]
+    public void EveryKeyHasAVariableByConvention()
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["VECTORIZER_FILE_WATCHER__DEBOUNCE_MS"] = "77",
+            ["VECTORIZER_FILE_WATCHER__WATCH_PATHS__0"] = "/srv/a",
+            ["vectorizer_auto_save__interval_seconds"] = "9", // not the prefix: not configuration
+            ["VECTORIZER_COLLECTIONS__DEFAULTS__HNSW_CONFIG__M"] = "24",
+            ["VECTORIZER_Limits__Max_Batch"] = "5",
+            ["VECTORIZER_CI"] = "1", // other tools' variables with the prefix are not configuration
+            ["VECTORIZER_DATA_CACHE"] = "/cache",
+        };
+        var (s, _, warnings) = ConfigLoader.Load(null, environment);
+        Assert.Empty(warnings);
+        Assert.Equal(77, s.FileWatcher.DebounceMs);
+        Assert.Equal(["/srv/a"], s.FileWatcher.WatchPaths);
+        Assert.Equal(300, s.AutoSave.IntervalSeconds);
+        Assert.Equal(24, s.Collections.Defaults.HnswConfig.M);
+        Assert.Equal(5, s.Limits.MaxBatch);
+
+        environment["VECTORIZER_SERVER__PROT"] = "1";
+        var issue = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, environment)).Issues);
+        Assert.Equal("`server.prot` (from VECTORIZER_SERVER__PROT): unknown key; expected one of `host`, `port`, `data_dir`", issue.ToString());
     }
 
     [Fact]
@@ -154,20 +194,75 @@ public class ConfigTests
         Assert.Throws<ConfigException>(() => ConfigLoader.Load("/no/such/config.yml", NoEnvironment));
         var path = WriteConfig("server:\n  port: 70000\nlimits:\n  max_batch: 0\n");
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, NoEnvironment));
-        Assert.Contains(error.Issues, i => i.Key == "server.port");
-        Assert.Contains(error.Issues, i => i.Key == "limits.max_batch");
+        Assert.Contains(error.Issues, i => i.Key == "server.port" && i.Line == 2);
+        Assert.Contains(error.Issues, i => i.Key == "limits.max_batch" && i.Line == 4);
     }
 
     [Fact]
-    public void ShowRoundTripsThroughTheLoader()
+    public void LogResponsesIsRefusedRatherThanIgnored()
+    {
+        Assert.Empty(ConfigLoader.ValidateYaml("logging:\n  log_responses: false\n"));
+        var issue = Assert.Single(ConfigLoader.ValidateYaml("logging:\n  log_responses: true\n"));
+        Assert.Equal(("logging.log_responses", 2), (issue.Key, issue.Line));
+        Assert.Contains("not supported", issue.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheProductDocumentsSpellingOfDefaultsIsAnAlias()
+    {
+        var path = WriteConfig("collections:\n  default:\n    hnsw_config:\n      m: 8\n");
+        Assert.Equal(8, ConfigLoader.Load(path, NoEnvironment).Settings.Collections.Defaults.HnswConfig.M);
+        var both = ConfigLoader.ValidateYaml("collections:\n  default:\n    hnsw_config:\n      m: 8\n  defaults:\n    hnsw_config:\n      m: 9\n");
+        Assert.Contains(both, i => i.Key == "collections.default" && i.Line == 2 && !i.IsWarning);
+    }
+
+    [Fact]
+    public void EverySectionHasAValidator()
+    {
+        var sections = typeof(VectorizerSettings).GetProperties().Where(p => p.CanWrite).Select(ConfigSchema.KeyOf);
+        Assert.Equal(sections.Order(), ConfigSections.All.Select(s => s.Key).Order());
+    }
+
+    [Fact]
+    public void ShowRoundTripsThroughTheLoaderAndMasksSecrets()
     {
         var settings = new VectorizerSettings();
         settings.Server.Port = 12345;
         settings.Logging.Format = "json";
-        var yaml = ConfigLoader.ToYaml(settings);
-        var reloaded = new VectorizerSettings();
-        Assert.Empty(ConfigLoader.ApplyYaml(yaml, reloaded));
+        settings.FileWatcher.ExcludePatterns = [];
+        settings.FileWatcher.CollectionMapping = new() { ["zz/**"] = "last", ["**/*.md"] = "docs" };
+        var path = WriteConfig(ConfigLoader.ToYaml(settings));
+        var (reloaded, _, warnings) = ConfigLoader.Load(path, NoEnvironment);
+        Assert.Empty(warnings);
+        Assert.Equal(ConfigLoader.ToYaml(settings), ConfigLoader.ToYaml(reloaded));
         Assert.Equal(12345, reloaded.Server.Port);
-        Assert.Equal("json", reloaded.Logging.Format);
+        Assert.Empty(reloaded.FileWatcher.ExcludePatterns);
+        Assert.Equal(["zz/**", "**/*.md"], reloaded.FileWatcher.CollectionMapping.Keys);
+
+        var shown = ConfigLoader.ToYaml(new WithSecrets());
+        Assert.Contains("api_key: '***'", shown, StringComparison.Ordinal);
+        Assert.Contains("admin_password: '***'", shown, StringComparison.Ordinal);
+        Assert.Contains("api_key_env: OPENAI_API_KEY", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-", shown, StringComparison.Ordinal);
+        Assert.True(ConfigLoader.IsSecret("api_key"));
+        Assert.True(ConfigLoader.IsSecret("jwt_secret"));
+        Assert.True(ConfigLoader.IsSecret("password"));
+        Assert.True(ConfigLoader.IsSecret("token"));
+        Assert.False(ConfigLoader.IsSecret("api_key_env")); // names the variable that holds the key
+        Assert.False(ConfigLoader.IsSecret("cost_per_1k_tokens"));
+        Assert.False(ConfigLoader.IsSecret("max_batch"));
+    }
+
+    /// <summary>A section of the shape later features will add (auth): its secrets never reach <c>config show</c>.</summary>
+    private sealed class WithSecrets
+    {
+        [Microsoft.Extensions.Configuration.ConfigurationKeyName("api_key")]
+        public string ApiKey { get; set; } = "sk-live-123";
+
+        [Microsoft.Extensions.Configuration.ConfigurationKeyName("admin_password")]
+        public string AdminPassword { get; set; } = "sk-hunter2";
+
+        [Microsoft.Extensions.Configuration.ConfigurationKeyName("api_key_env")]
+        public string ApiKeyEnv { get; set; } = "OPENAI_API_KEY";
     }
 }

@@ -13,8 +13,7 @@ public class FileWatcherConfigTests
     [Fact]
     public void TheSectionIsReadWithListsAndAnOrderedMapping()
     {
-        var settings = new VectorizerSettings();
-        var issues = ConfigLoader.ApplyYaml("""
+        var issues = ConfigLoader.ValidateYaml("""
             file_watcher:
               enabled: true
               watch_paths:
@@ -30,15 +29,36 @@ public class FileWatcherConfigTests
               default_collection: "misc"
               auto_discovery: false
               hot_reload: false
-            """, settings);
+            """);
         Assert.Empty(issues);
+        var path = Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N") + ".yml");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, """
+            file_watcher:
+              enabled: true
+              watch_paths:
+                - "/srv/project"
+                - "/srv/notes"
+              debounce_ms: 150
+              exclude_patterns: ["**/target/**"]
+              include_extensions: [".md", "cs"]
+              max_file_size: 2097152
+              collection_mapping:
+                "docs/**": "docs"
+                "**/*.cs": "code"
+              default_collection: "misc"
+              auto_discovery: false
+              hot_reload: false
+            """);
+        var settings = ConfigLoader.Load(path, new Dictionary<string, string?>()).Settings;
+        File.Delete(path);
         var section = settings.FileWatcher;
         Assert.True(section.Enabled);
         Assert.Equal(["/srv/project", "/srv/notes"], section.WatchPaths);
         Assert.Equal(150, section.DebounceMs);
         Assert.Equal(["**/target/**"], section.ExcludePatterns); // replaces the defaults
         Assert.Equal(2097152, section.MaxFileSize);
-        Assert.Equal([new("docs/**", "docs"), new("**/*.cs", "code")], section.CollectionMapping);
+        Assert.Equal([("docs/**", "docs"), ("**/*.cs", "code")], section.CollectionMapping.Select(m => (m.Key, m.Value))); // the file's order
         Assert.False(section.AutoDiscovery);
         Assert.False(section.HotReload);
         Assert.Empty(ConfigLoader.Validate(settings));
@@ -50,8 +70,8 @@ public class FileWatcherConfigTests
         Assert.Equal("bm25", options.NewCollectionEmbedding.Sparse!.Provider);
 
         var yaml = ConfigLoader.ToYaml(settings);
-        Assert.Contains("watch_paths: [\"/srv/project\", \"/srv/notes\"]", yaml, StringComparison.Ordinal);
-        Assert.Contains("  collection_mapping:\n    \"docs/**\": \"docs\"\n    \"**/*.cs\": \"code\"", yaml, StringComparison.Ordinal);
+        Assert.Contains("  watch_paths:\n    - /srv/project\n    - /srv/notes\n", yaml, StringComparison.Ordinal);
+        Assert.Contains("  collection_mapping:\n    docs/**: docs\n    '**/*.cs': code\n", yaml, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -62,7 +82,7 @@ public class FileWatcherConfigTests
         Assert.Equal(300, section.DebounceMs);
         Assert.True(section.AutoDiscovery);
         Assert.True(section.HotReload);
-        Assert.Equal(["**/.git/**", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"], section.ExcludePatterns);
+        Assert.Equal([".*", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"], section.ExcludePatterns);
         Assert.Empty(ConfigLoader.ValidateYaml("file_watcher:\n  enabled: false\n"));
     }
 
@@ -122,7 +142,7 @@ public class FileWatcherConfigTests
     [Fact]
     public async Task TheIndexerNeverThrowsForAFileAndReportsWhy()
     {
-        var root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", "indexer-" + Guid.NewGuid().ToString("N"))).FullName;
+        var root = TestPaths.NewDirectory("indexer-");
         var dataDir = TestServer.NewDataDir();
         try
         {

@@ -13,7 +13,7 @@ namespace Vectorizer.Server.Tests;
 /// </summary>
 public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", "watch-" + Guid.NewGuid().ToString("N"))).FullName;
+    private readonly string root = TestPaths.NewDirectory("watch-");
 
     public void Dispose() => TestServer.TryDelete(root);
 
@@ -83,37 +83,30 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
         await server.StopAsync(); // stops the watcher, then the engine, without errors
     }
 
+    /// <summary>
+    /// End to end in real time: a file saved under a watched root becomes searchable through the text search. No
+    /// latency bound (the debounce is tested on a fake clock in <see cref="FileWatcherDebounceTests"/>; the latency
+    /// is measured by the benchmark's <c>watch</c> command); the time is printed for information.
+    /// </summary>
     [Fact]
-    public async Task ASavedFileIsSearchableWithinOneSecond()
+    public async Task ASavedFileBecomesSearchable()
     {
         Write("seed.md", "# Seed\n\nThe collection exists before the measured saves.\n");
         await using var server = await StartAsync();
         await WaitFor(async () => await Count(server, "files", "seed.md") == 1, "seed indexed");
         await WaitForIdle(server);
 
-        var measured = new List<double>();
-        for (var i = 0; i < 3; i++)
-        {
-            var word = "quokka" + Guid.NewGuid().ToString("N")[..10];
-            var clock = Stopwatch.StartNew();
-            Write($"saved-{i}.md", $"# Note {i}\n\nToday the {word} smiled at the camera.\n");
-            while (!(await TopContent(server, "files", word)).Contains(word, StringComparison.Ordinal))
-            {
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{word} never became searchable");
-                await Task.Delay(10);
-            }
-
-            measured.Add(clock.Elapsed.TotalMilliseconds);
-        }
-
-        output.WriteLine($"save-to-searchable: {string.Join(", ", measured.Select(m => $"{m:F0} ms"))} (debounce 300 ms)");
-        Assert.All(measured, ms => Assert.True(ms < 1000, $"save-to-searchable took {ms:F0} ms"));
+        var word = "quokka" + Guid.NewGuid().ToString("N")[..10];
+        var clock = Stopwatch.StartNew();
+        Write("saved.md", $"# Note\n\nToday the {word} smiled at the camera.\n");
+        await WaitFor(async () => (await TopContent(server, "files", word)).Contains(word, StringComparison.Ordinal), $"{word} searchable");
+        output.WriteLine($"save-to-searchable: {clock.Elapsed.TotalMilliseconds:F0} ms (debounce 300 ms)");
     }
 
     [Fact]
     public async Task ABurstOfAThousandFilesIsIndexedWithoutLosingAny()
     {
-        await using var server = await StartAsync(w => w.CollectionMapping = [new("burst/**", "burst")]);
+        await using var server = await StartAsync(w => w.CollectionMapping = new() { ["burst/**"] = "burst" });
         await WaitForIdle(server);
         var clock = Stopwatch.StartNew();
         var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -146,7 +139,7 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task ExcludedAndUnlistedFilesAreIgnoredAndUnindexableOnesSkippedWithAReason()
     {
-        var outside = Path.Combine(Path.GetTempPath(), "vectorizer-tests", "outside-" + Guid.NewGuid().ToString("N") + ".md");
+        var outside = TestPaths.NewPath("outside-", ".md");
         File.WriteAllText(outside, "# Outside\n\nnot under the root\n");
         try
         {
@@ -200,7 +193,7 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
     public async Task AChangedFileWatcherSectionIsAppliedWithoutARestart()
     {
         var other = Directory.CreateDirectory(Path.Combine(root, "..", "watch-other-" + Guid.NewGuid().ToString("N"))).FullName;
-        var config = Path.Combine(Path.GetTempPath(), "vectorizer-tests", "watch-config-" + Guid.NewGuid().ToString("N") + ".yml");
+        var config = TestPaths.NewPath("watch-config-", ".yml");
         try
         {
             await File.WriteAllTextAsync(config, $"""
@@ -246,25 +239,6 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
             File.Delete(config);
             TestServer.TryDelete(other);
         }
-    }
-
-    [Fact]
-    public async Task AFileThatNeverStopsChangingIsStillIndexed()
-    {
-        await using var server = await StartAsync();
-        await WaitForIdle(server);
-        var clock = Stopwatch.StartNew();
-        var path = Path.Combine(root, "app.log");
-        var indexedWhileWriting = false;
-        while (clock.Elapsed < TimeSpan.FromSeconds(6) && !indexedWhileWriting)
-        {
-            File.AppendAllText(path, $"line {clock.ElapsedMilliseconds}\n"); // every 100 ms: the 300 ms debounce never runs out
-            await Task.Delay(100);
-            indexedWhileWriting = await Count(server, "files", "app.log") > 0;
-        }
-
-        output.WriteLine($"indexed after {clock.ElapsedMilliseconds} ms of continuous appends");
-        Assert.True(indexedWhileWriting, "a continuously appended file was not indexed while it kept changing");
     }
 
     [Fact]

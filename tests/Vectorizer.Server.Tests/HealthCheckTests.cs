@@ -64,6 +64,7 @@ public sealed class HealthCheckTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task CommandRefusesALockedDataDirectoryThenChecksAndFixes()
     {
         using var corpus = new Corpus();
@@ -131,17 +132,17 @@ public sealed class HealthCheckTests
 
         public Corpus()
         {
-            Root = Path.Combine(Path.GetTempPath(), "vectorizer-tests", "corpus-" + Guid.NewGuid().ToString("N"));
+            Root = TestPaths.NewPath("corpus-");
             for (var i = 0; i < Files.Length; i++)
             {
                 Write(Files[i], Text(Files[i], i));
             }
 
-            // Not eligible: hidden, excluded directories, unknown extension, empty.
+            // Not eligible: hidden, excluded directories, binary, empty.
             Write(".hidden.md", "# Hidden\n\nnot indexed");
             Write("node_modules/pkg/index.js", "module.exports = 1;\n");
             Write("bin/out.json", "{}\n");
-            Write("image.png", "not really a png");
+            Write("image.png", "\u0089PNG\r\n\u001a\n\0\0\0\rIHDR");
             Write("empty.md", "");
         }
 

@@ -10,7 +10,7 @@ namespace Vectorizer.Server.Tests;
 public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
 {
     private const int Files = 400;
-    private readonly string work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "vectorizer-tests", "index-" + Guid.NewGuid().ToString("N"))).FullName;
+    private readonly string work = TestPaths.NewDirectory("index-");
 
     public void Dispose() => TestServer.TryDelete(work);
 
@@ -43,6 +43,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task AKilledRunResumesFromItsCheckpointAndIndexesEveryFileExactlyOnce()
     {
         var corpus = Corpus();
@@ -98,6 +99,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task WatchKeepsIndexingAfterTheFirstRunUntilStopped()
     {
         var corpus = Directory.CreateDirectory(Path.Combine(work, "small")).FullName;
@@ -124,9 +126,11 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(["second.md"], paths);
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task APaidProviderReportsTokensAndCost()
     {
+        Prerequisites.Require(Need.Node); // the OpenAI-compatible endpoint is tests/embeddings-server
         await using var embeddings = await EmbeddingsServer.StartAsync(output);
         var corpus = Directory.CreateDirectory(Path.Combine(work, "paid")).FullName;
         File.WriteAllText(Path.Combine(corpus, "cats.md"), "# Cats\n\nThe cat is sleeping on the warm windowsill.\n");
@@ -149,6 +153,60 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
         (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "other", "--data-dir", Path.Combine(work, "paid-data"), "--provider", "openai");
         Assert.Equal(2, code);
         Assert.Contains("--provider openai needs --base-url and --model", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// <c>vectorizer index</c> and <c>vectorizer health-check</c> count the same files as eligible (one definition,
+    /// <c>FileSelector</c>), on a tree with every kind of file either could disagree on.
+    /// </summary>
+    [Fact]
+    public async Task IndexAndHealthCheckAgreeOnWhichFilesAreEligible()
+    {
+        var tree = Path.Combine(work, "tree");
+        var outside = Path.Combine(work, "outside.md");
+        void Write(string relative, string text)
+        {
+            var path = Path.Combine(tree, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, text);
+        }
+
+        string[] eligible = ["a.md", "b.cs", "notes.txt", "Makefile", "README", "sub/deep.md", "link-inside.md"];
+        foreach (var name in eligible.SkipLast(1))
+        {
+            Write(name, $"# {name}\n\nsome text about {name}\n");
+        }
+
+        Write("node_modules/pkg/x.md", "# excluded\n");
+        Write("sub/bin/y.cs", "class Excluded {}\n");
+        Write(".hidden.md", "# hidden file\n");
+        Write(".config/c.md", "# in a hidden directory\n");
+        Write(".env", "API_KEY=secret\n");
+        Write("empty.md", "");
+        Write("blank.md", "  \n\n");
+        File.WriteAllBytes(Path.Combine(tree, "image.png"), [0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 13]);
+        File.WriteAllText(Path.Combine(tree, "huge.txt"), new string('a', (10 << 20) + 1));
+        File.WriteAllText(outside, "# outside the root\n");
+        File.CreateSymbolicLink(Path.Combine(tree, "link-inside.md"), Path.Combine(tree, "a.md"));
+        File.CreateSymbolicLink(Path.Combine(tree, "link-outside.md"), outside);
+        File.CreateSymbolicLink(Path.Combine(tree, "dangling.md"), Path.Combine(tree, "nowhere.md"));
+        Directory.CreateSymbolicLink(Path.Combine(tree, "linked-dir"), Path.Combine(tree, "sub"));
+        var dataDir = Path.Combine(tree, "data"); // the data directory inside the root is never indexed
+
+        var (code, text) = await VectorizerProcess.RunAsync("index", tree, "--collection", "tree", "--data-dir", dataDir, "--plain");
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.Equal(eligible.Length, Summary(text, "files indexed"));
+
+        var report = Path.Combine(work, "report.json");
+        (code, text) = await VectorizerProcess.RunAsync("health-check", "--collection", "tree", "--data-dir", dataDir, "--output", report);
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        var missing = JsonDocument.Parse(await File.ReadAllTextAsync(report)).RootElement
+            .GetProperty("collections")[0].GetProperty("checks").GetProperty("missing_embeddings");
+        Assert.Equal("PASS", missing.GetProperty("status").GetString());
+        Assert.Equal(eligible.Length, missing.GetProperty("eligible_files").GetInt32());
+        Assert.Equal(eligible.Length, missing.GetProperty("indexed_files").GetInt32());
     }
 
     [Fact]

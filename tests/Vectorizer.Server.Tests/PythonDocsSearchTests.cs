@@ -11,7 +11,7 @@ namespace Vectorizer.Server.Tests;
 /// </summary>
 public sealed class PythonDocsSearchTests(ITestOutputHelper output)
 {
-    public const string Corpus = "/usr/share/doc/python3.11/html/_sources";
+    public const string Corpus = Prerequisites.PythonDocsCorpus;
 
     /// <summary>Questions and the files that answer them (any one counts), written before measuring.</summary>
     private static readonly (string Query, string[] Files)[] Questions =
@@ -68,11 +68,12 @@ public sealed class PythonDocsSearchTests(ITestOutputHelper output)
         ("pretty print nested data structures", ["library/pprint.rst.txt"]),
     ];
 
-    [CorpusFact]
+    [SkippableFact]
+    [Trait("Category", "Slow")]
     public async Task HybridSearchFindsTheAnsweringFileInTheTopFive()
     {
-        Assert.True(Directory.Exists(Path.Combine(Corpus, "library")), $"{Corpus} is missing: .ci/run installs python3.11-doc");
-        var work = Path.Combine(Path.GetTempPath(), "vectorizer-tests", "pydocs-" + Guid.NewGuid().ToString("N"));
+        Prerequisites.Require(Need.PythonDocs);
+        var work = TestPaths.NewPath("pydocs-");
         try
         {
             // library/ and tutorial/ under one root, so file_path is "library/csv.rst.txt".
@@ -117,22 +118,6 @@ public sealed class PythonDocsSearchTests(ITestOutputHelper output)
         finally
         {
             TestServer.TryDelete(work);
-        }
-    }
-}
-
-/// <summary>
-/// Skipped, with the reason, when the Python documentation is not installed and this is not CI (<c>CI</c> or
-/// <c>VECTORIZER_CI</c> set, as <c>.ci/run</c> does); in CI a missing corpus fails the test instead.
-/// </summary>
-public sealed class CorpusFactAttribute : FactAttribute
-{
-    public CorpusFactAttribute()
-    {
-        var ci = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VECTORIZER_CI"));
-        if (!ci && !Directory.Exists(Path.Combine(PythonDocsSearchTests.Corpus, "library")))
-        {
-            Skip = $"{PythonDocsSearchTests.Corpus} not found: install Debian's python3.11-doc (apt-get install python3.11-doc, as .ci/run does) to run this test";
         }
     }
 }

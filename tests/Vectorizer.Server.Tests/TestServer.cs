@@ -32,7 +32,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static string NewDataDir() => Path.Combine(Path.GetTempPath(), "vectorizer-tests", Guid.NewGuid().ToString("N"));
+    public static string NewDataDir() => TestPaths.NewPath("data-");
 
     /// <summary>
     /// Starts a server; with <paramref name="configPath"/> the settings come from that YAML file first (and the
@@ -42,12 +42,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= NewDataDir();
-        var settings = new VectorizerSettings();
-        if (configPath is not null)
-        {
-            var issues = ConfigLoader.ApplyYaml(await File.ReadAllTextAsync(configPath), settings).Where(i => !i.IsWarning).ToList();
-            Assert.True(issues.Count == 0, string.Join("\n", issues));
-        }
+        var settings = configPath is null ? new VectorizerSettings() : ConfigLoader.Load(configPath, new Dictionary<string, string?>()).Settings;
 
         settings.Server.Host = "127.0.0.1";
         settings.Server.Port = 0;
@@ -82,19 +77,7 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
-    public static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void TryDelete(string directory) => TestPaths.TryDelete(directory);
 
     public Task<ApiResponse> Get(string path) => Send(HttpMethod.Get, path, null);
 

@@ -51,10 +51,44 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    /// <summary>
+    /// <c>dotnet</c> with the test process's folder as TMPDIR: what a child leaves in its temporary directory (a killed
+    /// runtime's diagnostic pipes, for one) is deleted with that folder.
+    /// </summary>
+    private static ProcessStartInfo StartInfo()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["TMPDIR"] = TestPaths.Root;
+        return start;
+    }
+
+    /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunInAsync(null, [], arguments);
+
+    /// <summary>Runs a command in <paramref name="directory"/> with <paramref name="environment"/> added (and no <c>VECTORIZER_CONFIG</c>).</summary>
+    public static async Task<(int ExitCode, string Output)> RunInAsync(string? directory, Dictionary<string, string> environment, params string[] arguments)
+    {
+        var (code, stdout, stderr) = await RunSplitAsync(directory, environment, arguments);
+        return (code, stdout + stderr);
+    }
+
+    /// <summary>Runs a command to completion; its exit code, standard output and standard error.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(params string[] arguments) => RunSplitAsync(null, [], arguments);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(string? directory, Dictionary<string, string> environment, string[] arguments)
+    {
+        var start = StartInfo();
+        if (directory is not null)
+        {
+            start.WorkingDirectory = directory;
+        }
+
+        start.Environment.Remove("VECTORIZER_CONFIG");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(ExecutablePath());
         foreach (var argument in arguments)
         {
@@ -65,13 +99,13 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
         await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        return (child.ExitCode, await stdout + await stderr);
+        return (child.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>Starts <c>vectorizer</c> with any arguments and returns at once (output is collected in <see cref="Output"/>).</summary>
     public static VectorizerProcess Launch(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = StartInfo();
         start.ArgumentList.Add(ExecutablePath());
         foreach (var argument in arguments)
         {
@@ -92,7 +126,7 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     /// <summary>Starts <c>vectorizer serve</c> on a free port and waits until it listens.</summary>
     public static async Task<VectorizerProcess> StartAsync(string dataDir, params string[] extra)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = StartInfo();
         foreach (var argument in (string[])[ExecutablePath(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, .. extra])
         {
             start.ArgumentList.Add(argument);

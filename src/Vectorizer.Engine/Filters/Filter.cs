@@ -49,13 +49,13 @@ public sealed class IsEmptyCondition(JsonPath key) : Condition
     public JsonPath Key { get; } = key;
 }
 
-/// <summary>The field is present and null.</summary>
+/// <summary>The field is present and null: a value the key reaches is null (<c>[null]</c> is an array, as in Qdrant).</summary>
 public sealed class IsNullCondition(JsonPath key) : Condition
 {
     public JsonPath Key { get; } = key;
 }
 
-/// <summary>Some element of the array at <see cref="Key"/> satisfies the whole of <see cref="Filter"/>.</summary>
+/// <summary>Some object element of the array at <see cref="Key"/> satisfies the whole of <see cref="Filter"/>.</summary>
 public sealed class NestedCondition(JsonPath key, Filter filter) : Condition
 {
     public JsonPath Key { get; } = key;

@@ -101,21 +101,33 @@ public static class FilterEvaluator
         HasIdCondition hasId => hasId.Ids.Contains(facts.IdOf(offset)),
         FilterCondition nested => Matches(nested.Filter, facts, offset, root, topLevel),
         IsEmptyCondition isEmpty => IsEmpty(isEmpty.Key, root),
-        IsNullCondition isNull => IsNull(isNull.Key, root),
+        IsNullCondition isNull => IsNullValue(isNull.Key, root),
         NestedCondition nested => CheckNested(nested, facts, offset, root),
         HasVectorCondition hasVector => facts.HasVector(offset, hasVector.VectorName),
         _ => throw new InvalidOperationException($"Unknown condition {condition.GetType().Name}"),
     };
 
+    /// <summary>
+    /// As Qdrant, <c>nested</c> is over the elements of the array at the key (the key gets a <c>[]</c> unless it ends
+    /// with one): an object at the key itself, or an array inside the array, is not an element.
+    /// </summary>
     private static bool CheckNested(NestedCondition nested, IPointFacts facts, int offset, JsonElement root)
     {
         var values = Rent();
         try
         {
             nested.Key.CollectValues(root, values);
+            var elementsReached = nested.Key.Segments[^1].Kind == Payload.JsonPath.SegmentKind.All;
             foreach (var value in values)
             {
-                if (value.ValueKind == JsonValueKind.Array)
+                if (elementsReached)
+                {
+                    if (value.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, value, topLevel: false))
+                    {
+                        return true;
+                    }
+                }
+                else if (value.ValueKind == JsonValueKind.Array)
                 {
                     foreach (var element in value.EnumerateArray())
                     {
@@ -124,10 +136,6 @@ public static class FilterEvaluator
                             return true;
                         }
                     }
-                }
-                else if (value.ValueKind == JsonValueKind.Object && Matches(nested.Filter, facts, offset, value, topLevel: false))
-                {
-                    return true;
                 }
             }
 
@@ -171,6 +179,33 @@ public static class FilterEvaluator
         }
     }
 
+    /// <summary>
+    /// The <c>is_null</c> condition, as Qdrant: some value the key reaches is null (<c>[null]</c> is an array, not null;
+    /// <c>a[].b</c> is null when one element's <c>b</c> is).
+    /// </summary>
+    private static bool IsNullValue(Payload.JsonPath key, JsonElement root)
+    {
+        var values = Rent();
+        try
+        {
+            key.CollectValues(root, values);
+            foreach (var value in values)
+            {
+                if (value.ValueKind == JsonValueKind.Null)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            Return(values);
+        }
+    }
+
+    /// <summary>The field condition's <c>is_null: true</c>, as Qdrant: a reached value is null or is an array holding a null.</summary>
     private static bool IsNull(Payload.JsonPath key, JsonElement root)
     {
         var values = Rent();

@@ -58,6 +58,9 @@ public sealed class PayloadFieldIndex
     private (double Value, int Offset)[] sorted = [];
     private int sortedCount;
 
+    /// <summary>An integer index saw a number it does not file (1.5, 1e30): a range it answered would miss that point.</summary>
+    private bool numbersIncomplete;
+
     public PayloadFieldIndex(JsonPath path, PayloadFieldSchema schema)
     {
         Path = path;
@@ -144,6 +147,9 @@ public sealed class PayloadFieldIndex
                 Post("i:" + integer.ToString(CultureInfo.InvariantCulture), offset);
                 AddNumber(integer, offset);
                 break;
+            case PayloadSchemaType.Integer when value.ValueKind == JsonValueKind.Number:
+                numbersIncomplete = true;
+                break;
             case PayloadSchemaType.Float or PayloadSchemaType.Datetime when TryNumber(value, out var number):
                 AddNumber(number, offset);
                 break;
@@ -198,7 +204,8 @@ public sealed class PayloadFieldIndex
             return MatchCandidates(match);
         }
 
-        if (condition.Range is { } range && Schema.Type is PayloadSchemaType.Integer or PayloadSchemaType.Float)
+        // A range matches any number, so an integer index answers it only while it has filed every number it saw.
+        if (condition.Range is { } range && (Schema.Type == PayloadSchemaType.Float || (Schema.Type == PayloadSchemaType.Integer && !numbersIncomplete)))
         {
             return RangeCandidates(range.Gt ?? range.Gte, range.Lt ?? range.Lte);
         }

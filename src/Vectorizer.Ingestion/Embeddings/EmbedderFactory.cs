@@ -7,10 +7,10 @@ namespace Vectorizer.Ingestion.Embeddings;
 /// <summary>Builds embedders from their configuration. An unknown provider is an error, never a fallback.</summary>
 public static class EmbedderFactory
 {
-    public static IEmbeddingGenerator<string, Embedding<float>> CreateDense(DenseEmbedderConfig config, HttpClient http, Func<EmbeddingCache> cache, ILogger logger) => config.Provider switch
+    public static IEmbeddingGenerator<string, Embedding<float>> CreateDense(DenseEmbedderConfig config, HttpClient http, Func<EmbeddingCache> cache, ILogger logger, TimeProvider? time = null) => config.Provider switch
     {
         "hash" => new HashEmbeddingGenerator(config.Dimension ?? HashEmbeddingGenerator.DefaultDimension),
-        "openai" => new OpenAiEmbeddingGenerator(config, http, cache(), logger),
+        "openai" => new OpenAiEmbeddingGenerator(config, http, cache(), logger, time),
         var other => throw VectorizerException.BadRequest($"unknown dense embedding provider `{other}`, expected one of `hash`, `openai`"),
     };
 

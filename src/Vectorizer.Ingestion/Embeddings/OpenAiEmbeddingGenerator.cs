@@ -4,7 +4,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Timeout;
 using Vectorizer.Engine.Errors;
 
 namespace Vectorizer.Ingestion.Embeddings;
@@ -12,14 +15,16 @@ namespace Vectorizer.Ingestion.Embeddings;
 /// <summary>
 /// Any OpenAI-compatible <c>POST {base_url}/embeddings</c> endpoint. Texts already in the <see cref="EmbeddingCache"/>
 /// are not sent; the rest go in batches of <c>batch_size</c>. 429, 408 and 5xx answers, connection failures and
-/// timeouts are retried with exponential backoff (or after <c>Retry-After</c> / <c>retry-after-ms</c> when the
-/// server says), up to <c>max_retries</c> times. Tokens come from the response's <c>usage</c>; cost is tokens ×
-/// <c>cost_per_1k_tokens</c> / 1000.
+/// timeouts (<c>timeout_seconds</c> per attempt) are retried up to <c>max_retries</c> times by a resilience pipeline
+/// (<c>Microsoft.Extensions.Http.Resilience</c>: exponential backoff from 0.5 s with jitter, or after
+/// <c>Retry-After</c> / OpenAI's <c>retry-after-ms</c> when the server says; at most 60 s), whose clock is the
+/// <see cref="TimeProvider"/> given (tests advance a fake one). Tokens come from the response's <c>usage</c>; cost is
+/// tokens × <c>cost_per_1k_tokens</c> / 1000.
 /// </summary>
 public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
     private static readonly TimeSpan InitialBackoff = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(60);
 
     private readonly DenseEmbedderConfig config;
     private readonly HttpClient http;
@@ -32,9 +37,10 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     private readonly int timeoutSeconds;
     private readonly int maxRetries;
     private readonly double costPer1kTokens;
+    private readonly ResiliencePipeline<HttpResponseMessage> pipeline;
     private ProviderUsage usage = new(0, 0, 0, 0, 0);
 
-    public OpenAiEmbeddingGenerator(DenseEmbedderConfig config, HttpClient http, EmbeddingCache? cache, ILogger logger)
+    public OpenAiEmbeddingGenerator(DenseEmbedderConfig config, HttpClient http, EmbeddingCache? cache, ILogger logger, TimeProvider? time = null)
     {
         this.config = config;
         batchSize = config.BatchSize ?? DenseEmbedderConfig.DefaultBatchSize;
@@ -46,6 +52,39 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         this.logger = logger;
         endpoint = new Uri(config.BaseUrl!.TrimEnd('/') + "/embeddings");
         metadata = new EmbeddingGeneratorMetadata("openai-compatible", endpoint, config.Model, config.Dimensions);
+        pipeline = BuildPipeline(time ?? TimeProvider.System);
+    }
+
+    /// <summary>Retries (when <c>max_retries</c> &gt; 0) around a timeout per attempt.</summary>
+    private ResiliencePipeline<HttpResponseMessage> BuildPipeline(TimeProvider time)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
+        if (maxRetries > 0)
+        {
+            // 429, 408, 5xx, HttpRequestException and a timed-out attempt are transient; Retry-After is honoured.
+            var retry = new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = maxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = InitialBackoff,
+                MaxDelay = MaxDelay,
+                OnRetry = args =>
+                {
+                    var failure = args.Outcome.Exception?.Message ?? $"{(int)args.Outcome.Result!.StatusCode} {args.Outcome.Result.ReasonPhrase}";
+                    logger.LogWarning("Embedding request to {Endpoint} failed ({Failure}); retry {Attempt} of {Max} in {Delay} ms",
+                        endpoint, failure, args.AttemptNumber + 1, maxRetries, (int)args.RetryDelay.TotalMilliseconds);
+                    return ValueTask.CompletedTask;
+                },
+            };
+            var retryAfter = retry.DelayGenerator;
+            retry.DelayGenerator = args => RetryAfterMs(args.Outcome.Result) is { } delay ? ValueTask.FromResult<TimeSpan?>(delay)
+                : retryAfter is null ? ValueTask.FromResult<TimeSpan?>(null)
+                : retryAfter(args);
+            builder.AddRetry(retry);
+        }
+
+        return builder.AddTimeout(TimeSpan.FromSeconds(timeoutSeconds)).Build();
     }
 
     /// <summary>Everything this generator has done since it was created.</summary>
@@ -130,54 +169,43 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     private async Task<(float[][] Vectors, long Tokens, int Attempts)> RequestAsync(List<string> batch, CancellationToken cancellationToken)
     {
         var body = RequestBody(batch);
-        for (var attempt = 0; ; attempt++)
+        var key = ApiKey();
+        var attempts = 0;
+        HttpResponseMessage response;
+        try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (ApiKey() is { } key)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            }
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
-            string failure;
-            TimeSpan? retryAfter = null;
-            try
-            {
-                using var response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
-                var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
+            response = await pipeline.ExecuteAsync(
+                async token =>
                 {
-                    var (vectors, tokens) = ParseResponse(text, batch.Count);
-                    return (vectors, tokens, attempt + 1);
-                }
+                    attempts++;
+                    using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    if (key is not null)
+                    {
+                        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                    }
 
-                failure = $"{(int)response.StatusCode} {Truncate(text)}";
-                if (!IsRetryable(response.StatusCode))
-                {
-                    throw Failed($"{endpoint} answered {failure}");
-                }
+                    return await http.SendAsync(request, token).ConfigureAwait(false); // the body is read within the attempt's timeout
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
+        {
+            var failure = e is TimeoutRejectedException ? $"no answer within {timeoutSeconds} s" : e.Message;
+            throw Failed($"{endpoint} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {failure}");
+        }
 
-                retryAfter = RetryAfter(response);
-            }
-            catch (HttpRequestException e)
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
             {
-                failure = e.Message;
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                failure = $"no answer within {timeoutSeconds} s";
+                var failure = $"{(int)response.StatusCode} {Truncate(text)}";
+                throw Failed(attempts == 1 ? $"{endpoint} answered {failure}" : $"{endpoint} failed after {attempts} attempts: {failure}");
             }
 
-            if (attempt >= maxRetries)
-            {
-                throw Failed($"{endpoint} failed after {attempt + 1} attempts: {failure}");
-            }
-
-            var delay = retryAfter ?? Backoff(attempt);
-            logger.LogWarning("Embedding request to {Endpoint} failed ({Failure}); retry {Attempt} of {Max} in {Delay} ms", endpoint, failure, attempt + 1, maxRetries, (int)delay.TotalMilliseconds);
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            var (vectors, tokens) = ParseResponse(text, batch.Count);
+            return (vectors, tokens, attempts);
         }
     }
 
@@ -271,33 +299,12 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         }
     }
 
-    private static bool IsRetryable(HttpStatusCode status) =>
-        status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)status >= 500;
-
-    /// <summary><c>retry-after-ms</c> (OpenAI), else <c>Retry-After</c> in seconds or as a date; capped at 60 s.</summary>
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        TimeSpan? delay = null;
-        if (response.Headers.TryGetValues("retry-after-ms", out var ms) &&
-            double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
-        {
-            delay = TimeSpan.FromMilliseconds(milliseconds);
-        }
-        else if (response.Headers.RetryAfter is { } header)
-        {
-            delay = header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null);
-        }
-
-        return delay is { } d ? TimeSpan.FromTicks(Math.Clamp(d.Ticks, 0, TimeSpan.FromSeconds(60).Ticks)) : null;
-    }
-
-    /// <summary>0.5 s, 1 s, 2 s, … capped at 30 s, with up to 20 % jitter so that many clients do not retry in step.</summary>
-    private static TimeSpan Backoff(int attempt)
-    {
-        var exponential = InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16));
-        var capped = Math.Min(exponential, MaxBackoff.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (1 + (0.2 * Random.Shared.NextDouble())));
-    }
+    /// <summary>OpenAI's <c>retry-after-ms</c> header (the standard <c>Retry-After</c> is the resilience pipeline's).</summary>
+    private static TimeSpan? RetryAfterMs(HttpResponseMessage? response) =>
+        response is not null && response.Headers.TryGetValues("retry-after-ms", out var values)
+        && double.TryParse(values.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0
+            ? TimeSpan.FromMilliseconds(Math.Min(milliseconds, MaxDelay.TotalMilliseconds))
+            : null;
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
 

@@ -65,7 +65,6 @@ public sealed class FileIndexer
 
     /// <summary>Points per upsert: files are packed into batches of about this many chunks.</summary>
     private const int ChunksPerUpsert = 256;
-    private const int BinaryProbeBytes = 8192;
 
     private static readonly JsonPath FilePath = JsonPath.Parse(FilePathKey);
     private static readonly JsonPath FileHash = JsonPath.Parse(FileHashKey);
@@ -82,10 +81,18 @@ public sealed class FileIndexer
         this.manager = manager;
         this.ingestion = ingestion;
         this.logger = logger;
-        Options = options with { Roots = [.. options.Roots.Select(FileIndexerOptions.NormalizeRoot).Distinct(StringComparer.Ordinal)] };
+        Options = options with
+        {
+            Roots = [.. options.Roots.Select(FileIndexerOptions.NormalizeRoot).Distinct(StringComparer.Ordinal)],
+            DataDirectory = options.DataDirectory ?? manager.DataDirectory,
+        };
+        Selector = new FileSelector(Options);
     }
 
     public FileIndexerOptions Options { get; }
+
+    /// <summary>Which files are indexed: the one definition the health check uses too.</summary>
+    public FileSelector Selector { get; }
 
     /// <summary>Whether writes wait for the WAL fsync (false: acknowledged once in the OS, which survives a process crash).</summary>
     public bool WaitForSync { get; init; }
@@ -93,37 +100,10 @@ public sealed class FileIndexer
     // ------------------------------------------------------------------ where a path belongs
 
     /// <summary>The root that contains <paramref name="fullPath"/> (the deepest when roots nest) and the path relative to it, with <c>/</c>.</summary>
-    public (string Root, string Relative)? Locate(string fullPath)
-    {
-        (string, string)? best = null;
-        foreach (var root in Options.Roots)
-        {
-            if (fullPath.Length > root.Length && fullPath.StartsWith(root, StringComparison.Ordinal) && fullPath[root.Length] == Path.DirectorySeparatorChar
-                && (best is null || root.Length > best.Value.Item1.Length))
-            {
-                best = (root, fullPath[(root.Length + 1)..].Replace(Path.DirectorySeparatorChar, '/'));
-            }
-        }
-
-        return best;
-    }
+    public (string Root, string Relative)? Locate(string fullPath) => Selector.Locate(fullPath);
 
     /// <summary>The first exclude pattern matching the path or a directory above it, or null.</summary>
-    public Glob? ExcludedBy(string relativePath)
-    {
-        foreach (var glob in Options.Exclude)
-        {
-            if (glob.MatchesPathOrParent(relativePath))
-            {
-                return glob;
-            }
-        }
-
-        return null;
-    }
-
-    public bool ExtensionIncluded(string relativePath) =>
-        Options.IncludeExtensions.Count == 0 || Options.IncludeExtensions.Contains(Path.GetExtension(relativePath));
+    public Glob? ExcludedBy(string relativePath) => Selector.ExcludedBy(relativePath);
 
     /// <summary>The collection a root-relative path goes to: the first matching mapping, else the default.</summary>
     public string CollectionNameFor(string relativePath)
@@ -190,79 +170,12 @@ public sealed class FileIndexer
 
     // ------------------------------------------------------------------ walking a root
 
-    /// <summary>
-    /// The files below <paramref name="directory"/> (a root or a directory inside one) that are not excluded and have
-    /// an included extension, sorted by path. Excluded directories are not entered; symlinked directories are not
-    /// followed (reported to <paramref name="skipped"/> with the reason, as are unreadable directories).
-    /// </summary>
-    public List<string> EnumerateFiles(string directory, Action<FileIndexResult>? skipped = null)
+    /// <inheritdoc cref="FileSelector.EnumerateFiles"/>
+    public List<string> EnumerateFiles(string directory, Action<FileIndexResult>? skipped = null) => Selector.EnumerateFiles(directory, result =>
     {
-        var files = new List<string>();
-        var pending = new Stack<string>();
-        var start = new DirectoryInfo(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-        if (start.LinkTarget is not null && Locate(start.FullName) is { } link)
-        {
-            // A symlinked directory created (or moved) inside a root: not followed, as when walking the root.
-            skipped?.Invoke(Skip(start.FullName, link.Relative, "symlinked directory not followed: " + DescribeLink(start)));
-            return files;
-        }
-
-        pending.Push(start.FullName);
-        var options = new EnumerationOptions { IgnoreInaccessible = false, AttributesToSkip = 0, RecurseSubdirectories = false, ReturnSpecialDirectories = false };
-        while (pending.TryPop(out var current))
-        {
-            FileSystemInfo[] entries;
-            try
-            {
-                entries = new DirectoryInfo(current).GetFileSystemInfos("*", options);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
-            {
-                skipped?.Invoke(Skip(current, null, $"unreadable directory: {e.Message}"));
-                continue;
-            }
-
-            foreach (var entry in entries)
-            {
-                if (Locate(entry.FullName) is not { } located || ExcludedBy(located.Relative) is not null)
-                {
-                    continue;
-                }
-
-                if (entry is DirectoryInfo)
-                {
-                    if (entry.LinkTarget is not null)
-                    {
-                        skipped?.Invoke(Skip(entry.FullName, located.Relative, "symlinked directory not followed: " + DescribeLink(entry)));
-                    }
-                    else
-                    {
-                        pending.Push(entry.FullName);
-                    }
-                }
-                else if (ExtensionIncluded(located.Relative))
-                {
-                    files.Add(entry.FullName);
-                }
-            }
-        }
-
-        files.Sort(StringComparer.Ordinal);
-        return files;
-    }
-
-    private string DescribeLink(FileSystemInfo link)
-    {
-        try
-        {
-            var target = link.ResolveLinkTarget(returnFinalTarget: true);
-            return target is null ? "dangling" : Locate(target.FullName) is null ? $"target {target.FullName} is outside the watch roots" : $"target {target.FullName} is indexed at its own path";
-        }
-        catch (IOException e)
-        {
-            return "symlink loop: " + e.Message;
-        }
-    }
+        logger.LogInformation("Skipped {Path}: {Reason}", result.Path, result.Reason);
+        skipped?.Invoke(result);
+    });
 
     // ------------------------------------------------------------------ indexing
 
@@ -533,109 +446,22 @@ public sealed class FileIndexer
     /// <summary>Reads one path: a result when it needs no indexing (skipped, ignored, gone), else the file.</summary>
     private (FileIndexResult? Result, ReadFile? File) Read(string path)
     {
-        var fullPath = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        if (Locate(fullPath) is not { } located)
+        var (result, file) = Selector.Inspect(path);
+        if (result is not null)
         {
-            return (Skip(fullPath, null, "outside the watch roots"), null);
-        }
-
-        var (root, relative) = located;
-        if (ExcludedBy(relative) is { } glob)
-        {
-            return (new FileIndexResult(fullPath, FileOutcome.Ignored, relative, Reason: $"excluded by `{glob.Pattern}`"), null);
-        }
-
-        var info = new FileInfo(fullPath);
-        if (!info.Exists)
-        {
-            return Directory.Exists(fullPath)
-                ? (new FileIndexResult(fullPath, FileOutcome.Ignored, relative, Reason: "a directory"), null)
-                : (new FileIndexResult(fullPath, FileOutcome.Removed, relative), null);
-        }
-
-        if (!ExtensionIncluded(relative))
-        {
-            return (new FileIndexResult(fullPath, FileOutcome.Ignored, relative, Reason: $"extension `{Path.GetExtension(relative)}` is not included"), null);
-        }
-
-        var collection = CollectionNameFor(relative);
-        var stale = new ReadFile(fullPath, root, relative, collection, "", "", default);
-        var source = fullPath;
-        var length = info.Length;
-        if (info.LinkTarget is not null)
-        {
-            FileSystemInfo? target;
-            try
+            if (result.Outcome == FileOutcome.Skipped)
             {
-                target = info.ResolveLinkTarget(returnFinalTarget: true);
-            }
-            catch (IOException e)
-            {
-                return (Skip(fullPath, relative, "symlink loop: " + e.Message), stale);
+                logger.LogInformation("Skipped {Path}: {Reason}", result.Path, result.Reason);
             }
 
-            if (target is not FileInfo { Exists: true } file)
-            {
-                return (Skip(fullPath, relative, "dangling symlink"), stale);
-            }
-
-            if (Locate(file.FullName) is null)
-            {
-                return (Skip(fullPath, relative, $"symlink target {file.FullName} is outside the watch roots"), stale);
-            }
-
-            source = file.FullName;
-            length = file.Length;
+            // A file that became binary, too large or empty keeps no points of its indexable past.
+            var stale = result is { Outcome: FileOutcome.Skipped, RelativePath: { } relative } && Locate(result.Path) is { } located && !result.Reason!.StartsWith("unreadable", StringComparison.Ordinal)
+                ? new ReadFile(result.Path, located.Root, relative, CollectionNameFor(relative), "", "", default)
+                : null;
+            return (result, stale);
         }
 
-        if (length > Options.MaxFileSize)
-        {
-            return (Skip(fullPath, relative, $"too large: {length} bytes > max_file_size {Options.MaxFileSize}"), stale);
-        }
-
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(source);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return (new FileIndexResult(fullPath, FileOutcome.Removed, relative), null);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
-        {
-            // Unreadable for now (permissions, a lock): its points, if any, stay until it can be read or is deleted.
-            return (Skip(fullPath, relative, "unreadable: " + e.Message), null);
-        }
-
-        if (bytes.LongLength > Options.MaxFileSize)
-        {
-            return (Skip(fullPath, relative, $"too large: {bytes.LongLength} bytes > max_file_size {Options.MaxFileSize}"), stale);
-        }
-
-        if (bytes.AsSpan(0, Math.Min(bytes.Length, BinaryProbeBytes)).Contains((byte)0))
-        {
-            return (Skip(fullPath, relative, "binary: NUL byte in the first 8 KB"), stale);
-        }
-
-        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        var text = Encoding.UTF8.GetString(bytes.AsSpan(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? 3 : 0));
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return (Skip(fullPath, relative, "empty: no text to index"), stale);
-        }
-
-        DateTimeOffset mtime;
-        try
-        {
-            mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(source), TimeSpan.Zero);
-        }
-        catch (IOException)
-        {
-            mtime = DateTimeOffset.UtcNow;
-        }
-
-        return (null, new ReadFile(fullPath, root, relative, collection, hash, text, mtime));
+        return (null, new ReadFile(file!.FullPath, file.Root, file.Relative, CollectionNameFor(file.Relative), file.Hash, file.Text, file.Mtime));
     }
 
     private FileIndexResult Skip(string fullPath, string? relative, string reason)

@@ -13,9 +13,13 @@ public sealed record FileIndexerOptions
     public const long DefaultMaxFileSize = 10L << 20;
     public const string DefaultCollectionName = "files";
 
-    /// <summary>Excluded unless the configuration lists its own patterns (which then replace these).</summary>
+    /// <summary>
+    /// Excluded unless the configuration lists its own patterns (which then replace these): hidden files and
+    /// directories (<c>.git</c>, and <c>.env</c>, <c>.npmrc</c> and the like, which hold credentials), dependencies and
+    /// build output.
+    /// </summary>
     public static readonly IReadOnlyList<string> DefaultExcludePatterns =
-        ["**/.git/**", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"];
+        [".*", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"];
 
     /// <summary>The dense hash + sparse BM25 embedders that collections the indexer creates get by default (hybrid search works).</summary>
     public static readonly EmbeddingConfig DefaultEmbedding = new()
@@ -45,6 +49,9 @@ public sealed record FileIndexerOptions
     public EmbeddingConfig NewCollectionEmbedding { get; init; } = DefaultEmbedding;
 
     public ChunkerOptions Chunking { get; init; } = ChunkerOptions.Default;
+
+    /// <summary>Never indexed (the server's own files, when a root contains them); the indexer sets its engine's.</summary>
+    public string? DataDirectory { get; init; }
 
     /// <summary>Files indexed at the same time (reading, chunking, embedding); 0 = the number of cores.</summary>
     public int Parallelism { get; init; }

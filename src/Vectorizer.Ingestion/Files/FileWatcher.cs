@@ -25,7 +25,9 @@ public sealed record FileWatcherOptions
 /// paths that went quiet to <see cref="FileIndexer.IndexFilesAsync"/> in batches. What the loop does with a path
 /// depends on the disk at that moment (a file is indexed, a directory scanned, a missing path removed), so any
 /// order or repetition of events converges. When the kernel's event queue overflows, the roots are rescanned
-/// (unchanged files are skipped by their hash).
+/// (unchanged files are skipped by their hash). Debounce and maximum wait run on a <see cref="TimeProvider"/>
+/// (the system's unless one is given), so tests drive them with a fake clock: an event is stamped when it is
+/// posted, and the loop sleeps on a timer of that provider until the next path is due.
 /// </summary>
 public sealed class FileWatcher : IAsyncDisposable
 {
@@ -38,18 +40,32 @@ public sealed class FileWatcher : IAsyncDisposable
     private readonly Channel<Change> changes = Channel.CreateUnbounded<Change>(); // not SingleReader: that reader cannot count (queue depth)
     private readonly List<FileSystemWatcher> watchers = [];
     private readonly CancellationTokenSource stop = new();
+    private readonly TimeProvider time;
+    private readonly long origin;
     private Task loop = Task.CompletedTask;
     private int pendingCount;
     private int inFlight;
     private volatile bool scanning;
+    private volatile bool waiting;
 
-    public FileWatcher(FileIndexer indexer, FileWatcherOptions options, FileWatcherStats stats, ILogger logger)
+    public FileWatcher(FileIndexer indexer, FileWatcherOptions options, FileWatcherStats stats, ILogger logger, TimeProvider? timeProvider = null)
     {
         this.indexer = indexer;
         this.options = options;
         this.stats = stats;
         this.logger = logger;
+        time = timeProvider ?? TimeProvider.System;
+        origin = time.GetTimestamp();
     }
+
+    /// <summary>The longest a path that keeps changing waits before it is indexed anyway.</summary>
+    public long MaxWaitMs => Math.Max(2000L, 5L * options.DebounceMs);
+
+    /// <summary>Paths waiting out their debounce (for tests).</summary>
+    internal int PendingCount => Volatile.Read(ref pendingCount);
+
+    /// <summary>The loop has handled every event posted so far and sleeps until the next one or the next due path.</summary>
+    internal bool Idle => waiting && changes.Reader.Count == 0;
 
     public IReadOnlyList<string> Roots => indexer.Options.Roots;
 
@@ -85,13 +101,13 @@ public sealed class FileWatcher : IAsyncDisposable
                 InternalBufferSize = WatcherBufferBytes,
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
             };
-            watcher.Created += (_, e) => Post(new Change(e.FullPath, "created"));
-            watcher.Changed += (_, e) => Post(new Change(e.FullPath, "modified"));
-            watcher.Deleted += (_, e) => Post(new Change(e.FullPath, "deleted"));
+            watcher.Created += (_, e) => Notify(e.FullPath, "created");
+            watcher.Changed += (_, e) => Notify(e.FullPath, "modified");
+            watcher.Deleted += (_, e) => Notify(e.FullPath, "deleted");
             watcher.Renamed += (_, e) =>
             {
-                Post(new Change(e.OldFullPath, "renamed_from"));
-                Post(new Change(e.FullPath, "renamed_to"));
+                Notify(e.OldFullPath, "renamed_from");
+                Notify(e.FullPath, "renamed_to");
             };
             watcher.Error += (_, e) => OnError(root, e.GetException());
             watcher.EnableRaisingEvents = true;
@@ -112,7 +128,13 @@ public sealed class FileWatcher : IAsyncDisposable
     /// <summary>Asks for a full scan of every root (hash-skip makes it cheap when little changed).</summary>
     public void RequestRescan(string reason) => Post(Change.Rescan(reason));
 
+    /// <summary>An event for <paramref name="path"/>, stamped now (the file system watcher's entry point; tests call it directly).</summary>
+    internal void Notify(string path, string kind) => Post(new Change(path, kind, NowMs()));
+
     private void Post(Change change) => changes.Writer.TryWrite(change);
+
+    /// <summary>Milliseconds on <see cref="time"/> since this watcher was created.</summary>
+    private long NowMs() => (long)time.GetElapsedTime(origin).TotalMilliseconds;
 
     private void OnError(string root, Exception exception)
     {
@@ -134,7 +156,7 @@ public sealed class FileWatcher : IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var pending = new Dictionary<string, (long Due, long First)>(StringComparer.Ordinal); // path → when it is due, first event (ms ticks)
-        var maxDelay = Math.Max(2000L, 5L * options.DebounceMs);
+        var maxDelay = MaxWaitMs;
         var rescan = false;
         var reader = changes.Reader;
         while (!cancellationToken.IsCancellationRequested)
@@ -151,9 +173,8 @@ public sealed class FileWatcher : IAsyncDisposable
                     {
                         // Debounced, but a file that never stops changing (a log) is still indexed every few seconds.
                         stats.Event(change.Path, change.Kind);
-                        var now = Environment.TickCount64;
-                        var first = pending.TryGetValue(change.Path, out var known) ? known.First : now;
-                        pending[change.Path] = (Math.Min(now + options.DebounceMs, first + maxDelay), first);
+                        var first = pending.TryGetValue(change.Path, out var known) ? known.First : change.At;
+                        pending[change.Path] = (Math.Min(change.At + options.DebounceMs, first + maxDelay), first);
                     }
                 }
 
@@ -167,7 +188,7 @@ public sealed class FileWatcher : IAsyncDisposable
                     continue;
                 }
 
-                var clock = Environment.TickCount64;
+                var clock = NowMs();
                 var due = new List<string>();
                 var next = long.MaxValue;
                 foreach (var (path, (at, _)) in pending)
@@ -194,12 +215,10 @@ public sealed class FileWatcher : IAsyncDisposable
                     continue;
                 }
 
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                if (next != long.MaxValue)
-                {
-                    wait.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, next - clock)));
-                }
-
+                // Sleep until an event arrives or the next path is due (a timer of the time provider).
+                using var timer = next == long.MaxValue ? null : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, next - clock)), time);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
+                waiting = true;
                 try
                 {
                     await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
@@ -207,6 +226,10 @@ public sealed class FileWatcher : IAsyncDisposable
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
                     // A debounce ran out.
+                }
+                finally
+                {
+                    waiting = false;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -218,7 +241,7 @@ public sealed class FileWatcher : IAsyncDisposable
                 // Never let one bad batch stop the watcher: report it, rescan later.
                 stats.Error("", "watcher loop: " + e.Message);
                 logger.LogError(e, "File watcher loop failed; rescanning in a second");
-                await Task.Delay(1000, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
                 rescan = true;
             }
         }
@@ -333,10 +356,11 @@ public sealed class FileWatcher : IAsyncDisposable
         stop.Dispose();
     }
 
-    private readonly record struct Change(string Path, string Kind)
+    /// <summary>An event; <see cref="At"/> is when it was posted (ms on the watcher's clock), which its debounce counts from.</summary>
+    private readonly record struct Change(string Path, string Kind, long At)
     {
         public bool IsRescan => Kind.StartsWith("rescan:", StringComparison.Ordinal);
 
-        public static Change Rescan(string reason) => new("", "rescan:" + reason);
+        public static Change Rescan(string reason) => new("", "rescan:" + reason, 0);
     }
 }

@@ -6,7 +6,7 @@ namespace Vectorizer.Ingestion.Files;
 
 /// <summary>
 /// A glob over paths relative to a watch root, with <c>/</c> separators: <c>*</c> (any characters but <c>/</c>),
-/// <c>?</c>, <c>[abc]</c>, <c>[!abc]</c>, <c>{a,b}</c> and <c>**</c> (any number of directories, none included:
+/// <c>?</c>, <c>[abc]</c>, <c>[a-z]</c>, <c>[!abc]</c> (none of them matches <c>/</c>), <c>{a,b}</c> and <c>**</c> (any number of directories, none included:
 /// <c>**/bin/**</c> matches <c>bin/x.dll</c> and <c>src/bin</c>). As in <c>.gitignore</c>, a pattern without a
 /// <c>/</c> (<c>*.log</c>) matches a name at any depth; one with a <c>/</c> matches from the root (a leading <c>/</c>
 /// is optional). Matching is case-sensitive.
@@ -76,14 +76,16 @@ public sealed class Glob
                     builder.Append("[^/]");
                     break;
                 case '[':
-                    var close = text.IndexOf(']', i + 1);
+                    // As in POSIX, a `]` right after `[` or `[!` is a member, not the end; a set never matches `/`.
+                    var first = i + 1 < text.Length && text[i + 1] == '!' ? i + 2 : i + 1;
+                    var close = text.IndexOf(']', first < text.Length && text[first] == ']' ? first + 1 : first);
                     if (close < 0)
                     {
                         throw VectorizerException.BadRequest($"glob `{pattern}`: `[` without `]`");
                     }
 
-                    var set = text[(i + 1)..close];
-                    builder.Append('[').Append(set.StartsWith('!') ? "^" + Regex.Escape(set[1..]) : Regex.Escape(set)).Append(']');
+                    var members = Regex.Escape(text[first..close]).Replace("]", "\\]", StringComparison.Ordinal);
+                    builder.Append(first > i + 1 ? "[^/" : "(?!/)[").Append(members).Append(']');
                     i = close;
                     break;
                 case '{':
@@ -114,7 +116,15 @@ public sealed class Glob
         }
 
         builder.Append('$');
-        return new Glob(pattern, new Regex(builder.ToString(), RegexOptions.CultureInvariant | RegexOptions.Compiled), nameOnly);
+        try
+        {
+            return new Glob(pattern, new Regex(builder.ToString(), RegexOptions.CultureInvariant | RegexOptions.Compiled), nameOnly);
+        }
+        catch (ArgumentException e)
+        {
+            // What the loop above does not check, such as a reversed range (`[z-a]`).
+            throw VectorizerException.BadRequest($"glob `{pattern}`: {e.Message}");
+        }
     }
 
     /// <summary>Whether the glob matches <paramref name="relativePath"/> (the whole path, or its last name for name-only patterns).</summary>

@@ -250,24 +250,11 @@ internal sealed class CollectionScan
                 indexedEligibleFiles++;
                 eligibleFiles++;
             }
-            else if (!IsBlank(path))
+            else
             {
                 missingFiles.Add(path);
                 eligibleFiles++;
             }
-        }
-    }
-
-    /// <summary>A file with nothing but white space gives no chunk, so it is not expected in the index.</summary>
-    private static bool IsBlank(string path)
-    {
-        try
-        {
-            return string.IsNullOrWhiteSpace(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
         }
     }
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Storage;
-using Vectorizer.Ingestion.Chunking;
+using Vectorizer.Ingestion.Files;
 
 namespace Vectorizer.Ingestion.Health;
 
@@ -11,45 +11,13 @@ namespace Vectorizer.Ingestion.Health;
 /// </summary>
 public static class SourceFiles
 {
-    /// <summary>Directories never descended into (besides hidden ones, whose name starts with a dot).</summary>
-    public static readonly IReadOnlySet<string> ExcludedDirectories = new HashSet<string>(StringComparer.Ordinal) { "node_modules", "__pycache__", "bin", "obj" };
-
-    private static readonly EnumerationOptions OneLevel = new() { IgnoreInaccessible = true, RecurseSubdirectories = false, AttributesToSkip = 0 };
-
     /// <summary>
-    /// Full paths of the eligible files under <paramref name="root"/>, sorted: not hidden, not empty, with an extension
-    /// the chunkers know (<see cref="ChunkerPicker.IsKnownExtension"/>), outside excluded, hidden and symlinked
-    /// directories and outside <paramref name="skipDirectory"/> (the data directory, when it lies under the root).
+    /// Full paths of the eligible files under <paramref name="root"/>, sorted: <see cref="FileSelector"/>'s definition
+    /// with the default selection (what <c>vectorizer index</c> indexes without <c>--exclude</c>, <c>--include-ext</c> or
+    /// <c>--max-file-size</c>), outside <paramref name="skipDirectory"/> (the data directory, when it lies under the root).
     /// </summary>
-    public static List<string> Enumerate(string root, string? skipDirectory = null)
-    {
-        var files = new List<string>();
-        var pending = new Stack<DirectoryInfo>();
-        pending.Push(new DirectoryInfo(Path.GetFullPath(root)));
-        var skip = skipDirectory is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(skipDirectory));
-        while (pending.TryPop(out var directory))
-        {
-            foreach (var file in directory.EnumerateFiles("*", OneLevel))
-            {
-                if (!file.Name.StartsWith('.') && file.Length > 0 && file.LinkTarget is null && ChunkerPicker.IsKnownExtension(file.Name))
-                {
-                    files.Add(file.FullName);
-                }
-            }
-
-            foreach (var child in directory.EnumerateDirectories("*", OneLevel))
-            {
-                if (!child.Name.StartsWith('.') && !ExcludedDirectories.Contains(child.Name) && child.LinkTarget is null
-                    && !string.Equals(Path.TrimEndingDirectorySeparator(child.FullName), skip, StringComparison.Ordinal))
-                {
-                    pending.Push(child);
-                }
-            }
-        }
-
-        files.Sort(StringComparer.Ordinal);
-        return files;
-    }
+    public static List<string> Enumerate(string root, string? skipDirectory = null) =>
+        [.. new FileSelector(new FileIndexerOptions { Roots = [FileIndexerOptions.NormalizeRoot(root)], DataDirectory = skipDirectory }).EligibleFiles(root)];
 
     /// <summary>The file a stored <c>file_path</c> names.</summary>
     public static string Resolve(string root, string storedPath) =>

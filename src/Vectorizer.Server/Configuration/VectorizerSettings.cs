@@ -1,11 +1,14 @@
+using Microsoft.Extensions.Configuration;
 using Vectorizer.Engine.Collections;
 
 namespace Vectorizer.Server.Configuration;
 
 /// <summary>
-/// Everything <c>config.yml</c> configures. YAML keys are the snake_case form of the property names
-/// (<c>DataDir</c> ↔ <c>data_dir</c>). Precedence: defaults, then the file, then <c>VECTORIZER_*</c>
-/// environment variables, then command-line flags.
+/// Everything <c>config.yml</c> configures: one property per section, one options class per section (its keys are
+/// the property names, or <see cref="ConfigurationKeyNameAttribute"/> where a key has several words), one validator per
+/// section in <see cref="ConfigSections"/>. <see cref="ConfigLoader"/> binds it from defaults, then the file, then
+/// <c>VECTORIZER_*</c> environment variables, then command-line flags. A new section: a class here, a property
+/// below, a line in <see cref="ConfigSections.All"/>.
 /// </summary>
 public sealed class VectorizerSettings
 {
@@ -15,7 +18,8 @@ public sealed class VectorizerSettings
 
     public CollectionsSection Collections { get; set; } = new();
 
-    public AutoSaveOptions AutoSave { get; set; } = new();
+    [ConfigurationKeyName("auto_save")]
+    public AutoSaveSection AutoSave { get; set; } = new();
 
     public LimitsSection Limits { get; set; } = new();
 
@@ -23,13 +27,14 @@ public sealed class VectorizerSettings
     public EmbeddingSection Embedding { get; set; } = new();
 
     /// <summary>Keeps collections in step with directories: watched, debounced, indexed by the file indexer.</summary>
+    [ConfigurationKeyName("file_watcher")]
     public FileWatcherSection FileWatcher { get; set; } = new();
 
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {
         DataDir = Server.DataDir,
-        AutoSave = AutoSave,
+        AutoSave = new AutoSaveOptions { Enabled = AutoSave.Enabled, IntervalSeconds = AutoSave.IntervalSeconds, MinOperations = AutoSave.MinOperations },
         HnswDefaults = new HnswDefaults
         {
             M = Collections.Defaults.HnswConfig.M,
@@ -47,6 +52,7 @@ public sealed class ServerSection
     /// <summary>TCP port; 0 picks a free one (tests).</summary>
     public int Port { get; set; } = 15002;
 
+    [ConfigurationKeyName("data_dir")]
     public string DataDir { get; set; } = "./data";
 }
 
@@ -58,19 +64,30 @@ public sealed class LoggingSection
     /// <summary>text or json.</summary>
     public string Format { get; set; } = "text";
 
-    /// <summary>Log one line per HTTP request.</summary>
+    /// <summary>One access-log line per HTTP request (method, path, status, duration, bytes, request id).</summary>
+    [ConfigurationKeyName("log_requests")]
     public bool LogRequests { get; set; }
 
+    /// <summary>Accepted as <c>false</c> only: response bodies are never logged (a refused <c>true</c> says so at startup).</summary>
+    [ConfigurationKeyName("log_responses")]
     public bool LogResponses { get; set; }
 }
 
 public sealed class CollectionsSection
 {
     public CollectionDefaults Defaults { get; set; } = new();
+
+    /// <summary>
+    /// The product documents' spelling of <c>defaults</c>; the loader moves it to <see cref="Defaults"/> (giving both is
+    /// an error), so it is null after loading.
+    /// </summary>
+    [ConfigurationKeyName("default")]
+    public CollectionDefaults? Default { get; set; }
 }
 
 public sealed class CollectionDefaults
 {
+    [ConfigurationKeyName("hnsw_config")]
     public HnswDefaultsSection HnswConfig { get; set; } = new();
 }
 
@@ -78,20 +95,39 @@ public sealed class HnswDefaultsSection
 {
     public int M { get; set; } = 16;
 
+    [ConfigurationKeyName("ef_construction")]
     public int EfConstruction { get; set; } = 100;
 
+    [ConfigurationKeyName("ef_search")]
     public int EfSearch { get; set; } = 256;
+}
+
+/// <summary>Checkpointing: how much WAL a restart may have to replay (the engine's <see cref="AutoSaveOptions"/>).</summary>
+public sealed class AutoSaveSection
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Checkpoint a changed collection at least this often.</summary>
+    [ConfigurationKeyName("interval_seconds")]
+    public int IntervalSeconds { get; set; } = 300;
+
+    /// <summary>Checkpoint sooner once this many operations accumulated since the last checkpoint.</summary>
+    [ConfigurationKeyName("min_operations")]
+    public int MinOperations { get; set; } = 1000;
 }
 
 public sealed class LimitsSection
 {
     /// <summary>Largest accepted request body, in MiB.</summary>
+    [ConfigurationKeyName("max_request_mb")]
     public int MaxRequestMb { get; set; } = 32;
 
     /// <summary>Largest accepted vector dimension.</summary>
+    [ConfigurationKeyName("max_vector_size")]
     public int MaxVectorSize { get; set; } = 65536;
 
     /// <summary>Most points accepted in one upsert or vector update.</summary>
+    [ConfigurationKeyName("max_batch")]
     public int MaxBatch { get; set; } = 10000;
 }
 
@@ -159,22 +195,28 @@ public sealed class DenseEmbeddingSection
     public int Dimension { get; set; } = Ingestion.Embeddings.HashEmbeddingGenerator.DefaultDimension;
 
     /// <summary>openai: <c>{base_url}/embeddings</c> is called.</summary>
+    [ConfigurationKeyName("base_url")]
     public string BaseUrl { get; set; } = "";
 
     public string Model { get; set; } = "";
 
     /// <summary>openai: the environment variable that holds the API key.</summary>
+    [ConfigurationKeyName("api_key_env")]
     public string ApiKeyEnv { get; set; } = "";
 
     /// <summary>openai: sent as <c>dimensions</c> and used as the vector size; 0 leaves it to the model (then the size must be declared).</summary>
     public int Dimensions { get; set; }
 
+    [ConfigurationKeyName("batch_size")]
     public int BatchSize { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultBatchSize;
 
+    [ConfigurationKeyName("timeout_seconds")]
     public int TimeoutSeconds { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultTimeoutSeconds;
 
+    [ConfigurationKeyName("max_retries")]
     public int MaxRetries { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultMaxRetries;
 
+    [ConfigurationKeyName("cost_per_1k_tokens")]
     public double CostPer1kTokens { get; set; }
 }
 
@@ -197,37 +239,46 @@ public static class VectorizerSettingsExtensions
 
 /// <summary>
 /// The <c>file_watcher:</c> section. Lists given in the file replace the defaults (so <c>exclude_patterns: []</c>
-/// excludes nothing). Relative watch paths are relative to the working directory, like <c>server.data_dir</c>.
+/// excludes nothing); <c>collection_mapping</c> keeps the file's order. Relative watch paths are relative to the working directory, like <c>server.data_dir</c>.
 /// </summary>
 public sealed class FileWatcherSection
 {
     public bool Enabled { get; set; }
 
     /// <summary>Directories watched recursively.</summary>
+    [ConfigurationKeyName("watch_paths")]
     public List<string> WatchPaths { get; set; } = [];
 
     /// <summary>A path is indexed once no event touched it for this long.</summary>
+    [ConfigurationKeyName("debounce_ms")]
     public int DebounceMs { get; set; } = Ingestion.Files.FileWatcherOptions.DefaultDebounceMs;
 
     /// <summary>Globs over paths relative to the watch path (<c>**</c>, <c>*</c>, <c>?</c>, <c>[..]</c>, <c>{a,b}</c>).</summary>
+    [ConfigurationKeyName("exclude_patterns")]
     public List<string> ExcludePatterns { get; set; } = [.. Ingestion.Files.FileIndexerOptions.DefaultExcludePatterns];
 
     /// <summary>Extensions to index (<c>.md</c> or <c>md</c>); empty: every file that is not binary.</summary>
+    [ConfigurationKeyName("include_extensions")]
     public List<string> IncludeExtensions { get; set; } = [];
 
     /// <summary>Larger files are skipped, in bytes.</summary>
+    [ConfigurationKeyName("max_file_size")]
     public long MaxFileSize { get; set; } = Ingestion.Files.FileIndexerOptions.DefaultMaxFileSize;
 
     /// <summary>Glob → collection, in file order; the first match wins.</summary>
-    public List<KeyValuePair<string, string>> CollectionMapping { get; set; } = [];
+    [ConfigurationKeyName("collection_mapping")]
+    public OrderedDictionary<string, string> CollectionMapping { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>The collection of files no mapping matches.</summary>
+    [ConfigurationKeyName("default_collection")]
     public string DefaultCollection { get; set; } = Ingestion.Files.FileIndexerOptions.DefaultCollectionName;
 
     /// <summary>Scan the watch paths at start: index what is new or changed, drop what is gone.</summary>
+    [ConfigurationKeyName("auto_discovery")]
     public bool AutoDiscovery { get; set; } = true;
 
     /// <summary>Apply a changed <c>file_watcher</c> section of the config file without a restart.</summary>
+    [ConfigurationKeyName("hot_reload")]
     public bool HotReload { get; set; } = true;
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class FileWatcherHost(
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly FileWatcherStats stats = new();
     private FileWatcherSection section = settings.FileWatcher;
-    private string sectionYaml = ConfigLoader.SectionYaml(settings.FileWatcher);
+    private string sectionYaml = ConfigLoader.ToYaml(settings.FileWatcher);
     private FileWatcher? watcher;
     private FileSystemWatcher? configWatcher;
     private Timer? reloadTimer;
@@ -82,33 +82,26 @@ public sealed class FileWatcherHost(
         }
     }
 
-    /// <summary>Re-reads the config file; applies its <c>file_watcher</c> section when it changed and is valid.</summary>
+    /// <summary>
+    /// Re-reads the configuration (the file and the environment, as at startup) and applies its <c>file_watcher</c>
+    /// section when it changed; a configuration with any error is reported and not applied.
+    /// </summary>
     public async Task ReloadAsync(string path)
     {
-        var fresh = new VectorizerSettings();
-        List<ConfigIssue> issues;
-        try
+        var (fresh, issues) = await Task.Run(() => ConfigLoader.Check(path, ConfigLoader.CurrentEnvironment())).ConfigureAwait(false);
+        if (fresh is null)
         {
-            issues = [.. ConfigLoader.ApplyYaml(await File.ReadAllTextAsync(path).ConfigureAwait(false), fresh).Where(i => !i.IsWarning)];
-        }
-        catch (IOException e)
-        {
-            issues = [new ConfigIssue("", "cannot read the config file: " + e.Message)];
-        }
-
-        issues.AddRange(ConfigLoader.FileWatcherIssues(fresh.FileWatcher));
-        if (issues.Count > 0)
-        {
-            foreach (var issue in issues)
+            var errors = issues.Where(i => !i.IsWarning).ToList();
+            foreach (var issue in errors)
             {
                 stats.Error(path, "config not reloaded: " + issue);
             }
 
-            logger.LogWarning("Not reloading {Config}: {Issues}", path, string.Join("; ", issues));
+            logger.LogWarning("Not reloading {Config}: {Issues}", path, string.Join("; ", errors));
             return;
         }
 
-        var yaml = ConfigLoader.SectionYaml(fresh.FileWatcher);
+        var yaml = ConfigLoader.ToYaml(fresh.Settings.FileWatcher);
         if (yaml == sectionYaml)
         {
             return;
@@ -116,7 +109,7 @@ public sealed class FileWatcherHost(
 
         logger.LogInformation("The `file_watcher` section of {Config} changed; restarting the watcher", path);
         stats.Reload();
-        await RestartAsync(fresh.FileWatcher).ConfigureAwait(false);
+        await RestartAsync(fresh.Settings.FileWatcher).ConfigureAwait(false);
     }
 
     private async Task RestartAsync(FileWatcherSection next)
@@ -131,7 +124,7 @@ public sealed class FileWatcherHost(
             }
 
             section = next;
-            sectionYaml = ConfigLoader.SectionYaml(next);
+            sectionYaml = ConfigLoader.ToYaml(next);
             if (!next.Enabled)
             {
                 return;

@@ -60,7 +60,18 @@ public static class VectorizerHost
             }
         });
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Settings made in code (tests, embedders of the CLI) are held to the same rules as loaded ones.
+        if (ConfigLoader.Validate(settings) is { Count: > 0 } problems)
+        {
+            throw new ConfigException(problems);
+        }
+
         builder.Services.AddSingleton(settings);
+        foreach (var section in ConfigSections.All)
+        {
+            section.Register(builder.Services, settings);
+        }
+
         builder.Services.AddSingleton(new ServerClock());
         builder.Services.AddSingleton<EngineHolder>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
@@ -78,6 +89,7 @@ public static class VectorizerHost
         builder.Services.AddHostedService(provider => provider.GetRequiredService<FileWatcherHost>());
 
         var app = builder.Build();
+        app.Use(AccessLog.Middleware(settings.Logging.LogRequests ? app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category) : null));
         app.Use(HandleErrors);
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
@@ -104,8 +116,13 @@ public static class VectorizerHost
             "error" => LogLevel.Error,
             _ => LogLevel.Information,
         });
-        logging.AddFilter("Microsoft.AspNetCore", section.LogRequests ? LogLevel.Information : LogLevel.Warning);
+        // ASP.NET Core's own request logging is about five lines a request; the access log is one (AccessLog).
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter(AccessLog.Category, section.LogRequests ? LogLevel.Information : LogLevel.None);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        // "Hosting failed to start" repeats, with a stack trace, the error `vectorizer serve` reports in one line.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         if (section.Format == "json")
         {
             logging.AddJsonConsole(options =>

@@ -43,15 +43,9 @@ internal static class HealthCheckCommand
 
     private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        VectorizerSettings settings;
-        try
+        var dataDir = parse.GetValue(DataDirOption);
+        if (!VectorizerCli.TryLoad(parse.GetValue(ConfigOption), dataDir is null ? null : new Dictionary<string, string?> { ["server:data_dir"] = dataDir }, out var settings, out _))
         {
-            settings = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment(), s =>
-                s.Server.DataDir = parse.GetValue(DataDirOption) ?? s.Server.DataDir).Settings;
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
             return 2;
         }
 

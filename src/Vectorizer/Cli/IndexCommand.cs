@@ -73,16 +73,9 @@ internal static class IndexCommand
 
     private static async Task<int> RunAsync(ParseResult parse, Option<string?> configOption, Option<string?> dataDirOption)
     {
-        VectorizerSettings settings;
-        try
+        var dataDir = parse.GetValue(dataDirOption);
+        if (!VectorizerCli.TryLoad(parse.GetValue(configOption), dataDir is null ? null : new Dictionary<string, string?> { ["server:data_dir"] = dataDir }, out var settings, out _))
         {
-            var dataDir = parse.GetValue(dataDirOption);
-            var loaded = ConfigLoader.Load(parse.GetValue(configOption), ConfigLoader.CurrentEnvironment(), s => s.Server.DataDir = dataDir ?? s.Server.DataDir);
-            settings = loaded.Settings;
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
             return 2;
         }
 

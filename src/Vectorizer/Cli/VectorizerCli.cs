@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
@@ -54,11 +55,18 @@ public static class VectorizerCli
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (VectorizerException e)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                await app.DisposeAsync().ConfigureAwait(false);
-                return 2;
+                // One line, no stack trace: what stopped the start is the machine's state, not a bug to debug.
+                var (message, code) = StartupFailure(e, settings);
+                Console.Error.WriteLine($"error: {message}");
+                if (code == 1 && settings.Logging.Level is "debug" or "trace")
+                {
+                    Console.Error.WriteLine(e);
+                }
+
+                await DisposeAfterFailedStartAsync(app).ConfigureAwait(false);
+                return code;
             }
 
             Console.WriteLine($"Vectorizer {Server.Api.Qdrant.ServiceApi.Version} listening on {VectorizerHost.ListeningAddress(app)} (data: {Path.GetFullPath(settings.Server.DataDir)})");
@@ -67,6 +75,35 @@ public static class VectorizerCli
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The line to print when the server cannot start, and the exit code: 2 for the environment, 1 for anything else.</summary>
+    private static (string Message, int Code) StartupFailure(Exception e, VectorizerSettings settings)
+    {
+        var address = $"{settings.Server.Host}:{settings.Server.Port}";
+        var socket = e as SocketException ?? e.InnerException?.InnerException as SocketException ?? e.InnerException as SocketException;
+        return (e, socket?.SocketErrorCode) switch
+        {
+            (VectorizerException, _) => (e.Message, 2),
+            (_, SocketError.AddressAlreadyInUse) =>
+                ($"cannot listen on {address}: the address is already in use (another server is listening there?); choose another port with --port, server.port or VECTORIZER_PORT", 2),
+            (_, SocketError.AccessDenied) => ($"cannot listen on {address}: permission denied (ports below 1024 need privileges)", 2),
+            (_, SocketError.AddressNotAvailable) => ($"cannot listen on {address}: the address is not one of this machine's", 2),
+            (IOException or UnauthorizedAccessException or SocketException, _) => ($"cannot start: {e.Message}", 2),
+            _ => ($"cannot start: {e.GetType().Name}: {e.Message} (--log-level debug prints the details)", 1),
+        };
+    }
+
+    private static async Task DisposeAfterFailedStartAsync(WebApplication app)
+    {
+        try
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Already failing: the first error is the one worth reading.
+        }
     }
 
     private static Command StatusCommand()
@@ -146,26 +183,21 @@ public static class VectorizerCli
     private static Command ConfigCommand()
     {
         var command = new Command("config", "Check or print the configuration");
-        var validate = new Command("validate", "Check config.yml: unknown keys, wrong types and bad values, with line numbers");
+        var validate = new Command("validate", "Check the configuration (config.yml when there is one, the environment): unknown keys, wrong types and bad values, with line numbers");
         validate.Add(ConfigOption);
         validate.SetAction(parse =>
         {
-            var path = parse.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable(ConfigLoader.ConfigEnvironmentVariable) ?? "config.yml";
-            if (!File.Exists(path))
-            {
-                Console.Error.WriteLine($"error: config file `{path}` not found");
-                return 2;
-            }
-
-            var issues = ConfigLoader.ValidateYaml(File.ReadAllText(path));
+            var (loaded, issues) = ConfigLoader.Check(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment());
+            var path = ConfigLoader.ResolvePath(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment());
+            var name = path ?? "(no config file: defaults and environment)";
             foreach (var issue in issues)
             {
-                (issue.IsWarning ? Console.Out : Console.Error).WriteLine($"{path}: {(issue.IsWarning ? "warning" : "error")}: {issue}");
+                (issue.IsWarning ? Console.Out : Console.Error).WriteLine($"{name}: {(issue.IsWarning ? "warning" : "error")}: {issue}");
             }
 
             var errors = issues.Count(i => !i.IsWarning);
-            Console.WriteLine(errors == 0 ? $"{path}: valid" : $"{path}: {errors} error(s)");
-            return errors == 0 ? 0 : 1;
+            Console.WriteLine(loaded is not null ? $"{name}: valid" : $"{name}: {errors} error(s)");
+            return loaded is not null ? 0 : 1;
         });
         var show = new Command("show", "Print the effective configuration (file, environment and flags applied)");
         AddServerOptions(show);
@@ -198,23 +230,34 @@ public static class VectorizerCli
 
     private static bool TryLoad(ParseResult parse, out VectorizerSettings settings, out string? configPath)
     {
+        var flags = new Dictionary<string, string?>
+        {
+            ["server:host"] = parse.GetValue(HostOption),
+            ["server:port"] = parse.GetValue(PortOption)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["server:data_dir"] = parse.GetValue(DataDirOption),
+            ["logging:level"] = parse.GetValue(LogLevelOption),
+            ["logging:format"] = parse.GetValue(LogFormatOption),
+        };
+        foreach (var unset in flags.Where(f => f.Value is null).Select(f => f.Key).ToList())
+        {
+            flags.Remove(unset);
+        }
+
+        return TryLoad(parse.GetValue(ConfigOption), flags, out settings, out configPath);
+    }
+
+    /// <summary>Loads the configuration; prints its warnings, or its errors (false: exit 2).</summary>
+    internal static bool TryLoad(string? config, IReadOnlyDictionary<string, string?>? flags, out VectorizerSettings settings, out string? configPath)
+    {
         configPath = null;
         try
         {
-            (var loaded, configPath, var warnings) = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment(), s =>
-            {
-                s.Server.Host = parse.GetValue(HostOption) ?? s.Server.Host;
-                s.Server.Port = parse.GetValue(PortOption) ?? s.Server.Port;
-                s.Server.DataDir = parse.GetValue(DataDirOption) ?? s.Server.DataDir;
-                s.Logging.Level = parse.GetValue(LogLevelOption) ?? s.Logging.Level;
-                s.Logging.Format = parse.GetValue(LogFormatOption) ?? s.Logging.Format;
-            });
+            (settings, configPath, var warnings) = ConfigLoader.Load(config, ConfigLoader.CurrentEnvironment(), flags);
             foreach (var warning in warnings)
             {
                 Console.Error.WriteLine($"warning: {warning}");
             }
 
-            settings = loaded;
             return true;
         }
         catch (ConfigException e)
@@ -251,18 +294,5 @@ public static class VectorizerCli
         }
     }
 
-    private static bool TryLoadForClient(ParseResult parse, out VectorizerSettings settings)
-    {
-        try
-        {
-            settings = ConfigLoader.Load(parse.GetValue(ConfigOption), ConfigLoader.CurrentEnvironment()).Settings;
-            return true;
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            settings = null!;
-            return false;
-        }
-    }
+    private static bool TryLoadForClient(ParseResult parse, out VectorizerSettings settings) => TryLoad(parse.GetValue(ConfigOption), null, out settings, out _);
 }
