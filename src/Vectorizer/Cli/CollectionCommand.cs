@@ -100,17 +100,13 @@ internal static class CollectionCommand
     /// <summary>Loads the configuration, takes the data directory's lock, runs <paramref name="action"/>; usage and I/O errors exit 2.</summary>
     private static int Run(ParseResult parse, Option<string?> configOption, Option<string?> dataDirOption, Func<EngineOptions, string, int> action)
     {
-        EngineOptions options;
-        try
+        var dataDir = parse.GetValue(dataDirOption);
+        if (!VectorizerCli.TryLoad(parse.GetValue(configOption), dataDir is null ? null : new Dictionary<string, string?> { ["server:data_dir"] = dataDir }, out var settings, out _))
         {
-            var dataDir = parse.GetValue(dataDirOption);
-            options = ConfigLoader.Load(parse.GetValue(configOption), ConfigLoader.CurrentEnvironment(), s => s.Server.DataDir = dataDir ?? s.Server.DataDir).Settings.ToEngineOptions();
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine(e.Message);
             return 2;
         }
+
+        var options = settings.ToEngineOptions();
 
         var name = parse.GetValue(NameArgument)!;
         try

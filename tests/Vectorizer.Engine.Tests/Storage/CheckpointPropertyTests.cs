@@ -134,6 +134,7 @@ public class CheckpointPropertyTests
         CheckpointFormat.DecodeManifest(GoldenFiles.Value["manifest"], "manifest.json");
     }
 
+    /// <summary>25 damaged copies by default (each a small collection reopened, about 4 s); <c>VECTORIZER_PROPERTY_ITERATIONS</c> raises it (to 200 at most).</summary>
     [Fact]
     public async Task ACheckpointDamagedOnDiskNeverChangesWhatTheCollectionHolds()
     {
@@ -185,6 +186,6 @@ public class CheckpointPropertyTests
             using var manager = TestData.Open(dir.Path);
             Assert.Empty(manager.Failed);
             Assert.Equal(expected, GoldenFixture.Render(manager.Get("c")).ToJsonString());
-        }, iter: 60, threads: 1);
+        }, iter: Math.Min(FilterPropertyTests.Iterations(25), 200), threads: 1);
     }
 }

@@ -176,6 +176,7 @@ public class WalPropertyTests
     private static Dictionary<string, byte[]> Snapshot(string dir) =>
         Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
+    /// <summary>60 damaged logs by default (about 4 s); <c>VECTORIZER_PROPERTY_ITERATIONS</c> raises it (to 400 at most).</summary>
     [Fact]
     public void ADamagedLogReplaysAnIdenticalPrefixOrRefusesUnchanged()
     {
@@ -227,6 +228,6 @@ public class WalPropertyTests
             }
 
             Assert.Equal(Enumerable.Range(1, replayed.Count + 1).Select(i => (long)i), again);
-        }, iter: 150, threads: 1);
+        }, iter: Math.Min(FilterPropertyTests.Iterations(60), 400), threads: 1);
     }
 }
