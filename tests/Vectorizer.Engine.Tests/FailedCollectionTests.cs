@@ -91,6 +91,30 @@ public class FailedCollectionTests
     }
 
     [Fact]
+    public async Task AConfigFromANewerVersionIsReportedAndKept()
+    {
+        using var dir = new TempDirectory();
+        string root;
+        using (var manager = TestData.Open(dir.Path))
+        {
+            root = (await CreateWithPoints(manager, "future", 5)).Paths.Root;
+        }
+
+        var config = Path.Combine(root, "collection.json");
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+        node["format_version"] = CollectionConfigFile.FormatVersion + 1;
+        File.WriteAllText(config, node.ToJsonString());
+        var files = Snapshot(root);
+        using (var manager = TestData.Open(dir.Path))
+        {
+            Assert.Contains("written by a newer Vectorizer", Assert.Single(manager.Failed).Reason, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(CollectionProblem.NewerFormat, CollectionDoctor.Check(TestData.Options(dir.Path), "future").Problem);
+        Assert.Equal(files, Snapshot(root));
+    }
+
+    [Fact]
     public void AnInterruptedCreateIsCleanedUpAtStartAndTheNameIsFree()
     {
         // What a crash between creating the folder and renaming collection.json into place leaves behind.

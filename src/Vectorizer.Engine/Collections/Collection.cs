@@ -270,7 +270,7 @@ public sealed class Collection : IDisposable
         try
         {
             var updated = change(Config);
-            CollectionConfigJson.Validate(updated, options.MaxVectorSize);
+            updated.Validate(options.MaxVectorSize);
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             foreach (var slot in State.Slots)
@@ -299,9 +299,9 @@ public sealed class Collection : IDisposable
             throw VectorizerException.BadRequest($"Bad field_name `{field}`: {error}");
         }
 
-        if (schema.Type == PayloadSchemaType.Text)
+        if (schema.Params?.Text is { MinTokenLength: < 0 } or { MaxTokenLength: < 0 })
         {
-            TextTokenizer.Parse(schema.Params); // validates the parameters before they are persisted
+            throw VectorizerException.Validation($"{field}: token lengths must be 0 or larger");
         }
 
         ChangePayloadSchema(field, schema);

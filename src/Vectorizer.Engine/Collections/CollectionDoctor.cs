@@ -37,11 +37,15 @@ public static class CollectionDoctor
         try
         {
             config = CollectionConfigFile.Read(storage, paths.ConfigFile);
-            findings.Add($"collection.json: ok ({config.Vectors.Count} dense vector(s), {config.SparseVectorSpecs().Count} sparse)");
+            findings.Add($"collection.json: ok ({config.Vectors.Count} dense vector(s), {config.SparseVectors.Count} sparse)");
         }
         catch (CorruptDataException e)
         {
             return new CollectionCheck(name, paths.Root, CollectionProblem.ConfigDamaged, e.Message, findings, 0, 0, 0, 0);
+        }
+        catch (UnsupportedFormatException e)
+        {
+            return new CollectionCheck(name, paths.Root, CollectionProblem.NewerFormat, e.Message, findings, 0, 0, 0, 0);
         }
 
         var store = new CheckpointStore(name, paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, storage);

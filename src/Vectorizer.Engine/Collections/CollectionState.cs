@@ -41,9 +41,9 @@ public sealed class CollectionState : IPointFacts
 
         Slots = [.. slots];
         var sparseSlots = new List<SparseSlot>();
-        foreach (var (name, idf) in config.SparseVectorSpecs())
+        foreach (var (name, parameters) in config.SparseVectors)
         {
-            sparseSlots.Add(new SparseSlot(name, idf) { FullScanThreshold = config.SparseFullScanThreshold(name) ?? Sparse.SparseSlot.DefaultFullScanThreshold });
+            sparseSlots.Add(new SparseSlot(name, parameters.Idf) { FullScanThreshold = parameters.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold });
         }
 
         SparseSlots = [.. sparseSlots];

@@ -12,6 +12,7 @@ using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Engine.Tests.Golden;
 
@@ -99,18 +100,22 @@ internal static class GoldenFixture
         {
             ["text"] = new() { Size = 8, Distance = Distance.Cosine, HnswConfig = new HnswConfigDiff { M = 6, EfConstruct = 24 } },
             ["image"] = new() { Size = 4, Distance = Distance.Euclid, OnDisk = true },
-            ["dot"] = new() { Size = 3, Distance = Distance.Dot, QuantizationConfig = Json("""{"binary": {"always_ram": true}}""") },
+            ["dot"] = new() { Size = 3, Distance = Distance.Dot, Quantization = new QuantizationSettings(QuantizationKind.Binary, AlwaysRam: true) },
             ["manhattan"] = new() { Size = 2, Distance = Distance.Manhattan },
         },
         NamedVectors = true,
         Hnsw = new HnswConfig { M = 8, EfConstruct = 32, FullScanThreshold = 0, MaxIndexingThreads = 1, Ef = 64 },
         Optimizers = new OptimizersConfig { IndexingThreshold = 1, VacuumMinVectorNumber = 100, DeletedThreshold = 0.2 },
         Wal = new WalConfig { WalCapacityMb = 1 },
-        QuantizationConfig = Json("""{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}"""),
-        SparseVectors = Json("""{"bm25": {"modifier": "idf"}, "keywords": {"index": {"full_scan_threshold": 100}}}"""),
-        StrictModeConfig = Json("""{"enabled": false}"""),
-        Metadata = Json("""{"owner": "golden-fixture", "tags": ["a", "b"]}"""),
-        Embedding = Json("""{"dense": {"provider": "hash", "dimension": 8}, "sparse": {"provider": "bm25"}}"""),
+        Quantization = new QuantizationSettings(QuantizationKind.Scalar, Quantile: 0.99f, AlwaysRam: true),
+        SparseVectors = new Dictionary<string, SparseVectorParams>(StringComparer.Ordinal)
+        {
+            ["bm25"] = new() { Modifier = SparseVectorModifier.Idf },
+            ["keywords"] = new() { Index = new SparseIndexParams { FullScanThreshold = 100 } },
+        },
+        StrictMode = OpaqueJson.FromElement(Json("""{"enabled": false}""")),
+        Metadata = OpaqueJson.FromElement(Json("""{"owner": "golden-fixture", "tags": ["a", "b"]}""")),
+        Embedding = OpaqueJson.FromElement(Json("""{"dense": {"provider": "hash", "dimension": 8}, "sparse": {"provider": "bm25"}}""")),
     };
 
     public static CollectionConfig ChunkedConfig() => new()
@@ -226,7 +231,7 @@ internal static class GoldenFixture
             golden.CreatePayloadIndex("tag", new PayloadFieldSchema(PayloadSchemaType.Keyword));
             golden.CreatePayloadIndex("n", new PayloadFieldSchema(PayloadSchemaType.Integer));
             golden.CreatePayloadIndex("when", new PayloadFieldSchema(PayloadSchemaType.Datetime));
-            golden.CreatePayloadIndex("body", new PayloadFieldSchema(PayloadSchemaType.Text, Json("""{"type": "text", "tokenizer": "word", "lowercase": true, "min_token_len": 2}""")));
+            golden.CreatePayloadIndex("body", new PayloadFieldSchema(PayloadSchemaType.Text, new PayloadIndexParams { Text = new TextIndexParams { Tokenizer = TokenizerKind.Word, Lowercase = true, MinTokenLength = 2 } }));
 
             // Tombstones past the vacuum threshold: the fixture's state is generation 1 (vectors/g1/...).
             await golden.UpdateAsync(new DeletePointsOperation(PointSelector.ForIds([.. Enumerable.Range(1, 120).Select(i => PointId.FromNumber((ulong)i))])), wait: true);

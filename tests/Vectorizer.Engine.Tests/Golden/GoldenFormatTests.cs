@@ -130,7 +130,7 @@ public class GoldenFormatTests
     public void GoldenCollectionJsonReadsBack()
     {
         var path = Path.Combine(GoldenFixture.Folder(Version), "data", "collections", GoldenFixture.GoldenCollection, "collection.json");
-        var config = CollectionConfigJson.Read(JsonDocument.Parse(File.ReadAllBytes(path)).RootElement);
+        var config = CollectionConfigFile.Read(PhysicalStorage.Instance, path);
         Assert.True(config.NamedVectors);
         Assert.Equal(["dot", "image", "manhattan", "text"], config.Vectors.Keys.Order(StringComparer.Ordinal));
         Assert.Equal((8, Distance.Cosine), (config.Vectors["text"].Size, config.Vectors["text"].Distance));
@@ -142,17 +142,20 @@ public class GoldenFormatTests
         Assert.Equal((8, 32, 0, 64), (config.Hnsw.M, config.Hnsw.EfConstruct, config.Hnsw.FullScanThreshold, config.Hnsw.Ef));
         Assert.Equal((1, 100, 0.2), (config.Optimizers.IndexingThreshold, config.Optimizers.VacuumMinVectorNumber, config.Optimizers.DeletedThreshold));
         Assert.Equal(1, config.Wal.WalCapacityMb);
-        Assert.Equal(Vectors.Quantization.QuantizationKind.Scalar, config.QuantizationFor("text")!.Kind);
+        Assert.Equal(new Vectors.Quantization.QuantizationSettings(Vectors.Quantization.QuantizationKind.Scalar, 0.99f, true), config.QuantizationFor("text"));
         Assert.Equal(Vectors.Quantization.QuantizationKind.Binary, config.QuantizationFor("dot")!.Kind);
-        Assert.Equal([("bm25", true), ("keywords", false)], config.SparseVectorSpecs());
-        Assert.Equal(100, config.SparseFullScanThreshold("keywords"));
-        Assert.Equal("golden-fixture", config.Metadata!.Value.GetProperty("owner").GetString());
-        Assert.False(config.StrictModeConfig!.Value.GetProperty("enabled").GetBoolean());
-        Assert.Equal("hash", config.Embedding!.Value.GetProperty("dense").GetProperty("provider").GetString());
+        Assert.Equal(["bm25", "keywords"], config.SparseVectors.Keys.Order(StringComparer.Ordinal));
+        Assert.True(config.SparseVectors["bm25"].Idf);
+        Assert.False(config.SparseVectors["keywords"].Idf);
+        Assert.Equal(100, config.SparseVectors["keywords"].Index!.FullScanThreshold);
+        Assert.Equal("golden-fixture", JsonDocument.Parse(config.Metadata!.Utf8.ToArray()).RootElement.GetProperty("owner").GetString());
+        Assert.False(JsonDocument.Parse(config.StrictMode!.Utf8.ToArray()).RootElement.GetProperty("enabled").GetBoolean());
+        Assert.Equal("hash", JsonDocument.Parse(config.Embedding!.Utf8.ToArray()).RootElement.GetProperty("dense").GetProperty("provider").GetString());
         Assert.Equal(
             ["body:text", "n:integer", "tag:keyword", "when:datetime"],
             config.PayloadSchema.Select(p => $"{p.Key}:{p.Value.TypeName}").Order(StringComparer.Ordinal));
-        Assert.Equal("word", config.PayloadSchema["body"].Params!.Value.GetProperty("tokenizer").GetString());
+        Assert.Equal(TokenizerKind.Word, config.PayloadSchema["body"].Params!.Text!.Tokenizer);
+        Assert.Equal(2, config.PayloadSchema["body"].Params!.Text!.MinTokenLength);
     }
 
     [Fact]

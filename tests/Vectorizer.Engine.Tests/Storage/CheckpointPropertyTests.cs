@@ -148,7 +148,7 @@ public class CheckpointPropertyTests
             var config = TestData.Config(4, fullScanThreshold: 0, indexingThreshold: 1) with
             {
                 Optimizers = new OptimizersConfig { IndexingThreshold = 1, VacuumMinVectorNumber = 100, DeletedThreshold = 0.1 },
-                SparseVectors = System.Text.Json.JsonDocument.Parse("""{"s": {}}""").RootElement.Clone(),
+                SparseVectors = new Dictionary<string, SparseVectorParams>(StringComparer.Ordinal) { ["s"] = new() },
             };
             var collection = manager.Create("c", config);
             var random = new Random(9);

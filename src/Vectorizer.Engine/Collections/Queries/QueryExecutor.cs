@@ -425,12 +425,13 @@ internal sealed class QueryExecutor
         if (current.SparseSlot(request.Using) is { } sparseSlot)
         {
             var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
+            var weights = sparseSlot.QueryWeights(query);
             var rescored = new List<Ranked>(candidates.Count);
             foreach (var candidate in candidates)
             {
                 if (candidate.Offset != excluded && sparseSlot.Get(candidate.Offset) is not null && (filter is null || FilterEvaluator.Matches(filter, current, candidate.Offset)))
                 {
-                    rescored.Add(new Ranked(candidate.Offset, sparseSlot.Score(query, candidate.Offset)));
+                    rescored.Add(new Ranked(candidate.Offset, sparseSlot.Score(query, weights, candidate.Offset)));
                 }
             }
 
