@@ -24,6 +24,10 @@ public sealed partial class HnswGraph
     private readonly object[] stripes;
     private readonly object entryLock = new();
 
+    // Serialises MoveLayer0: the indexer places layer 0 between batches, but a caller outside it (a config change
+    // applied by the benchmark, a test) may too, and two moves must not copy into the same target at once.
+    private readonly object moveLock = new();
+
     // Layer 0: one record per node holding its link count and links, usually followed by what scoring the node
     // reads (its vector or its quantized code; see NodeArena). Searches read this reference once and keep the
     // arena alive until they are done; it only changes between insert batches (MoveLayer0).
@@ -171,6 +175,14 @@ public sealed partial class HnswGraph
     /// false, changing nothing, when the target cannot hold 2·M links or lacks records for the nodes.
     /// </summary>
     public unsafe bool MoveLayer0(Vectors.NodeArena? target, int nodeCount)
+    {
+        lock (moveLock)
+        {
+            return MoveLayer0Locked(target, nodeCount);
+        }
+    }
+
+    private unsafe bool MoveLayer0Locked(Vectors.NodeArena? target, int nodeCount)
     {
         var source = Layer0;
         if (ReferenceEquals(target, source) || (target is null && !source.PayloadOwnerGrows && source.PayloadBytes == 0))
