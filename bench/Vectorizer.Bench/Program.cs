@@ -18,8 +18,10 @@ var markdownOption = new Option<string?>("--markdown") { Description = "write a 
 var peersOption = new Option<bool>("--peers") { Description = "also run hnswlib and FAISS", DefaultValueFactory = _ => true };
 var roundsOption = new Option<int>("--rounds") { Description = "query rounds, engines interleaved; the best round counts", DefaultValueFactory = _ => 3 };
 var indexDirOption = new Option<string?>("--index-dir") { Description = "keep the built index here and reuse it on the next run (skips the build)" };
+var faissOption = new Option<bool>("--faiss") { Description = "with --peers: FAISS too (it rebuilds its index every round)", DefaultValueFactory = _ => true };
+var buildRoundsOption = new Option<int>("--build-rounds") { Description = "builds per engine and thread count, alternating, for a median of per-round build ratios", DefaultValueFactory = _ => 1 };
 
-var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption, indexDirOption, roundsOption };
+var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption, indexDirOption, roundsOption, faissOption, buildRoundsOption };
 ann.SetAction(parse =>
 {
     var options = new AnnOptions(
@@ -36,7 +38,9 @@ ann.SetAction(parse =>
         parse.GetValue(peersOption),
         10,
         parse.GetValue(indexDirOption),
-        parse.GetValue(roundsOption));
+        parse.GetValue(roundsOption),
+        parse.GetValue(faissOption),
+        Math.Max(1, parse.GetValue(buildRoundsOption)));
     var command = Machine.CommandLine(args);
     var report = AnnBenchmark.Run(options, command, Console.Out);
     WriteAnnReport(report, options.Markdown);
@@ -154,7 +158,7 @@ var quantizationQueriesOption = new Option<int>("--queries") { Description = "us
 var quantizationEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "16,32,64,128,256,512" };
 var quantizationRoundsOption = new Option<int>("--rounds") { Description = "repeat the modes, interleaved", DefaultValueFactory = _ => 1 };
 var modesOption = new Option<string>("--modes") { Description = "comma-separated: " + string.Join(",", QuantizationBenchmark.DefaultModes), DefaultValueFactory = _ => string.Join(",", QuantizationBenchmark.DefaultModes) };
-var quantization = new Command("quantization", "Recall, QPS and vector RAM of int8, binary and product quantization against float32, on one graph") { datasetOption, maxBaseOption, quantizationQueriesOption, quantizationEfOption, threadsOption, quantizationRoundsOption, modesOption, markdownOption };
+var quantization = new Command("quantization", "Recall, QPS and vector RAM of int8, binary and product quantization against float32, on one graph (and hnswlib's float32)") { datasetOption, maxBaseOption, quantizationQueriesOption, quantizationEfOption, threadsOption, quantizationRoundsOption, modesOption, peersOption, markdownOption };
 quantization.SetAction(parse =>
 {
     var options = new QuantizationBenchmark.Options(
@@ -164,7 +168,8 @@ quantization.SetAction(parse =>
         ParseInts(parse.GetValue(quantizationEfOption)!),
         ParseInts(parse.GetValue(threadsOption)!).Max(),
         parse.GetValue(quantizationRoundsOption),
-        parse.GetValue(modesOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        parse.GetValue(modesOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        parse.GetValue(peersOption));
     var markdownPath = parse.GetValue(markdownOption);
     var plotPath = markdownPath is null ? null : Path.ChangeExtension(markdownPath, ".svg");
     WriteReport($"Quantization: {options.Dataset}", QuantizationBenchmark.Run(options, Console.Out, plotPath, Machine.CommandLine(args)), markdownPath);
@@ -214,6 +219,8 @@ static void WriteAnnReport(AnnReport report, string? markdownPath)
 
 static string AnnMarkdown(AnnReport report, string? plotFile)
 {
+    double? BestCpu(AnnResult r) => report.Rounds?.SelectMany(x => x).Where(x => x.Engine == r.Engine && x.Ef == r.Ef).Max(x => x.CpuQps) ?? r.CpuQps;
+
     var builder = new StringBuilder();
     builder.AppendLine($"# ANN benchmark: {report.Dataset}");
     builder.AppendLine();
@@ -231,11 +238,11 @@ static string AnnMarkdown(AnnReport report, string? plotFile)
     }
 
     builder.Append(Stats.Table(
-        ["engine", "ef", "recall@10", "QPS", "p50 ms", "p99 ms"],
-        report.Results.Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));
+        ["engine", "ef", "recall@10", "QPS", "QPS of CPU (best round)", "p50 ms", "p99 ms"],
+        report.Results.Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), BestCpu(r) is { } c ? Stats.F(c, 0) : "—", Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));
     builder.AppendLine();
     builder.Append(Stats.Table(
-        ["engine", "build threads", "build s", "peak RSS MiB", "index MiB"],
-        report.Build.Select(b => (IReadOnlyList<string>)[b.Engine, b.Threads.ToString(CultureInfo.InvariantCulture), Stats.F(b.Seconds, 1), (b.PeakRssBytes >> 20).ToString(CultureInfo.InvariantCulture), (b.IndexBytes >> 20).ToString(CultureInfo.InvariantCulture)])));
+        ["engine", "build round", "build threads", "build s", "build CPU s", "peak RSS MiB", "index MiB"],
+        report.Build.OrderBy(b => b.Round).Select(b => (IReadOnlyList<string>)[b.Engine, b.Round.ToString(CultureInfo.InvariantCulture), b.Threads.ToString(CultureInfo.InvariantCulture), Stats.F(b.Seconds, 1), b.CpuSeconds is { } c ? Stats.F(c, 1) : "—", (b.PeakRssBytes >> 20).ToString(CultureInfo.InvariantCulture), (b.IndexBytes >> 20).ToString(CultureInfo.InvariantCulture)])));
     return builder.ToString();
 }
