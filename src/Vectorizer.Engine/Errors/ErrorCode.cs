@@ -38,6 +38,9 @@ public enum ErrorCode
     /// <summary>The caller's credential does not allow the operation (Qdrant: 403).</summary>
     Forbidden = 42,
 
+    /// <summary>No credential, or one that is not valid (a wrong key, an expired or wrongly signed token; Qdrant: 401).</summary>
+    Unauthorized = 43,
+
     /// <summary>The storage layer failed (I/O error, disk full).</summary>
     StorageFailure = 50,
 

@@ -22,6 +22,7 @@ public static class ErrorMapper
         ErrorCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.DataDirectoryInUse => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
         ErrorCode.StorageFailure => StatusCodes.Status500InternalServerError,
         ErrorCode.Internal => StatusCodes.Status500InternalServerError,
         ErrorCode.EmbeddingProviderFailed => StatusCodes.Status502BadGateway,
@@ -40,7 +41,7 @@ public static class ErrorMapper
         ErrorCode.ShuttingDown or ErrorCode.DataDirectoryInUse => "Service unavailable: " + message,
         ErrorCode.StorageFailure or ErrorCode.Internal => "Service internal error: " + message,
         ErrorCode.EmbeddingProviderFailed => "Embedding provider error: " + message,
-        ErrorCode.Forbidden => message,
+        ErrorCode.Forbidden or ErrorCode.Unauthorized => message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 }
