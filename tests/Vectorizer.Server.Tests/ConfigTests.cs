@@ -185,7 +185,7 @@ public sealed class ConfigTests : IDisposable
 
         environment["VECTORIZER_SERVER__PROT"] = "1";
         var issue = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, environment)).Issues);
-        Assert.Equal("`server.prot` (from VECTORIZER_SERVER__PROT): unknown key; expected one of `host`, `port`, `data_dir`", issue.ToString());
+        Assert.Equal("`server.prot` (from VECTORIZER_SERVER__PROT): unknown key; expected one of `host`, `port`, `data_dir`, `tls`", issue.ToString());
     }
 
     [Fact]

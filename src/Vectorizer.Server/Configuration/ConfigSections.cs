@@ -63,7 +63,6 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
-        new ConfigSection<TlsSection>("server.tls", s => s.Server.Tls, new TlsValidator()),
         new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
         new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
         new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
@@ -100,6 +99,11 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
         if (string.IsNullOrWhiteSpace(s.DataDir))
         {
             yield return ("data_dir", "must not be empty");
+        }
+
+        foreach (var (key, message) in new TlsValidator().Check(s.Tls))
+        {
+            yield return ("tls." + key, message);
         }
     }
 }

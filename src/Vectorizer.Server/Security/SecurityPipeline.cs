@@ -143,7 +143,7 @@ public static class SecurityPipeline
         {
             // Global access is checked here, before the body is read; collection-scoped tokens are checked by the
             // application service on the collection the request resolves to (aliases included).
-            access.Demand(requirement.Level, null);
+            access.Demand(requirement.Level, requirement.PerCollection ? context.Request.RouteValues["collection"] as string : null);
         }
 
         return next(context);
