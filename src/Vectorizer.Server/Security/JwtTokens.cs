@@ -37,7 +37,7 @@ public sealed class JwtTokens
             ValidateAudience = false,
             ValidateLifetime = true,
             RequireExpirationTime = false,
-            ClockSkew = TimeSpan.FromSeconds(30),
+            ClockSkew = TimeSpan.Zero, // `exp` must be in the future, as the issue and Qdrant's docs say
         };
     }
 
