@@ -1,30 +1,47 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Vectorizer.Engine.Collections.Checkpoints;
+using Vectorizer.Engine.Collections.Queries;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Storage;
 
 namespace Vectorizer.Engine.Collections;
 
 /// <summary>
-/// A collection of points: its in-memory state (<see cref="SegmentState"/>), write-ahead log, checkpoints and
-/// background indexer. Reads take a shared lock, writes an exclusive one for the few microseconds it takes to
-/// append to the WAL and apply in memory; HNSW indexing happens in the background without either lock.
+/// A collection of points: what the rest of the engine and the server talk to. It owns the collection's lock, its
+/// current <see cref="CollectionState"/>, its config and its lifecycle (create, open and recover, close), and hands
+/// the work to its parts:
+/// <list type="bullet">
+/// <item><see cref="WritePath"/>: validate, resolve, append to the write-ahead log, apply (exclusive lock, microseconds).</item>
+/// <item><see cref="QueryExecutor"/>: retrieve, scroll, count, search, prefetch and fusion, order-by, sample (shared lock).</item>
+/// <item><see cref="CheckpointStore"/>: checkpoints on disk (write, retention, load on open).</item>
+/// <item><see cref="BackgroundIndexer"/>: HNSW graphs and quantized codes, built without the lock.</item>
+/// <item><see cref="CollectionVacuum"/>: rebuilds the state without tombstones.</item>
+/// </list>
+/// Checkpoints, vacuum and indexing batches take turns under the maintenance gate.
 /// </summary>
-public sealed partial class Collection : IDisposable
+public sealed class Collection : IDisposable
 {
     private readonly ReaderWriterLockSlim rw = new(LockRecursionPolicy.NoRecursion);
-    private readonly SemaphoreSlim maintenanceGate = new(1, 1);
-    private readonly SemaphoreSlim indexSignal = new(0, int.MaxValue);
-    private readonly CancellationTokenSource shutdown = new();
     private readonly ILogger logger;
     private readonly EngineOptions options;
+    private readonly BackgroundIndexer indexer;
+    private readonly QueryExecutor queries;
+    private readonly CheckpointStore checkpoints;
+    private readonly CollectionVacuum vacuum;
     private WriteAheadLog wal = null!;
-    private SegmentState state;
-    private Task indexerTask = Task.CompletedTask;
+    private WritePath writes = null!;
+    private CollectionState state;
     private long operationsSinceCheckpoint;
     private long checkpointLsn;
     private DateTime lastCheckpointUtc = DateTime.UtcNow;
     private TimeSpan lastCheckpointDuration;
-    private bool disposed;
+    private bool closed;
 
     private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
     {
@@ -33,7 +50,11 @@ public sealed partial class Collection : IDisposable
         Config = config;
         this.options = options;
         this.logger = logger;
-        state = new SegmentState(config, 0, paths.SpillDirectory);
+        state = new CollectionState(config, 0, paths.SpillDirectory);
+        indexer = new BackgroundIndexer(this, options, logger);
+        queries = new QueryExecutor(options);
+        checkpoints = new CheckpointStore(name, paths, logger);
+        vacuum = new CollectionVacuum(this, indexer, logger);
     }
 
     public string Name { get; }
@@ -43,7 +64,22 @@ public sealed partial class Collection : IDisposable
     public CollectionConfig Config { get; private set; }
 
     /// <summary>The current point state; replaced as a whole by vacuum.</summary>
-    internal SegmentState State => Volatile.Read(ref state);
+    internal CollectionState State => Volatile.Read(ref state);
+
+    /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
+    internal ReaderWriterLockSlim Lock => rw;
+
+    /// <summary>Serialises checkpoints, vacuum and indexing batches (none of them holds <see cref="Lock"/> for long).</summary>
+    internal SemaphoreSlim MaintenanceGate { get; } = new(1, 1);
+
+    /// <summary>True once <see cref="Close"/> closed the WAL; writes are refused. Read and set under <see cref="Lock"/>.</summary>
+    internal bool IsClosed => closed;
+
+    /// <summary>Publishes a new state (vacuum). Caller holds the write lock.</summary>
+    internal void ReplaceState(CollectionState fresh) => Volatile.Write(ref state, fresh);
+
+    /// <summary>Counts an operation towards the next checkpoint.</summary>
+    internal void CountOperation() => Interlocked.Increment(ref operationsSinceCheckpoint);
 
     /// <summary>LSN of the last checkpoint (0 when none).</summary>
     public long CheckpointLsn => Interlocked.Read(ref checkpointLsn);
@@ -51,32 +87,37 @@ public sealed partial class Collection : IDisposable
     /// <summary>LSN of the last operation appended.</summary>
     public long LastLsn => wal.LastLsn;
 
+    /// <summary>Operations applied since the last checkpoint.</summary>
+    public long OperationsSinceCheckpoint => Interlocked.Read(ref operationsSinceCheckpoint);
+
+    // ------------------------------------------------------------------ lifecycle
+
     /// <summary>Creates a new, empty collection on disk.</summary>
     public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
     {
         Directory.CreateDirectory(paths.Root);
         Directory.CreateDirectory(paths.CheckpointsDirectory);
-        FileUtil.WriteAtomic(paths.ConfigFile, CollectionConfigJson.ToUtf8(config));
+        CollectionConfigFile.Write(paths.ConfigFile, config);
         var collection = new Collection(name, paths, config, options, logger);
         collection.wal = WriteAheadLog.Open(paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
-        collection.StartBackground();
+        collection.Start();
         return collection;
     }
 
     /// <summary>Opens a collection: the newest valid checkpoint, then the WAL records after it.</summary>
     public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger)
     {
-        var config = CollectionConfigJson.Read(System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(paths.ConfigFile)).RootElement);
+        var config = CollectionConfigFile.Read(paths.ConfigFile);
         var collection = new Collection(name, paths, config, options, logger);
         collection.Recover();
-        collection.StartBackground();
+        collection.Start();
         return collection;
     }
 
     private void Recover()
     {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        var (loaded, lsn) = LoadNewestCheckpoint();
+        var started = Stopwatch.StartNew();
+        var (loaded, lsn) = checkpoints.LoadNewest(Config);
         if (loaded is not null)
         {
             state = loaded;
@@ -110,10 +151,10 @@ public sealed partial class Collection : IDisposable
 
     private void ApplyRecord(WalRecord record)
     {
-        Operations.WalOperation operation;
+        WalOperation operation;
         try
         {
-            operation = Operations.WalOperation.Decode(record.Kind, record.Body.Span);
+            operation = WalOperation.Decode(record.Kind, record.Body.Span);
         }
         catch (Exception e) when (e is VectorizerException or System.Text.Json.JsonException or ArgumentException)
         {
@@ -122,18 +163,59 @@ public sealed partial class Collection : IDisposable
             return;
         }
 
-        Apply(state, operation, (ulong)record.Lsn);
+        WritePath.Apply(state, operation, (ulong)record.Lsn);
     }
 
-    private void StartBackground()
+    private void Start()
     {
-        indexerTask = Task.Factory.StartNew(
-            () => IndexerLoopAsync(shutdown.Token),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default).Unwrap();
-        indexSignal.Release();
+        writes = new WritePath(this, wal, indexer);
+        indexer.Start();
     }
+
+    /// <summary>Stops background work, checkpoints (when <paramref name="checkpoint"/>), and closes the WAL.</summary>
+    public void Close(bool checkpoint)
+    {
+        indexer.Stop();
+        MaintenanceGate.Wait();
+        try
+        {
+            if (closed)
+            {
+                return;
+            }
+
+            if (checkpoint && Interlocked.Read(ref operationsSinceCheckpoint) > 0)
+            {
+                try
+                {
+                    CheckpointCore();
+                }
+                catch (Exception e) when (e is IOException or VectorizerException or UnauthorizedAccessException)
+                {
+                    logger.LogError(e, "Collection {Name}: checkpoint on close failed; the WAL still holds every operation", Name);
+                }
+            }
+
+            rw.EnterWriteLock();
+            try
+            {
+                closed = true;
+                wal.Dispose();
+            }
+            finally
+            {
+                rw.ExitWriteLock();
+            }
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+    }
+
+    public void Dispose() => Close(checkpoint: true);
+
+    // ------------------------------------------------------------------ config
 
     /// <summary>Replaces the mutable parts of the config (PATCH). Vector sizes and distances never change.</summary>
     public void UpdateConfig(Func<CollectionConfig, CollectionConfig> change)
@@ -142,8 +224,8 @@ public sealed partial class Collection : IDisposable
         try
         {
             var updated = change(Config);
-            CollectionConfigJson.Validate(updated, options.MaxVectorSize);
-            FileUtil.WriteAtomic(Paths.ConfigFile, CollectionConfigJson.ToUtf8(updated));
+            updated.Validate(options.MaxVectorSize);
+            CollectionConfigFile.Write(Paths.ConfigFile, updated);
             Config = updated;
             foreach (var slot in State.Slots)
             {
@@ -160,8 +242,156 @@ public sealed partial class Collection : IDisposable
             rw.ExitWriteLock();
         }
 
-        indexSignal.Release();
+        indexer.Wake();
     }
+
+    /// <summary>Creates or replaces the index of <paramref name="field"/> (a payload key, nested keys allowed).</summary>
+    public UpdateResult CreatePayloadIndex(string field, PayloadFieldSchema schema)
+    {
+        if (!JsonPath.TryParse(field, out _, out var error))
+        {
+            throw VectorizerException.BadRequest($"Bad field_name `{field}`: {error}");
+        }
+
+        if (schema.Params?.Text is { MinTokenLength: < 0 } or { MaxTokenLength: < 0 })
+        {
+            throw VectorizerException.Validation($"{field}: token lengths must be 0 or larger");
+        }
+
+        ChangePayloadSchema(field, schema);
+        return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
+    }
+
+    /// <summary>Drops the index of <paramref name="field"/>; dropping one that does not exist is not an error (as in Qdrant).</summary>
+    public UpdateResult DeletePayloadIndex(string field)
+    {
+        ChangePayloadSchema(field, null);
+        return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
+    }
+
+    /// <summary>
+    /// Payload indexes are part of the config: changed atomically with <c>collection.json</c>, rebuilt from the payloads
+    /// on open, kept current by every write (see <see cref="CollectionState.SyncPayloadIndexes"/>).
+    /// </summary>
+    private void ChangePayloadSchema(string field, PayloadFieldSchema? schema)
+    {
+        rw.EnterWriteLock();
+        try
+        {
+            var fields = new Dictionary<string, PayloadFieldSchema>(Config.PayloadSchema, StringComparer.Ordinal);
+            if (schema is null)
+            {
+                fields.Remove(field);
+            }
+            else
+            {
+                fields[field] = schema;
+            }
+
+            var updated = Config with { PayloadSchema = fields };
+            CollectionConfigFile.Write(Paths.ConfigFile, updated);
+            Config = updated;
+            State.SyncPayloadIndexes(updated.PayloadSchema);
+        }
+        finally
+        {
+            rw.ExitWriteLock();
+        }
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /// <summary>
+    /// Validates, logs and applies one operation. Bad input throws before anything is written. With
+    /// <paramref name="wait"/> the call returns after the WAL record is fsynced (shared with concurrent writers).
+    /// </summary>
+    public async ValueTask<UpdateResult> UpdateAsync(UpdateOperation operation, bool wait, CancellationToken cancellationToken = default)
+    {
+        var results = await UpdateBatchAsync([operation], wait, cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    /// <summary>Applies operations in order; every one is validated before the first is written.</summary>
+    public ValueTask<IReadOnlyList<UpdateResult>> UpdateBatchAsync(IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken = default) =>
+        writes.UpdateBatchAsync(operations, wait, cancellationToken);
+
+    // ------------------------------------------------------------------ reads (shared lock, one state per call)
+
+    /// <summary>The points with the given ids, in request order; missing ids are skipped.</summary>
+    public IReadOnlyList<PointRecord> Retrieve(IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.Retrieve(State, ids, withPayload, withVector);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Pages through points in id order (or payload order with <see cref="ScrollRequest.OrderBy"/>).</summary>
+    public ScrollResult Scroll(ScrollRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.Scroll(State, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Exact number of live points passing <paramref name="filter"/>.</summary>
+    public long Count(Filter? filter)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return QueryExecutor.Count(State, filter);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Universal query: nearest neighbours of a vector or of a stored point, or (without a query) points in id
+    /// order with score 1. Scores follow Qdrant: similarity for Cosine/Dot, distance for Euclid/Manhattan.
+    /// </summary>
+    public IReadOnlyList<ScoredPoint> Query(QueryRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.Query(State, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Internal: raw nearest-neighbour search for benchmarks and tests (offsets and internal distances).</summary>
+    internal List<ScoredNode> SearchRaw(string vectorName, float[] preprocessedQuery, int k, int ef, bool exact)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            var current = State;
+            return VectorSearch.Search(current, WritePath.SlotOrThrow(current, vectorName), preprocessedQuery, null, -1, k, ef, exact);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    // ------------------------------------------------------------------ information
 
     public CollectionInfo GetInfo()
     {
@@ -170,14 +400,13 @@ public sealed partial class Collection : IDisposable
         {
             var current = State;
             long indexed = 0;
-            var pending = false;
             foreach (var slot in current.Slots)
             {
                 var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
                 indexed += slot.Searchable.CountBelow(upTo);
-                pending |= NeedsIndexing(current, slot) || slot.NeedsQuantizing;
             }
 
+            var pending = indexer.HasPendingWork(current);
             var payloadSchema = new List<PayloadIndexInfo>(Config.PayloadSchema.Count);
             foreach (var (field, schema) in Config.PayloadSchema)
             {
@@ -185,7 +414,7 @@ public sealed partial class Collection : IDisposable
             }
 
             return new CollectionInfo(
-                pending || NeedsVacuum(current) ? CollectionStatus.Yellow : CollectionStatus.Green,
+                pending || vacuum.IsDue(current) ? CollectionStatus.Yellow : CollectionStatus.Green,
                 current.LiveCount,
                 indexed,
                 1,
@@ -200,7 +429,7 @@ public sealed partial class Collection : IDisposable
         }
     }
 
-    private StorageInfo Storage(SegmentState current)
+    private StorageInfo Storage(CollectionState current)
     {
         var vectors = new List<VectorStorageInfo>(current.Slots.Count);
         foreach (var slot in current.Slots)
@@ -259,55 +488,104 @@ public sealed partial class Collection : IDisposable
         return bytes;
     }
 
-    /// <summary>Stops background work, checkpoints (when <paramref name="checkpoint"/>), and closes the WAL.</summary>
-    public void Close(bool checkpoint)
+    /// <summary>Blocks until the indexer has covered everything appended so far (tests and benchmarks).</summary>
+    public Task WaitForIndexingAsync(TimeSpan timeout) => indexer.WaitUntilIdleAsync(timeout);
+
+    // ------------------------------------------------------------------ maintenance: checkpoints and vacuum
+
+    /// <summary>True when auto-save should checkpoint now.</summary>
+    public bool CheckpointDue(AutoSaveOptions autoSave, DateTime nowUtc)
     {
-        shutdown.Cancel();
-        try
+        var pending = OperationsSinceCheckpoint;
+        if (pending == 0 || !autoSave.Enabled)
         {
-            indexerTask.Wait(TimeSpan.FromSeconds(60));
-        }
-        catch (AggregateException)
-        {
-            // Cancellation surfaces here; the indexer holds no state that needs saving.
+            return false;
         }
 
-        maintenanceGate.Wait();
+        // Never spend more than about a fifth of the time checkpointing a large collection.
+        var spacing = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, lastCheckpointDuration.Ticks * 4));
+        if (nowUtc - lastCheckpointUtc < spacing)
+        {
+            return false;
+        }
+
+        return pending >= autoSave.MinOperations || nowUtc - lastCheckpointUtc >= TimeSpan.FromSeconds(autoSave.IntervalSeconds);
+    }
+
+    /// <summary>Writes a checkpoint of the current state (pausing the indexer, not readers or writers for long).</summary>
+    public void Checkpoint()
+    {
+        MaintenanceGate.Wait();
         try
         {
-            if (disposed)
+            CheckpointCore();
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+    }
+
+    /// <summary>Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate.</summary>
+    private void CheckpointCore()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        CheckpointSnapshot snapshot;
+        long operations;
+        rw.EnterReadLock();
+        try
+        {
+            if (closed)
             {
                 return;
             }
 
-            if (checkpoint && Interlocked.Read(ref operationsSinceCheckpoint) > 0)
-            {
-                try
-                {
-                    CheckpointCore();
-                }
-                catch (Exception e) when (e is IOException or VectorizerException or UnauthorizedAccessException)
-                {
-                    logger.LogError(e, "Collection {Name}: checkpoint on close failed; the WAL still holds every operation", Name);
-                }
-            }
-
-            rw.EnterWriteLock();
-            try
-            {
-                disposed = true;
-                wal.Dispose();
-            }
-            finally
-            {
-                rw.ExitWriteLock();
-            }
+            operations = Interlocked.Read(ref operationsSinceCheckpoint);
+            snapshot = CheckpointSnapshot.Capture(State, wal.LastLsn);
         }
         finally
         {
-            maintenanceGate.Release();
+            rw.ExitReadLock();
         }
+
+        var lsn = snapshot.Lsn;
+        if (lsn == CheckpointLsn && operations == 0)
+        {
+            return;
+        }
+
+        // The WAL must be durable up to the checkpoint: a checkpoint ahead of a torn log would break LSN continuity.
+        wal.Flush();
+        checkpoints.Write(snapshot);
+
+        Interlocked.Exchange(ref checkpointLsn, lsn);
+        Interlocked.Add(ref operationsSinceCheckpoint, -operations);
+        lastCheckpointUtc = DateTime.UtcNow;
+        lastCheckpointDuration = stopwatch.Elapsed;
+        checkpoints.ApplyRetention(wal, State.Generation);
+        logger.LogInformation("Collection {Name}: checkpoint at LSN {Lsn} ({Points} offsets) in {Elapsed:F2}s", Name, lsn, snapshot.Count, stopwatch.Elapsed.TotalSeconds);
     }
 
-    public void Dispose() => Close(checkpoint: true);
+    /// <summary>True when enough points are tombstoned for <see cref="Vacuum"/> to run.</summary>
+    public bool VacuumDue => vacuum.IsDue(State);
+
+    /// <summary>
+    /// Rebuilds the state without tombstones: copies live points to new offsets and builds their graphs in the
+    /// background while reads and writes continue on the old state, then catches up with the writes made
+    /// meanwhile and swaps under the write lock.
+    /// </summary>
+    public void Vacuum()
+    {
+        MaintenanceGate.Wait();
+        try
+        {
+            vacuum.Run();
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+
+        indexer.Wake();
+    }
 }

@@ -113,7 +113,7 @@ public sealed class CollectionManager : IDisposable
     public Collection Create(string name, CollectionConfig config)
     {
         CollectionNames.Validate(name);
-        CollectionConfigJson.Validate(config, Options.MaxVectorSize);
+        config.Validate(Options.MaxVectorSize);
         lock (metaLock)
         {
             ThrowIfDisposed();

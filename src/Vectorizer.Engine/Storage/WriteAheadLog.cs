@@ -248,7 +248,7 @@ public sealed class WriteAheadLog : IDisposable
     {
         if (body.Length > MaxRecordBytes - 9)
         {
-            throw new VectorizerException(ErrorCode.PayloadTooLarge, $"Operation too large for the write-ahead log ({body.Length} bytes)");
+            throw new VectorizerException(ErrorCode.OperationTooLarge, $"Operation too large for the write-ahead log ({body.Length} bytes)");
         }
 
         var frameLength = 8 + 9 + body.Length;

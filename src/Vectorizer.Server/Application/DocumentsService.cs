@@ -37,20 +37,10 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
     private Collection CreateWithConfiguredEmbedders(CallContext call, string name)
     {
         var embedding = settings.Embedding.ToEmbeddingConfig() ?? throw VectorizerException.CollectionNotFound(name);
-        var defaults = collections.Manager.Options.HnswDefaults;
-        var config = embedding.ApplyTo(new CollectionConfig
-        {
-            Vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal),
-            NamedVectors = true,
-            Hnsw = new HnswConfig { M = defaults.M, EfConstruct = defaults.EfConstruction },
-        });
-        try
-        {
-            return collections.Create(call, name, config);
-        }
-        catch (VectorizerException e) when (e.Code == ErrorCode.CollectionAlreadyExists)
-        {
-            return collections.Resolve(call, name, AccessLevel.Write);
-        }
+        return TextCollections.CreateOrGet(
+            embedding,
+            collections.Manager.Options.HnswDefaults,
+            config => collections.Create(call, name, config),
+            () => collections.Resolve(call, name, AccessLevel.Write));
     }
 }

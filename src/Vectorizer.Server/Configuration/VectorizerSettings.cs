@@ -104,15 +104,16 @@ public sealed class CollectionDefaults
     public HnswDefaultsSection HnswConfig { get; set; } = new();
 }
 
+/// <summary><c>collections.defaults.hnsw_config</c>; its defaults are the engine's (<see cref="HnswDefaults"/>).</summary>
 public sealed class HnswDefaultsSection
 {
-    public int M { get; set; } = 16;
+    public int M { get; set; } = HnswDefaults.DefaultM;
 
     [ConfigurationKeyName("ef_construction")]
-    public int EfConstruction { get; set; } = 100;
+    public int EfConstruction { get; set; } = HnswDefaults.DefaultEfConstruction;
 
     [ConfigurationKeyName("ef_search")]
-    public int EfSearch { get; set; } = 256;
+    public int EfSearch { get; set; } = HnswDefaults.DefaultEfSearch;
 }
 
 /// <summary>Checkpointing: how much WAL a restart may have to replay (the engine's <see cref="AutoSaveOptions"/>).</summary>

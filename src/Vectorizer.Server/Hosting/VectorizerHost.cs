@@ -74,9 +74,9 @@ public static class VectorizerHost
         }
 
         builder.Services.AddSingleton(new ServerClock());
-        builder.Services.AddSingleton<EngineHolder>();
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
-        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
+        builder.Services.AddSingleton<EngineLifetime>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
+        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
@@ -180,9 +180,9 @@ public static class VectorizerHost
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (VectorizerException e) when (!context.Response.HasStarted)
+        catch (Exception e) when (!context.Response.HasStarted && ErrorMapper.Map(e) is { } error)
         {
-            await QdrantResults.WriteError(context, ErrorMapper.StatusCode(e.Code), ErrorMapper.Message(e.Code, e.Message)).ConfigureAwait(false);
+            await QdrantResults.WriteError(context, error.Status, error.Message).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
@@ -216,13 +216,13 @@ public sealed class ServerClock
 /// Owns the engine: takes the data directory's lock and opens it before the server accepts requests; checkpoints,
 /// closes and unlocks it after the last one.
 /// </summary>
-public sealed class EngineHolder : IHostedService
+public sealed class EngineLifetime : IHostedService
 {
     private readonly ILoggerFactory loggerFactory;
     private readonly Lazy<CollectionManager> manager;
     private DataDirectoryLock? dataLock;
 
-    public EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory)
+    public EngineLifetime(VectorizerSettings settings, ILoggerFactory loggerFactory)
     {
         this.loggerFactory = loggerFactory;
         manager = new Lazy<CollectionManager>(() =>

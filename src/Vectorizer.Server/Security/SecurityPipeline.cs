@@ -122,7 +122,7 @@ public static class SecurityPipeline
             context.Response.Headers.WWWAuthenticate = result.Kind == CredentialKind.Invalid
                 ? "Bearer error=\"invalid_token\""
                 : "Bearer";
-            throw new VectorizerException(ErrorCode.Unauthorized, result.Failure ?? AuthResult.Missing.Failure!);
+            throw new ApiException(ApiErrorCode.Unauthorized, result.Failure ?? AuthResult.Missing.Failure!);
         }
 
         if (requirement is null)

@@ -22,7 +22,7 @@ public static class CollectionsApi
         app.MapGet("/collections/{collection}", (string collection, HttpContext context, CollectionsService collections) =>
         {
             var info = collections.GetInfo(context.Call(), collection);
-            return QdrantResults.Ok(w => Output.CollectionInfo(w, info));
+            return QdrantResults.Ok(w => ResponseJson.CollectionInfo(w, info));
         }).RequireAccess(AccessLevel.Read);
         app.MapPut("/collections/{collection}", CreateCollection).RequireAccess(AccessLevel.Manage);
         app.MapPatch("/collections/{collection}", UpdateCollection).RequireAccess(AccessLevel.Manage);
@@ -44,7 +44,7 @@ public static class CollectionsApi
         app.MapDelete("/collections/{collection}/index/{field}", (string collection, string field, HttpContext context, CollectionsService collections) =>
         {
             var result = collections.DeletePayloadIndex(context.Call(), collection, Uri.UnescapeDataString(field));
-            return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+            return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
         }).RequireAccess(AccessLevel.Manage);
         return app;
     }
@@ -90,7 +90,7 @@ public static class CollectionsApi
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var (field, schema) = CollectionJson.ParsePayloadIndex(body.Root);
         var result = collections.CreatePayloadIndex(context.Call(), collection, field, schema);
-        return QdrantResults.Ok(w => Output.UpdateResult(w, result));
+        return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
     }
 
     private static async Task<IResult> UpdateAliases(HttpContext context, CollectionsService collections, VectorizerSettings settings)

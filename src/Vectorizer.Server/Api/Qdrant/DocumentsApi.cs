@@ -43,6 +43,6 @@ public static class DocumentsApi
     {
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var (target, points) = await documents.SearchTextAsync(context.Call(), collection, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => Output.QueryResponse(w, points, target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, points, target.Config.NamedVectors));
     }
 }

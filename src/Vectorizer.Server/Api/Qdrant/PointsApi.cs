@@ -58,7 +58,7 @@ public static class PointsApi
         var wait = Wait(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var served = await points.UpdateAsync(context.Call(), name, parse(body.Root, settings.Limits), wait, context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => Output.UpdateResult(w, served.Result));
+        return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, served.Result));
     }
 
     private static async Task<IResult> UpdateBatch(string collection, HttpContext context)
@@ -72,7 +72,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var result in served.Result)
             {
-                Output.UpdateResult(w, result);
+                ResponseJson.UpdateResult(w, result);
             }
 
             w.WriteEndArray();
@@ -93,7 +93,7 @@ public static class PointsApi
             throw new VectorizerException(ErrorCode.PointNotFound, $"Point with id {pointId} does not exists!");
         }
 
-        return QdrantResults.Ok(w => Output.Record(w, found[0], target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.Record(w, found[0], target.Config.NamedVectors));
     }
 
     private static async Task<IResult> Retrieve(string collection, HttpContext context)
@@ -112,7 +112,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var record in records)
             {
-                Output.Record(w, record, target.Config.NamedVectors);
+                ResponseJson.Record(w, record, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
@@ -130,14 +130,14 @@ public static class PointsApi
             w.WriteStartArray("points");
             foreach (var record in result.Points)
             {
-                Output.Record(w, record, target.Config.NamedVectors);
+                ResponseJson.Record(w, record, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
             w.WritePropertyName("next_page_offset");
             if (result.NextPageOffset is { } next)
             {
-                Output.Id(w, next);
+                ResponseJson.Id(w, next);
             }
             else
             {
@@ -166,7 +166,7 @@ public static class PointsApi
         var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
         var (target, found) = points.Query(context.Call(), collection, RequestJson.ParseQuery(body.Root));
-        return QdrantResults.Ok(w => Output.QueryResponse(w, found, target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, found, target.Config.NamedVectors));
     }
 
     private static async Task<IResult> QueryBatch(string collection, HttpContext context)
@@ -179,7 +179,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var found in results)
             {
-                Output.QueryResponse(w, found, target.Config.NamedVectors);
+                ResponseJson.QueryResponse(w, found, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();

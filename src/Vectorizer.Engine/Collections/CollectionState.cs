@@ -7,12 +7,15 @@ using Vectorizer.Engine.Sparse;
 namespace Vectorizer.Engine.Collections;
 
 /// <summary>
-/// All points of a collection, addressed by offset. Offsets are append-only: replacing a point's vectors
+/// All points of a collection, addressed by offset: ids, versions, payloads and tombstones, one
+/// <see cref="VectorSlot"/> per dense vector (store, searchable bitmap, HNSW graph), one <see cref="Sparse.SparseSlot"/>
+/// per sparse vector, and the payload indexes. Replaced as a whole by vacuum (new offsets, new
+/// <see cref="Generation"/>). Offsets are append-only: replacing a point's vectors
 /// writes a new offset and tombstones the old one, so stored vectors never change and the graph can be built
 /// concurrently. Everything here is mutated under the collection's write lock and read under its read lock;
 /// only the vector stores and graphs are also read by the background indexer.
 /// </summary>
-public sealed class SegmentState : IPointFacts
+public sealed class CollectionState : IPointFacts
 {
     private readonly PointIdIndex offsets = new();
     private ulong[] idLow = new ulong[1024];
@@ -26,7 +29,7 @@ public sealed class SegmentState : IPointFacts
     /// <param name="config">The collection's config.</param>
     /// <param name="generation">Checkpoint generation this state starts from.</param>
     /// <param name="spillDirectory">Where <c>on_disk</c> vectors are memory-mapped (null: keep them in RAM).</param>
-    public SegmentState(CollectionConfig config, long generation, string? spillDirectory = null)
+    public CollectionState(CollectionConfig config, long generation, string? spillDirectory = null)
     {
         Generation = generation;
         payloads = new PayloadStore(config.OnDiskPayload ? spillDirectory : null);
@@ -38,9 +41,9 @@ public sealed class SegmentState : IPointFacts
 
         Slots = [.. slots];
         var sparseSlots = new List<SparseSlot>();
-        foreach (var (name, idf) in config.SparseVectorSpecs())
+        foreach (var (name, parameters) in config.SparseVectors)
         {
-            sparseSlots.Add(new SparseSlot(name, idf) { FullScanThreshold = config.SparseFullScanThreshold(name) ?? Sparse.SparseSlot.DefaultFullScanThreshold });
+            sparseSlots.Add(new SparseSlot(name, parameters.Idf) { FullScanThreshold = parameters.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold });
         }
 
         SparseSlots = [.. sparseSlots];
@@ -72,6 +75,67 @@ public sealed class SegmentState : IPointFacts
     }
 
     public void RemovePayloadIndex(string field) => payloadIndexes.Remove(field);
+
+    /// <summary>Makes the payload indexes match <paramref name="schema"/> (the config's). Caller holds the write lock.</summary>
+    internal void SyncPayloadIndexes(IReadOnlyDictionary<string, PayloadFieldSchema> schema)
+    {
+        foreach (var field in payloadIndexes.Keys.ToList())
+        {
+            if (!schema.ContainsKey(field))
+            {
+                RemovePayloadIndex(field);
+            }
+        }
+
+        foreach (var (field, fieldSchema) in schema)
+        {
+            if (!payloadIndexes.TryGetValue(field, out var existing) || existing.Schema != fieldSchema)
+            {
+                AddPayloadIndex(field, fieldSchema);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The offsets a filter can match according to the payload indexes: the smallest candidate list among the
+    /// filter's <c>must</c> conditions on indexed fields, sorted and deduplicated. A superset (every candidate is
+    /// still checked against the whole filter). Null when no <c>must</c> condition is answered by an index.
+    /// </summary>
+    internal int[]? IndexedCandidates(Filter? filter)
+    {
+        if (filter?.Must is not { Count: > 0 } must || payloadIndexes.Count == 0)
+        {
+            return null;
+        }
+
+        List<int>? best = null;
+        foreach (var condition in must)
+        {
+            if (condition is FieldCondition field && payloadIndexes.TryGetValue(field.Key.Text, out var index) &&
+                index.Candidates(field) is { } candidates && (best is null || candidates.Count < best.Count))
+            {
+                best = candidates;
+            }
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        var sorted = best.ToArray();
+        Array.Sort(sorted);
+        var unique = 0;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            if (i == 0 || sorted[i] != sorted[i - 1])
+            {
+                sorted[unique++] = sorted[i];
+            }
+        }
+
+        return sorted[..unique];
+    }
 
     /// <summary>Live points that have a value in the index of <paramref name="field"/>.</summary>
     public long IndexedPointCount(string field)
@@ -201,7 +265,7 @@ public sealed class SegmentState : IPointFacts
     }
 
     /// <summary>Appends a copy of <paramref name="offset"/> of <paramref name="source"/> (vacuum).</summary>
-    internal int AppendCopy(SegmentState source, int offset)
+    internal int AppendCopy(CollectionState source, int offset)
     {
         var copy = AppendCore(source.IdOf(offset), source.versions[offset], source.payloads.Get(offset), null, source, offset);
         for (var i = 0; i < SparseSlots.Count; i++)
@@ -213,7 +277,7 @@ public sealed class SegmentState : IPointFacts
     }
 
     /// <summary>Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>.</summary>
-    private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, SegmentState? source, int sourceOffset)
+    private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, CollectionState? source, int sourceOffset)
     {
         var offset = count;
         EnsureCapacity(offset + 1);
@@ -395,7 +459,7 @@ public sealed class SegmentState : IPointFacts
     }
 
     /// <summary>Brings a copied offset up to date with its source after concurrent writes (vacuum swap).</summary>
-    internal void RefreshCopy(SegmentState source, int sourceOffset, int offset)
+    internal void RefreshCopy(CollectionState source, int sourceOffset, int offset)
     {
         if (source.Deleted.Get(sourceOffset))
         {

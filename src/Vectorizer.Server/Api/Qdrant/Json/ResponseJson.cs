@@ -7,7 +7,7 @@ using Vectorizer.Engine.Sparse;
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
 /// <summary>Writes engine results in Qdrant's response shapes.</summary>
-internal static class Output
+internal static class ResponseJson
 {
     public static void Id(Utf8JsonWriter writer, PointId id)
     {
@@ -169,16 +169,16 @@ internal static class Output
         writer.WriteNumber("points_count", info.PointsCount);
         writer.WriteNumber("segments_count", info.SegmentsCount);
         writer.WritePropertyName("config");
-        CollectionConfigJson.Write(writer, info.Config);
+        CollectionJson.WriteConfig(writer, info.Config);
         writer.WriteStartObject("payload_schema");
         foreach (var index in info.PayloadSchema ?? [])
         {
             writer.WriteStartObject(index.Field);
             writer.WriteString("data_type", index.Schema.TypeName);
-            if (index.Schema.Params is { } parameters)
+            if (index.Schema.Params is not null)
             {
                 writer.WritePropertyName("params");
-                parameters.WriteTo(writer);
+                CollectionJson.WritePayloadIndexParams(writer, index.Schema);
             }
 
             writer.WriteNumber("points", index.Points);

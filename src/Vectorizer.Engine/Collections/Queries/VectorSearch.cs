@@ -1,12 +1,18 @@
 using System.Runtime.CompilerServices;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Sparse;
 using Vectorizer.Engine.Vectors;
 using Vectorizer.Engine.Vectors.Quantization;
 
-namespace Vectorizer.Engine.Collections;
+namespace Vectorizer.Engine.Collections.Queries;
 
-public sealed partial class Collection
+/// <summary>
+/// Nearest-neighbour search over one vector slot of a <see cref="CollectionState"/>: the plan (payload-index
+/// candidates, exact scan or HNSW, quantized codes or originals) and the exact scans. Sparse top-k too
+/// (<see cref="SearchSparse"/>). Caller holds the collection's read lock.
+/// </summary>
+internal static class VectorSearch
 {
     private const int SelectivitySample = 256;
 
@@ -15,9 +21,9 @@ public sealed partial class Collection
     /// Uses the graph for the indexed prefix and an exact scan for the unindexed tail; falls back to an exact
     /// scan whenever the graph finds fewer than <paramref name="k"/> results, so a filtered query returns
     /// <paramref name="k"/> points whenever that many match. With a quantized copy the graph is searched over
-    /// the codes (see <see cref="SearchQuantized{TMetric}"/>). Caller holds the read lock.
+    /// the codes (see <see cref="SearchQuantized{TMetric}"/>).
     /// </summary>
-    internal List<ScoredNode> SearchVectors(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization = null) =>
+    public static List<ScoredNode> Search(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization = null) =>
         slot.Distance switch
         {
             Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization),
@@ -26,7 +32,7 @@ public sealed partial class Collection
             _ => throw new ArgumentOutOfRangeException(nameof(slot)),
         };
 
-    private unsafe List<ScoredNode> SearchCore<TMetric>(SegmentState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization)
+    private static unsafe List<ScoredNode> SearchCore<TMetric>(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization)
         where TMetric : struct, IMetric
     {
         var count = current.Count;
@@ -39,7 +45,7 @@ public sealed partial class Collection
                 var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, null);
                 var graph = slot.Graph;
                 var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
-                var candidates = IndexedCandidates(current, filter);
+                var candidates = current.IndexedCandidates(filter);
                 if (candidates is not null)
                 {
                     if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
@@ -174,7 +180,7 @@ public sealed partial class Collection
     /// Qdrant's rule: when the candidate vectors weigh less than <c>full_scan_threshold</c> kilobytes, an exact
     /// scan is cheaper than the graph. With a filter, the candidates are estimated from a sample.
     /// </summary>
-    private static bool PreferExact(SegmentState current, VectorSlot slot, Filter? filter)
+    private static bool PreferExact(CollectionState current, VectorSlot slot, Filter? filter)
     {
         double candidates = slot.Searchable.SetCount;
         if (filter is not null && candidates > 0)
@@ -269,7 +275,7 @@ public sealed partial class Collection
         return merged;
     }
 
-    /// <summary>Accepts offsets that are searchable for the slot, not excluded, and pass the filter.</summary>
+    /// <summary>A bitmap of <paramref name="candidates"/> below <paramref name="count"/>.</summary>
     private static ulong[] CandidateBitmap(int[] candidates, int count)
     {
         var words = new ulong[(count + 63) >> 6];
@@ -285,10 +291,33 @@ public sealed partial class Collection
     }
 
     /// <summary>
+    /// Top <paramref name="limit"/> by sparse score among live points passing the filter. As in Qdrant, a filtered
+    /// query whose matches are estimated below the slot's <c>full_scan_threshold</c> scores those points one by one;
+    /// otherwise (and always without a filter) it walks the inverted index. The estimate is the payload index's
+    /// candidate count, or every live point when no index answers the filter (Qdrant's upper bound). Both ways give
+    /// the same answer.
+    /// </summary>
+    public static List<ScoredNode> SearchSparse(CollectionState current, SparseSlot slot, SparseVector query, int excluded, Filter? filter, int limit)
+    {
+        bool Accept(int offset) => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset));
+
+        if (filter is not null && !filter.IsEmpty)
+        {
+            var candidates = current.IndexedCandidates(filter);
+            if ((candidates?.Length ?? current.LiveCount) < slot.FullScanThreshold)
+            {
+                return slot.SearchPoints(query, Accept, limit, candidates, current.Count);
+            }
+        }
+
+        return slot.Search(query, Accept, limit);
+    }
+
+    /// <summary>
     /// Searchable, not excluded, inside <paramref name="allowed"/> (the payload index's candidates, when given) and
     /// matching the filter, checked in that order (cheapest first).
     /// </summary>
-    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, SegmentState facts, int excludeOffset, ulong[]? allowed) : INodeFilter
+    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, CollectionState facts, int excludeOffset, ulong[]? allowed) : INodeFilter
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Accept(int node)

@@ -5,34 +5,83 @@ using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Engine.Collections;
 
-public sealed partial class Collection
+/// <summary>
+/// Builds a collection's HNSW graphs and quantized copies in the background, without the collection's lock: one
+/// task that wakes on <see cref="Wake"/> and inserts batches of <see cref="BatchNodes"/> offsets per vector slot
+/// (with <c>max_indexing_threads</c> threads sharing one counter) under the maintenance gate, so checkpoints and
+/// vacuum see a graph between batches. Offsets are append-only and vectors at an offset never change, so reading the
+/// vector stores while writers append is safe; <see cref="VectorSlot.IndexedUpTo"/> is published after each batch
+/// (and after its quantized codes), and searches scan the offsets beyond it exactly.
+/// </summary>
+internal sealed class BackgroundIndexer
 {
-    private const int IndexBatchNodes = 4096;
+    /// <summary>Offsets inserted per slot between two looks at the maintenance gate.</summary>
+    public const int BatchNodes = 4096;
 
-    /// <summary>Builds the HNSW graphs in the background, one bounded batch at a time.</summary>
-    private async Task IndexerLoopAsync(CancellationToken cancellationToken)
+    private readonly Collection owner;
+    private readonly EngineOptions options;
+    private readonly ILogger logger;
+    private readonly SemaphoreSlim signal = new(0, int.MaxValue);
+    private readonly CancellationTokenSource shutdown = new();
+    private Task task = Task.CompletedTask;
+
+    public BackgroundIndexer(Collection owner, EngineOptions options, ILogger logger)
+    {
+        this.owner = owner;
+        this.options = options;
+        this.logger = logger;
+    }
+
+    public void Start()
+    {
+        task = Task.Factory.StartNew(
+            () => LoopAsync(shutdown.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
+        signal.Release();
+    }
+
+    /// <summary>Asks for a look at the slots (after writes, config changes, vacuum).</summary>
+    public void Wake() => signal.Release();
+
+    /// <summary>Stops the loop and waits (up to a minute) for the batch in progress.</summary>
+    public void Stop()
+    {
+        shutdown.Cancel();
+        try
+        {
+            task.Wait(TimeSpan.FromSeconds(60));
+        }
+        catch (AggregateException)
+        {
+            // Cancellation surfaces here; the indexer holds no state that needs saving.
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await indexSignal.WaitAsync(cancellationToken).ConfigureAwait(false);
-                while (indexSignal.CurrentCount > 0)
+                await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                while (signal.CurrentCount > 0)
                 {
-                    indexSignal.Wait(0, CancellationToken.None);
+                    signal.Wait(0, CancellationToken.None);
                 }
 
                 var more = true;
                 while (more && !cancellationToken.IsCancellationRequested)
                 {
-                    await maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await owner.MaintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
                     try
                     {
-                        more = IndexStep(State);
+                        more = Step(owner.State);
                     }
                     finally
                     {
-                        maintenanceGate.Release();
+                        owner.MaintenanceGate.Release();
                     }
                 }
             }
@@ -42,20 +91,20 @@ public sealed partial class Collection
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                logger.LogError(e, "Collection {Name}: indexing failed; retrying in 5 s", Name);
+                logger.LogError(e, "Collection {Name}: indexing failed; retrying in 5 s", owner.Name);
                 await Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-                indexSignal.Release();
+                signal.Release();
             }
         }
     }
 
     /// <summary>Indexes one batch per slot that needs it. Returns true while work remains. Caller holds the maintenance gate.</summary>
-    private bool IndexStep(SegmentState current)
+    private bool Step(CollectionState current)
     {
         var more = false;
         foreach (var slot in current.Slots)
         {
-            if (!NeedsIndexing(current, slot))
+            if (!NeedsIndexing(slot))
             {
                 if (slot.NeedsQuantizing)
                 {
@@ -68,7 +117,7 @@ public sealed partial class Collection
             var graph = slot.Graph ?? (slot.Graph = slot.CreateGraph());
             var from = slot.IndexedUpTo;
             var available = slot.Store.Count;
-            var to = Math.Min(available, from + IndexBatchNodes);
+            var to = Math.Min(available, from + BatchNodes);
             graph.EnsureCapacity(to);
             InsertRange(slot, graph, from, to, IndexingThreads(slot));
             // Codes first, then the graph's published prefix: a search never meets a node without a code.
@@ -102,14 +151,15 @@ public sealed partial class Collection
             slot.Quantized = quantized;
             logger.LogInformation(
                 "Collection {Name}: vector `{Vector}` quantized ({Kind}, {Count} vectors, {Bytes} bytes) in {Ms:F0} ms",
-                Name, slot.Name, wanted.Kind, upTo, quantized.RamBytes, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                owner.Name, slot.Name, wanted.Kind, upTo, quantized.RamBytes, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return;
         }
 
         quantized.ExtendTo(slot.Store, upTo);
     }
 
-    private int IndexingThreads(VectorSlot slot)
+    /// <summary>Threads for one slot's batches: its <c>max_indexing_threads</c>, else the engine's setting, else all cores but one.</summary>
+    public int IndexingThreads(VectorSlot slot)
     {
         var configured = slot.Hnsw.MaxIndexingThreads > 0 ? slot.Hnsw.MaxIndexingThreads : options.IndexingThreads;
         // Auto: leave one core to serve requests while the graph is built in the background.
@@ -117,7 +167,7 @@ public sealed partial class Collection
     }
 
     /// <summary>True when the slot has vectors the graph does not cover yet and is big enough to index.</summary>
-    internal bool NeedsIndexing(SegmentState current, VectorSlot slot)
+    public bool NeedsIndexing(VectorSlot slot)
     {
         if (slot.Hnsw.M == 0 || slot.IndexedUpTo >= slot.Store.Count)
         {
@@ -129,12 +179,24 @@ public sealed partial class Collection
             return true;
         }
 
-        var thresholdKb = Config.Optimizers.IndexingThreshold ?? 10000;
+        var thresholdKb = owner.Config.Optimizers.IndexingThreshold ?? 10000;
         return thresholdKb > 0 && (double)slot.Searchable.SetCount * slot.Dimension * sizeof(float) / 1024.0 > thresholdKb;
     }
 
+    /// <summary>True while some slot of <paramref name="current"/> has vectors to index or codes to train.</summary>
+    public bool HasPendingWork(CollectionState current)
+    {
+        var pending = false;
+        foreach (var slot in current.Slots)
+        {
+            pending |= NeedsIndexing(slot) || slot.NeedsQuantizing;
+        }
+
+        return pending;
+    }
+
     /// <summary>Inserts the searchable offsets in [from, to) with <paramref name="threads"/> threads sharing one counter.</summary>
-    internal static void InsertRange(VectorSlot slot, HnswGraph graph, int from, int to, int threads)
+    public static void InsertRange(VectorSlot slot, HnswGraph graph, int from, int to, int threads)
     {
         var next = from - 1;
         void Work()
@@ -190,27 +252,20 @@ public sealed partial class Collection
     }
 
     /// <summary>Blocks until the indexer has covered everything appended so far (tests and benchmarks).</summary>
-    public async Task WaitForIndexingAsync(TimeSpan timeout)
+    public async Task WaitUntilIdleAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            var current = State;
-            var pending = false;
-            foreach (var slot in current.Slots)
-            {
-                pending |= NeedsIndexing(current, slot) || slot.NeedsQuantizing;
-            }
-
-            if (!pending)
+            if (!HasPendingWork(owner.State))
             {
                 return;
             }
 
-            indexSignal.Release();
+            signal.Release();
             await Task.Delay(20).ConfigureAwait(false);
         }
 
-        throw new TimeoutException($"Collection {Name} was not indexed within {timeout}");
+        throw new TimeoutException($"Collection {owner.Name} was not indexed within {timeout}");
     }
 }

@@ -3,21 +3,18 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Payload;
 
-namespace Vectorizer.Engine.Collections;
+namespace Vectorizer.Engine.Collections.Queries;
+
+/// <summary>One entry of an ordered read: the value that put the point there, and its offset.</summary>
+internal readonly record struct OrderedEntry(double Value, int Offset);
 
 /// <summary>
-/// Reads that are not ranked by a vector: points in the order of a payload value (scroll and query
-/// <c>order_by</c>) and random samples (query <c>sample</c>). Both work over the filter's points or over a given set
-/// of offsets (the prefetched points of a query). Caller holds the read lock.
+/// Points in the order of a payload value (scroll's and query's <c>order_by</c>), read from the field's range
+/// index: over the filter's points, or over given offsets (the prefetched points of a query). Caller holds the
+/// collection's read lock.
 /// </summary>
-public sealed partial class Collection
+internal static class OrderByReader
 {
-    /// <summary>Draws per requested point before a random sample falls back to listing every matching point.</summary>
-    private const int SampleDrawsPerPoint = 8;
-
-    /// <summary>One entry of an ordered read: the value that put the point there, and its offset.</summary>
-    internal readonly record struct OrderedEntry(double Value, int Offset);
-
     /// <summary>
     /// The first <paramref name="limit"/> entries in <paramref name="orderBy"/>'s order among live points that pass
     /// <paramref name="filter"/> (and lie in <paramref name="within"/>, sorted distinct offsets, when given).
@@ -25,11 +22,11 @@ public sealed partial class Collection
     /// distinct value, as Qdrant's scroll does. Walks the range index from <c>start_from</c>, or, when the filter's
     /// index candidates are few, sorts just those; both give the same entries.
     /// </summary>
-    internal static List<OrderedEntry> ReadOrdered(SegmentState current, OrderBy orderBy, Filter? filter, int[]? within, int limit, bool distinct)
+    public static List<OrderedEntry> Read(CollectionState current, OrderBy orderBy, Filter? filter, int[]? within, int limit, bool distinct)
     {
         var index = RangeIndexFor(current, orderBy);
         var entries = index.SortedEntries(out var count);
-        var candidates = within ?? IndexedCandidates(current, filter);
+        var candidates = within ?? current.IndexedCandidates(filter);
 
         // Sorting c candidates costs about c; walking the index until `limit` of them turn up costs about limit * n / c.
         var result = candidates is not null && (within is not null || (long)candidates.Length * candidates.Length <= 4L * limit * Math.Max(count, 1))
@@ -55,7 +52,7 @@ public sealed partial class Collection
         return result;
     }
 
-    private static PayloadFieldIndex RangeIndexFor(SegmentState current, OrderBy orderBy) =>
+    private static PayloadFieldIndex RangeIndexFor(CollectionState current, OrderBy orderBy) =>
         current.PayloadIndexes.TryGetValue(orderBy.Key.Text, out var index) && index.SupportsRange
             ? index
             : throw VectorizerException.BadRequest(
@@ -67,7 +64,7 @@ public sealed partial class Collection
 
     /// <summary>Entries in index order from <c>start_from</c>, until <paramref name="limit"/> are found and their last tie group is complete.</summary>
     private static List<OrderedEntry> WalkIndex(
-        SegmentState current, PayloadFieldIndex index, OrderBy orderBy, Filter? filter, (double Value, int Offset)[] entries, int count, int limit, bool distinct)
+        CollectionState current, PayloadFieldIndex index, OrderBy orderBy, Filter? filter, (double Value, int Offset)[] entries, int count, int limit, bool distinct)
     {
         var result = new List<OrderedEntry>(Math.Min(limit, 1024));
         var seen = distinct ? new HashSet<int>() : null;
@@ -131,7 +128,7 @@ public sealed partial class Collection
     }
 
     /// <summary>Every entry of the given offsets (unsorted); with <paramref name="distinct"/>, each point's first value in order.</summary>
-    private static List<OrderedEntry> OrderCandidates(SegmentState current, PayloadFieldIndex index, OrderBy orderBy, Filter? filter, int[] candidates, bool distinct)
+    private static List<OrderedEntry> OrderCandidates(CollectionState current, PayloadFieldIndex index, OrderBy orderBy, Filter? filter, int[] candidates, bool distinct)
     {
         var result = new List<OrderedEntry>(candidates.Length);
         var scratch = new List<JsonElement>();
@@ -170,69 +167,5 @@ public sealed partial class Collection
         }
 
         return result;
-    }
-
-    /// <summary>
-    /// Up to <paramref name="limit"/> distinct live points passing <paramref name="filter"/> (among
-    /// <paramref name="within"/> when given), drawn uniformly at random, in random order. Without index candidates it
-    /// draws random offsets first (cheap when many points match) and lists every matching point only when that
-    /// does not find enough.
-    /// </summary>
-    internal static List<int> SampleOffsets(SegmentState current, Filter? filter, int[]? within, int limit, Random random)
-    {
-        var candidates = within ?? IndexedCandidates(current, filter);
-        List<int> pool;
-        if (candidates is null)
-        {
-            var count = current.Count;
-            var picked = new List<int>(Math.Min(limit, count));
-            var drawn = new HashSet<int>();
-            var budget = ((long)limit * SampleDrawsPerPoint) + 64;
-            for (long draw = 0; draw < budget && picked.Count < limit && drawn.Count < count; draw++)
-            {
-                var offset = random.Next(count);
-                if (drawn.Add(offset) && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)))
-                {
-                    picked.Add(offset);
-                }
-            }
-
-            if (picked.Count == limit)
-            {
-                return picked;
-            }
-
-            // Too few matches among the draws: list them all (a fresh, equally uniform sample).
-            pool = [];
-            for (var offset = 0; offset < count; offset++)
-            {
-                if (current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)))
-                {
-                    pool.Add(offset);
-                }
-            }
-        }
-        else
-        {
-            pool = new List<int>(candidates.Length);
-            foreach (var offset in candidates)
-            {
-                if (current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)))
-                {
-                    pool.Add(offset);
-                }
-            }
-        }
-
-        // Partial Fisher-Yates: the first `take` slots become a uniform sample without replacement.
-        var take = Math.Min(limit, pool.Count);
-        for (var i = 0; i < take; i++)
-        {
-            var j = random.Next(i, pool.Count);
-            (pool[i], pool[j]) = (pool[j], pool[i]);
-        }
-
-        pool.RemoveRange(take, pool.Count - take);
-        return pool;
     }
 }

@@ -1,45 +1,60 @@
+using System.Buffers;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
+using Vectorizer.Engine.Storage;
 using Vectorizer.Engine.Vectors;
 
 namespace Vectorizer.Engine.Collections;
 
-public sealed partial class Collection
+/// <summary>
+/// The write path of one collection:
+/// <code>
+/// request ─► Prepare (no lock: names, dimensions, NaN; Cosine vectors normalised in place)
+///         ─► write lock ─► Resolve (filters and update modes → explicit ids; null when nothing changes)
+///                      ─► WAL append (pwrite, in the page cache) ─► Apply (in memory) ─► unlock ─► wake the indexer
+///         ─► wait=true: group fsync covering the record
+/// </code>
+/// The WAL holds resolved operations, so replaying it (<see cref="Apply"/>, also used by recovery) gives the same
+/// state whatever the payloads said at replay time. Bad input throws before anything is written.
+/// </summary>
+internal sealed class WritePath
 {
-    /// <summary>Reused for every WAL record (writes are serialised by the write lock).</summary>
-    private System.Buffers.ArrayBufferWriter<byte> walBuffer = new(1 << 16);
+    private readonly Collection owner;
+    private readonly WriteAheadLog wal;
+    private readonly BackgroundIndexer indexer;
 
-    /// <summary>
-    /// Validates, logs and applies one operation. Bad input throws before anything is written. With
-    /// <paramref name="wait"/> the call returns after the WAL record is fsynced (shared with concurrent writers).
-    /// </summary>
-    public async ValueTask<UpdateResult> UpdateAsync(UpdateOperation operation, bool wait, CancellationToken cancellationToken = default)
+    /// <summary>Reused for every WAL record (writes are serialised by the write lock).</summary>
+    private ArrayBufferWriter<byte> walBuffer = new(1 << 16);
+
+    public WritePath(Collection owner, WriteAheadLog wal, BackgroundIndexer indexer)
     {
-        var results = await UpdateBatchAsync([operation], wait, cancellationToken).ConfigureAwait(false);
-        return results[0];
+        this.owner = owner;
+        this.wal = wal;
+        this.indexer = indexer;
     }
 
     /// <summary>Applies operations in order; every one is validated before the first is written.</summary>
-    public async ValueTask<IReadOnlyList<UpdateResult>> UpdateBatchAsync(IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<UpdateResult>> UpdateBatchAsync(IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken)
     {
         foreach (var operation in operations)
         {
-            ValidateStatic(operation);
+            Prepare(operation);
         }
 
         var lsns = new long[operations.Count];
-        rw.EnterWriteLock();
+        owner.Lock.EnterWriteLock();
         try
         {
-            if (disposed)
+            if (owner.IsClosed)
             {
-                throw new VectorizerException(ErrorCode.ShuttingDown, $"Collection `{Name}` is closed");
+                throw new VectorizerException(ErrorCode.ShuttingDown, $"Collection `{owner.Name}` is closed");
             }
 
-            var current = State;
+            var current = owner.State;
             for (var i = 0; i < operations.Count; i++)
             {
                 var resolved = Resolve(current, operations[i]);
@@ -54,7 +69,7 @@ public sealed partial class Collection
                 var lsn = wal.Append((byte)resolved.Kind, walBuffer.WrittenSpan);
                 Apply(current, resolved, (ulong)lsn);
                 lsns[i] = lsn;
-                Interlocked.Increment(ref operationsSinceCheckpoint);
+                owner.CountOperation();
             }
         }
         finally
@@ -62,13 +77,13 @@ public sealed partial class Collection
             if (walBuffer.Capacity > 8 << 20)
             {
                 // One huge request should not pin its buffer for the life of the collection.
-                walBuffer = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
+                walBuffer = new ArrayBufferWriter<byte>(1 << 16);
             }
 
-            rw.ExitWriteLock();
+            owner.Lock.ExitWriteLock();
         }
 
-        indexSignal.Release();
+        indexer.Wake();
         if (wait && lsns.Length > 0)
         {
             await wal.WaitDurableAsync(lsns[^1], cancellationToken).ConfigureAwait(false);
@@ -83,16 +98,20 @@ public sealed partial class Collection
         return results;
     }
 
-    // ------------------------------------------------------------------ validation (no lock)
+    // ------------------------------------------------------------------ prepare (no lock)
 
-    private void ValidateStatic(UpdateOperation operation)
+    /// <summary>
+    /// Checks what can be checked without the lock (vector names, dimensions, finiteness) and normalises the
+    /// operation's dense vectors in place for their metric (Cosine vectors become unit length).
+    /// </summary>
+    private void Prepare(UpdateOperation operation)
     {
         switch (operation)
         {
             case UpsertOperation upsert:
                 foreach (var point in upsert.Points)
                 {
-                    PrepareVectors(point.Vectors);
+                    CheckAndNormalizeVectors(point.Vectors);
                     CheckSparseNames(point.Sparse);
                 }
 
@@ -100,17 +119,18 @@ public sealed partial class Collection
             case UpdateVectorsOperation update:
                 foreach (var point in update.Points)
                 {
-                    PrepareVectors(point.Vectors);
+                    CheckAndNormalizeVectors(point.Vectors);
                     CheckSparseNames(point.Sparse);
                 }
 
                 break;
             case DeleteVectorsOperation deleteVectors:
+                var state = owner.State;
                 foreach (var name in deleteVectors.VectorNames)
                 {
-                    if (State.SparseSlot(name) is null)
+                    if (state.SparseSlot(name) is null)
                     {
-                        _ = SlotOrThrow(State, name);
+                        _ = SlotOrThrow(state, name);
                     }
                 }
 
@@ -119,14 +139,15 @@ public sealed partial class Collection
     }
 
     /// <summary>Checks names, dimensions and finiteness, then preprocesses (normalises Cosine vectors) in place.</summary>
-    private void PrepareVectors(IReadOnlyDictionary<string, float[]> vectors)
+    private void CheckAndNormalizeVectors(IReadOnlyDictionary<string, float[]> vectors)
     {
+        var config = owner.Config;
         foreach (var (name, vector) in vectors)
         {
-            var parameters = Config.Vectors.TryGetValue(name, out var p) ? p : throw VectorizerException.VectorNameNotFound(name);
+            var parameters = config.Vectors.TryGetValue(name, out var p) ? p : throw VectorizerException.VectorNameNotFound(name);
             if (vector.Length != parameters.Size)
             {
-                throw VectorizerException.WrongDimension(parameters.Size, vector.Length, Config.NamedVectors ? name : null);
+                throw VectorizerException.WrongDimension(parameters.Size, vector.Length, config.NamedVectors ? name : null);
             }
 
             if (!VectorKernels.AllFinite(vector))
@@ -140,15 +161,14 @@ public sealed partial class Collection
         }
     }
 
-
-    private void CheckSparseNames(IReadOnlyDictionary<string, Sparse.SparseVector>? sparse)
+    private void CheckSparseNames(IReadOnlyDictionary<string, SparseVector>? sparse)
     {
         if (sparse is null)
         {
             return;
         }
 
-        var current = State;
+        var current = owner.State;
         foreach (var name in sparse.Keys)
         {
             if (current.SparseSlot(name) is null)
@@ -158,13 +178,13 @@ public sealed partial class Collection
         }
     }
 
-    private static VectorSlot SlotOrThrow(SegmentState current, string name) =>
+    internal static VectorSlot SlotOrThrow(CollectionState current, string name) =>
         current.Slot(name) ?? throw VectorizerException.VectorNameNotFound(name);
 
-    // ------------------------------------------------------------------ resolution (write lock held)
+    // ------------------------------------------------------------------ resolve (write lock held)
 
     /// <summary>Turns a request into the id-explicit form the WAL stores; null when it changes nothing.</summary>
-    private WalOperation? Resolve(SegmentState current, UpdateOperation operation)
+    private static WalOperation? Resolve(CollectionState current, UpdateOperation operation)
     {
         switch (operation)
         {
@@ -192,12 +212,12 @@ public sealed partial class Collection
 
     private static WalOperation? Nonempty(WalOperation operation) => operation.Ids.Count == 0 ? null : operation;
 
-    private static WalOperation? ResolveUpsert(SegmentState current, UpsertOperation upsert)
+    private static WalOperation? ResolveUpsert(CollectionState current, UpsertOperation upsert)
     {
         var ids = new List<PointId>(upsert.Points.Count);
         var vectors = new List<IReadOnlyDictionary<string, float[]>>(upsert.Points.Count);
         var payloads = new List<PointPayload?>(upsert.Points.Count);
-        var sparse = new List<IReadOnlyDictionary<string, Sparse.SparseVector>?>(upsert.Points.Count);
+        var sparse = new List<IReadOnlyDictionary<string, SparseVector>?>(upsert.Points.Count);
         var anySparse = false;
         foreach (var point in upsert.Points)
         {
@@ -222,11 +242,11 @@ public sealed partial class Collection
         return ids.Count == 0 ? null : new WalOperation(WalOperationKind.Upsert, ids, vectors, payloads, Sparse: anySparse ? sparse : null);
     }
 
-    private static WalOperation? ResolveUpdateVectors(SegmentState current, UpdateVectorsOperation update)
+    private static WalOperation? ResolveUpdateVectors(CollectionState current, UpdateVectorsOperation update)
     {
         var ids = new List<PointId>(update.Points.Count);
         var vectors = new List<IReadOnlyDictionary<string, float[]>>(update.Points.Count);
-        var sparse = new List<IReadOnlyDictionary<string, Sparse.SparseVector>?>(update.Points.Count);
+        var sparse = new List<IReadOnlyDictionary<string, SparseVector>?>(update.Points.Count);
         var anySparse = false;
         foreach (var point in update.Points)
         {
@@ -250,7 +270,7 @@ public sealed partial class Collection
     }
 
     /// <summary>The ids a selector names: explicit ids (all must exist when <paramref name="requireExisting"/>), filtered.</summary>
-    private static List<PointId> SelectIds(SegmentState current, PointSelector selector, bool requireExisting)
+    private static List<PointId> SelectIds(CollectionState current, PointSelector selector, bool requireExisting)
     {
         var result = new List<PointId>();
         if (selector.Ids is { } ids)
@@ -280,7 +300,7 @@ public sealed partial class Collection
         {
             // A selective filter on an indexed field (the file indexer's `file_path`) is resolved from the index
             // instead of a scan of every point under the write lock.
-            if (IndexedCandidates(current, filter) is { } candidates)
+            if (current.IndexedCandidates(filter) is { } candidates)
             {
                 foreach (var offset in candidates)
                 {
@@ -309,7 +329,7 @@ public sealed partial class Collection
     // ------------------------------------------------------------------ apply (write lock held, or recovery)
 
     /// <summary>Applies a resolved operation. Ids that no longer exist are skipped (replay after a delete).</summary>
-    private static void Apply(SegmentState current, WalOperation operation, ulong version)
+    public static void Apply(CollectionState current, WalOperation operation, ulong version)
     {
         var ids = operation.Ids;
         switch (operation.Kind)
@@ -352,8 +372,8 @@ public sealed partial class Collection
                             merged[name] = vector;
                         }
 
-                        var mergedSparse = current.SparseVectorsOf(offset) ?? new Dictionary<string, Sparse.SparseVector>(StringComparer.Ordinal);
-                        foreach (var (name, vector) in operation.Sparse?[i] ?? new Dictionary<string, Sparse.SparseVector>())
+                        var mergedSparse = current.SparseVectorsOf(offset) ?? new Dictionary<string, SparseVector>(StringComparer.Ordinal);
+                        foreach (var (name, vector) in operation.Sparse?[i] ?? new Dictionary<string, SparseVector>())
                         {
                             mergedSparse[name] = vector;
                         }

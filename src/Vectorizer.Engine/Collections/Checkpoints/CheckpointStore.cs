@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Storage;
+
+namespace Vectorizer.Engine.Collections.Checkpoints;
+
+/// <summary>
+/// A collection's checkpoints on disk: a consistent copy of the state at one LSN, so a restart replays only the WAL
+/// after it. Writes a <see cref="CheckpointSnapshot"/>, loads the newest checkpoint that verifies, and keeps
+/// <see cref="RetainedCheckpoints"/> of them (the WAL reaches back to the oldest, so a damaged newest one falls back
+/// to the previous one plus a longer replay). All of a checkpoint's file I/O is here; the byte layouts are in
+/// <see cref="CheckpointFormat"/>.
+/// <code>
+/// checkpoints/&lt;lsn&gt;/manifest.json   files, counts, CRCs (last line: crc32c of the rest)
+///                     points.bin      ids, versions, payloads, deleted and searchable bitmaps (+CRC trailer)
+///                     sparse.bin      sparse vectors (+CRC trailer), when the collection has any
+///                     &lt;key&gt;.tail      vectors of the last, partial chunk of each slot
+///                     &lt;key&gt;.graph     the HNSW graph of each slot (+CRC trailer)
+/// vectors/g&lt;generation&gt;/&lt;key&gt;/chunk-N.bin   full vector chunks: written once, shared by checkpoints
+/// </code>
+/// Not thread-safe: the collection calls it under its maintenance gate (or before it starts).
+/// </summary>
+internal sealed class CheckpointStore
+{
+    /// <summary>Checkpoints kept on disk; the WAL is kept back to the oldest of them.</summary>
+    public const int RetainedCheckpoints = 2;
+
+    private readonly string name;
+    private readonly CollectionPaths paths;
+    private readonly ILogger logger;
+
+    /// <summary>CRCs of the full vector chunks already on disk (by path relative to the root), so each is written once.</summary>
+    private readonly Dictionary<string, uint> chunkCrcs = new(StringComparer.Ordinal);
+
+    public CheckpointStore(string name, CollectionPaths paths, ILogger logger)
+    {
+        this.name = name;
+        this.paths = paths;
+        this.logger = logger;
+    }
+
+    // ------------------------------------------------------------------ write
+
+    /// <summary>Writes <paramref name="snapshot"/> as checkpoint <c>snapshot.Lsn</c>: into a temporary folder, fsynced, then renamed into place.</summary>
+    public void Write(CheckpointSnapshot snapshot)
+    {
+        var lsn = snapshot.Lsn;
+        var count = snapshot.Count;
+        var directory = paths.Checkpoint(lsn);
+        var temporary = directory + ".tmp";
+        if (Directory.Exists(temporary))
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
+
+        Directory.CreateDirectory(temporary);
+        var manifest = new CheckpointManifest
+        {
+            Format = CheckpointFormat.ManifestFormat,
+            Lsn = lsn,
+            Generation = snapshot.Generation,
+            Count = count,
+        };
+
+        ChecksummedFile.Write(Path.Combine(temporary, "points.bin"), stream => CheckpointFormat.WritePoints(stream, snapshot));
+        foreach (var (slot, _, indexedUpTo) in snapshot.Slots)
+        {
+            var entry = new SlotManifest { Name = slot.Name, Key = slot.FileKey, Dimension = slot.Dimension, ChunkCapacity = slot.Store.ChunkCapacity, IndexedUpTo = indexedUpTo };
+            WriteVectorChunks(slot, snapshot.Generation, count, temporary, lsn, entry);
+            if (slot.Graph is { } graph && indexedUpTo > 0)
+            {
+                var graphFile = slot.FileKey + ".graph";
+                ChecksummedFile.Write(Path.Combine(temporary, graphFile), stream => graph.Save(stream, indexedUpTo));
+                entry.Graph = RelativeCheckpointFile(lsn, graphFile);
+            }
+
+            manifest.Slots.Add(entry);
+        }
+
+        if (snapshot.Sparse.Count > 0)
+        {
+            ChecksummedFile.Write(Path.Combine(temporary, "sparse.bin"), stream => CheckpointFormat.WriteSparse(stream, snapshot.Sparse));
+            manifest.Sparse = "sparse.bin";
+        }
+
+        FileUtil.WriteDurable(Path.Combine(temporary, "manifest.json"), CheckpointFormat.EncodeManifest(manifest));
+        FileUtil.SyncDirectory(temporary);
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        Directory.Move(temporary, directory);
+        FileUtil.SyncDirectory(paths.CheckpointsDirectory);
+    }
+
+    private static string RelativeCheckpointFile(long lsn, string file) =>
+        "checkpoints/" + lsn.ToString("D20", CultureInfo.InvariantCulture) + "/" + file;
+
+    /// <summary>Full chunks go to the shared generation folder once; the partial last chunk into the checkpoint.</summary>
+    private void WriteVectorChunks(VectorSlot slot, long generation, int count, string checkpointDirectory, long lsn, SlotManifest entry)
+    {
+        var store = slot.Store;
+        var capacity = store.ChunkCapacity;
+        var fullChunks = count / capacity;
+        var chunkDirectory = Path.Combine(paths.VectorGeneration(generation), slot.FileKey);
+        Directory.CreateDirectory(chunkDirectory);
+        for (var chunk = 0; chunk < fullChunks; chunk++)
+        {
+            var file = $"chunk-{chunk:D6}.bin";
+            var relative = $"vectors/g{generation}/{slot.FileKey}/{file}";
+            var path = Path.Combine(chunkDirectory, file);
+            if (!chunkCrcs.TryGetValue(relative, out var crc) || !File.Exists(path))
+            {
+                var bytes = store.GetChunkBytes(chunk, capacity);
+                crc = Crc32C.Compute(bytes);
+                FileUtil.WriteDurable(path + ".tmp", bytes);
+                File.Move(path + ".tmp", path, overwrite: true);
+                chunkCrcs[relative] = crc;
+            }
+
+            entry.Chunks.Add(new ChunkManifest { File = relative, Vectors = capacity, Crc = crc });
+        }
+
+        FileUtil.SyncDirectory(chunkDirectory);
+        var tailVectors = count - (fullChunks * capacity);
+        if (tailVectors > 0)
+        {
+            var tailFile = slot.FileKey + ".tail";
+            var bytes = store.GetChunkBytes(fullChunks, tailVectors);
+            FileUtil.WriteDurable(Path.Combine(checkpointDirectory, tailFile), bytes);
+            entry.Chunks.Add(new ChunkManifest { File = RelativeCheckpointFile(lsn, tailFile), Vectors = tailVectors, Crc = Crc32C.Compute(bytes) });
+        }
+    }
+
+    private static CheckpointManifest ReadManifest(string path) => CheckpointFormat.DecodeManifest(File.ReadAllBytes(path), path);
+
+    // ------------------------------------------------------------------ retention
+
+    /// <summary>Checkpoint directories, newest first (temporary and quarantined ones excluded).</summary>
+    private List<(long Lsn, string Path)> ListCheckpoints()
+    {
+        var list = new List<(long, string)>();
+        if (!Directory.Exists(paths.CheckpointsDirectory))
+        {
+            return list;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(paths.CheckpointsDirectory))
+        {
+            if (long.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var lsn))
+            {
+                list.Add((lsn, directory));
+            }
+        }
+
+        list.Sort((a, b) => b.Item1.CompareTo(a.Item1));
+        return list;
+    }
+
+    /// <summary>
+    /// Deletes all but the newest <see cref="RetainedCheckpoints"/> checkpoints and leftover temporary folders, cuts the
+    /// WAL back to the oldest retained checkpoint, and deletes vector generations no retained checkpoint (nor the
+    /// current state, <paramref name="currentGeneration"/>) uses.
+    /// </summary>
+    public void ApplyRetention(WriteAheadLog wal, long currentGeneration)
+    {
+        var checkpoints = ListCheckpoints();
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < checkpoints.Count; i++)
+        {
+            if (i >= RetainedCheckpoints)
+            {
+                TryDeleteDirectory(checkpoints[i].Path);
+                continue;
+            }
+
+            try
+            {
+                referenced.Add("g" + ReadManifest(Path.Combine(checkpoints[i].Path, "manifest.json")).Generation.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
+            {
+                logger.LogWarning(e, "Collection {Name}: unreadable checkpoint manifest in {Path}", name, checkpoints[i].Path);
+            }
+        }
+
+        foreach (var leftover in Directory.EnumerateDirectories(paths.CheckpointsDirectory, "*.tmp"))
+        {
+            TryDeleteDirectory(leftover);
+        }
+
+        // The WAL must reach back to the oldest retained checkpoint.
+        var oldest = checkpoints[Math.Min(checkpoints.Count, RetainedCheckpoints) - 1].Lsn;
+        wal.TruncatePrefix(oldest);
+
+        if (Directory.Exists(paths.VectorsDirectory))
+        {
+            foreach (var generation in Directory.EnumerateDirectories(paths.VectorsDirectory))
+            {
+                var folder = Path.GetFileName(generation);
+                if (!referenced.Contains(folder) && folder != "g" + currentGeneration.ToString(CultureInfo.InvariantCulture))
+                {
+                    TryDeleteDirectory(generation);
+                }
+            }
+        }
+    }
+
+    private void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning(e, "Collection {Name}: could not delete {Path}", name, path);
+        }
+    }
+
+    // ------------------------------------------------------------------ load
+
+    /// <summary>Loads the newest checkpoint that verifies (0 and null when none); damaged ones are renamed <c>*.corrupt</c>.</summary>
+    public (CollectionState? State, long Lsn) LoadNewest(CollectionConfig config)
+    {
+        foreach (var (lsn, directory) in ListCheckpoints())
+        {
+            try
+            {
+                return (Load(directory, lsn, config), lsn);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or JsonException or VectorizerException or ArgumentException or IndexOutOfRangeException or EndOfStreamException)
+            {
+                logger.LogWarning("Collection {Name}: checkpoint {Lsn} is damaged ({Error}); falling back to an older one", name, lsn, e.Message);
+                var quarantine = directory + ".corrupt";
+                if (Directory.Exists(quarantine))
+                {
+                    Directory.Delete(quarantine, recursive: true);
+                }
+
+                Directory.Move(directory, quarantine);
+            }
+        }
+
+        return (null, 0);
+    }
+
+    private CollectionState Load(string directory, long lsn, CollectionConfig config)
+    {
+        var manifest = ReadManifest(Path.Combine(directory, "manifest.json"));
+        if (manifest.Format != CheckpointFormat.ManifestFormat || manifest.Lsn != lsn)
+        {
+            throw new InvalidDataException($"manifest format {manifest.Format} / LSN {manifest.Lsn} not readable");
+        }
+
+        var loaded = new CollectionState(config, manifest.Generation, paths.SpillDirectory);
+        var points = ChecksummedFile.Read(Path.Combine(directory, "points.bin"));
+        CheckpointFormat.ReadPoints(points.Span, loaded, manifest.Count);
+        if (manifest.Sparse is { } sparseFile)
+        {
+            CheckpointFormat.ReadSparse(ChecksummedFile.Read(Path.Combine(directory, sparseFile)).Span, loaded, manifest.Count);
+        }
+
+        foreach (var entry in manifest.Slots)
+        {
+            var slot = loaded.Slot(entry.Name) ?? throw new InvalidDataException($"checkpoint has unknown vector `{entry.Name}`");
+            if (entry.Dimension != slot.Dimension || entry.ChunkCapacity != slot.Store.ChunkCapacity)
+            {
+                throw new InvalidDataException($"vector `{entry.Name}` layout does not match the collection");
+            }
+
+            foreach (var chunk in entry.Chunks)
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(paths.Root, chunk.File));
+                if (bytes.Length != chunk.Vectors * slot.Dimension * sizeof(float) || Crc32C.Compute(bytes) != chunk.Crc)
+                {
+                    throw new InvalidDataException($"vector chunk {chunk.File} is damaged");
+                }
+
+                slot.Store.AppendRaw(bytes);
+                if (chunk.File.StartsWith("vectors/", StringComparison.Ordinal))
+                {
+                    chunkCrcs[chunk.File] = chunk.Crc;
+                }
+            }
+
+            if (slot.Store.Count != manifest.Count)
+            {
+                throw new InvalidDataException($"vector `{entry.Name}` has {slot.Store.Count} vectors, expected {manifest.Count}");
+            }
+
+            if (entry.Graph is { } graphFile)
+            {
+                try
+                {
+                    var (graph, nodes) = HnswGraph.Load(ChecksummedFile.Read(Path.Combine(paths.Root, graphFile)).Span);
+                    slot.Graph = graph;
+                    slot.IndexedUpTo = Math.Min(nodes, manifest.Count);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or VectorizerException or ArgumentException or IndexOutOfRangeException)
+                {
+                    // The graph is derived data: rebuild it rather than lose the checkpoint.
+                    logger.LogWarning("Collection {Name}: HNSW graph for `{Vector}` is damaged ({Error}); it will be rebuilt", name, entry.Name, e.Message);
+                }
+            }
+        }
+
+        return loaded;
+    }
+}
