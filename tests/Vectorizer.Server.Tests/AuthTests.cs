@@ -113,6 +113,26 @@ public sealed class AuthTests
         }
     }
 
+    /// <summary>Validated tokens are remembered (clients resend the same one), but never past their <c>exp</c>.</summary>
+    [Fact]
+    public async Task ARememberedTokenStillExpires()
+    {
+        await using var server = await TestServer.StartAsync(Secure.Configure);
+        var exp = DateTimeOffset.UtcNow.AddSeconds(2);
+        var token = Secure.Tokens.Create("r", null, exp, DateTimeOffset.UtcNow);
+        (await server.Client.Get("/collections", token, bearer: true)).AssertOk();
+        (await server.Client.Get("/collections", token, bearer: true)).AssertOk();
+        var wait = DateTimeOffset.FromUnixTimeSeconds(exp.ToUnixTimeSeconds()) - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300);
+        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+        (await server.Client.Get("/collections", token, bearer: true)).AssertError(401, "expired");
+
+        // A token that differs in one character of its signature is not the remembered one.
+        var fresh = Secure.Token("m");
+        (await server.Client.Get("/collections", fresh, bearer: true)).AssertOk();
+        var tampered = fresh[..^2] + (fresh[^2] == 'A' ? 'B' : 'A') + fresh[^1];
+        (await server.Client.Get("/collections", tampered, bearer: true)).AssertError(401, "Invalid JWT");
+    }
+
     [Fact]
     public async Task OnlyKeysWithoutJwtSecretRefuseTokens()
     {

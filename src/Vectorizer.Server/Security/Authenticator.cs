@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Vectorizer.Server.Application;
@@ -48,9 +49,19 @@ public sealed class Authenticator
     public const string ApiKeyHeader = "api-key";
     public const string AuthorizationHeader = "Authorization";
 
+    /// <summary>How many validated tokens are remembered.</summary>
+    public const int MaxCachedTokens = 10_000;
+
     private readonly byte[]? fullKeyHash;
     private readonly byte[]? readOnlyKeyHash;
     private readonly JwtTokens? jwt;
+
+    /// <summary>
+    /// Tokens already validated, by their exact text, with their expiry: clients send the same token with every request,
+    /// and validating it again costs more than a key comparison (see bench/results/auth-cost-*). Bounded by
+    /// <see cref="MaxCachedTokens"/> (cleared when full); an entry is used only before its token's <c>exp</c>.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (Access Access, DateTimeOffset? Expires)> validTokens = new(StringComparer.Ordinal);
 
     public Authenticator(VectorizerSettings settings)
         : this(settings.Auth)
@@ -116,10 +127,29 @@ public sealed class Authenticator
 
         if (jwt is not null && JwtTokens.LooksLikeJwt(credential))
         {
-            var (access, failure) = await jwt.ValidateAsync(credential).ConfigureAwait(false);
-            return access is not null
-                ? new AuthResult(CredentialKind.Valid, access, null, Principal(hash))
-                : AuthResult.Invalid("Invalid JWT: " + failure);
+            if (validTokens.TryGetValue(credential, out var cached))
+            {
+                if (cached.Expires is not { } expiry || DateTimeOffset.UtcNow < expiry)
+                {
+                    return new AuthResult(CredentialKind.Valid, cached.Access, null, Principal(hash));
+                }
+
+                validTokens.TryRemove(credential, out _);
+            }
+
+            var (access, failure, expires) = await jwt.ValidateAsync(credential).ConfigureAwait(false);
+            if (access is null)
+            {
+                return AuthResult.Invalid("Invalid JWT: " + failure);
+            }
+
+            if (validTokens.Count >= MaxCachedTokens)
+            {
+                validTokens.Clear();
+            }
+
+            validTokens[credential] = (access, expires);
+            return new AuthResult(CredentialKind.Valid, access, null, Principal(hash));
         }
 
         return AuthResult.Invalid("Invalid API key or JWT");

@@ -44,8 +44,8 @@ public sealed class JwtTokens
     /// <summary>A JWS in compact form has three base64url parts; API keys almost never do.</summary>
     public static bool LooksLikeJwt(string credential) => credential.AsSpan().Count('.') == 2;
 
-    /// <summary>The token's access, or why it is refused (never echoing the token).</summary>
-    public async Task<(Access? Access, string? Failure)> ValidateAsync(string token)
+    /// <summary>The token's access and expiry (null: none), or why it is refused (never echoing the token).</summary>
+    public async Task<(Access? Access, string? Failure, DateTimeOffset? Expires)> ValidateAsync(string token)
     {
         TokenValidationResult result;
         try
@@ -54,7 +54,7 @@ public sealed class JwtTokens
         }
         catch (Exception e) when (e is ArgumentException or SecurityTokenException or FormatException or JsonException)
         {
-            return (null, "malformed token");
+            return (null, "malformed token", null);
         }
 
         if (!result.IsValid)
@@ -62,11 +62,11 @@ public sealed class JwtTokens
             switch (HeaderAlgorithm(token))
             {
                 case null:
-                    return (null, "malformed token");
+                    return (null, "malformed token", null);
                 case var alg when alg.Equals("none", StringComparison.OrdinalIgnoreCase):
-                    return (null, $"unsigned tokens (alg: none) are refused; sign with {Algorithm}");
+                    return (null, $"unsigned tokens (alg: none) are refused; sign with {Algorithm}", null);
                 case var alg when alg != Algorithm:
-                    return (null, $"the token must be signed with {Algorithm}, not {Truncate(alg)}");
+                    return (null, $"the token must be signed with {Algorithm}, not {Truncate(alg)}", null);
             }
 
             return (null, result.Exception switch
@@ -77,16 +77,18 @@ public sealed class JwtTokens
                 SecurityTokenInvalidAlgorithmException => $"the token must be signed with {Algorithm}",
                 SecurityTokenInvalidLifetimeException => "invalid lifetime (exp, nbf)",
                 _ => "malformed token",
-            });
+            }, null);
         }
 
         try
         {
-            return (ReadAccess(((JsonWebToken)result.SecurityToken).EncodedPayload), null);
+            var jwt = (JsonWebToken)result.SecurityToken;
+            var expires = jwt.TryGetPayloadValue<long>("exp", out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : (DateTimeOffset?)null;
+            return (ReadAccess(jwt.EncodedPayload), null, expires);
         }
-        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException)
+        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentOutOfRangeException)
         {
-            return (null, e.Message);
+            return (null, e.Message, null);
         }
     }
 
