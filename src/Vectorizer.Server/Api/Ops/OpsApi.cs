@@ -102,15 +102,18 @@ public static class OpsApi
             collections.Add(new CollectionStatusInfo(name, info.Status.ToString().ToLowerInvariant(), info.PointsCount, info.IndexedVectorsCount, memory, collection.LastLsn, collection.CheckpointLsn));
         }
 
+        // A collection that could not be opened makes the server "degraded": it answers, but not for everything it holds.
+        var failed = manager.Failed.Select(f => new FailedCollectionInfo(f.Name, f.Path, f.Reason, f.Since)).ToList();
         using var process = Process.GetCurrentProcess();
         return new ServerStatus(
-            "ok",
+            failed.Count == 0 ? "ok" : "degraded",
             ServiceApi.Version,
             clock.Uptime.TotalSeconds,
             manager.DataDirectory,
             collections.Count,
             points,
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
-            collections);
+            collections,
+            failed);
     }
 }
