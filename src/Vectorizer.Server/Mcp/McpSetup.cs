@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Vectorizer.Server.Api.Qdrant;
@@ -29,6 +30,8 @@ public static class McpSetup
     {
         services.AddHttpContextAccessor();
         services.AddSingleton<IMcpCallSource, HttpMcpCallSource>();
+        // The SDK logs three lines per request at Information; the access log already has one per request.
+        services.AddLogging(logging => logging.AddFilter("ModelContextProtocol", LogLevel.Warning));
         services.AddMcpServer(Configure)
             .WithHttpTransport()
             .WithVectorizerPrimitives();
