@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net.Http;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Mcp;
 
@@ -55,8 +54,9 @@ internal static class McpCommand
             {
                 return 0;
             }
-            catch (Exception e) when (e is HttpRequestException or ModelContextProtocol.McpException or IOException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // Unreachable, refused (401/403), not an MCP endpoint: one line, no stack trace.
                 Console.Error.WriteLine($"error: cannot serve MCP from {url}: {e.Message}");
                 return 1;
             }
