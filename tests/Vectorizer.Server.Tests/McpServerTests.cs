@@ -323,6 +323,50 @@ public sealed class McpServerTests(ITestOutputHelper output)
         Assert.Equal("mine", Assert.Single(await scoped.ListResourcesAsync()).Name);
     }
 
+    /// <summary>
+    /// Streamable HTTP is stateless (the SDK's default since protocol 2026-07-28): no session id, every POST stands alone
+    /// and is authorised by its own credential, so a credential cannot be carried over from an earlier request.
+    /// </summary>
+    [Fact]
+    public async Task EachRequestIsAuthorisedByItsOwnCredential()
+    {
+        await using var server = await TestServer.StartAsync(Secure.Configure);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        async Task<(HttpStatusCode Status, JsonElement? Message, bool Session)> Post(string? key, string json)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            if (key is not null)
+            {
+                request.Headers.Add("api-key", key);
+            }
+
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            var data = body.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("data: {", StringComparison.Ordinal))?["data: ".Length..]
+                ?? (body.TrimStart().StartsWith('{') ? body : null);
+            return (response.StatusCode, data is null ? null : JsonDocument.Parse(data).RootElement.Clone(), response.Headers.Contains("Mcp-Session-Id"));
+        }
+
+        var (status, initialized, session) = await Post(Secure.FullKey, """{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.False(session);
+        Assert.Equal("vectorizer", initialized!.Value.GetProperty("result").GetProperty("serverInfo").GetProperty("name").GetString());
+
+        const string create = """{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "create_collection", "arguments": {"collection": "c", "vectors": {"size": 2, "distance": "Dot"}}}}""";
+        var (readStatus, refused, _) = await Post(Secure.ReadKey, create);
+        Assert.Equal(HttpStatusCode.OK, readStatus);
+        var result = refused!.Value.GetProperty("result");
+        Assert.True(result.GetProperty("isError").GetBoolean());
+        Assert.StartsWith("Access forbidden", result.GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Post(null, create)).Status);
+
+        var (fullStatus, created, _) = await Post(Secure.FullKey, create);
+        Assert.Equal(HttpStatusCode.OK, fullStatus);
+        Assert.False(created!.Value.GetProperty("result").TryGetProperty("isError", out var isError) && isError.GetBoolean(), created.Value.ToString());
+        Assert.True((await server.Client.Get("/collections/c", Secure.ReadKey)).Status == 200);
+    }
+
     /// <summary>The endpoint metadata the security pipeline reads: /mcp declares read access, per collection.</summary>
     [Fact]
     public async Task McpEndpointsDeclareTheirAccess()

@@ -13,9 +13,10 @@ internal interface IMcpCallSource
 
 /// <summary>
 /// Streamable HTTP: the access of the HTTP request that carried this message, as the security pipeline authenticated
-/// it (every POST to <c>/mcp</c> is authenticated, so a session cannot outlive or borrow a credential). The SDK runs each
-/// message's handler in the execution context of the request that carried it, so <see cref="IHttpContextAccessor"/>
-/// is that request. Without one the call is refused: never full access by default.
+/// it. The transport is stateless (the SDK's default since protocol 2026-07-28): every POST to <c>/mcp</c> stands alone
+/// and is authenticated, and its handler runs in that request's execution context, so <see cref="IHttpContextAccessor"/>
+/// is that request (were sessions turned on, the SDK's default <c>PerSessionExecutionContext = false</c> keeps this
+/// true per request). Without a request the call is refused: never full access by default.
 /// </summary>
 internal sealed class HttpMcpCallSource(IHttpContextAccessor accessor) : IMcpCallSource
 {
