@@ -195,6 +195,12 @@ public sealed class McpServerTests(ITestOutputHelper output)
         Assert.Equal(restCreate.Error, createMessage);
         Assert.Equal("CollectionAlreadyExists", createCode);
 
+        // Strict mode (enforced by the services) refuses a tool's query as it refuses the REST query.
+        (await client.Call("create_collection", """{"collection": "strict", "vectors": {"size": 2, "distance": "Dot"}, "strict_mode_config": {"enabled": true, "max_query_limit": 2}}""")).Ok("create_collection");
+        var restQuery = await server.Client.Post("/collections/strict/points/query", """{"query": [1, 0], "limit": 5}""", null);
+        var (strictMessage, _, strictStatus) = (await client.Call("search", """{"collection": "strict", "vector": [1, 0], "limit": 5}""")).Failed("search");
+        Assert.Equal((restQuery.Status, restQuery.Error), (strictStatus, strictMessage));
+
         // An unknown tool is the protocol's error (not a tool's).
         await Assert.ThrowsAsync<McpProtocolException>(() => client.Call("drop_everything", "{}"));
     }
@@ -233,6 +239,7 @@ public sealed class McpServerTests(ITestOutputHelper output)
 
     /// <summary>A long index_path stops when the client cancels: the run saves its checkpoint and a later call resumes.</summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task CancellingIndexPathStopsTheRun()
     {
         var root = TestPaths.NewPath("mcp-many-");

@@ -30,8 +30,10 @@ public static class McpSetup
     {
         services.AddHttpContextAccessor();
         services.AddSingleton<IMcpCallSource, HttpMcpCallSource>();
-        // The SDK logs three lines per request at Information; the access log already has one per request.
-        services.AddLogging(logging => logging.AddFilter("ModelContextProtocol", LogLevel.Warning));
+        // The SDK logs three lines per request at Information, and a client's bad request (an unknown tool or resource) as
+        // an error with a stack trace; the access log has one line per request, and our own unexpected errors are logged
+        // by ToolInvoker ("Vectorizer.Mcp").
+        services.AddLogging(logging => logging.AddFilter("ModelContextProtocol", LogLevel.Critical));
         services.AddMcpServer(Configure)
             .WithHttpTransport()
             .WithVectorizerPrimitives();

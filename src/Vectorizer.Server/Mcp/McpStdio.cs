@@ -127,5 +127,9 @@ public static class McpStdio
             options.ColorBehavior = LoggerColorBehavior.Disabled;
         });
         logging.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        if (level is not ("debug" or "trace"))
+        {
+            logging.AddFilter("ModelContextProtocol", LogLevel.Critical); // a client's bad request is not the server's error
+        }
     }
 }

@@ -62,6 +62,9 @@ internal static class CollectionTools
                     "Quantization: {\"scalar\": {\"type\": \"int8\", \"quantile\"?, \"always_ram\"?}}, {\"binary\": {}} or {\"product\": {\"compression\": \"x4\"..\"x64\"}}.",
                     """{"scalar": {"type": "int8", "quantile": 0.99}}""")),
                 new Prop("on_disk_payload", Schema.Boolean("Keep payloads in memory-mapped files instead of RAM.", @default: false)),
+                new Prop("optimizers_config", Schema.FreeObject("Qdrant's optimizer settings (accepted and reported; e.g. {\"indexing_threshold\": 20000}).")),
+                new Prop("wal_config", Schema.FreeObject("Write-ahead log: {\"wal_capacity_mb\": 32, \"wal_segments_ahead\": 0}.")),
+                new Prop("strict_mode_config", Schema.FreeObject("Strict mode: limits enforced on every request, e.g. {\"enabled\": true, \"max_query_limit\": 100, \"unindexed_filtering_retrieve\": false}.")),
                 new Prop("embedding", Schema.FreeObject(
                     "Embedders for text ingestion: {\"dense\"?: {\"provider\": \"hash\", \"dimension\"?} | {\"provider\": \"openai\", \"base_url\", \"model\", ...}, \"sparse\"?: {\"provider\": \"bm25\"}}.",
                     """{"dense": {"provider": "hash", "dimension": 384}, "sparse": {"provider": "bm25"}}""")),
