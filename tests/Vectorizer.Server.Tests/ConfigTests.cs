@@ -199,15 +199,6 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Fact]
-    public void LogResponsesIsRefusedRatherThanIgnored()
-    {
-        Assert.Empty(ConfigLoader.ValidateYaml("logging:\n  log_responses: false\n"));
-        var issue = Assert.Single(ConfigLoader.ValidateYaml("logging:\n  log_responses: true\n"));
-        Assert.Equal(("logging.log_responses", 2), (issue.Key, issue.Line));
-        Assert.Contains("not supported", issue.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void TheProductDocumentsSpellingOfDefaultsIsAnAlias()
     {
         var path = WriteConfig("collections:\n  default:\n    hnsw_config:\n      m: 8\n");

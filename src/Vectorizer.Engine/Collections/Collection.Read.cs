@@ -124,6 +124,8 @@ public sealed partial class Collection
     /// </summary>
     public IReadOnlyList<ScoredPoint> Query(QueryRequest request)
     {
+        using var span = Diagnostics.EngineTelemetry.Source.StartActivity("search");
+        span?.SetTag(Diagnostics.EngineTelemetry.CollectionTag, Name);
         ValidateVectorSelector(request.WithVector);
         if (request.Limit < 1)
         {

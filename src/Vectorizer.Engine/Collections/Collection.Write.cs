@@ -1,3 +1,4 @@
+using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Operations;
@@ -51,7 +52,13 @@ public sealed partial class Collection
 
                 walBuffer.ResetWrittenCount();
                 resolved.Encode(walBuffer);
-                var lsn = wal.Append((byte)resolved.Kind, walBuffer.WrittenSpan);
+                long lsn;
+                using (var span = EngineTelemetry.Source.StartActivity("wal.append"))
+                {
+                    span?.SetTag(EngineTelemetry.CollectionTag, Name);
+                    lsn = wal.Append((byte)resolved.Kind, walBuffer.WrittenSpan);
+                }
+
                 Apply(current, resolved, (ulong)lsn);
                 lsns[i] = lsn;
                 Interlocked.Increment(ref operationsSinceCheckpoint);
@@ -71,6 +78,9 @@ public sealed partial class Collection
         indexSignal.Release();
         if (wait && lsns.Length > 0)
         {
+            // The fsync that covers the last record: this call's own, or one a concurrent writer started (group commit).
+            using var span = EngineTelemetry.Source.StartActivity("wal.fsync");
+            span?.SetTag(EngineTelemetry.CollectionTag, Name);
             await wal.WaitDurableAsync(lsns[^1], cancellationToken).ConfigureAwait(false);
         }
 

@@ -246,6 +246,42 @@ public sealed partial class Collection : IDisposable
             : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
     }
 
+    /// <summary>Bytes of WAL segments on disk (monitoring).</summary>
+    public long WalBytes => wal.SizeBytes;
+
+    /// <summary>When the last checkpoint was written, or the collection was opened when none has been since (monitoring).</summary>
+    public DateTime LastCheckpointUtc => lastCheckpointUtc;
+
+    /// <summary>
+    /// Vectors in no HNSW graph (searched exactly), and how many of them the background indexer has still to insert
+    /// (the others belong to vectors below <c>indexing_threshold</c>, never indexed) (monitoring).
+    /// </summary>
+    public (long Unindexed, long Queued) UnindexedVectors()
+    {
+        rw.EnterReadLock();
+        try
+        {
+            var current = State;
+            long unindexed = 0, queued = 0;
+            foreach (var slot in current.Slots)
+            {
+                var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
+                long waiting = slot.Searchable.SetCount - slot.Searchable.CountBelow(upTo);
+                unindexed += waiting;
+                if (NeedsIndexing(current, slot))
+                {
+                    queued += waiting;
+                }
+            }
+
+            return (unindexed, queued);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
     /// <summary>Approximate bytes of RAM used by vectors, graphs and point metadata.</summary>
     public long MemoryBytes()
     {

@@ -62,6 +62,8 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
+        new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
+        new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
     ];
 
     /// <summary>
@@ -71,7 +73,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls",
-        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "backup", "mcp", "cache", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>
@@ -96,6 +98,11 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
         {
             yield return ("data_dir", "must not be empty");
         }
+
+        if (s.ShutdownDelaySeconds is < 0 or > 300)
+        {
+            yield return ("shutdown_delay_seconds", $"{s.ShutdownDelaySeconds} is outside 0-300");
+        }
     }
 }
 
@@ -111,12 +118,6 @@ public sealed class LoggingValidator : SectionValidator<LoggingSection>
         if (s.Format is not ("text" or "json"))
         {
             yield return ("format", $"`{s.Format}` is not one of text, json");
-        }
-
-        if (s.LogResponses)
-        {
-            yield return ("log_responses", "is not supported: response bodies are never logged (they can hold whole collections); "
-                + "`log_requests: true` logs one line per request with its status and size");
         }
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
-/// <summary>Qdrant's service endpoints: version and health probes.</summary>
+/// <summary>Qdrant's service endpoints: version and <c>/healthz</c> (<c>/livez</c>, <c>/readyz</c>: <c>HealthApi</c>).</summary>
 public static class ServiceApi
 {
     public static string Version { get; } =
@@ -15,8 +15,6 @@ public static class ServiceApi
     {
         app.MapGet("/", () => TypedResults.Json(new VersionInfo("vectorizer - vector search engine (Qdrant-compatible)", Version), ApiJson.Default.VersionInfo));
         app.MapGet("/healthz", () => TypedResults.Text("healthz check passed"));
-        app.MapGet("/livez", () => TypedResults.Text("healthz check passed"));
-        app.MapGet("/readyz", () => TypedResults.Text("all shards are ready"));
         return app;
     }
 }

@@ -1,0 +1,336 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Hosting;
+using Vectorizer.Server.Http;
+using Vectorizer.Server.Observability;
+
+namespace Vectorizer.Server.Api.Ops;
+
+/// <summary>
+/// Probes and health: <c>/livez</c> (200 while the process serves), <c>/readyz</c> (200 once collections are loaded, 503
+/// before and from the start of shutdown), <c>/health/detailed</c> (the operators' guide: status, version, uptime,
+/// requests and error rate, collections, disk, checkpoints, watcher), and Qdrant's <c>/telemetry</c>.
+/// </summary>
+public static class HealthApi
+{
+    /// <summary>Paths answered while the collections load (everything else gets 503 then).</summary>
+    public static readonly IReadOnlySet<string> ServedWhileLoading = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "/", "/livez", "/readyz", "/healthz", "/health", "/health/detailed", "/metrics",
+    };
+
+    /// <summary>Less free disk than this share of the file system makes the server degraded.</summary>
+    private const double FreeDiskDegradedRatio = 0.05;
+
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/livez", () => TypedResults.Text("healthz check passed"));
+        app.MapGet("/readyz", (ServerReadiness readiness) => readiness.IsReady
+            ? Results.Text("all shards are ready")
+            : Results.Text(readiness.IsStopping ? "shutting down" : "collections are loading", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/health/detailed", (HttpContext context) => Detailed(context));
+        app.MapGet("/telemetry", (HttpContext context) => Telemetry(context));
+        return app;
+    }
+
+    /// <summary>Before the engine has loaded: 503 in Qdrant's envelope for all but the probes.</summary>
+    public static Func<HttpContext, RequestDelegate, Task> LoadingGate(EngineHolder engine) => (context, next) =>
+        engine.IsLoaded || ServedWhileLoading.Contains(context.Request.Path.Value ?? "")
+            ? next(context)
+            : Unavailable(context);
+
+    private static Task Unavailable(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return QdrantResults.WriteError(context, StatusCodes.Status503ServiceUnavailable, "Service unavailable: collections are loading; /readyz answers 200 once they are");
+    }
+
+    private static IResult Detailed(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var settings = services.GetService<VectorizerSettings>()!;
+        var readiness = services.GetService<ServerReadiness>()!;
+        var stats = services.GetService<RequestStats>()!;
+        var clock = services.GetService<ServerClock>()!;
+        var disk = services.GetService<DataDiskProbe>()!;
+        var watcher = services.GetService<FileWatcherHost>()!.Snapshot();
+        var readings = services.GetService<CollectionReadings>()!.Current();
+
+        var problems = new JsonArray();
+        var collections = new JsonArray();
+        double oldestCheckpoint = 0;
+        foreach (var reading in readings)
+        {
+            if (reading.Status == "red")
+            {
+                problems.Add($"collection `{reading.Name}` is red");
+            }
+
+            var age = reading.OperationsSinceCheckpoint > 0 ? reading.CheckpointAgeSeconds : 0;
+            oldestCheckpoint = Math.Max(oldestCheckpoint, age);
+            if (settings.AutoSave.Enabled && age > 2.0 * settings.AutoSave.IntervalSeconds)
+            {
+                problems.Add($"collection `{reading.Name}`: {reading.OperationsSinceCheckpoint} operations not checkpointed for {age:F0} s (auto_save.interval_seconds: {settings.AutoSave.IntervalSeconds})");
+            }
+
+            collections.Add(new JsonObject
+            {
+                ["name"] = reading.Name,
+                ["status"] = reading.Status,
+                ["points"] = reading.Points,
+                ["indexed_vectors"] = reading.IndexedVectors,
+                ["unindexed_vectors"] = reading.UnindexedVectors,
+                ["operations_since_checkpoint"] = reading.OperationsSinceCheckpoint,
+                ["last_checkpoint_age_seconds"] = Math.Round(reading.CheckpointAgeSeconds, 1),
+                ["wal_bytes"] = reading.WalBytes,
+                ["ram_bytes"] = reading.RamBytes,
+                ["disk_bytes"] = reading.DiskBytes,
+            });
+        }
+
+        var (free, total) = disk.Read();
+        var freeRatio = total == 0 ? 0 : (double)free / total;
+        if (total > 0 && freeRatio < FreeDiskDegradedRatio)
+        {
+            problems.Add($"{free >> 20} MiB free under {disk.Path} ({freeRatio:P1})");
+        }
+
+        var (recent, recentErrors) = stats.LastFiveMinutes();
+        var errorRate = recent == 0 ? 0 : (double)recentErrors / recent;
+        if (recent >= 20 && errorRate > 0.05)
+        {
+            problems.Add($"{errorRate:P1} of the requests of the last 5 minutes failed with a 5xx status");
+        }
+
+        var watcherErrors = watcher.Stats.RecentErrors();
+        var status = readiness.Phase switch
+        {
+            "loading" => "starting",
+            "stopping" => "stopping",
+            _ => problems.Count > 0 ? "degraded" : "healthy",
+        };
+
+        var body = new JsonObject
+        {
+            ["status"] = status,
+            ["version"] = ServiceApi.Version,
+            ["uptime_seconds"] = Math.Round(clock.Uptime.TotalSeconds, 1),
+            ["started_at"] = clock.StartedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["ready"] = readiness.IsReady,
+            ["problems"] = problems,
+            ["metrics"] = new JsonObject
+            {
+                ["uptime"] = (long)clock.Uptime.TotalSeconds,
+                ["requests_total"] = stats.Total,
+                ["errors_total"] = stats.ServerErrors,
+                ["requests_last_5m"] = recent,
+                ["errors_last_5m"] = recentErrors,
+                ["error_rate"] = Math.Round(errorRate, 6),
+            },
+            ["services"] = new JsonObject
+            {
+                ["engine"] = readiness.Phase == "loading" ? "loading" : "loaded",
+                ["file_watcher"] = !watcher.Enabled ? "disabled" : watcher.Running ? "running" : "stopped",
+                ["metrics"] = settings.Metrics.Enabled ? "enabled" : "disabled",
+                ["tracing"] = settings.Telemetry.IsEnabled ? "otlp" : "disabled",
+            },
+            ["collections"] = collections,
+            ["checkpoints"] = new JsonObject
+            {
+                ["oldest_unsaved_age_seconds"] = Math.Round(oldestCheckpoint, 1),
+                ["auto_save"] = settings.AutoSave.Enabled,
+                ["interval_seconds"] = settings.AutoSave.IntervalSeconds,
+            },
+            ["disk"] = new JsonObject
+            {
+                ["data_dir"] = disk.Path,
+                ["free_bytes"] = free,
+                ["total_bytes"] = total,
+                ["free_ratio"] = Math.Round(freeRatio, 4),
+            },
+            ["watcher"] = new JsonObject
+            {
+                ["enabled"] = watcher.Enabled,
+                ["running"] = watcher.Running,
+                ["scanning"] = watcher.Scanning,
+                ["queue_depth"] = watcher.QueueDepth,
+                ["files_indexed"] = watcher.Stats.FilesIndexed,
+                ["files_failed"] = watcher.Stats.FilesFailed,
+                ["last_error"] = watcherErrors.Count == 0 ? null : new JsonObject
+                {
+                    ["path"] = watcherErrors[^1].Path,
+                    ["reason"] = watcherErrors[^1].Reason,
+                    ["time"] = watcherErrors[^1].Time.ToString("O", CultureInfo.InvariantCulture),
+                },
+            },
+        };
+        var code = status is "healthy" or "degraded" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        return Results.Text(body.ToJsonString(), "application/json", statusCode: code);
+    }
+
+    /// <summary>
+    /// Qdrant's <c>GET /telemetry</c> for one node: <c>id</c> (this process), <c>app</c> (name, version, startup, system),
+    /// <c>collections</c> (their number; with <c>details_level</c> ≥ 1 one entry each), <c>requests.rest.responses</c>
+    /// per <c>METHOD route</c> and status, and an empty <c>grpc</c>. <c>anonymize=true</c> replaces collection names by hashes.
+    /// </summary>
+    private static IResult Telemetry(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var details = QueryParameters.Int(query["details_level"], "details_level") ?? 0;
+        if (details < 0)
+        {
+            throw Engine.Errors.VectorizerException.BadRequest("details_level: must be 0 or more");
+        }
+
+        var anonymize = QueryParameters.Bool(query["anonymize"], "anonymize", fallback: false);
+        var services = context.RequestServices;
+        var clock = services.GetService<ServerClock>()!;
+        var stats = services.GetService<RequestStats>()!;
+        var disk = services.GetService<DataDiskProbe>()!;
+        var readings = services.GetService<CollectionReadings>()!.Current();
+        return QdrantResults.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", TelemetryId);
+            w.WriteStartObject("app");
+            w.WriteString("name", "vectorizer");
+            w.WriteString("version", ServiceApi.Version);
+            w.WriteString("startup", clock.StartedAt);
+            w.WriteStartObject("system");
+            w.WriteString("distribution", OperatingSystemName());
+            w.WriteBoolean("is_docker", File.Exists("/.dockerenv"));
+            w.WriteNumber("cores", Environment.ProcessorCount);
+            w.WriteNumber("ram_size", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1024);
+            w.WriteNumber("disk_size", disk.Read().Total / 1024);
+            w.WriteString("cpu_flags", CpuFlags());
+            w.WriteString("cpu_endian", BitConverter.IsLittleEndian ? "little" : "big");
+            w.WriteEndObject();
+            w.WriteEndObject();
+
+            w.WriteStartObject("collections");
+            w.WriteNumber("number_of_collections", readings.Count);
+            if (details >= 1)
+            {
+                w.WriteStartArray("collections");
+                foreach (var reading in readings)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", anonymize ? Anonymized(reading.Name) : reading.Name);
+                    w.WriteNumber("points", reading.Points);
+                    w.WriteNumber("vectors", reading.IndexedVectors + reading.UnindexedVectors);
+                    w.WriteString("status", reading.Status);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+
+            w.WriteStartObject("requests");
+            w.WriteStartObject("rest");
+            w.WriteStartObject("responses");
+            string? current = null;
+            foreach (var (operation, status, s) in stats.Operations())
+            {
+                if (operation != current)
+                {
+                    if (current is not null)
+                    {
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteStartObject(operation);
+                    current = operation;
+                }
+
+                w.WriteStartObject(status.ToString(CultureInfo.InvariantCulture));
+                w.WriteNumber("count", s.Count);
+                w.WriteNumber("fail_count", status >= 500 ? s.Count : 0);
+                w.WriteNumber("avg_duration_micros", Math.Round(s.AverageMicros, 3));
+                w.WriteNumber("min_duration_micros", Math.Round(s.MinMicros, 3));
+                w.WriteNumber("max_duration_micros", Math.Round(s.MaxMicros, 3));
+                w.WriteNumber("total_duration_micros", s.TotalMicros);
+                w.WriteString("last_responded", s.LastResponded);
+                w.WriteEndObject();
+            }
+
+            if (current is not null)
+            {
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteStartObject("grpc");
+            w.WriteStartObject("responses");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>One id per process (Qdrant keeps one per node).</summary>
+    private static readonly string TelemetryId = Guid.NewGuid().ToString();
+
+    private static string Anonymized(string name) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..16];
+
+    private static string OperatingSystemName()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/os-release"))
+            {
+                if (line.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))
+                {
+                    return line["PRETTY_NAME=".Length..].Trim('"');
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+    }
+
+    private static string CpuFlags()
+    {
+        var flags = new List<string>();
+        if (System.Runtime.Intrinsics.X86.Sse41.IsSupported)
+        {
+            flags.Add("sse");
+        }
+
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            flags.Add("avx2");
+        }
+
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported)
+        {
+            flags.Add("fma");
+        }
+
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        {
+            flags.Add("avx512");
+        }
+
+        if (System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
+        {
+            flags.Add("neon");
+        }
+
+        return string.Join(',', flags);
+    }
+}
