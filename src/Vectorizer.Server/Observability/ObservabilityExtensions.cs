@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +59,16 @@ public static class ObservabilityExtensions
                 .AddView("dotnet.process.cpu.count", MetricStreamConfiguration.Drop)
                 .AddView("dotnet.thread_pool.thread.count", new MetricStreamConfiguration { Name = "dotnet.thread_pool.threads" })
                 .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0));
+
+            // The server's instruments come from this host's IMeterFactory; another host in the same process (tests) has
+            // meters of the same name, which this host must not report.
+            services.ConfigureOpenTelemetryMeterProvider((provider, builder) =>
+            {
+                var own = provider.GetRequiredService<IMeterFactory>();
+                builder.AddView(instrument => instrument.Meter.Name == ServerTelemetry.MeterName && !ReferenceEquals(instrument.Meter.Scope, own)
+                    ? MetricStreamConfiguration.Drop
+                    : null);
+            });
         }
 
         if (settings.Telemetry.IsEnabled)

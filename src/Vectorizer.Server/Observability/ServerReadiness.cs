@@ -13,6 +13,7 @@ namespace Vectorizer.Server.Observability;
 /// </summary>
 public sealed class ServerReadiness(EngineHolder engine, VectorizerSettings settings, ILoggerFactory loggers) : IHostedLifecycleService
 {
+    private readonly ILogger logger = loggers.CreateLogger("Vectorizer");
     private volatile bool stopping;
 
     public bool IsReady => engine.IsLoaded && !stopping;
@@ -29,7 +30,7 @@ public sealed class ServerReadiness(EngineHolder engine, VectorizerSettings sett
         var delay = settings.Server.ShutdownDelaySeconds;
         if (delay > 0)
         {
-            loggers.CreateLogger("Vectorizer").LogInformation("Shutting down: /readyz answers 503; serving {Delay} s more before closing the listener", delay);
+            logger.LogInformation("Shutting down: /readyz answers 503; serving {Delay} s more before closing the listener", delay);
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(delay), cancellationToken).ConfigureAwait(false);
