@@ -1,9 +1,9 @@
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Configuration;
