@@ -52,7 +52,15 @@ public sealed class FileWatcherHost(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await engine.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await engine.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (engine.Loaded.IsFaulted)
+        {
+            return; // the engine's start reports why (one error, not two)
+        }
+
         await RestartAsync(section).ConfigureAwait(false);
         if (section.HotReload && source.Path is { } path && File.Exists(path))
         {
