@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Vectors.Quantization;
 
@@ -17,8 +16,8 @@ public static class QuantizationBenchmark
 {
     public sealed record Options(string Dataset, int MaxBase, int Queries, int[] Efs, int Threads, int Rounds, string[] Modes);
 
-    /// <summary>A quantization mode: name, the <c>quantization_config</c> (null: float32), and the oversampling used with it.</summary>
-    private sealed record Mode(string Name, string? Config, double Oversampling);
+    /// <summary>A quantization mode: name, the <c>quantization_config</c> as the API would take it (null: float32), the settings, and the oversampling used with it.</summary>
+    private sealed record Mode(string Name, string? Config, QuantizationSettings? Settings, double Oversampling);
 
     public static readonly string[] DefaultModes = ["float32", "int8", "int8-os2", "int8-os4", "binary-os4", "binary-os10", "pq-x8-os4", "pq-x16-os8"];
 
@@ -60,7 +59,14 @@ public static class QuantizationBenchmark
             "pq" => $$$"""{"product": {"compression": "{{{compression ?? "x8"}}}", "always_ram": true}}""",
             _ => throw new ArgumentException($"unknown mode {name}; e.g. {string.Join(", ", DefaultModes)}"),
         };
-        return new Mode(name, config, oversampling);
+        QuantizationSettings? settings = parts[0] switch
+        {
+            "int8" => new QuantizationSettings(QuantizationKind.Scalar, float.Parse(quantile, CultureInfo.InvariantCulture), AlwaysRam: true),
+            "binary" => new QuantizationSettings(QuantizationKind.Binary, AlwaysRam: true),
+            "pq" => new QuantizationSettings(QuantizationKind.Product, AlwaysRam: true, Compression: int.Parse((compression ?? "x8")[1..], CultureInfo.InvariantCulture)),
+            _ => null,
+        };
+        return new Mode(name, config, settings, oversampling);
     }
 
     public static string Run(Options options, TextWriter log, string? plotPath = null, string command = "")
@@ -91,8 +97,7 @@ public static class QuantizationBenchmark
             }
 
             stopwatch.Restart();
-            var json = JsonDocument.Parse(mode.Config).RootElement.Clone();
-            collection.UpdateConfig(c => c with { QuantizationConfig = json });
+            collection.UpdateConfig(c => c with { Quantization = mode.Settings });
             collection.WaitForIndexingAsync(TimeSpan.FromHours(1)).GetAwaiter().GetResult();
             trained[key] = (slot.Quantization, slot.Quantized, stopwatch.Elapsed.TotalSeconds);
             log.WriteLine($"trained {key} in {stopwatch.Elapsed.TotalSeconds:F1} s: {slot.Quantized!.RamBytes} bytes; {Machine.RssBreakdown()}");

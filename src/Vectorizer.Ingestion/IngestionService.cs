@@ -220,7 +220,7 @@ public sealed class IngestionService : IDisposable
         var generated = await generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (generated.Count != texts.Count)
         {
-            throw new VectorizerException(ErrorCode.EmbeddingProviderFailed, $"the `{config.Provider}` provider returned {generated.Count} embeddings for {texts.Count} texts");
+            throw new IngestionException(IngestionErrorCode.EmbeddingProviderFailed, $"the `{config.Provider}` provider returned {generated.Count} embeddings for {texts.Count} texts");
         }
 
         var vectors = new float[generated.Count][];

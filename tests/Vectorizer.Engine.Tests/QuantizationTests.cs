@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Vectorizer.Bench;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Operations;
@@ -55,11 +54,11 @@ public class QuantizationTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [Trait("Category", "Slow")]
-    [InlineData("glove-100-angular", Distance.Cosine, """{"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}""", 4.0, 0.93)]
-    [InlineData("fashion-mnist-784-euclidean", Distance.Euclid, """{"scalar": {"type": "int8", "quantile": 0.99}}""", 2.0, 0.93)]
-    [InlineData("glove-100-angular", Distance.Cosine, """{"product": {"compression": "x8"}}""", 4.0, 0.85)]
-    [InlineData("glove-100-angular", Distance.Cosine, """{"binary": {"always_ram": true}}""", 8.0, 0.35)]
-    public async Task QuantizedSearchWithRescoringKeepsRecall(string dataset, Distance distance, string quantization, double oversampling, double minRecall)
+    [InlineData("glove-100-angular", Distance.Cosine, QuantizationKind.Scalar, 0.99f, 0, 4.0, 0.93)]
+    [InlineData("fashion-mnist-784-euclidean", Distance.Euclid, QuantizationKind.Scalar, 0.99f, 0, 2.0, 0.93)]
+    [InlineData("glove-100-angular", Distance.Cosine, QuantizationKind.Product, 0f, 8, 4.0, 0.85)]
+    [InlineData("glove-100-angular", Distance.Cosine, QuantizationKind.Binary, 0f, 0, 8.0, 0.35)]
+    public async Task QuantizedSearchWithRescoringKeepsRecall(string dataset, Distance distance, QuantizationKind kind, float quantile, int compression, double oversampling, double minRecall)
     {
         const int rows = 10_000, queryCount = 100;
         var folder = RecallTests.Dataset(dataset);
@@ -70,7 +69,7 @@ public class QuantizationTests(ITestOutputHelper output)
         using var manager = TestData.Open(dir.Path);
         var config = TestData.Config(dim, distance, fullScanThreshold: 0, indexingThreshold: 1) with
         {
-            QuantizationConfig = JsonDocument.Parse(quantization).RootElement.Clone(),
+            Quantization = new QuantizationSettings(kind, quantile == 0 ? null : quantile, Compression: compression),
         };
         var collection = manager.Create("q", config);
         var points = new List<PointStruct>(rows);
@@ -112,7 +111,7 @@ public class QuantizationTests(ITestOutputHelper output)
         }
 
         var recall = hits / (10.0 * queryCount);
-        output.WriteLine($"{dataset} {quantization} oversampling {oversampling}: recall@10 {recall:F3} (float32 graph {hitsIgnored / (10.0 * queryCount):F3}), codes {storage.QuantizedRamBytes} B vs float32 {storage.VectorsRamBytes} B");
+        output.WriteLine($"{dataset} {kind} oversampling {oversampling}: recall@10 {recall:F3} (float32 graph {hitsIgnored / (10.0 * queryCount):F3}), codes {storage.QuantizedRamBytes} B vs float32 {storage.VectorsRamBytes} B");
         Assert.True(recall >= minRecall, $"recall@10 {recall:F3} < {minRecall}");
     }
 }

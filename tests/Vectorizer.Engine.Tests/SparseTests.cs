@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Points;
@@ -11,7 +10,7 @@ public class SparseTests
 {
     private static CollectionConfig Config() => TestData.Config(4) with
     {
-        SparseVectors = JsonDocument.Parse("""{"bm25": {"modifier": "idf"}}""").RootElement.Clone(),
+        SparseVectors = new Dictionary<string, SparseVectorParams> { ["bm25"] = new() { Modifier = SparseVectorModifier.Idf } },
     };
 
     private static SparseVector RandomSparse(Random random, int dimensions, int vocabulary)

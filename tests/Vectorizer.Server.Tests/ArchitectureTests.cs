@@ -1,43 +1,133 @@
 using System.Reflection;
-using Microsoft.AspNetCore.Http;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Vectors.Quantization;
+using Vectorizer.Ingestion;
 using Vectorizer.Server.Http;
 
 namespace Vectorizer.Server.Tests;
 
 public class ArchitectureTests
 {
-    [Fact]
-    public void EveryErrorCodeMapsToAStatusAndAMessage()
+    /// <summary>
+    /// Every error code of every layer, by name and number, with the HTTP status it maps to. Numbers are public (logs,
+    /// clients) and never reused; a new code is added here, with its status, in the same commit.
+    /// </summary>
+    public static readonly TheoryData<string, int, int> EngineCodes = new()
     {
-        foreach (var code in Enum.GetValues<ErrorCode>())
-        {
-            var status = ErrorMapper.StatusCode(code);
-            Assert.InRange(status, 400, 599);
-            Assert.False(string.IsNullOrEmpty(ErrorMapper.Message(code, "x")));
-        }
+        { "BadRequest", 1, 400 },
+        { "ValidationFailed", 3, 422 },
+        { "OperationTooLarge", 4, 413 },
+        { "CollectionNotFound", 10, 404 },
+        { "PointNotFound", 11, 404 },
+        { "AliasNotFound", 12, 404 },
+        { "VectorNameNotFound", 13, 400 },
+        { "CollectionAlreadyExists", 20, 409 },
+        { "AliasAlreadyExists", 21, 409 },
+        { "CollectionFailed", 22, 409 },
+        { "WrongVectorDimension", 30, 400 },
+        { "ShuttingDown", 40, 503 },
+        { "DataDirectoryInUse", 41, 503 },
+        { "Forbidden", 42, 403 },
+        { "StorageFailure", 50, 500 },
+        { "Internal", 60, 500 },
+    };
 
-        Assert.Equal(StatusCodes.Status404NotFound, ErrorMapper.StatusCode(ErrorCode.CollectionNotFound));
-        Assert.Equal(StatusCodes.Status409Conflict, ErrorMapper.StatusCode(ErrorCode.CollectionAlreadyExists));
-        Assert.Equal(StatusCodes.Status413PayloadTooLarge, ErrorMapper.StatusCode(ErrorCode.PayloadTooLarge));
-        Assert.Equal(StatusCodes.Status422UnprocessableEntity, ErrorMapper.StatusCode(ErrorCode.ValidationFailed));
-        Assert.Equal(StatusCodes.Status502BadGateway, ErrorMapper.StatusCode(ErrorCode.EmbeddingProviderFailed));
+    public static readonly TheoryData<string, int, int> IngestionCodes = new()
+    {
+        { "EmbeddingProviderFailed", 1, 502 },
+    };
+
+    public static readonly TheoryData<string, int, int> ApiCodes = new()
+    {
+        { "MalformedBody", 1, 400 },
+        { "RequestTooLarge", 2, 413 },
+        { "Unauthorized", 3, 401 },
+    };
+
+    [Theory]
+    [MemberData(nameof(EngineCodes))]
+    public void EngineErrorCodeIsFrozenAndMapped(string name, int number, int status)
+    {
+        var code = Enum.Parse<ErrorCode>(name);
+        Assert.Equal(number, (int)code);
+        Assert.Equal(status, ErrorMapper.StatusCode(code));
+        Assert.False(string.IsNullOrEmpty(ErrorMapper.Message(code, "x")));
+        Assert.Equal((status, ErrorMapper.Message(code, "x")), ErrorMapper.Map(new VectorizerException(code, "x")));
+    }
+
+    [Theory]
+    [MemberData(nameof(IngestionCodes))]
+    public void IngestionErrorCodeIsFrozenAndMapped(string name, int number, int status)
+    {
+        var code = Enum.Parse<IngestionErrorCode>(name);
+        Assert.Equal(number, (int)code);
+        Assert.Equal(status, ErrorMapper.StatusCode(code));
+        Assert.Equal((status, ErrorMapper.Message(code, "x")), ErrorMapper.Map(new IngestionException(code, "x")));
+    }
+
+    [Theory]
+    [MemberData(nameof(ApiCodes))]
+    public void ApiErrorCodeIsFrozenAndMapped(string name, int number, int status)
+    {
+        var code = Enum.Parse<ApiErrorCode>(name);
+        Assert.Equal(number, (int)code);
+        Assert.Equal(status, ErrorMapper.StatusCode(code));
+        Assert.Equal((status, ErrorMapper.Message(code, "x")), ErrorMapper.Map(new ApiException(code, "x")));
     }
 
     [Fact]
-    public void ErrorCodeValuesAreFrozen()
+    public void TheFrozenTablesListEveryCode()
     {
-        // Persisted and public: renumbering would change what clients and logs see.
-        Assert.Equal(1, (int)ErrorCode.BadRequest);
-        Assert.Equal(10, (int)ErrorCode.CollectionNotFound);
-        Assert.Equal(20, (int)ErrorCode.CollectionAlreadyExists);
-        Assert.Equal(30, (int)ErrorCode.WrongVectorDimension);
-        Assert.Equal(70, (int)ErrorCode.EmbeddingProviderFailed);
+        // A code added to an enum but not to the tables above fails here.
+        Assert.Equal(Enum.GetNames<ErrorCode>().Order(), EngineCodes.Select(row => (string)row[0]).Order());
+        Assert.Equal(Enum.GetNames<IngestionErrorCode>().Order(), IngestionCodes.Select(row => (string)row[0]).Order());
+        Assert.Equal(Enum.GetNames<ApiErrorCode>().Order(), ApiCodes.Select(row => (string)row[0]).Order());
+        Assert.Null(ErrorMapper.Map(new InvalidOperationException("not ours")));
+    }
+
+    [Fact]
+    public void PersistedEnumValuesAreFrozen()
+    {
         Assert.Equal(1, (int)Vectorizer.Engine.Operations.WalOperationKind.Upsert);
         Assert.Equal(8, (int)Vectorizer.Engine.Operations.WalOperationKind.DeleteVectors);
         Assert.Equal(1, (int)Vectorizer.Engine.Vectors.Distance.Cosine);
         Assert.Equal(4, (int)Vectorizer.Engine.Vectors.Distance.Manhattan);
+    }
+
+    [Fact]
+    public void EngineConfigTypesHoldNoJson()
+    {
+        // The engine's settings are typed; JSON (Qdrant's) is parsed and rendered by the server. Opaque client data is
+        // an OpaqueJson the engine never looks into.
+        var seen = new HashSet<Type>();
+        var pending = new Stack<Type>([typeof(CollectionConfig), typeof(EngineOptions)]);
+        while (pending.TryPop(out var type))
+        {
+            type = Nullable.GetUnderlyingType(type) ?? type;
+            if (!seen.Add(type) || type.Assembly != typeof(CollectionConfig).Assembly)
+            {
+                foreach (var argument in type.IsGenericType ? type.GetGenericArguments() : [])
+                {
+                    pending.Push(argument);
+                }
+
+                continue;
+            }
+
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+                Assert.False(
+                    propertyType.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true,
+                    $"{type.Name}.{property.Name} is a {propertyType.Name}: engine settings must be typed");
+                pending.Push(property.PropertyType);
+            }
+        }
+
+        Assert.Contains(typeof(QuantizationSettings), seen);
+        Assert.Contains(typeof(TextIndexParams), seen);
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public sealed class EmbedderTests
         Assert.Equal(512, config.Dense!.Dimension);
         Assert.Equal("dense", config.Dense.Vector);
         Assert.Equal("text", config.Sparse!.Vector);
-        Assert.Equal(config, EmbeddingConfig.FromStored(config.ToJson()));
+        Assert.Equal(config, EmbeddingConfig.FromStored(config.ToStored()));
         var unknown = Assert.Throws<Vectorizer.Engine.Errors.VectorizerException>(() => EmbeddingConfig.Parse(Json("""{"dense": {"provider": "word2vec"}}""")));
         Assert.Contains("unknown dense embedding provider `word2vec`", unknown.Message, StringComparison.Ordinal);
         Assert.Throws<Vectorizer.Engine.Errors.VectorizerException>(() => EmbeddingConfig.Parse(Json("""{"dense": {"provider": "hash", "dimensions": 3}}""")));

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Vectorizer.Engine.Errors;
+using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Embeddings;
 using Xunit.Abstractions;
 
@@ -141,10 +141,11 @@ public sealed class OpenAiProviderTests(ITestOutputHelper output)
             time.Advance(await time.NextDelay());
         }
 
-        var error = await Assert.ThrowsAsync<VectorizerException>(() => embedded.WaitAsync(TimeSpan.FromMinutes(1)));
+        var error = await Assert.ThrowsAsync<IngestionException>(() => embedded.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Equal(IngestionErrorCode.EmbeddingProviderFailed, error.Code);
         Assert.Contains("failed after 4 attempts: 503", error.Message, StringComparison.Ordinal);
         await embeddings.Fail(400, count: 1);
-        error = await Assert.ThrowsAsync<VectorizerException>(() => generator.GenerateAsync(["bad request"]));
+        error = await Assert.ThrowsAsync<IngestionException>(() => generator.GenerateAsync(["bad request"]));
         Assert.Contains("answered 400", error.Message, StringComparison.Ordinal);
         Assert.False(time.HasPendingDelay);
     }

@@ -1,39 +1,63 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Vectorizer.Engine.Collections.Checkpoints;
+using Vectorizer.Engine.Collections.Queries;
+using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Operations;
+using Vectorizer.Engine.Payload;
+using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Storage;
 
 namespace Vectorizer.Engine.Collections;
 
 /// <summary>
-/// A collection of points: its in-memory state (<see cref="SegmentState"/>), write-ahead log, checkpoints and
-/// background indexer. Reads take a shared lock, writes an exclusive one for the few microseconds it takes to
-/// append to the WAL and apply in memory; HNSW indexing happens in the background without either lock.
+/// A collection of points: what the rest of the engine and the server talk to. It owns the collection's lock, its
+/// current <see cref="CollectionState"/>, its config and its lifecycle (create, open and recover, close), and hands
+/// the work to its parts:
+/// <list type="bullet">
+/// <item><see cref="WritePath"/>: validate, resolve, append to the write-ahead log, apply (exclusive lock, microseconds).</item>
+/// <item><see cref="QueryExecutor"/>: retrieve, scroll, count, search, prefetch and fusion, order-by, sample (shared lock).</item>
+/// <item><see cref="CheckpointStore"/>: checkpoints on disk (write, retention, load on open).</item>
+/// <item><see cref="BackgroundIndexer"/>: HNSW graphs and quantized codes, built without the lock.</item>
+/// <item><see cref="CollectionVacuum"/>: rebuilds the state without tombstones.</item>
+/// </list>
+/// Checkpoints, vacuum and indexing batches take turns under the maintenance gate.
 /// </summary>
-public sealed partial class Collection : IDisposable
+public sealed class Collection : IDisposable
 {
     private readonly ReaderWriterLockSlim rw = new(LockRecursionPolicy.NoRecursion);
-    private readonly SemaphoreSlim maintenanceGate = new(1, 1);
-    private readonly SemaphoreSlim indexSignal = new(0, int.MaxValue);
-    private readonly CancellationTokenSource shutdown = new();
     private readonly ILogger logger;
     private readonly EngineOptions options;
+    private readonly BackgroundIndexer indexer;
+    private readonly QueryExecutor queries;
+    private readonly CheckpointStore checkpoints;
+    private readonly CollectionVacuum vacuum;
+    private readonly IStorage storage;
     private WriteAheadLog wal = null!;
-    private SegmentState state;
-    private Task indexerTask = Task.CompletedTask;
+    private WritePath writes = null!;
+    private CollectionState state;
     private long operationsSinceCheckpoint;
     private long checkpointLsn;
     private DateTime lastCheckpointUtc = DateTime.UtcNow;
     private TimeSpan lastCheckpointDuration;
-    private bool disposed;
+    private bool closed;
 
-    private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
+    private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger, IStorage storage)
     {
         Name = name;
         Paths = paths;
         Config = config;
         this.options = options;
         this.logger = logger;
-        state = new SegmentState(config, 0, paths.SpillDirectory);
+        this.storage = storage;
+        state = new CollectionState(config, 0, paths.SpillDirectory);
+        indexer = new BackgroundIndexer(this, options, logger);
+        queries = new QueryExecutor(options);
+        checkpoints = new CheckpointStore(name, paths, logger, storage);
+        vacuum = new CollectionVacuum(this, indexer, logger);
     }
 
     public string Name { get; }
@@ -43,7 +67,22 @@ public sealed partial class Collection : IDisposable
     public CollectionConfig Config { get; private set; }
 
     /// <summary>The current point state; replaced as a whole by vacuum.</summary>
-    internal SegmentState State => Volatile.Read(ref state);
+    internal CollectionState State => Volatile.Read(ref state);
+
+    /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
+    internal ReaderWriterLockSlim Lock => rw;
+
+    /// <summary>Serialises checkpoints, vacuum and indexing batches (none of them holds <see cref="Lock"/> for long).</summary>
+    internal SemaphoreSlim MaintenanceGate { get; } = new(1, 1);
+
+    /// <summary>True once <see cref="Close"/> closed the WAL; writes are refused. Read and set under <see cref="Lock"/>.</summary>
+    internal bool IsClosed => closed;
+
+    /// <summary>Publishes a new state (vacuum). Caller holds the write lock.</summary>
+    internal void ReplaceState(CollectionState fresh) => Volatile.Write(ref state, fresh);
+
+    /// <summary>Counts an operation towards the next checkpoint.</summary>
+    internal void CountOperation() => Interlocked.Increment(ref operationsSinceCheckpoint);
 
     /// <summary>LSN of the last checkpoint (0 when none).</summary>
     public long CheckpointLsn => Interlocked.Read(ref checkpointLsn);
@@ -51,56 +90,77 @@ public sealed partial class Collection : IDisposable
     /// <summary>LSN of the last operation appended.</summary>
     public long LastLsn => wal.LastLsn;
 
-    /// <summary>Creates a new, empty collection on disk.</summary>
-    public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
+    /// <summary>Operations applied since the last checkpoint.</summary>
+    public long OperationsSinceCheckpoint => Interlocked.Read(ref operationsSinceCheckpoint);
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /// <summary>
+    /// Creates a new, empty collection on disk: the folder (its name synced into <c>collections/</c>), then
+    /// <c>collection.json</c> (atomically, after which the collection exists), then the WAL.
+    /// </summary>
+    public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger, IStorage? storage = null)
     {
-        Directory.CreateDirectory(paths.Root);
-        Directory.CreateDirectory(paths.CheckpointsDirectory);
-        FileUtil.WriteAtomic(paths.ConfigFile, CollectionConfigJson.ToUtf8(config));
-        var collection = new Collection(name, paths, config, options, logger);
-        collection.wal = WriteAheadLog.Open(paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
-        collection.StartBackground();
+        storage ??= PhysicalStorage.Instance;
+        FileUtil.CreateDirectoryDurable(storage, paths.Root);
+        storage.CreateDirectory(paths.CheckpointsDirectory);
+        CollectionConfigFile.Write(storage, paths.ConfigFile, config); // syncs the root: checkpoints/ too
+        var collection = new Collection(name, paths, config, options, logger, storage);
+        collection.wal = WriteAheadLog.Open(storage, paths.WalDirectory, options.WalSegmentBytes ?? ((long)config.Wal.WalCapacityMb << 20), logger, 0, _ => { });
+        collection.Start();
         return collection;
     }
 
-    /// <summary>Opens a collection: the newest valid checkpoint, then the WAL records after it.</summary>
-    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger)
+    /// <summary>
+    /// Opens a collection: the newest checkpoint that verifies, then the WAL records after it. Anything that would
+    /// make the state differ from what was acknowledged (a record that does not decode or apply, missing operations, a
+    /// format this code does not know) throws, and the files are left as they are.
+    /// </summary>
+    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage = null) =>
+        Open(name, paths, options, logger, storage, acceptGap: false);
+
+    /// <param name="acceptGap">
+    /// An operator's repair (<see cref="CollectionDoctor"/>): when the WAL starts after the newest usable checkpoint, replay
+    /// it anyway, accepting the loss of the operations in between.
+    /// </param>
+    internal static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage, bool acceptGap)
     {
-        var config = CollectionConfigJson.Read(System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(paths.ConfigFile)).RootElement);
-        var collection = new Collection(name, paths, config, options, logger);
-        collection.Recover();
-        collection.StartBackground();
+        storage ??= PhysicalStorage.Instance;
+        var config = CollectionConfigFile.Read(storage, paths.ConfigFile);
+
+        // What a killed process left may be only in the page cache: make the folder's names durable before building on them.
+        FileUtil.CreateDirectoryDurable(storage, paths.Root);
+        FileUtil.CreateDirectoryDurable(storage, paths.CheckpointsDirectory);
+        var collection = new Collection(name, paths, config, options, logger, storage);
+        collection.Recover(acceptGap);
+        collection.Start();
         return collection;
     }
 
-    private void Recover()
+    private void Recover(bool acceptGap)
     {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        var (loaded, lsn) = LoadNewestCheckpoint();
+        var started = Stopwatch.StartNew();
+        var (loaded, lsn) = checkpoints.LoadNewest(Config);
         if (loaded is not null)
         {
             state = loaded;
             checkpointLsn = lsn;
         }
 
-        var replayed = 0;
-        long firstReplayed = 0;
-        wal = WriteAheadLog.Open(Paths.WalDirectory, (long)Config.Wal.WalCapacityMb << 20, logger, lsn, record =>
+        if (acceptGap && WalStart(storage, Paths) is { } first && first > lsn + 1)
         {
-            if (replayed++ == 0)
-            {
-                firstReplayed = record.Lsn;
-            }
-
-            ApplyRecord(record);
-        });
-
-        if (replayed > 0 && firstReplayed != lsn + 1)
-        {
-            logger.LogError(
-                "Collection {Name}: the newest usable checkpoint ends at LSN {Lsn} but the WAL resumes at {First}; operations in between are lost",
-                Name, lsn, firstReplayed);
+            logger.LogWarning("Collection {Name}: operations {From}..{To} are in neither a checkpoint nor the WAL; replaying what follows them (repair)", Name, lsn + 1, first - 1);
+            lsn = first - 1;
         }
+
+        var replayed = 0;
+
+        // The WAL checks that it reaches back to lsn + 1 and that its LSNs are contiguous.
+        wal = WriteAheadLog.Open(storage, Paths.WalDirectory, options.WalSegmentBytes ?? ((long)Config.Wal.WalCapacityMb << 20), logger, lsn, record =>
+        {
+            replayed++;
+            ApplyRecord(state, record);
+        });
 
         operationsSinceCheckpoint = replayed;
         logger.LogInformation(
@@ -108,32 +168,101 @@ public sealed partial class Collection : IDisposable
             Name, started.Elapsed.TotalSeconds, lsn, replayed, state.LiveCount);
     }
 
-    private void ApplyRecord(WalRecord record)
+    /// <summary>The first LSN of a collection's WAL (null when it has no segment).</summary>
+    internal static long? WalStart(IStorage storage, CollectionPaths paths)
     {
-        Operations.WalOperation operation;
+        long? first = null;
+        foreach (var file in storage.ListFiles(paths.WalDirectory))
+        {
+            if (file.EndsWith(".wal", StringComparison.Ordinal) &&
+                long.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var lsn))
+            {
+                first = first is { } known ? Math.Min(known, lsn) : lsn;
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>
+    /// Replays one WAL record. It was acknowledged, so it is never skipped: a record that passed its checksum but does
+    /// not decode, or fails to apply, stops the open (the collection is reported as failed, its files kept), rather than
+    /// serve a state that silently differs from what clients were told.
+    /// </summary>
+    internal static void ApplyRecord(CollectionState target, WalRecord record)
+    {
+        WalOperation operation;
         try
         {
-            operation = Operations.WalOperation.Decode(record.Kind, record.Body.Span);
+            operation = WalOperation.Decode(record.Kind, record.Body.Span);
         }
-        catch (Exception e) when (e is VectorizerException or System.Text.Json.JsonException or ArgumentException)
+        catch (CorruptDataException e)
         {
-            // A malformed record cannot be applied; skipping it beats a crash loop on every start.
-            logger.LogError(e, "Collection {Name}: skipping unreadable WAL record {Lsn}", Name, record.Lsn);
-            return;
+            throw new CorruptDataException(
+                $"WAL record {record.Lsn} passed its checksum but does not decode ({e.Message}); it was acknowledged, so the collection is not opened without it",
+                e);
         }
 
-        Apply(state, operation, (ulong)record.Lsn);
+        try
+        {
+            WritePath.Apply(target, operation, (ulong)record.Lsn);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"Replaying WAL record {record.Lsn} ({operation.Kind}) failed: {e.Message}", e);
+        }
     }
 
-    private void StartBackground()
+    private void Start()
     {
-        indexerTask = Task.Factory.StartNew(
-            () => IndexerLoopAsync(shutdown.Token),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default).Unwrap();
-        indexSignal.Release();
+        writes = new WritePath(this, wal, indexer);
+        indexer.Start();
     }
+
+    /// <summary>Stops background work, checkpoints (when <paramref name="checkpoint"/>), and closes the WAL.</summary>
+    public void Close(bool checkpoint)
+    {
+        indexer.Stop();
+        MaintenanceGate.Wait();
+        try
+        {
+            if (closed)
+            {
+                return;
+            }
+
+            if (checkpoint && Interlocked.Read(ref operationsSinceCheckpoint) > 0)
+            {
+                try
+                {
+                    CheckpointCore();
+                }
+                catch (Exception e) when (e is IOException or VectorizerException or UnauthorizedAccessException)
+                {
+                    logger.LogError(e, "Collection {Name}: checkpoint on close failed; the WAL still holds every operation", Name);
+                }
+            }
+
+            rw.EnterWriteLock();
+            try
+            {
+                closed = true;
+                wal.Dispose();
+            }
+            finally
+            {
+                rw.ExitWriteLock();
+            }
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+    }
+
+    public void Dispose() => Close(checkpoint: true);
+
+    // ------------------------------------------------------------------ config
 
     /// <summary>Replaces the mutable parts of the config (PATCH). Vector sizes and distances never change.</summary>
     public void UpdateConfig(Func<CollectionConfig, CollectionConfig> change)
@@ -142,8 +271,8 @@ public sealed partial class Collection : IDisposable
         try
         {
             var updated = change(Config);
-            CollectionConfigJson.Validate(updated, options.MaxVectorSize);
-            FileUtil.WriteAtomic(Paths.ConfigFile, CollectionConfigJson.ToUtf8(updated));
+            updated.Validate(options.MaxVectorSize);
+            CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             foreach (var slot in State.Slots)
             {
@@ -160,8 +289,158 @@ public sealed partial class Collection : IDisposable
             rw.ExitWriteLock();
         }
 
-        indexSignal.Release();
+        indexer.Wake();
     }
+
+    /// <summary>Creates or replaces the index of <paramref name="field"/> (a payload key, nested keys allowed).</summary>
+    public UpdateResult CreatePayloadIndex(string field, PayloadFieldSchema schema)
+    {
+        if (!JsonPath.TryParse(field, out _, out var error))
+        {
+            throw VectorizerException.BadRequest($"Bad field_name `{field}`: {error}");
+        }
+
+        if (schema.Params?.Text is { MinTokenLength: < 0 } or { MaxTokenLength: < 0 })
+        {
+            throw VectorizerException.Validation($"{field}: token lengths must be 0 or larger");
+        }
+
+        ChangePayloadSchema(field, schema);
+        return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
+    }
+
+    /// <summary>Drops the index of <paramref name="field"/>; dropping one that does not exist is not an error (as in Qdrant).</summary>
+    public UpdateResult DeletePayloadIndex(string field)
+    {
+        ChangePayloadSchema(field, null);
+        return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
+    }
+
+    /// <summary>
+    /// Payload indexes are part of the config: changed atomically with <c>collection.json</c>, rebuilt from the payloads
+    /// on open, kept current by every write (see <see cref="CollectionState.SyncPayloadIndexes"/>).
+    /// </summary>
+    private void ChangePayloadSchema(string field, PayloadFieldSchema? schema)
+    {
+        rw.EnterWriteLock();
+        try
+        {
+            var fields = new Dictionary<string, PayloadFieldSchema>(Config.PayloadSchema, StringComparer.Ordinal);
+            if (schema is null)
+            {
+                fields.Remove(field);
+            }
+            else
+            {
+                fields[field] = schema;
+            }
+
+            var updated = Config with { PayloadSchema = fields };
+            CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
+            Config = updated;
+            State.SyncPayloadIndexes(updated.PayloadSchema);
+        }
+        finally
+        {
+            rw.ExitWriteLock();
+        }
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /// <summary>
+    /// Validates, logs and applies one operation. Bad input throws before anything is written. With
+    /// <paramref name="wait"/> the call returns after the WAL record is fsynced (shared with concurrent writers).
+    /// </summary>
+    public async ValueTask<UpdateResult> UpdateAsync(UpdateOperation operation, bool wait, CancellationToken cancellationToken = default)
+    {
+        var results = await UpdateBatchAsync([operation], wait, cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    /// <summary>Applies operations in order; every one is validated before the first is written.</summary>
+    public ValueTask<IReadOnlyList<UpdateResult>> UpdateBatchAsync(IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken = default) =>
+        writes.UpdateBatchAsync(operations, wait, cancellationToken);
+
+    // ------------------------------------------------------------------ reads (shared lock, one state per call)
+
+    /// <summary>The points with the given ids, in request order; missing ids are skipped.</summary>
+    public IReadOnlyList<PointRecord> Retrieve(IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.Retrieve(State, ids, withPayload, withVector);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Pages through points in id order (or payload order with <see cref="ScrollRequest.OrderBy"/>).</summary>
+    public ScrollResult Scroll(ScrollRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.Scroll(State, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Exact number of live points passing <paramref name="filter"/>.</summary>
+    public long Count(Filter? filter)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return QueryExecutor.Count(State, filter);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Universal query: nearest neighbours of a vector or of a stored point, or (without a query) points in id
+    /// order with score 1. Scores follow Qdrant: similarity for Cosine/Dot, distance for Euclid/Manhattan.
+    /// </summary>
+    public IReadOnlyList<ScoredPoint> Query(QueryRequest request)
+    {
+        using var span = EngineTelemetry.Source.StartActivity("search");
+        span?.SetTag(EngineTelemetry.CollectionTag, Name);
+        rw.EnterReadLock();
+        try
+        {
+            return queries.Query(State, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Internal: raw nearest-neighbour search for benchmarks and tests (offsets and internal distances).</summary>
+    internal List<ScoredNode> SearchRaw(string vectorName, float[] preprocessedQuery, int k, int ef, bool exact)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            var current = State;
+            return VectorSearch.Search(current, WritePath.SlotOrThrow(current, vectorName), preprocessedQuery, null, -1, k, ef, exact);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    // ------------------------------------------------------------------ information
 
     public CollectionInfo GetInfo()
     {
@@ -170,14 +449,13 @@ public sealed partial class Collection : IDisposable
         {
             var current = State;
             long indexed = 0;
-            var pending = false;
             foreach (var slot in current.Slots)
             {
                 var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
                 indexed += slot.Searchable.CountBelow(upTo);
-                pending |= NeedsIndexing(current, slot) || slot.NeedsQuantizing;
             }
 
+            var pending = indexer.HasPendingWork(current);
             var payloadSchema = new List<PayloadIndexInfo>(Config.PayloadSchema.Count);
             foreach (var (field, schema) in Config.PayloadSchema)
             {
@@ -185,7 +463,7 @@ public sealed partial class Collection : IDisposable
             }
 
             return new CollectionInfo(
-                pending || NeedsVacuum(current) ? CollectionStatus.Yellow : CollectionStatus.Green,
+                pending || vacuum.IsDue(current) ? CollectionStatus.Yellow : CollectionStatus.Green,
                 current.LiveCount,
                 indexed,
                 1,
@@ -200,7 +478,7 @@ public sealed partial class Collection : IDisposable
         }
     }
 
-    private StorageInfo Storage(SegmentState current)
+    private StorageInfo Storage(CollectionState current)
     {
         var vectors = new List<VectorStorageInfo>(current.Slots.Count);
         foreach (var slot in current.Slots)
@@ -231,10 +509,7 @@ public sealed partial class Collection : IDisposable
         long disk = 0;
         try
         {
-            foreach (var file in new DirectoryInfo(Paths.Root).EnumerateFiles("*", SearchOption.AllDirectories))
-            {
-                disk += file.Length;
-            }
+            disk = DiskBytes(Paths.Root);
         }
         catch (IOException)
         {
@@ -261,25 +536,28 @@ public sealed partial class Collection : IDisposable
         rw.EnterReadLock();
         try
         {
-            var current = State;
-            long unindexed = 0, queued = 0;
-            foreach (var slot in current.Slots)
-            {
-                var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
-                long waiting = slot.Searchable.SetCount - slot.Searchable.CountBelow(upTo);
-                unindexed += waiting;
-                if (NeedsIndexing(current, slot))
-                {
-                    queued += waiting;
-                }
-            }
-
-            return (unindexed, queued);
+            return indexer.CountUnindexed(State);
         }
         finally
         {
             rw.ExitReadLock();
         }
+    }
+
+    private long DiskBytes(string directory)
+    {
+        long total = 0;
+        foreach (var file in storage.ListFiles(directory))
+        {
+            total += storage.GetFileLength(file);
+        }
+
+        foreach (var child in storage.ListDirectories(directory))
+        {
+            total += DiskBytes(child);
+        }
+
+        return total;
     }
 
     /// <summary>Approximate bytes of RAM used by vectors, graphs and point metadata.</summary>
@@ -295,55 +573,104 @@ public sealed partial class Collection : IDisposable
         return bytes;
     }
 
-    /// <summary>Stops background work, checkpoints (when <paramref name="checkpoint"/>), and closes the WAL.</summary>
-    public void Close(bool checkpoint)
+    /// <summary>Blocks until the indexer has covered everything appended so far (tests and benchmarks).</summary>
+    public Task WaitForIndexingAsync(TimeSpan timeout) => indexer.WaitUntilIdleAsync(timeout);
+
+    // ------------------------------------------------------------------ maintenance: checkpoints and vacuum
+
+    /// <summary>True when auto-save should checkpoint now.</summary>
+    public bool CheckpointDue(AutoSaveOptions autoSave, DateTime nowUtc)
     {
-        shutdown.Cancel();
-        try
+        var pending = OperationsSinceCheckpoint;
+        if (pending == 0 || !autoSave.Enabled)
         {
-            indexerTask.Wait(TimeSpan.FromSeconds(60));
-        }
-        catch (AggregateException)
-        {
-            // Cancellation surfaces here; the indexer holds no state that needs saving.
+            return false;
         }
 
-        maintenanceGate.Wait();
+        // Never spend more than about a fifth of the time checkpointing a large collection.
+        var spacing = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, lastCheckpointDuration.Ticks * 4));
+        if (nowUtc - lastCheckpointUtc < spacing)
+        {
+            return false;
+        }
+
+        return pending >= autoSave.MinOperations || nowUtc - lastCheckpointUtc >= TimeSpan.FromSeconds(autoSave.IntervalSeconds);
+    }
+
+    /// <summary>Writes a checkpoint of the current state (pausing the indexer, not readers or writers for long).</summary>
+    public void Checkpoint()
+    {
+        MaintenanceGate.Wait();
         try
         {
-            if (disposed)
+            CheckpointCore();
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+    }
+
+    /// <summary>Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate.</summary>
+    private void CheckpointCore()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        CheckpointSnapshot snapshot;
+        long operations;
+        rw.EnterReadLock();
+        try
+        {
+            if (closed)
             {
                 return;
             }
 
-            if (checkpoint && Interlocked.Read(ref operationsSinceCheckpoint) > 0)
-            {
-                try
-                {
-                    CheckpointCore();
-                }
-                catch (Exception e) when (e is IOException or VectorizerException or UnauthorizedAccessException)
-                {
-                    logger.LogError(e, "Collection {Name}: checkpoint on close failed; the WAL still holds every operation", Name);
-                }
-            }
-
-            rw.EnterWriteLock();
-            try
-            {
-                disposed = true;
-                wal.Dispose();
-            }
-            finally
-            {
-                rw.ExitWriteLock();
-            }
+            operations = Interlocked.Read(ref operationsSinceCheckpoint);
+            snapshot = CheckpointSnapshot.Capture(State, wal.LastLsn);
         }
         finally
         {
-            maintenanceGate.Release();
+            rw.ExitReadLock();
         }
+
+        var lsn = snapshot.Lsn;
+        if (lsn == CheckpointLsn && operations == 0)
+        {
+            return;
+        }
+
+        // The WAL must be durable up to the checkpoint: a checkpoint ahead of a torn log would break LSN continuity.
+        wal.Flush();
+        checkpoints.Write(snapshot);
+
+        Interlocked.Exchange(ref checkpointLsn, lsn);
+        Interlocked.Add(ref operationsSinceCheckpoint, -operations);
+        lastCheckpointUtc = DateTime.UtcNow;
+        lastCheckpointDuration = stopwatch.Elapsed;
+        checkpoints.ApplyRetention(wal, State.Generation);
+        logger.LogInformation("Collection {Name}: checkpoint at LSN {Lsn} ({Points} offsets) in {Elapsed:F2}s", Name, lsn, snapshot.Count, stopwatch.Elapsed.TotalSeconds);
     }
 
-    public void Dispose() => Close(checkpoint: true);
+    /// <summary>True when enough points are tombstoned for <see cref="Vacuum"/> to run.</summary>
+    public bool VacuumDue => vacuum.IsDue(State);
+
+    /// <summary>
+    /// Rebuilds the state without tombstones: copies live points to new offsets and builds their graphs in the
+    /// background while reads and writes continue on the old state, then catches up with the writes made
+    /// meanwhile and swaps under the write lock.
+    /// </summary>
+    public void Vacuum()
+    {
+        MaintenanceGate.Wait();
+        try
+        {
+            vacuum.Run();
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+
+        indexer.Wake();
+    }
 }

@@ -1,39 +1,37 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Vectors;
+using Vectorizer.Engine.Vectors.Quantization;
 
 namespace Vectorizer.Engine.Collections;
 
-/// <summary>HNSW index parameters (Qdrant's <c>HnswConfig</c>).</summary>
+/// <summary>
+/// HNSW index parameters of a collection (or the effective ones of one vector). The defaults are
+/// <see cref="HnswDefaults"/>'s; a collection created without <c>hnsw_config</c> takes the engine's configured
+/// defaults (<see cref="HnswDefaults.ToConfig"/>).
+/// </summary>
 public sealed record HnswConfig
 {
-    [JsonPropertyName("m")]
-    public int M { get; init; } = 16;
+    public int M { get; init; } = HnswDefaults.DefaultM;
 
-    [JsonPropertyName("ef_construct")]
-    public int EfConstruct { get; init; } = 100;
+    public int EfConstruct { get; init; } = HnswDefaults.DefaultEfConstruction;
 
     /// <summary>Below this many kilobytes of (filtered) vectors, search is exact instead of HNSW.</summary>
-    [JsonPropertyName("full_scan_threshold")]
-    public int FullScanThreshold { get; init; } = 10000;
+    public int FullScanThreshold { get; init; } = HnswDefaults.DefaultFullScanThreshold;
 
-    [JsonPropertyName("max_indexing_threads")]
+    /// <summary>Threads that build this graph (0: the engine's <see cref="EngineOptions.IndexingThreads"/>).</summary>
     public int MaxIndexingThreads { get; init; }
 
-    [JsonPropertyName("on_disk")]
+    /// <summary>Accepted and reported; graphs are always in RAM.</summary>
     public bool OnDisk { get; init; }
 
-    [JsonPropertyName("payload_m")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    /// <summary>Accepted and reported; there is no payload-aware graph.</summary>
     public int? PayloadM { get; init; }
 
-    [JsonPropertyName("inline_storage")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    /// <summary>Accepted and reported; vectors are not stored inside the graph.</summary>
     public bool? InlineStorage { get; init; }
 
     /// <summary>Our extension: the search beam width used when a query gives no <c>hnsw_ef</c>.</summary>
-    [JsonPropertyName("ef")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Ef { get; init; }
 
     public HnswConfig Apply(HnswConfigDiff? diff) => diff is null ? this : this with
@@ -49,120 +47,135 @@ public sealed record HnswConfig
     };
 }
 
-/// <summary>A partial <see cref="HnswConfig"/> (Qdrant's <c>HnswConfigDiff</c>).</summary>
+/// <summary>A partial <see cref="HnswConfig"/>: what one vector overrides, or what a change sets.</summary>
 public sealed record HnswConfigDiff
 {
-    [JsonPropertyName("m")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? M { get; init; }
 
-    [JsonPropertyName("ef_construct")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? EfConstruct { get; init; }
 
-    [JsonPropertyName("full_scan_threshold")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? FullScanThreshold { get; init; }
 
-    [JsonPropertyName("max_indexing_threads")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? MaxIndexingThreads { get; init; }
 
-    [JsonPropertyName("on_disk")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? OnDisk { get; init; }
 
-    [JsonPropertyName("payload_m")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? PayloadM { get; init; }
 
-    [JsonPropertyName("inline_storage")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? InlineStorage { get; init; }
 
-    [JsonPropertyName("ef")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Ef { get; init; }
+
+    /// <summary>This diff with <paramref name="other"/>'s values on top.</summary>
+    public HnswConfigDiff Merge(HnswConfigDiff other) => new()
+    {
+        M = other.M ?? M,
+        EfConstruct = other.EfConstruct ?? EfConstruct,
+        FullScanThreshold = other.FullScanThreshold ?? FullScanThreshold,
+        MaxIndexingThreads = other.MaxIndexingThreads ?? MaxIndexingThreads,
+        OnDisk = other.OnDisk ?? OnDisk,
+        PayloadM = other.PayloadM ?? PayloadM,
+        InlineStorage = other.InlineStorage ?? InlineStorage,
+        Ef = other.Ef ?? Ef,
+    };
 }
 
-/// <summary>Optimizer parameters (Qdrant's <c>OptimizersConfig</c>).</summary>
+/// <summary>Optimizer parameters: when to index and when to vacuum (the rest is accepted and reported).</summary>
 public sealed record OptimizersConfig
 {
-    [JsonPropertyName("deleted_threshold")]
+    /// <summary>Qdrant's default indexing threshold, in kilobytes of vectors.</summary>
+    public const int DefaultIndexingThreshold = 10000;
+
+    /// <summary>Vacuum when more than this share of all offsets are tombstones (and <see cref="VacuumMinVectorNumber"/> is reached).</summary>
     public double DeletedThreshold { get; init; } = 0.2;
 
-    [JsonPropertyName("vacuum_min_vector_number")]
     public int VacuumMinVectorNumber { get; init; } = 1000;
 
-    [JsonPropertyName("default_segment_number")]
     public int DefaultSegmentNumber { get; init; }
 
-    [JsonPropertyName("max_segment_size")]
     public int? MaxSegmentSize { get; init; }
 
-    [JsonPropertyName("memmap_threshold")]
     public int? MemmapThreshold { get; init; }
 
     /// <summary>Kilobytes of vectors above which an HNSW graph is built (0 disables indexing).</summary>
-    [JsonPropertyName("indexing_threshold")]
-    public int? IndexingThreshold { get; init; } = 10000;
+    public int? IndexingThreshold { get; init; } = DefaultIndexingThreshold;
 
-    [JsonPropertyName("flush_interval_sec")]
     public int FlushIntervalSec { get; init; } = 5;
 
-    [JsonPropertyName("max_optimization_threads")]
     public int? MaxOptimizationThreads { get; init; }
 
-    [JsonPropertyName("prevent_unoptimized")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? PreventUnoptimized { get; init; }
 }
 
-/// <summary>Write-ahead log parameters (Qdrant's <c>WalConfig</c>).</summary>
+/// <summary>Write-ahead log parameters.</summary>
 public sealed record WalConfig
 {
-    [JsonPropertyName("wal_capacity_mb")]
+    /// <summary>Size of one WAL segment file, in MiB.</summary>
     public int WalCapacityMb { get; init; } = 32;
 
-    [JsonPropertyName("wal_segments_ahead")]
     public int WalSegmentsAhead { get; init; }
 
-    [JsonPropertyName("wal_retain_closed")]
     public int WalRetainClosed { get; init; } = 1;
 }
 
-/// <summary>One dense vector space of a collection (Qdrant's <c>VectorParams</c>).</summary>
+/// <summary>One dense vector space of a collection.</summary>
 public sealed record VectorParams
 {
-    [JsonPropertyName("size")]
     public int Size { get; init; }
 
-    [JsonPropertyName("distance")]
-    [JsonConverter(typeof(DistanceJsonConverter))]
     public Distance Distance { get; init; }
 
-    [JsonPropertyName("hnsw_config")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    /// <summary>HNSW parameters of this vector that differ from the collection's.</summary>
     public HnswConfigDiff? HnswConfig { get; init; }
 
-    [JsonPropertyName("quantization_config")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public JsonElement? QuantizationConfig { get; init; }
+    /// <summary>This vector's quantization (null: the collection's, see <see cref="CollectionConfig.QuantizationFor"/>).</summary>
+    public QuantizationSettings? Quantization { get; init; }
 
-    [JsonPropertyName("on_disk")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    /// <summary>Vectors in memory-mapped files instead of anonymous RAM.</summary>
     public bool? OnDisk { get; init; }
 
-    [JsonPropertyName("datatype")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    /// <summary>The element type as the client named it; only <c>float32</c> exists.</summary>
     public string? Datatype { get; init; }
-
-    [JsonPropertyName("multivector_config")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public JsonElement? MultivectorConfig { get; init; }
 }
 
-/// <summary>Everything that defines a collection; persisted as <c>collection.json</c>.</summary>
+/// <summary>How a sparse vector's query dimensions are weighted.</summary>
+public enum SparseVectorModifier
+{
+    /// <summary>Plain dot product.</summary>
+    None,
+
+    /// <summary>Each query dimension weighted by its inverse document frequency over the live points.</summary>
+    Idf,
+}
+
+/// <summary>One sparse vector space of a collection.</summary>
+public sealed record SparseVectorParams
+{
+    /// <summary>Null when the client gave none (the same as <see cref="SparseVectorModifier.None"/>).</summary>
+    public SparseVectorModifier? Modifier { get; init; }
+
+    public SparseIndexParams? Index { get; init; }
+
+    public bool Idf => Modifier == SparseVectorModifier.Idf;
+}
+
+/// <summary>The inverted index of a sparse vector.</summary>
+public sealed record SparseIndexParams
+{
+    /// <summary>Filtered queries expected to match fewer points than this score them one by one.</summary>
+    public int? FullScanThreshold { get; init; }
+
+    /// <summary>Accepted and reported; the inverted index is in RAM.</summary>
+    public bool? OnDisk { get; init; }
+
+    /// <summary>Accepted and reported; values are float32.</summary>
+    public string? Datatype { get; init; }
+}
+
+/// <summary>
+/// Everything that defines a collection, as typed settings. Persisted by <see cref="CollectionConfigFile"/>
+/// (<c>collection.json</c>, its own versioned format); the server parses and renders the API's JSON.
+/// </summary>
 public sealed record CollectionConfig
 {
     /// <summary>Dense vector spaces by name; the unnamed vector of a single-vector collection is <c>""</c>.</summary>
@@ -190,73 +203,106 @@ public sealed record CollectionConfig
 
     public WalConfig Wal { get; init; } = new();
 
-    public JsonElement? QuantizationConfig { get; init; }
+    /// <summary>The quantization of every vector that has none of its own.</summary>
+    public QuantizationSettings? Quantization { get; init; }
 
-    public JsonElement? SparseVectors { get; init; }
+    /// <summary>Sparse vector spaces by name (names never collide with <see cref="Vectors"/>).</summary>
+    public IReadOnlyDictionary<string, SparseVectorParams> SparseVectors { get; init; } = new Dictionary<string, SparseVectorParams>();
 
-    public JsonElement? StrictModeConfig { get; init; }
+    /// <summary>Stored and reported as given; not enforced.</summary>
+    public OpaqueJson? StrictMode { get; init; }
 
-    public JsonElement? Metadata { get; init; }
+    /// <summary>The client's own data about the collection, stored and reported as given.</summary>
+    public OpaqueJson? Metadata { get; init; }
 
     /// <summary>
     /// How text becomes vectors in this collection (our extension, owned by the ingestion layer; opaque here).
-    /// Persisted with the config, not reported in the Qdrant-shaped <c>config</c> object, so Qdrant clients that
-    /// validate responses strictly never see it.
+    /// Persisted with the config, not reported in the API's <c>config</c> object, so Qdrant clients that validate
+    /// responses strictly never see it.
     /// </summary>
-    public JsonElement? Embedding { get; init; }
+    public OpaqueJson? Embedding { get; init; }
 
     /// <summary>Indexed payload fields (<c>PUT /collections/{c}/index</c>); persisted with the config, reported in collection info.</summary>
-    public IReadOnlyDictionary<string, Payload.PayloadFieldSchema> PayloadSchema { get; init; } = new Dictionary<string, Payload.PayloadFieldSchema>();
-
-    /// <summary>The sparse vector names and whether each uses the IDF modifier (from <see cref="SparseVectors"/>).</summary>
-    public IReadOnlyList<(string Name, bool Idf)> SparseVectorSpecs()
-    {
-        var specs = new List<(string, bool)>();
-        if (SparseVectors is { ValueKind: JsonValueKind.Object } sparse)
-        {
-            foreach (var property in sparse.EnumerateObject())
-            {
-                var idf = property.Value.ValueKind == JsonValueKind.Object &&
-                    property.Value.TryGetProperty("modifier", out var modifier) &&
-                    modifier.ValueKind == JsonValueKind.String && modifier.GetString() == "idf";
-                specs.Add((property.Name, idf));
-            }
-        }
-
-        return specs;
-    }
+    public IReadOnlyDictionary<string, PayloadFieldSchema> PayloadSchema { get; init; } = new Dictionary<string, PayloadFieldSchema>();
 
     /// <summary>The quantization that applies to one vector (its own config, else the collection's).</summary>
-    public Engine.Vectors.Quantization.QuantizationSettings? QuantizationFor(string vectorName) =>
-        Engine.Vectors.Quantization.QuantizationSettings.FromJson(Vectors[vectorName].QuantizationConfig ?? QuantizationConfig);
-
-    /// <summary>
-    /// <c>sparse_vectors.{name}.index.full_scan_threshold</c> when set: below this many (estimated) filtered points a
-    /// sparse query scores them one by one instead of walking the inverted index.
-    /// </summary>
-    public int? SparseFullScanThreshold(string name) =>
-        SparseVectors is { ValueKind: JsonValueKind.Object } sparse && sparse.TryGetProperty(name, out var parameters) &&
-        parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("index", out var index) &&
-        index.ValueKind == JsonValueKind.Object && index.TryGetProperty("full_scan_threshold", out var threshold) &&
-        threshold.ValueKind == JsonValueKind.Number && threshold.TryGetInt32(out var value)
-            ? value
-            : null;
+    public QuantizationSettings? QuantizationFor(string vectorName) => Vectors[vectorName].Quantization ?? Quantization;
 
     /// <summary>The HNSW parameters that apply to one vector (collection defaults overridden per vector).</summary>
     public HnswConfig HnswFor(string vectorName) => Hnsw.Apply(Vectors[vectorName].HnswConfig);
-}
 
-/// <summary>Reads and writes <see cref="Distance"/> by Qdrant's names.</summary>
-public sealed class DistanceJsonConverter : JsonConverter<Distance>
-{
-    public override Distance Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    /// <summary>Checks the limits on a new or changed config (setting paths as the API names them).</summary>
+    public void Validate(int maxVectorSize)
     {
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        return DistanceExtensions.TryParse(text, out var distance)
-            ? distance
-            : throw new JsonException($"unknown variant `{text}`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`");
+        foreach (var name in SparseVectors.Keys)
+        {
+            if (Vectors.ContainsKey(name))
+            {
+                throw VectorizerException.Validation($"sparse_vectors.{name}: the name is already used by a dense vector");
+            }
+        }
+
+        foreach (var (name, sparse) in SparseVectors)
+        {
+            if (sparse.Index?.FullScanThreshold is < 0)
+            {
+                throw VectorizerException.Validation($"sparse_vectors.{name}.index.full_scan_threshold: value {sparse.Index.FullScanThreshold} invalid, must be 0 or larger");
+            }
+        }
+
+        foreach (var (name, vector) in Vectors)
+        {
+            var label = name.Length == 0 ? "vectors" : $"vectors.{name}";
+            if (vector.Size < 1 || vector.Size > maxVectorSize)
+            {
+                throw VectorizerException.Validation($"{label}.size: value {vector.Size} invalid, must be from 1 to {maxVectorSize}");
+            }
+
+            if (!Enum.IsDefined(vector.Distance))
+            {
+                throw VectorizerException.Validation($"{label}.distance: invalid distance");
+            }
+
+            ValidateHnsw(HnswFor(name), $"{label}.hnsw_config");
+        }
+
+        ValidateHnsw(Hnsw, "hnsw_config");
+        if (Optimizers.DeletedThreshold is < 0 or > 1)
+        {
+            throw VectorizerException.Validation($"optimizers_config.deleted_threshold: value {Optimizers.DeletedThreshold} invalid, must be from 0 to 1");
+        }
+
+        if (Optimizers.VacuumMinVectorNumber < 100)
+        {
+            throw VectorizerException.Validation($"optimizers_config.vacuum_min_vector_number: value {Optimizers.VacuumMinVectorNumber} invalid, must be 100 or larger");
+        }
+
+        if (Wal.WalCapacityMb < 1)
+        {
+            throw VectorizerException.Validation($"wal_config.wal_capacity_mb: value {Wal.WalCapacityMb} invalid, must be 1 or larger");
+        }
     }
 
-    public override void Write(Utf8JsonWriter writer, Distance value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.ToApiName());
+    private static void ValidateHnsw(HnswConfig hnsw, string label)
+    {
+        if (hnsw.M is < 0 or > 512)
+        {
+            throw VectorizerException.Validation($"{label}.m: value {hnsw.M} invalid, must be from 0 to 512");
+        }
+
+        if (hnsw.EfConstruct < 4)
+        {
+            throw VectorizerException.Validation($"{label}.ef_construct: value {hnsw.EfConstruct} invalid, must be 4 or larger");
+        }
+
+        if (hnsw.FullScanThreshold < 0)
+        {
+            throw VectorizerException.Validation($"{label}.full_scan_threshold: value {hnsw.FullScanThreshold} invalid, must be 0 or larger");
+        }
+
+        if (hnsw.Ef is < 1)
+        {
+            throw VectorizerException.Validation($"{label}.ef: value {hnsw.Ef} invalid, must be 1 or larger");
+        }
+    }
 }

@@ -19,6 +19,12 @@ public sealed class EngineOptions
 
     /// <summary>How often background maintenance (auto-save, vacuum) checks the collections.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Tests only (not configuration): WAL segment size in bytes instead of the collection's <c>wal_capacity_mb</c>, so
+    /// that power-cut tests rotate segments often (the log enforces 64 KiB at least).
+    /// </summary>
+    internal long? WalSegmentBytes { get; init; }
 }
 
 /// <summary>Checkpointing: how much WAL a restart may have to replay.</summary>
@@ -34,14 +40,27 @@ public sealed class AutoSaveOptions
 }
 
 /// <summary>
-/// Default HNSW parameters (config keys <c>collections.defaults.hnsw_config.{m, ef_construction, ef_search}</c>).
+/// The one definition of the HNSW defaults: the values a collection gets when neither its creation request nor the
+/// server's config (<c>collections.defaults.hnsw_config.{m, ef_construction, ef_search}</c>) says otherwise.
 /// </summary>
 public sealed class HnswDefaults
 {
-    public int M { get; set; } = 16;
+    public const int DefaultM = 16;
 
-    public int EfConstruction { get; set; } = 100;
+    public const int DefaultEfConstruction = 100;
+
+    public const int DefaultEfSearch = 256;
+
+    /// <summary>Qdrant's default <c>full_scan_threshold</c>, in kilobytes of vectors.</summary>
+    public const int DefaultFullScanThreshold = 10000;
+
+    public int M { get; set; } = DefaultM;
+
+    public int EfConstruction { get; set; } = DefaultEfConstruction;
 
     /// <summary>Search beam width when a query has no <c>hnsw_ef</c>; the effective value is max(this, limit).</summary>
-    public int EfSearch { get; set; } = 256;
+    public int EfSearch { get; set; } = DefaultEfSearch;
+
+    /// <summary>The HNSW parameters of a new collection whose request gives no <c>hnsw_config</c>.</summary>
+    public HnswConfig ToConfig() => new() { M = M, EfConstruct = EfConstruction };
 }

@@ -1,22 +1,22 @@
 namespace Vectorizer.Engine.Errors;
 
 /// <summary>
-/// Every failure the engine reports. The server maps each value to an HTTP status in one place
-/// (<c>ErrorMapper</c>); a test walks all values so none is left unmapped.
+/// Every failure the engine reports, in the engine's terms (no transport's): what was asked for does not exist,
+/// already exists, is invalid, or cannot be done now. Each transport maps the codes in one place (the server's
+/// <c>ErrorMapper</c>), and a test freezes every name and number and that mapping. Numbers are never reused: a
+/// removed code leaves a gap (2 and 70 were transport and ingestion cases, now the server's and the ingestion
+/// library's own codes).
 /// </summary>
 public enum ErrorCode
 {
-    /// <summary>The request is well-formed JSON but asks for something invalid (Qdrant: "Wrong input").</summary>
+    /// <summary>The request asks for something invalid (a name, a combination of options, a value the engine cannot use).</summary>
     BadRequest = 1,
 
-    /// <summary>The body is not valid JSON or does not match the expected shape.</summary>
-    MalformedBody = 2,
-
-    /// <summary>A value is out of its allowed range (Qdrant: "Validation error").</summary>
+    /// <summary>A value is out of its allowed range.</summary>
     ValidationFailed = 3,
 
-    /// <summary>The request body exceeds <c>limits.max_request_mb</c>.</summary>
-    PayloadTooLarge = 4,
+    /// <summary>One operation is larger than the engine accepts (a WAL record over its size limit).</summary>
+    OperationTooLarge = 4,
 
     CollectionNotFound = 10,
     PointNotFound = 11,
@@ -26,24 +26,27 @@ public enum ErrorCode
     CollectionAlreadyExists = 20,
     AliasAlreadyExists = 21,
 
+    /// <summary>
+    /// The collection's folder exists but the collection could not be opened: it is not served, and nothing is created
+    /// over it or deleted until an operator runs <c>vectorizer collection check|repair|quarantine</c>.
+    /// </summary>
+    CollectionFailed = 22,
+
     /// <summary>A vector has the wrong number of dimensions.</summary>
     WrongVectorDimension = 30,
 
-    /// <summary>The server is shutting down and does not accept writes.</summary>
+    /// <summary>The engine is shutting down (or the collection closed) and does not accept writes.</summary>
     ShuttingDown = 40,
 
     /// <summary>Another process holds the data directory's lock (a running server, or another CLI command).</summary>
     DataDirectoryInUse = 41,
 
-    /// <summary>The caller's credential does not allow the operation (Qdrant: 403).</summary>
+    /// <summary>The caller's credential does not allow the operation.</summary>
     Forbidden = 42,
 
-    /// <summary>The storage layer failed (I/O error, disk full).</summary>
+    /// <summary>The storage layer failed (I/O error, disk full, a damaged file).</summary>
     StorageFailure = 50,
 
     /// <summary>A bug: an invariant did not hold.</summary>
     Internal = 60,
-
-    /// <summary>An external embedding provider failed (after retries) or answered something unusable.</summary>
-    EmbeddingProviderFailed = 70,
 }

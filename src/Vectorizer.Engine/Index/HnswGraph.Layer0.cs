@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using static Vectorizer.Engine.Index.ScoredNodeHeap;
 
 namespace Vectorizer.Engine.Index;
 
@@ -135,109 +136,5 @@ public sealed partial class HnswGraph
         {
             Sse.Prefetch0(Unsafe.AsPointer(ref mark));
         }
-    }
-
-    /// <summary>Adds <paramref name="item"/> at index <paramref name="count"/> of a min-heap and sifts it up.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HeapPushMin(ref ScoredNode heap, int count, ScoredNode item)
-    {
-        var i = count;
-        while (i > 0)
-        {
-            var parent = (i - 1) >> 1;
-            ref var p = ref Unsafe.Add(ref heap, parent);
-            if (p.Distance <= item.Distance)
-            {
-                break;
-            }
-
-            Unsafe.Add(ref heap, i) = p;
-            i = parent;
-        }
-
-        Unsafe.Add(ref heap, i) = item;
-    }
-
-    /// <summary>Removes the top of a min-heap whose last element is at <paramref name="last"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HeapPopMin(ref ScoredNode heap, int last)
-    {
-        var item = Unsafe.Add(ref heap, last);
-        var i = 0;
-        while (true)
-        {
-            var child = (2 * i) + 1;
-            if (child >= last)
-            {
-                break;
-            }
-
-            if (child + 1 < last && Unsafe.Add(ref heap, child + 1).Distance < Unsafe.Add(ref heap, child).Distance)
-            {
-                child++;
-            }
-
-            ref var c = ref Unsafe.Add(ref heap, child);
-            if (c.Distance >= item.Distance)
-            {
-                break;
-            }
-
-            Unsafe.Add(ref heap, i) = c;
-            i = child;
-        }
-
-        Unsafe.Add(ref heap, i) = item;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HeapPushMax(ref ScoredNode heap, int count, ScoredNode item)
-    {
-        var i = count;
-        while (i > 0)
-        {
-            var parent = (i - 1) >> 1;
-            ref var p = ref Unsafe.Add(ref heap, parent);
-            if (p.Distance >= item.Distance)
-            {
-                break;
-            }
-
-            Unsafe.Add(ref heap, i) = p;
-            i = parent;
-        }
-
-        Unsafe.Add(ref heap, i) = item;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HeapPopMax(ref ScoredNode heap, int last)
-    {
-        var item = Unsafe.Add(ref heap, last);
-        var i = 0;
-        while (true)
-        {
-            var child = (2 * i) + 1;
-            if (child >= last)
-            {
-                break;
-            }
-
-            if (child + 1 < last && Unsafe.Add(ref heap, child + 1).Distance > Unsafe.Add(ref heap, child).Distance)
-            {
-                child++;
-            }
-
-            ref var c = ref Unsafe.Add(ref heap, child);
-            if (c.Distance <= item.Distance)
-            {
-                break;
-            }
-
-            Unsafe.Add(ref heap, i) = c;
-            i = child;
-        }
-
-        Unsafe.Add(ref heap, i) = item;
     }
 }

@@ -523,7 +523,7 @@ public sealed partial class HnswGraph
 
             // Full: keep the most diverse maxLinks among the old neighbours and the new node.
             EnsureScratch(context, count + 1);
-            var candidates = context.Sorted2;
+            var candidates = context.ReverseLinkCandidates;
             candidates[0] = new ScoredNode(distance, newNode);
             for (var i = 1; i <= count; i++)
             {
@@ -532,7 +532,7 @@ public sealed partial class HnswGraph
             }
 
             Array.Sort(candidates, 0, count + 1, ScoredNodeComparer.Instance);
-            var kept = context.Selected2;
+            var kept = context.ReverseLinkKept;
             var keptCount = SelectNeighbors(ref scorer, candidates, count + 1, maxLinks, kept);
             for (var i = 0; i < keptCount; i++)
             {
@@ -586,8 +586,8 @@ public sealed partial class HnswGraph
             var length = Math.Max(size, context.Sorted.Length * 2);
             context.Sorted = new ScoredNode[length];
             context.Selected = new ScoredNode[length];
-            context.Sorted2 = new ScoredNode[length];
-            context.Selected2 = new ScoredNode[length];
+            context.ReverseLinkCandidates = new ScoredNode[length];
+            context.ReverseLinkKept = new ScoredNode[length];
         }
     }
 

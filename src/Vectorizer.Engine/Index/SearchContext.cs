@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vectorizer.Engine.Index;
 
@@ -7,7 +8,7 @@ public readonly record struct ScoredNode(float Distance, int Node);
 
 /// <summary>
 /// Per-thread scratch space for graph search: an epoch-stamped visited set (cleared in O(1) per search) and
-/// the two heaps. Rented from a thread-static slot, so a search allocates nothing.
+/// the two heaps (<see cref="ScoredNodeHeap"/> over growable arrays). Rented from a thread-static slot, so a search allocates nothing.
 /// </summary>
 public sealed class SearchContext
 {
@@ -21,10 +22,14 @@ public sealed class SearchContext
     internal int CandidateCount;
     internal ScoredNode[] Results = new ScoredNode[256];
     internal int ResultCount;
+
+    /// <summary>Insert: the new node's neighbour candidates (sorted by distance) and the ones the heuristic keeps.</summary>
     internal ScoredNode[] Sorted = new ScoredNode[256];
     internal ScoredNode[] Selected = new ScoredNode[256];
-    internal ScoredNode[] Sorted2 = new ScoredNode[256];
-    internal ScoredNode[] Selected2 = new ScoredNode[256];
+
+    /// <summary>Insert: a full neighbour's links plus the new node, and the ones kept when its list is pruned.</summary>
+    internal ScoredNode[] ReverseLinkCandidates = new ScoredNode[256];
+    internal ScoredNode[] ReverseLinkKept = new ScoredNode[256];
 
     public static SearchContext Rent() => cached ?? new SearchContext();
 
@@ -89,8 +94,9 @@ public sealed class SearchContext
         return true;
     }
 
-    // ------------------------------------------------------------ candidate min-heap (closest on top)
+    // ------------------------------------------------------------ the heaps (ScoredNodeHeap over growable arrays)
 
+    /// <summary>Candidate min-heap (closest on top).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void PushCandidate(float distance, int node)
     {
@@ -99,62 +105,17 @@ public sealed class SearchContext
             Array.Resize(ref Candidates, Candidates.Length * 2);
         }
 
-        var heap = Candidates;
-        var i = CandidateCount++;
-        while (i > 0)
-        {
-            var parent = (i - 1) >> 1;
-            if (heap[parent].Distance <= distance)
-            {
-                break;
-            }
-
-            heap[i] = heap[parent];
-            i = parent;
-        }
-
-        heap[i] = new ScoredNode(distance, node);
+        ScoredNodeHeap.HeapPushMin(ref MemoryMarshal.GetArrayDataReference(Candidates), CandidateCount++, new ScoredNode(distance, node));
     }
 
     internal ScoredNode PopCandidate()
     {
-        var heap = Candidates;
-        var top = heap[0];
-        var last = heap[--CandidateCount];
-        var n = CandidateCount;
-        var i = 0;
-        while (true)
-        {
-            var child = (2 * i) + 1;
-            if (child >= n)
-            {
-                break;
-            }
-
-            if (child + 1 < n && heap[child + 1].Distance < heap[child].Distance)
-            {
-                child++;
-            }
-
-            if (heap[child].Distance >= last.Distance)
-            {
-                break;
-            }
-
-            heap[i] = heap[child];
-            i = child;
-        }
-
-        if (n > 0)
-        {
-            heap[i] = last;
-        }
-
+        var top = Candidates[0];
+        ScoredNodeHeap.HeapPopMin(ref MemoryMarshal.GetArrayDataReference(Candidates), --CandidateCount);
         return top;
     }
 
-    // ------------------------------------------------------------ result max-heap (farthest on top)
-
+    /// <summary>Result max-heap (farthest on top).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void PushResult(float distance, int node)
     {
@@ -163,57 +124,13 @@ public sealed class SearchContext
             Array.Resize(ref Results, Results.Length * 2);
         }
 
-        var heap = Results;
-        var i = ResultCount++;
-        while (i > 0)
-        {
-            var parent = (i - 1) >> 1;
-            if (heap[parent].Distance >= distance)
-            {
-                break;
-            }
-
-            heap[i] = heap[parent];
-            i = parent;
-        }
-
-        heap[i] = new ScoredNode(distance, node);
+        ScoredNodeHeap.HeapPushMax(ref MemoryMarshal.GetArrayDataReference(Results), ResultCount++, new ScoredNode(distance, node));
     }
 
     internal ScoredNode PopResult()
     {
-        var heap = Results;
-        var top = heap[0];
-        var last = heap[--ResultCount];
-        var n = ResultCount;
-        var i = 0;
-        while (true)
-        {
-            var child = (2 * i) + 1;
-            if (child >= n)
-            {
-                break;
-            }
-
-            if (child + 1 < n && heap[child + 1].Distance > heap[child].Distance)
-            {
-                child++;
-            }
-
-            if (heap[child].Distance <= last.Distance)
-            {
-                break;
-            }
-
-            heap[i] = heap[child];
-            i = child;
-        }
-
-        if (n > 0)
-        {
-            heap[i] = last;
-        }
-
+        var top = Results[0];
+        ScoredNodeHeap.HeapPopMax(ref MemoryMarshal.GetArrayDataReference(Results), --ResultCount);
         return top;
     }
 

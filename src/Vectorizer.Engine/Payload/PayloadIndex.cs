@@ -18,8 +18,8 @@ public enum PayloadSchemaType
     Uuid,
 }
 
-/// <summary>An indexed field's schema: its type and, for the object form, the parameters as the client gave them.</summary>
-public sealed record PayloadFieldSchema(PayloadSchemaType Type, JsonElement? Params = null)
+/// <summary>An indexed field's schema: its type and, when the client gave them, its parameters.</summary>
+public sealed record PayloadFieldSchema(PayloadSchemaType Type, PayloadIndexParams? Params = null)
 {
     public string TypeName => Type.ToString().ToLowerInvariant();
 
@@ -37,6 +37,56 @@ public sealed record PayloadFieldSchema(PayloadSchemaType Type, JsonElement? Par
         type = default;
         return false;
     }
+}
+
+/// <summary>
+/// The parameters of a payload index, as given (null: not given). The engine uses <see cref="Range"/> (an integer
+/// index without range support answers no range conditions and no <c>order_by</c>) and, for text indexes,
+/// <see cref="Text"/>; the rest is accepted and reported.
+/// </summary>
+public sealed record PayloadIndexParams
+{
+    /// <summary>Keyword, uuid.</summary>
+    public bool? IsTenant { get; init; }
+
+    /// <summary>Integer: exact-match lookups.</summary>
+    public bool? Lookup { get; init; }
+
+    /// <summary>Integer: range conditions and <c>order_by</c> (default true).</summary>
+    public bool? Range { get; init; }
+
+    /// <summary>Integer, float, datetime.</summary>
+    public bool? IsPrincipal { get; init; }
+
+    public bool? OnDisk { get; init; }
+
+    public bool? EnableHnsw { get; init; }
+
+    /// <summary>Text indexes: how text is split into tokens.</summary>
+    public TextIndexParams? Text { get; init; }
+}
+
+/// <summary>
+/// A full-text index's tokenizer settings (see <see cref="TextTokenizer"/>). Null values take the defaults: the word
+/// tokenizer, lowercase, no folding, no length limits, no stopwords.
+/// </summary>
+public sealed record TextIndexParams
+{
+    public TokenizerKind? Tokenizer { get; init; }
+
+    public bool? Lowercase { get; init; }
+
+    public bool? AsciiFolding { get; init; }
+
+    public int? MinTokenLength { get; init; }
+
+    public int? MaxTokenLength { get; init; }
+
+    /// <summary>Words dropped from documents (compared after the same normalisation as the text).</summary>
+    public IReadOnlyList<string>? Stopwords { get; init; }
+
+    /// <summary>Accepted and reported: phrases always match (token positions are not stored; phrases are checked on the payload).</summary>
+    public bool? PhraseMatching { get; init; }
 }
 
 /// <summary>
@@ -65,7 +115,7 @@ public sealed class PayloadFieldIndex
     {
         Path = path;
         Schema = schema;
-        Tokenizer = schema.Type == PayloadSchemaType.Text ? TextTokenizer.Parse(schema.Params) : null;
+        Tokenizer = schema.Type == PayloadSchemaType.Text ? TextTokenizer.For(schema.Params?.Text) : null;
     }
 
     public JsonPath Path { get; }
@@ -88,8 +138,7 @@ public sealed class PayloadFieldIndex
     public bool SupportsRange => Schema.Type switch
     {
         PayloadSchemaType.Float or PayloadSchemaType.Datetime => true,
-        PayloadSchemaType.Integer => Schema.Params is not { ValueKind: JsonValueKind.Object } p ||
-            !p.TryGetProperty("range", out var range) || range.ValueKind != JsonValueKind.False,
+        PayloadSchemaType.Integer => Schema.Params?.Range != false,
         _ => false,
     };
 

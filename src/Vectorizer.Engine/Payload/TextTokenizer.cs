@@ -5,13 +5,14 @@ using System.Text;
 using System.Text.Json;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Text;
 
 namespace Vectorizer.Engine.Payload;
 
 /// <summary>How a full-text index splits text into words (Qdrant's <c>TokenizerType</c>).</summary>
 public enum TokenizerKind
 {
-    /// <summary>Words are runs of letters, digits and combining marks; everything else separates them.</summary>
+    /// <summary>Words as <see cref="Words"/> defines them: runs of letters, numbers and combining marks.</summary>
     Word,
 
     /// <summary>Words are runs of anything but whitespace.</summary>
@@ -34,9 +35,8 @@ internal interface ITokenSink
 }
 
 /// <summary>
-/// The tokenizer of a full-text payload index, configured by Qdrant's <c>TextIndexParams</c>: <c>tokenizer</c>,
-/// <c>lowercase</c> (default true), <c>ascii_folding</c>, <c>min_token_len</c>, <c>max_token_len</c> and custom
-/// <c>stopwords</c>. A word is lowercased, folded, dropped when it is a stopword, and kept when its length in
+/// The tokenizer of a full-text payload index, configured by <see cref="TextIndexParams"/>: the tokenizer kind,
+/// lowercase (default true), ASCII folding, minimum and maximum token length and stopwords. A word is lowercased, folded, dropped when it is a stopword, and kept when its length in
 /// characters is within [min, max]. The prefix tokenizer indexes each word's prefixes of min..max characters
 /// (the whole word when shorter) and queries with each word cut to max characters, stopwords kept (as Qdrant does,
 /// so a query can be a partial word). Allocation-free apart from the tokens a sink keeps; thread-safe.
@@ -99,93 +99,17 @@ public sealed class TextTokenizer
     /// <summary>The default text index: word tokenizer, lowercase.</summary>
     public static TextTokenizer Default { get; } = new(TokenizerKind.Word, true, false, null, null, null);
 
-    /// <summary>
-    /// Reads a <c>text</c> field schema: the object form's parameters, or none for the string form. Throws a bad
-    /// request for invalid values and for what is not supported yet (stopword languages, stemmers); storage options
-    /// (<c>on_disk</c>, <c>memory</c>, <c>enable_hnsw</c>) and <c>phrase_matching</c> are accepted: phrases always match.
-    /// </summary>
-    public static TextTokenizer Parse(JsonElement? parameters)
-    {
-        if (parameters is not { ValueKind: JsonValueKind.Object } p)
-        {
-            return Default;
-        }
-
-        var kind = TokenizerKind.Word;
-        if (Optional(p, "tokenizer") is { } tokenizer)
-        {
-            kind = (tokenizer.ValueKind == JsonValueKind.String ? tokenizer.GetString() : null) switch
-            {
-                "word" => TokenizerKind.Word,
-                "whitespace" => TokenizerKind.Whitespace,
-                "prefix" => TokenizerKind.Prefix,
-                "multilingual" => TokenizerKind.Multilingual,
-                _ => throw VectorizerException.BadRequest($"field_schema.tokenizer: unknown variant `{Describe(tokenizer)}`, expected one of `prefix`, `whitespace`, `word`, `multilingual`"),
-            };
-        }
-
-        IReadOnlyList<string>? custom = null;
-        if (Optional(p, "stopwords") is { } stopwords)
-        {
-            if (stopwords.ValueKind == JsonValueKind.String)
-            {
-                throw VectorizerException.BadRequest($"field_schema.stopwords: the built-in `{stopwords.GetString()}` stopword list is not supported yet; give the words as {{\"custom\": [...]}}");
-            }
-
-            if (stopwords.ValueKind != JsonValueKind.Object)
-            {
-                throw VectorizerException.BadRequest("field_schema.stopwords: expected a language or {\"languages\": [...], \"custom\": [...]}");
-            }
-
-            if (Optional(stopwords, "languages") is { ValueKind: JsonValueKind.Array } languages && languages.GetArrayLength() > 0)
-            {
-                throw VectorizerException.BadRequest("field_schema.stopwords.languages: built-in stopword lists are not supported yet; give the words as \"custom\"");
-            }
-
-            if (Optional(stopwords, "custom") is { } list)
-            {
-                var words = new List<string>();
-                if (list.ValueKind != JsonValueKind.Array)
-                {
-                    throw VectorizerException.BadRequest("field_schema.stopwords.custom: expected an array of strings");
-                }
-
-                foreach (var item in list.EnumerateArray())
-                {
-                    words.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw VectorizerException.BadRequest("field_schema.stopwords.custom: expected an array of strings"));
-                }
-
-                custom = words;
-            }
-        }
-
-        if (Optional(p, "stemmer") is not null)
-        {
-            throw VectorizerException.BadRequest("field_schema.stemmer: stemming is not supported yet");
-        }
-
-        return new TextTokenizer(kind, Bool(p, "lowercase") ?? true, Bool(p, "ascii_folding") ?? false, Length(p, "min_token_len"), Length(p, "max_token_len"), custom);
-    }
-
-    private static JsonElement? Optional(JsonElement parent, string name) =>
-        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
-
-    private static bool? Bool(JsonElement parent, string name) => Optional(parent, name) switch
-    {
-        null => null,
-        { ValueKind: JsonValueKind.True } => true,
-        { ValueKind: JsonValueKind.False } => false,
-        { } other => throw VectorizerException.BadRequest($"field_schema.{name}: expected a boolean, got {Describe(other)}"),
-    };
-
-    private static int? Length(JsonElement parent, string name) => Optional(parent, name) switch
-    {
-        null => null,
-        { ValueKind: JsonValueKind.Number } number when number.TryGetInt32(out var value) && value >= 0 => value,
-        { } other => throw VectorizerException.BadRequest($"field_schema.{name}: expected a non-negative integer, got {Describe(other)}"),
-    };
-
-    private static string Describe(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+    /// <summary>The tokenizer for a text index with <paramref name="parameters"/> (null: <see cref="Default"/>).</summary>
+    public static TextTokenizer For(TextIndexParams? parameters) =>
+        parameters is null
+            ? Default
+            : new TextTokenizer(
+                parameters.Tokenizer ?? TokenizerKind.Word,
+                parameters.Lowercase ?? true,
+                parameters.AsciiFolding ?? false,
+                parameters.MinTokenLength,
+                parameters.MaxTokenLength,
+                parameters.Stopwords);
 
     /// <summary>The tokens of a payload value (what the index stores), appended to <paramref name="output"/>.</summary>
     public void TokenizeDocument(string text, List<string> output)
@@ -345,7 +269,7 @@ public sealed class TextTokenizer
         if (c < 0x80)
         {
             consumed = 1;
-            var word = Kind == TokenizerKind.Whitespace ? !char.IsWhiteSpace(c) : char.IsAsciiLetterOrDigit(c);
+            var word = Kind == TokenizerKind.Whitespace ? !char.IsWhiteSpace(c) : Words.IsWordRune(new Rune(c));
             return word ? CharKind.Word : CharKind.Separator;
         }
 
@@ -364,12 +288,8 @@ public sealed class TextTokenizer
             return CharKind.Standalone;
         }
 
-        // Rust's char::is_alphanumeric, near enough: letters, numbers and the marks that combine with them.
-        return Rune.GetUnicodeCategory(rune) switch
-        {
-            >= UnicodeCategory.UppercaseLetter and <= UnicodeCategory.OtherNumber => CharKind.Word,
-            _ => CharKind.Separator,
-        };
+        // The shared definition of a word (BM25 splits text the same way).
+        return Words.IsWordRune(rune) ? CharKind.Word : CharKind.Separator;
     }
 
     private static bool IsCjk(int value) =>

@@ -101,9 +101,24 @@ public sealed class SparseSlot
     /// <summary>The query's weight for each dimension: its value, times the IDF when the modifier is on.</summary>
     public float Weight(uint index) => Idf ? InverseDocumentFrequency(index) : 1f;
 
+    /// <summary>The query's weight for each of its dimensions (aligned with its indices): value × <see cref="Weight"/>.</summary>
+    public float[] QueryWeights(SparseVector query)
+    {
+        var weights = new float[query.Count];
+        for (var i = 0; i < weights.Length; i++)
+        {
+            weights[i] = query.Values[i] * Weight(query.Indices[i]);
+        }
+
+        return weights;
+    }
+
     /// <summary>Score of a stored vector against <paramref name="query"/> (dot product, IDF-weighted when configured).</summary>
-    public float Score(SparseVector query, int offset) =>
-        Get(offset) is { } vector ? query.Dot(vector, Idf ? InverseDocumentFrequency : null) : 0f;
+    public float Score(SparseVector query, int offset) => Score(query, QueryWeights(query), offset);
+
+    /// <summary>As <see cref="Score(SparseVector, int)"/> with the query's <see cref="QueryWeights"/> computed once for many points.</summary>
+    public float Score(SparseVector query, float[] weights, int offset) =>
+        Get(offset) is { } vector ? SparseVector.MergeDot(query.Indices, weights, vector, out _) : 0f;
 
     /// <summary>
     /// Exact top <paramref name="k"/> by score among offsets <paramref name="accept"/> lets through, walking only the
@@ -151,12 +166,7 @@ public sealed class SparseSlot
     /// </summary>
     public List<ScoredNode> SearchPoints(SparseVector query, Func<int, bool> accept, int k, int[]? offsets, int count)
     {
-        var weights = new float[query.Count];
-        for (var i = 0; i < weights.Length; i++)
-        {
-            weights[i] = query.Values[i] * Weight(query.Indices[i]);
-        }
-
+        var weights = QueryWeights(query);
         var ranked = new List<ScoredNode>();
         var n = offsets?.Length ?? count;
         for (var p = 0; p < n; p++)
@@ -167,31 +177,8 @@ public sealed class SparseSlot
                 continue;
             }
 
-            // Merge the sorted dimensions; a point sharing none with the query is not a result (as with the postings).
-            float score = 0;
-            var shared = false;
-            int i = 0, j = 0;
-            while (i < query.Count && j < vector.Count)
-            {
-                var a = query.Indices[i];
-                var b = vector.Indices[j];
-                if (a == b)
-                {
-                    score += weights[i] * vector.Values[j];
-                    shared = true;
-                    i++;
-                    j++;
-                }
-                else if (a < b)
-                {
-                    i++;
-                }
-                else
-                {
-                    j++;
-                }
-            }
-
+            // A point sharing no dimension with the query is not a result (as with the postings).
+            var score = SparseVector.MergeDot(query.Indices, weights, vector, out var shared);
             if (shared)
             {
                 ranked.Add(new ScoredNode(-score, offset));

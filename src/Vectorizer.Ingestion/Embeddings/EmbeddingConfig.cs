@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
@@ -33,9 +32,12 @@ public sealed record EmbeddingConfig
 
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this);
 
+    /// <summary>The section as the engine stores it with the collection (opaque to the engine).</summary>
+    public OpaqueJson ToStored() => OpaqueJson.FromElement(ToJson());
+
     /// <summary>Reads a stored (already validated) section.</summary>
-    public static EmbeddingConfig FromStored(JsonElement stored) =>
-        stored.Deserialize<EmbeddingConfig>() ?? throw new VectorizerException(ErrorCode.StorageFailure, "The stored embedding section is empty");
+    public static EmbeddingConfig FromStored(OpaqueJson stored) =>
+        JsonSerializer.Deserialize<EmbeddingConfig>(stored.Utf8) ?? throw new VectorizerException(ErrorCode.StorageFailure, "The stored embedding section is empty");
 
     /// <summary>Parses and validates a request's <c>embedding</c> section: unknown providers and fields are errors (400).</summary>
     public static EmbeddingConfig Parse(JsonElement element, string path = "embedding")
@@ -148,23 +150,23 @@ public sealed record EmbeddingConfig
 
         if (Sparse is { } sparse)
         {
-            var existing = config.SparseVectorSpecs().Where(s => s.Name == sparse.Vector).ToList();
-            if (existing.Count > 0)
+            if (config.SparseVectors.TryGetValue(sparse.Vector, out var existing))
             {
-                if (!existing[0].Idf)
+                if (!existing.Idf)
                 {
                     throw VectorizerException.BadRequest($"embedding.sparse: bm25 needs `\"modifier\": \"idf\"` on sparse vector `{sparse.Vector}`");
                 }
             }
             else
             {
-                var node = config.SparseVectors is { } current ? JsonNode.Parse(current.GetRawText())!.AsObject() : [];
-                node[sparse.Vector] = new JsonObject { ["modifier"] = "idf" };
-                sparseVectors = JsonSerializer.SerializeToElement(node);
+                sparseVectors = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal)
+                {
+                    [sparse.Vector] = new SparseVectorParams { Modifier = SparseVectorModifier.Idf },
+                };
             }
         }
 
-        return config with { Vectors = vectors, SparseVectors = sparseVectors, Embedding = ToJson() };
+        return config with { Vectors = vectors, SparseVectors = sparseVectors, Embedding = ToStored() };
     }
 
     // ------------------------------------------------------------------ JSON helpers (errors name the field)
@@ -223,7 +225,7 @@ public sealed record EmbeddingConfig
 
     private static VectorizerException Bad(string path, string message) => VectorizerException.BadRequest($"{path}: {message}");
 
-    private static VectorizerException Malformed(string path, string message) => new(ErrorCode.MalformedBody, $"{path}: {message}");
+    private static VectorizerException Malformed(string path, string message) => VectorizerException.BadRequest($"{path}: {message}");
 }
 
 /// <summary>The dense embedder of a collection. <c>hash</c> uses <see cref="Dimension"/>; <c>openai</c> the rest.</summary>

@@ -308,7 +308,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
 
-    private static VectorizerException Failed(string message) => new(ErrorCode.EmbeddingProviderFailed, message);
+    private static IngestionException Failed(string message) => new(IngestionErrorCode.EmbeddingProviderFailed, message);
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null

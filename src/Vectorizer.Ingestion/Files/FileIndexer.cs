@@ -135,14 +135,16 @@ public sealed class FileIndexer
             var collection = manager.TryGet(name);
             if (collection is null)
             {
-                var defaults = manager.Options.HnswDefaults;
-                collection = manager.Create(name, Options.NewCollectionEmbedding.ApplyTo(new CollectionConfig
-                {
-                    Vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal),
-                    NamedVectors = true,
-                    Hnsw = new HnswConfig { M = defaults.M, EfConstruct = defaults.EfConstruction },
-                }));
-                logger.LogInformation("Created collection {Collection} for indexed files", name);
+                collection = TextCollections.CreateOrGet(
+                    Options.NewCollectionEmbedding,
+                    manager.Options.HnswDefaults,
+                    config =>
+                    {
+                        var created = manager.Create(name, config);
+                        logger.LogInformation("Created collection {Collection} for indexed files", name);
+                        return created;
+                    },
+                    () => manager.Get(name));
             }
 
             _ = ingestion.For(collection); // 400 now, before any file is read, when it has no `embedding` section

@@ -1,11 +1,13 @@
 using System.Buffers;
+using Vectorizer.Engine.Text;
 
 namespace Vectorizer.Ingestion.Text;
 
 /// <summary>
-/// The tokenizer shared by the hash and BM25 embedders: lower-case (invariant), split on anything that is not a
-/// letter or a digit, drop a small set of English stop words. Tokens are ranges over one lower-cased buffer, so
-/// tokenising allocates that buffer (pooled) and nothing per token.
+/// The tokenizer shared by the hash and BM25 embedders: words as the engine's full-text index sees them
+/// (<see cref="Words"/>: runs of letters, numbers and combining marks, lowercased with the invariant culture), each cut
+/// to <see cref="Tokenizer.MaxTokenLength"/> chars, a small set of English stop words dropped. Tokens are ranges over
+/// one lower-cased buffer, so tokenising allocates that buffer (pooled) and nothing per token.
 /// </summary>
 public sealed class Tokens : IDisposable
 {
@@ -62,36 +64,27 @@ public static class Tokenizer
     /// <summary>The tokens of <paramref name="text"/>, stop words removed. Dispose the result.</summary>
     public static Tokens Tokenize(ReadOnlySpan<char> text)
     {
-        var buffer = ArrayPool<char>.Shared.Rent(Math.Max(1, text.Length));
+        // Lowercasing rune by rune never more than doubles the length; n words need at least 2n - 1 chars.
+        var buffer = ArrayPool<char>.Shared.Rent(Math.Max(1, text.Length * 2));
         var ranges = ArrayPool<(int, int)>.Shared.Rent(Math.Max(1, (text.Length / 2) + 1));
         var count = 0;
-        var start = -1;
-        for (var i = 0; i <= text.Length; i++)
+        var written = 0;
+        var position = 0;
+        while (Words.Next(text, ref position, out var start, out var length))
         {
-            var isWordChar = i < text.Length && char.IsLetterOrDigit(text[i]);
-            if (isWordChar)
+            var lowered = Words.ToLower(text.Slice(start, length), buffer.AsSpan(written));
+            var token = buffer.AsSpan(written, Cut(buffer.AsSpan(written, lowered), MaxTokenLength));
+            if (!IsStopWord(token))
             {
-                buffer[i] = char.ToLowerInvariant(text[i]);
-                if (start < 0)
-                {
-                    start = i;
-                }
-
-                continue;
-            }
-
-            if (start >= 0)
-            {
-                var length = Math.Min(i - start, MaxTokenLength);
-                if (!IsStopWord(buffer.AsSpan(start, length)))
-                {
-                    ranges[count++] = (start, length);
-                }
-
-                start = -1;
+                ranges[count++] = (written, token.Length);
+                written += lowered;
             }
         }
 
         return new Tokens(buffer, ranges, count);
     }
+
+    /// <summary>The length of <paramref name="token"/> cut to at most <paramref name="max"/> chars, never inside a surrogate pair.</summary>
+    private static int Cut(ReadOnlySpan<char> token, int max) =>
+        token.Length <= max ? token.Length : char.IsLowSurrogate(token[max]) ? max - 1 : max;
 }

@@ -40,21 +40,15 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
 
     private Collection CreateWithConfiguredEmbedders(CallContext call, string name)
     {
-        var embedding = settings.Embedding.ToEmbeddingConfig() ?? throw VectorizerException.CollectionNotFound(name);
-        var defaults = collections.Manager.Options.HnswDefaults;
-        var config = embedding.ApplyTo(new CollectionConfig
+        if (settings.Embedding.ToEmbeddingConfig() is not { } embedding)
         {
-            Vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal),
-            NamedVectors = true,
-            Hnsw = new HnswConfig { M = defaults.M, EfConstruct = defaults.EfConstruction },
-        });
-        try
-        {
-            return collections.Create(call, name, config);
+            return collections.Resolve(call, name, AccessLevel.Write); // 404, or 409 for a collection that could not be opened
         }
-        catch (VectorizerException e) when (e.Code == ErrorCode.CollectionAlreadyExists)
-        {
-            return collections.Resolve(call, name, AccessLevel.Write);
-        }
+
+        return TextCollections.CreateOrGet(
+            embedding,
+            collections.Manager.Options.HnswDefaults,
+            config => collections.Create(call, name, config),
+            () => collections.Resolve(call, name, AccessLevel.Write));
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Vectorizer.Engine.Collections;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Configuration;
 
@@ -29,6 +30,15 @@ public sealed class VectorizerSettings
     /// <summary>Keeps collections in step with directories: watched, debounced, indexed by the file indexer.</summary>
     [ConfigurationKeyName("file_watcher")]
     public FileWatcherSection FileWatcher { get; set; } = new();
+
+    /// <summary>API keys and JWTs (see <see cref="Security.Authenticator"/>).</summary>
+    public AuthSection Auth { get; set; } = new();
+
+    [ConfigurationKeyName("rate_limit")]
+    public RateLimitSection RateLimit { get; set; } = new();
+
+    /// <summary>Where requests may name files (<see cref="Security.AllowedPaths"/>).</summary>
+    public SecuritySection Security { get; set; } = new();
 
     /// <summary>Prometheus metrics at <c>GET /metrics</c>.</summary>
     public MetricsSection Metrics { get; set; } = new();
@@ -60,6 +70,9 @@ public sealed class ServerSection
 
     [ConfigurationKeyName("data_dir")]
     public string DataDir { get; set; } = "./data";
+
+    /// <summary>HTTPS (only) with these PEM files.</summary>
+    public TlsSection Tls { get; set; } = new();
 
     /// <summary>After shutdown begins, keep serving this long with <c>/readyz</c> at 503 before closing the listener.</summary>
     [ConfigurationKeyName("shutdown_delay_seconds")]
@@ -104,15 +117,16 @@ public sealed class CollectionDefaults
     public HnswDefaultsSection HnswConfig { get; set; } = new();
 }
 
+/// <summary><c>collections.defaults.hnsw_config</c>; its defaults are the engine's (<see cref="HnswDefaults"/>).</summary>
 public sealed class HnswDefaultsSection
 {
-    public int M { get; set; } = 16;
+    public int M { get; set; } = HnswDefaults.DefaultM;
 
     [ConfigurationKeyName("ef_construction")]
-    public int EfConstruction { get; set; } = 100;
+    public int EfConstruction { get; set; } = HnswDefaults.DefaultEfConstruction;
 
     [ConfigurationKeyName("ef_search")]
-    public int EfSearch { get; set; } = 256;
+    public int EfSearch { get; set; } = HnswDefaults.DefaultEfSearch;
 }
 
 /// <summary>Checkpointing: how much WAL a restart may have to replay (the engine's <see cref="AutoSaveOptions"/>).</summary>
@@ -142,6 +156,14 @@ public sealed class LimitsSection
     /// <summary>Most points accepted in one upsert or vector update.</summary>
     [ConfigurationKeyName("max_batch")]
     public int MaxBatch { get; set; } = 10000;
+
+    /// <summary>Requests served at once (0: no limit); the rest wait in a queue of <see cref="QueueLimit"/>, then get 503.</summary>
+    [ConfigurationKeyName("max_concurrent_requests")]
+    public int MaxConcurrentRequests { get; set; }
+
+    /// <summary>Requests that may wait for a slot when <see cref="MaxConcurrentRequests"/> are running.</summary>
+    [ConfigurationKeyName("queue_limit")]
+    public int QueueLimit { get; set; } = 64;
 }
 
 /// <summary>

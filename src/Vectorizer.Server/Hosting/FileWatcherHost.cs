@@ -27,7 +27,7 @@ public sealed record WatcherSnapshot(
 /// Not disposable on purpose: the container would dispose it twice (as itself and as a hosted service); StopAsync cleans up.
 /// </summary>
 public sealed class FileWatcherHost(
-    VectorizerSettings settings, ConfigSource source, EngineHolder engine, IServiceProvider services, ILoggerFactory loggerFactory) : IHostedService
+    VectorizerSettings settings, ConfigSource source, EngineLifetime engine, IServiceProvider services, ILoggerFactory loggerFactory) : IHostedService
 {
     private readonly ILogger logger = loggerFactory.CreateLogger("Vectorizer.FileWatcher");
     private readonly SemaphoreSlim gate = new(1, 1);

@@ -20,6 +20,7 @@ using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Observability;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Hosting;
 
@@ -49,21 +50,21 @@ public static class VectorizerHost
             kestrel.Limits.MaxRequestBodySize = (long)settings.Limits.MaxRequestMb << 20;
             if (IPAddress.TryParse(settings.Server.Host, out var address))
             {
-                kestrel.Listen(address, settings.Server.Port);
+                kestrel.Listen(address, settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
             else if (settings.Server.Host is "localhost")
             {
-                kestrel.ListenLocalhost(settings.Server.Port);
+                kestrel.ListenLocalhost(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
             else
             {
-                kestrel.ListenAnyIP(settings.Server.Port);
+                kestrel.ListenAnyIP(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
         });
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);
-            options.ServicesStartConcurrently = true; // the web server listens while the engine loads (EngineHolder)
+            options.ServicesStartConcurrently = true; // the web server listens while the engine loads (EngineLifetime)
         });
         // Settings made in code (tests, embedders of the CLI) are held to the same rules as loaded ones.
         if (ConfigLoader.Validate(settings) is { Count: > 0 } problems)
@@ -78,15 +79,16 @@ public static class VectorizerHost
         }
 
         builder.Services.AddSingleton(new ServerClock());
-        builder.Services.AddSingleton<EngineHolder>();
-        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineHolder>());
-        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineHolder>().Manager);
+        builder.Services.AddSingleton<EngineLifetime>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
+        builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
             provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<DocumentsService>();
+        builder.Services.AddVectorizerSecurity(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddVectorizerObservability(settings);
@@ -103,6 +105,7 @@ public static class VectorizerHost
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
         app.Use(DecodeCollectionName);
+        app.UseVectorizerSecurity(settings);
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
@@ -190,9 +193,9 @@ public static class VectorizerHost
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (VectorizerException e) when (!context.Response.HasStarted)
+        catch (Exception e) when (!context.Response.HasStarted && ErrorMapper.Map(e) is { } error)
         {
-            await QdrantResults.WriteError(context, ErrorMapper.StatusCode(e.Code), ErrorMapper.Message(e.Code, e.Message)).ConfigureAwait(false);
+            await QdrantResults.WriteError(context, error.Status, error.Message).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
@@ -226,14 +229,14 @@ public sealed class ServerClock
 /// Owns the engine: takes the data directory's lock and opens it before the server accepts requests; checkpoints,
 /// closes and unlocks it after the last one.
 /// </summary>
-public sealed class EngineHolder : IHostedService
+public sealed class EngineLifetime : IHostedService
 {
     private readonly ILoggerFactory loggerFactory;
     private readonly Lazy<CollectionManager> manager;
     private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DataDirectoryLock? dataLock;
 
-    public EngineHolder(VectorizerSettings settings, ILoggerFactory loggerFactory)
+    public EngineLifetime(VectorizerSettings settings, ILoggerFactory loggerFactory)
     {
         this.loggerFactory = loggerFactory;
         manager = new Lazy<CollectionManager>(() =>

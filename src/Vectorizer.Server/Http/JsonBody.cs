@@ -72,7 +72,7 @@ internal sealed class JsonBody : IDisposable
                     return new JsonBody(JsonDocument.Parse("{}"u8.ToArray()));
                 }
 
-                throw new VectorizerException(ErrorCode.MalformedBody, "EOF while parsing a value at line 1 column 0");
+                throw new ApiException(ApiErrorCode.MalformedBody, "EOF while parsing a value at line 1 column 0");
             }
 
             try
@@ -81,7 +81,7 @@ internal sealed class JsonBody : IDisposable
             }
             catch (JsonException e)
             {
-                throw new VectorizerException(ErrorCode.MalformedBody, Describe(e), e);
+                throw new ApiException(ApiErrorCode.MalformedBody, Describe(e), e);
             }
         }
     }
@@ -124,8 +124,8 @@ internal sealed class JsonBody : IDisposable
         return true;
     }
 
-    private static VectorizerException TooLarge(long size, long limit) =>
-        new(ErrorCode.PayloadTooLarge, $"JSON payload ({size} bytes) is larger than allowed (limit: {limit} bytes).");
+    private static ApiException TooLarge(long size, long limit) =>
+        new(ApiErrorCode.RequestTooLarge, $"JSON payload ({size} bytes) is larger than allowed (limit: {limit} bytes).");
 
     private static string Describe(JsonException e)
     {

@@ -22,7 +22,7 @@ public sealed record CollectionReading(
 /// <c>storage</c>), WAL size, operations and time since the last checkpoint, the indexer's queue. A reading walks the
 /// collection's files (disk bytes), so it is kept for a second: one scrape's instruments share it.
 /// </summary>
-public sealed class CollectionReadings(EngineHolder engine, TimeProvider time)
+public sealed class CollectionReadings(EngineLifetime engine, TimeProvider time)
 {
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
     private readonly Lock sync = new();

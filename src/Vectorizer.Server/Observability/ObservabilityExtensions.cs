@@ -11,8 +11,10 @@ using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Ingestion;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Observability;
 
@@ -96,7 +98,7 @@ public static class ObservabilityExtensions
     public static WebApplication UseVectorizerObservability(this WebApplication app)
     {
         app.Use(app.Services.GetRequiredService<HttpMetrics>().InvokeAsync);
-        app.Use(HealthApi.LoadingGate(app.Services.GetRequiredService<EngineHolder>()));
+        app.Use(HealthApi.LoadingGate(app.Services.GetRequiredService<EngineLifetime>()));
         if (app.Services.GetRequiredService<VectorizerSettings>().Metrics.Enabled)
         {
             _ = app.Services.GetRequiredService<ServerGauges>(); // registers the observable instruments
@@ -110,7 +112,7 @@ public static class ObservabilityExtensions
         app.MapHealthApi();
         if (app.Services.GetRequiredService<VectorizerSettings>().Metrics.Enabled)
         {
-            app.MapPrometheusScrapingEndpoint("/metrics");
+            app.MapPrometheusScrapingEndpoint("/metrics").RequireAccess(AccessLevel.Read);
         }
 
         return app;

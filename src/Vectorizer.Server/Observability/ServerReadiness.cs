@@ -11,7 +11,7 @@ namespace Vectorizer.Server.Observability;
 /// moment shutdown begins. <c>server.shutdown_delay_seconds</c> keeps serving for that long after shutdown began, so a
 /// load balancer that polls <c>/readyz</c> stops sending requests before the listener closes.
 /// </summary>
-public sealed class ServerReadiness(EngineHolder engine, VectorizerSettings settings, ILoggerFactory loggers) : IHostedLifecycleService
+public sealed class ServerReadiness(EngineLifetime engine, VectorizerSettings settings, ILoggerFactory loggers) : IHostedLifecycleService
 {
     private readonly ILogger logger = loggers.CreateLogger("Vectorizer");
     private volatile bool stopping;

@@ -83,7 +83,7 @@ internal static class HealthCheckCommand
 
             return report.ExitCode;
         }
-        catch (VectorizerException e)
+        catch (Exception e) when (e is VectorizerException or Vectorizer.Ingestion.IngestionException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

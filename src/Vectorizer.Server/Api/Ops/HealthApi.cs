@@ -6,10 +6,12 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Observability;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Ops;
 
@@ -31,17 +33,20 @@ public static class HealthApi
 
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/livez", () => TypedResults.Text("healthz check passed"));
+        app.MapGet("/livez", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
         app.MapGet("/readyz", (ServerReadiness readiness) => readiness.IsReady
             ? Results.Text("all shards are ready")
-            : Results.Text(readiness.IsStopping ? "shutting down" : "collections are loading", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/health/detailed", (HttpContext context) => Detailed(context));
-        app.MapGet("/telemetry", (HttpContext context) => Telemetry(context));
+            : Results.Text(readiness.IsStopping ? "shutting down" : "collections are loading", statusCode: StatusCodes.Status503ServiceUnavailable))
+            .AllowAnonymousProbe();
+
+        // Server-wide: collection names, paths, failure reasons and request counts need global read access.
+        app.MapGet("/health/detailed", (HttpContext context) => Detailed(context)).RequireAccess(AccessLevel.Read);
+        app.MapGet("/telemetry", (HttpContext context) => Telemetry(context)).RequireAccess(AccessLevel.Read);
         return app;
     }
 
     /// <summary>Before the engine has loaded: 503 in Qdrant's envelope for all but the probes.</summary>
-    public static Func<HttpContext, RequestDelegate, Task> LoadingGate(EngineHolder engine) => (context, next) =>
+    public static Func<HttpContext, RequestDelegate, Task> LoadingGate(EngineLifetime engine) => (context, next) =>
         engine.IsLoaded || ServedWhileLoading.Contains(context.Request.Path.Value ?? "")
             ? next(context)
             : Unavailable(context);
@@ -186,7 +191,7 @@ public static class HealthApi
         var details = QueryParameters.Int(query["details_level"], "details_level") ?? 0;
         if (details < 0)
         {
-            throw Engine.Errors.VectorizerException.BadRequest("details_level: must be 0 or more");
+            throw new ApiException(ApiErrorCode.MalformedBody, "Query deserialize error: `details_level` must be 0 or more");
         }
 
         var anonymize = QueryParameters.Bool(query["anonymize"], "anonymize", fallback: false);

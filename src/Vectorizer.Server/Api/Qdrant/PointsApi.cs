@@ -9,6 +9,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -19,28 +20,28 @@ public static class PointsApi
     {
         var points = app.MapGroup("/collections/{collection}/points");
         points.MapPut("", (string collection, HttpContext context) =>
-            Update(context, collection, (body, limits) => RequestJson.ParseUpsert(body, limits.MaxBatch)));
+            Update(context, collection, (body, limits) => RequestJson.ParseUpsert(body, limits.MaxBatch))).RequireAccess(AccessLevel.Write);
         points.MapPost("/delete", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => new DeletePointsOperation(PointJson.ParseSelector(body, allowBoth: false))));
+            Update(context, collection, (body, _) => new DeletePointsOperation(PointJson.ParseSelector(body, allowBoth: false)))).RequireAccess(AccessLevel.Write);
         points.MapPost("/payload", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: false)));
+            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: false))).RequireAccess(AccessLevel.Write);
         points.MapPut("/payload", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: true)));
+            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: true))).RequireAccess(AccessLevel.Write);
         points.MapPost("/payload/delete", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseDeletePayload(body)));
+            Update(context, collection, (body, _) => RequestJson.ParseDeletePayload(body))).RequireAccess(AccessLevel.Write);
         points.MapPost("/payload/clear", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => new ClearPayloadOperation(PointJson.ParseSelector(body, allowBoth: false))));
+            Update(context, collection, (body, _) => new ClearPayloadOperation(PointJson.ParseSelector(body, allowBoth: false)))).RequireAccess(AccessLevel.Write);
         points.MapPut("/vectors", (string collection, HttpContext context) =>
-            Update(context, collection, (body, limits) => RequestJson.ParseUpdateVectors(body, limits.MaxBatch)));
+            Update(context, collection, (body, limits) => RequestJson.ParseUpdateVectors(body, limits.MaxBatch))).RequireAccess(AccessLevel.Write);
         points.MapPost("/vectors/delete", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseDeleteVectors(body)));
-        points.MapPost("/batch", UpdateBatch);
-        points.MapGet("/{id}", GetPoint);
-        points.MapPost("", Retrieve);
-        points.MapPost("/scroll", Scroll);
-        points.MapPost("/count", Count);
-        points.MapPost("/query", Query);
-        points.MapPost("/query/batch", QueryBatch);
+            Update(context, collection, (body, _) => RequestJson.ParseDeleteVectors(body))).RequireAccess(AccessLevel.Write);
+        points.MapPost("/batch", UpdateBatch).RequireAccess(AccessLevel.Write);
+        points.MapGet("/{id}", GetPoint).RequireAccess(AccessLevel.Read);
+        points.MapPost("", Retrieve).RequireAccess(AccessLevel.Read);
+        points.MapPost("/scroll", Scroll).RequireAccess(AccessLevel.Read);
+        points.MapPost("/count", Count).RequireAccess(AccessLevel.Read);
+        points.MapPost("/query", Query).RequireAccess(AccessLevel.Read);
+        points.MapPost("/query/batch", QueryBatch).RequireAccess(AccessLevel.Read);
         return app;
     }
 
@@ -57,7 +58,7 @@ public static class PointsApi
         var wait = Wait(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
         var served = await points.UpdateAsync(context.Call(), name, parse(body.Root, settings.Limits), wait, context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => Output.UpdateResult(w, served.Result));
+        return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, served.Result));
     }
 
     private static async Task<IResult> UpdateBatch(string collection, HttpContext context)
@@ -71,7 +72,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var result in served.Result)
             {
-                Output.UpdateResult(w, result);
+                ResponseJson.UpdateResult(w, result);
             }
 
             w.WriteEndArray();
@@ -92,7 +93,7 @@ public static class PointsApi
             throw new VectorizerException(ErrorCode.PointNotFound, $"Point with id {pointId} does not exists!");
         }
 
-        return QdrantResults.Ok(w => Output.Record(w, found[0], target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.Record(w, found[0], target.Config.NamedVectors));
     }
 
     private static async Task<IResult> Retrieve(string collection, HttpContext context)
@@ -111,7 +112,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var record in records)
             {
-                Output.Record(w, record, target.Config.NamedVectors);
+                ResponseJson.Record(w, record, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
@@ -129,14 +130,14 @@ public static class PointsApi
             w.WriteStartArray("points");
             foreach (var record in result.Points)
             {
-                Output.Record(w, record, target.Config.NamedVectors);
+                ResponseJson.Record(w, record, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();
             w.WritePropertyName("next_page_offset");
             if (result.NextPageOffset is { } next)
             {
-                Output.Id(w, next);
+                ResponseJson.Id(w, next);
             }
             else
             {
@@ -165,7 +166,7 @@ public static class PointsApi
         var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
         var (target, found) = points.Query(context.Call(), collection, RequestJson.ParseQuery(body.Root));
-        return QdrantResults.Ok(w => Output.QueryResponse(w, found, target.Config.NamedVectors));
+        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, found, target.Config.NamedVectors));
     }
 
     private static async Task<IResult> QueryBatch(string collection, HttpContext context)
@@ -178,7 +179,7 @@ public static class PointsApi
             w.WriteStartArray();
             foreach (var found in results)
             {
-                Output.QueryResponse(w, found, target.Config.NamedVectors);
+                ResponseJson.QueryResponse(w, found, target.Config.NamedVectors);
             }
 
             w.WriteEndArray();

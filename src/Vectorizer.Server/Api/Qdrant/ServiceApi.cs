@@ -2,6 +2,7 @@ using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -13,8 +14,8 @@ public static class ServiceApi
 
     public static IEndpointRouteBuilder MapServiceApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => TypedResults.Json(new VersionInfo("vectorizer - vector search engine (Qdrant-compatible)", Version), ApiJson.Default.VersionInfo));
-        app.MapGet("/healthz", () => TypedResults.Text("healthz check passed"));
+        app.MapGet("/", () => TypedResults.Json(new VersionInfo("vectorizer - vector search engine (Qdrant-compatible)", Version), ApiJson.Default.VersionInfo)).AllowAnonymousProbe();
+        app.MapGet("/healthz", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
         return app;
     }
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Payload;
@@ -8,15 +10,20 @@ using Vectorizer.Ingestion.Embeddings;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
-/// <summary>Parses <c>CreateCollection</c> and <c>UpdateCollection</c> bodies.</summary>
+/// <summary>
+/// Qdrant's collection JSON in and out: <c>CreateCollection</c>, <c>UpdateCollection</c> and <c>CreateFieldIndex</c>
+/// bodies parsed into the engine's typed settings (<see cref="CollectionConfig"/>, <see cref="QuantizationSettings"/>,
+/// <see cref="PayloadFieldSchema"/>), and the <c>config</c> object of collection info rendered from them. The engine
+/// never sees this JSON; <c>collection.json</c> is the engine's own format (<see cref="CollectionConfigFile"/>).
+/// </summary>
 internal static class CollectionJson
 {
     public static CollectionConfig ParseCreate(JsonInput body, HnswDefaults defaults, int maxVectorSize)
     {
         body.ExpectObject();
-        var sparse = body.TryGet("sparse_vectors", out var sparseInput) && sparseInput.Kind != JsonValueKind.Null ? ParseSparseVectors(sparseInput) : null;
+        var sparse = body.TryGet("sparse_vectors", out var sparseInput) ? ParseSparseVectors(sparseInput) : new Dictionary<string, SparseVectorParams>();
         var embedding = body.TryGet("embedding", out var embeddingInput) ? EmbeddingConfig.Parse(embeddingInput.Element) : null;
-        var vectorsInput = (sparse is not null || embedding is not null) && !body.Has("vectors")
+        var vectorsInput = (sparse.Count > 0 || embedding is not null) && !body.Has("vectors")
             ? new JsonInput(JsonDocument.Parse("{}").RootElement, "vectors")
             : body.Required("vectors").ExpectObject();
         var vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal);
@@ -28,7 +35,7 @@ internal static class CollectionJson
                 vectors[property.Name] = ParseVectorParams(new JsonInput(property.Value, $"vectors.{property.Name}"), maxVectorSize);
             }
 
-            if (vectors.Count == 0 && sparse is null && embedding is null)
+            if (vectors.Count == 0 && sparse.Count == 0 && embedding is null)
             {
                 throw vectorsInput.Invalid("at least one vector must be configured");
             }
@@ -38,8 +45,6 @@ internal static class CollectionJson
             vectors[""] = ParseVectorParams(vectorsInput, maxVectorSize);
         }
 
-        var hnsw = new HnswConfig { M = defaults.M, EfConstruct = defaults.EfConstruction }
-            .Apply(body.TryGet("hnsw_config", out var h) ? ParseHnswDiff(h) : null);
         var config = new CollectionConfig
         {
             Vectors = vectors,
@@ -48,12 +53,12 @@ internal static class CollectionJson
             ReplicationFactor = body.TryGet("replication_factor", out var rf) ? rf.AsInt(min: 1) : 1,
             WriteConsistencyFactor = body.TryGet("write_consistency_factor", out var wcf) ? wcf.AsInt(min: 1) : 1,
             OnDiskPayload = body.TryGet("on_disk_payload", out var odp) && odp.AsBool(),
-            Hnsw = hnsw,
+            Hnsw = defaults.ToConfig().Apply(body.TryGet("hnsw_config", out var h) ? ParseHnswDiff(h) : null),
             Optimizers = ApplyOptimizers(new OptimizersConfig(), body.TryGet("optimizers_config", out var o) ? o : null),
             Wal = ApplyWal(new WalConfig(), body.TryGet("wal_config", out var w) ? w : null),
-            QuantizationConfig = body.TryGet("quantization_config", out var q) ? ParseQuantization(q) : null,
-            StrictModeConfig = body.TryGet("strict_mode_config", out var strict) ? strict.ExpectObject().Element.Clone() : null,
-            Metadata = body.TryGet("metadata", out var metadata) ? metadata.ExpectObject().Element.Clone() : null,
+            Quantization = body.TryGet("quantization_config", out var q) ? ParseQuantization(q) : null,
+            StrictMode = body.TryGet("strict_mode_config", out var strict) ? OpaqueJson.FromElement(strict.ExpectObject().Element) : null,
+            Metadata = body.TryGet("metadata", out var metadata) ? OpaqueJson.FromElement(metadata.ExpectObject().Element) : null,
             SparseVectors = sparse,
         };
 
@@ -61,35 +66,42 @@ internal static class CollectionJson
         return embedding is null ? config : embedding.ApplyTo(config);
     }
 
-    /// <summary><c>{"name": {"modifier": "idf"|"none", "index": {...}}}</c>: validated, kept as given.</summary>
-    private static JsonElement? ParseSparseVectors(JsonInput input)
+    /// <summary><c>{"name": {"modifier": "idf"|"none", "index": {"full_scan_threshold", "on_disk", "datatype"}}}</c>.</summary>
+    private static Dictionary<string, SparseVectorParams> ParseSparseVectors(JsonInput input)
     {
         input.ExpectObject();
-        if (!input.Element.EnumerateObject().Any())
-        {
-            return null;
-        }
-
+        var result = new Dictionary<string, SparseVectorParams>(StringComparer.Ordinal);
         foreach (var property in input.Element.EnumerateObject())
         {
             var parameters = new JsonInput(property.Value, $"sparse_vectors.{property.Name}");
             parameters.ExpectObject();
-            if (parameters.TryGet("modifier", out var modifier) && modifier.Kind != JsonValueKind.Null && modifier.AsString() is not ("idf" or "none"))
+            SparseVectorModifier? modifier = null;
+            if (parameters.TryGet("modifier", out var modifierInput))
             {
-                throw modifier.Error($"unknown variant `{modifier.AsString()}`, expected `none` or `idf`");
+                modifier = modifierInput.AsString() switch
+                {
+                    "idf" => SparseVectorModifier.Idf,
+                    "none" => SparseVectorModifier.None,
+                    var other => throw modifierInput.Error($"unknown variant `{other}`, expected `none` or `idf`"),
+                };
             }
 
-            if (parameters.TryGet("index", out var index) && index.Kind != JsonValueKind.Null)
+            SparseIndexParams? index = null;
+            if (parameters.TryGet("index", out var indexInput))
             {
-                index.ExpectObject();
-                if (index.TryGet("full_scan_threshold", out var threshold) && threshold.Kind != JsonValueKind.Null)
+                indexInput.ExpectObject();
+                index = new SparseIndexParams
                 {
-                    threshold.AsInt(min: 0);
-                }
+                    FullScanThreshold = indexInput.TryGet("full_scan_threshold", out var threshold) ? threshold.AsInt(min: 0) : null,
+                    OnDisk = indexInput.TryGet("on_disk", out var onDisk) ? onDisk.AsBool() : null,
+                    Datatype = indexInput.TryGet("datatype", out var datatype) ? datatype.AsString() : null,
+                };
             }
+
+            result[property.Name] = new SparseVectorParams { Modifier = modifier, Index = index };
         }
 
-        return input.Element.Clone();
+        return result;
     }
 
     private static VectorParams ParseVectorParams(JsonInput input, int maxVectorSize)
@@ -117,23 +129,79 @@ internal static class CollectionJson
             Size = input.Required("size").AsInt(min: 1, max: maxVectorSize),
             Distance = distance,
             HnswConfig = input.TryGet("hnsw_config", out var hnsw) ? ParseHnswDiff(hnsw) : null,
-            QuantizationConfig = input.TryGet("quantization_config", out var q) ? ParseQuantization(q) : null,
+            Quantization = input.TryGet("quantization_config", out var q) ? ParseQuantization(q) : null,
             OnDisk = input.TryGet("on_disk", out var onDisk) ? onDisk.AsBool() : null,
             Datatype = input.TryGet("datatype", out var dt) ? dt.AsString() : null,
         };
     }
 
-    private static JsonElement ParseQuantization(JsonInput input)
+    /// <summary>
+    /// Qdrant's forms: <c>{"scalar": {"type": "int8", "quantile", "always_ram"}}</c>,
+    /// <c>{"binary": {"always_ram", "encoding": "one_bit"}}</c>, <c>{"product": {"compression": "x16", "always_ram"}}</c>.
+    /// </summary>
+    public static QuantizationSettings ParseQuantization(JsonInput input)
     {
         input.ExpectObject();
-        if (!input.Has("scalar") && !input.Has("product") && !input.Has("binary"))
+        if (input.TryGet("scalar", out var scalar))
         {
-            throw input.Error("expected one of `scalar`, `product`, `binary`");
+            Expect(scalar, "scalar");
+            var type = scalar.TryGet("type", out var t) && t.Kind == JsonValueKind.String ? t.AsString() : null;
+            if (type != "int8")
+            {
+                throw VectorizerException.BadRequest($"quantization_config.scalar.type: unknown variant `{type}`, expected `int8`");
+            }
+
+            float? quantile = null;
+            if (scalar.TryGet("quantile", out var q))
+            {
+                if (q.Kind != JsonValueKind.Number || q.Element.GetDouble() is < 0.5 or > 1.0)
+                {
+                    throw VectorizerException.Validation("quantization_config.scalar.quantile: value must be between 0.5 and 1.0");
+                }
+
+                quantile = (float)q.Element.GetDouble();
+            }
+
+            return new QuantizationSettings(QuantizationKind.Scalar, quantile, AlwaysRam(scalar));
         }
 
-        _ = QuantizationSettings.FromJson(input.Element); // validates
-        return input.Element.Clone();
+        if (input.TryGet("binary", out var binary))
+        {
+            Expect(binary, "binary");
+            if (binary.TryGet("encoding", out var encoding) && encoding.Kind == JsonValueKind.String && encoding.AsString() != "one_bit")
+            {
+                throw VectorizerException.BadRequest($"quantization_config.binary.encoding `{encoding.AsString()}` is not supported; use `one_bit`");
+            }
+
+            return new QuantizationSettings(QuantizationKind.Binary, AlwaysRam: AlwaysRam(binary));
+        }
+
+        if (input.TryGet("product", out var product))
+        {
+            Expect(product, "product");
+            var text = product.TryGet("compression", out var c) && c.Kind == JsonValueKind.String ? c.AsString() : null;
+            var ratio = text is ['x', .. var digits] && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 0;
+            if (!QuantizationSettings.IsSupportedCompression(ratio))
+            {
+                throw VectorizerException.BadRequest($"quantization_config.product.compression: unknown variant `{text}`, expected one of `x4`, `x8`, `x16`, `x32`, `x64`");
+            }
+
+            return new QuantizationSettings(QuantizationKind.Product, AlwaysRam: AlwaysRam(product), Compression: ratio);
+        }
+
+        throw input.Error("expected one of `scalar`, `product`, `binary`");
     }
+
+    private static void Expect(JsonInput input, string name)
+    {
+        if (input.Kind != JsonValueKind.Object)
+        {
+            throw VectorizerException.BadRequest($"quantization_config.{name}: expected an object");
+        }
+    }
+
+    private static bool? AlwaysRam(JsonInput input) =>
+        input.TryGet("always_ram", out var value) ? value.Kind == JsonValueKind.True : null;
 
     public static HnswConfigDiff ParseHnswDiff(JsonInput input)
     {
@@ -197,6 +265,12 @@ internal static class CollectionJson
         };
     }
 
+    /// <summary>A quantization change: new settings, or (the string <c>"Disabled"</c>) none.</summary>
+    private readonly record struct QuantizationChange(QuantizationSettings? Settings);
+
+    private static QuantizationChange ParseQuantizationChange(JsonInput input) =>
+        input.Kind == JsonValueKind.String && input.AsString() == "Disabled" ? new QuantizationChange(null) : new QuantizationChange(ParseQuantization(input));
+
     /// <summary>PATCH: returns a function applying the changes to the current config (sizes and distances never change).</summary>
     public static Func<CollectionConfig, CollectionConfig> ParseUpdate(JsonInput body)
     {
@@ -211,7 +285,7 @@ internal static class CollectionJson
             throw VectorizerException.BadRequest("embedding can not be changed after the collection is created: its vectors were made by these embedders");
         }
 
-        var vectorDiffs = new Dictionary<string, (HnswConfigDiff? Hnsw, JsonElement? Quantization, bool? OnDisk)>(StringComparer.Ordinal);
+        var vectorDiffs = new Dictionary<string, (HnswConfigDiff? Hnsw, QuantizationChange? Quantization, bool? OnDisk)>(StringComparer.Ordinal);
         if (body.TryGet("vectors", out var vectors))
         {
             vectors.ExpectObject();
@@ -220,7 +294,7 @@ internal static class CollectionJson
                 var item = new JsonInput(property.Value, $"vectors.{property.Name}").ExpectObject();
                 vectorDiffs[property.Name] = (
                     item.TryGet("hnsw_config", out var h) ? ParseHnswDiff(h) : null,
-                    item.TryGet("quantization_config", out var q) ? ParseQuantizationDiff(q) : null,
+                    item.TryGet("quantization_config", out var q) ? ParseQuantizationChange(q) : null,
                     item.TryGet("on_disk", out var d) ? d.AsBool() : null);
             }
         }
@@ -228,10 +302,9 @@ internal static class CollectionJson
         var hnsw = body.TryGet("hnsw_config", out var hnswInput) ? ParseHnswDiff(hnswInput) : null;
         JsonInput? optimizers = body.TryGet("optimizers_config", out var optimizersInput) ? optimizersInput : null;
         JsonInput? parameters = body.TryGet("params", out var paramsInput) ? paramsInput.ExpectObject() : null;
-        JsonElement? quantization = body.TryGet("quantization_config", out var quantizationInput) ? ParseQuantizationDiff(quantizationInput) : null;
-        JsonElement? strict = body.TryGet("strict_mode_config", out var strictInput) ? strictInput.ExpectObject().Element.Clone() : null;
-        JsonInput? metadata = body.TryGet("metadata", out var metadataInput) ? metadataInput.ExpectObject() : null;
-        var metadataPatch = metadata?.Element.Clone();
+        QuantizationChange? quantization = body.TryGet("quantization_config", out var quantizationInput) ? ParseQuantizationChange(quantizationInput) : null;
+        var strict = body.TryGet("strict_mode_config", out var strictInput) ? OpaqueJson.FromElement(strictInput.ExpectObject().Element) : null;
+        var metadataPatch = body.TryGet("metadata", out var metadataInput) ? metadataInput.ExpectObject().Element.Clone() : (JsonElement?)null;
 
         return config =>
         {
@@ -245,8 +318,8 @@ internal static class CollectionJson
 
                 updatedVectors[name] = current with
                 {
-                    HnswConfig = diff.Hnsw is null ? current.HnswConfig : Merge(current.HnswConfig, diff.Hnsw),
-                    QuantizationConfig = diff.Quantization is { } vq ? (IsDisabled(vq) ? null : vq) : current.QuantizationConfig,
+                    HnswConfig = diff.Hnsw is null ? current.HnswConfig : current.HnswConfig?.Merge(diff.Hnsw) ?? diff.Hnsw,
+                    Quantization = diff.Quantization is { } vq ? vq.Settings : current.Quantization,
                     OnDisk = diff.OnDisk ?? current.OnDisk,
                 };
             }
@@ -256,8 +329,8 @@ internal static class CollectionJson
                 Vectors = updatedVectors,
                 Hnsw = config.Hnsw.Apply(hnsw),
                 Optimizers = ApplyOptimizers(config.Optimizers, optimizers),
-                QuantizationConfig = quantization is { } q ? (IsDisabled(q) ? null : q) : config.QuantizationConfig,
-                StrictModeConfig = strict ?? config.StrictModeConfig,
+                Quantization = quantization is { } q ? q.Settings : config.Quantization,
+                StrictMode = strict ?? config.StrictMode,
                 Metadata = metadataPatch is { } patch ? MergeMetadata(config.Metadata, patch) : config.Metadata,
             };
             if (parameters is { } p)
@@ -274,27 +347,10 @@ internal static class CollectionJson
         };
     }
 
-    private static JsonElement ParseQuantizationDiff(JsonInput input) =>
-        input.Kind == JsonValueKind.String && input.AsString() == "Disabled" ? input.Element.Clone() : ParseQuantization(input);
-
-    private static bool IsDisabled(JsonElement quantization) => quantization.ValueKind == JsonValueKind.String;
-
-    private static HnswConfigDiff Merge(HnswConfigDiff? current, HnswConfigDiff diff) => current is null ? diff : new HnswConfigDiff
-    {
-        M = diff.M ?? current.M,
-        EfConstruct = diff.EfConstruct ?? current.EfConstruct,
-        FullScanThreshold = diff.FullScanThreshold ?? current.FullScanThreshold,
-        MaxIndexingThreads = diff.MaxIndexingThreads ?? current.MaxIndexingThreads,
-        OnDisk = diff.OnDisk ?? current.OnDisk,
-        PayloadM = diff.PayloadM ?? current.PayloadM,
-        InlineStorage = diff.InlineStorage ?? current.InlineStorage,
-        Ef = diff.Ef ?? current.Ef,
-    };
-
     /// <summary>Metadata keys are merged; a null value removes the key.</summary>
-    private static JsonElement MergeMetadata(JsonElement? current, JsonElement patch)
+    private static OpaqueJson MergeMetadata(OpaqueJson? current, JsonElement patch)
     {
-        var merged = current is { } c ? System.Text.Json.Nodes.JsonNode.Parse(c.GetRawText())!.AsObject() : [];
+        var merged = current is { } c ? JsonNode.Parse(c.Utf8)!.AsObject() : [];
         foreach (var property in patch.EnumerateObject())
         {
             if (property.Value.ValueKind == JsonValueKind.Null)
@@ -303,12 +359,14 @@ internal static class CollectionJson
             }
             else
             {
-                merged[property.Name] = System.Text.Json.Nodes.JsonNode.Parse(property.Value.GetRawText());
+                merged[property.Name] = JsonNode.Parse(property.Value.GetRawText());
             }
         }
 
-        return JsonSerializer.SerializeToElement(merged);
+        return OpaqueJson.FromElement(JsonSerializer.SerializeToElement(merged));
     }
+
+    // ------------------------------------------------------------------ payload indexes
 
     /// <summary><c>{"field_name": "...", "field_schema": "keyword" | {"type": "keyword", ...}}</c>.</summary>
     public static (string Field, PayloadFieldSchema Schema) ParsePayloadIndex(JsonInput body)
@@ -320,7 +378,7 @@ internal static class CollectionJson
             throw body.Required("field_name").Error("field name must not be empty");
         }
 
-        if (!body.TryGet("field_schema", out var schema) || schema.Kind == JsonValueKind.Null)
+        if (!body.TryGet("field_schema", out var schema))
         {
             throw new VectorizerException(ErrorCode.BadRequest, $"Bad request: field_schema is required to index `{field}`");
         }
@@ -331,7 +389,8 @@ internal static class CollectionJson
         }
 
         schema.ExpectObject();
-        return (field, new PayloadFieldSchema(ParseSchemaType(schema.Required("type")), schema.Element.Clone()));
+        var type = ParseSchemaType(schema.Required("type"));
+        return (field, new PayloadFieldSchema(type, ParsePayloadIndexParams(schema, type)));
     }
 
     private static PayloadSchemaType ParseSchemaType(JsonInput input)
@@ -340,5 +399,358 @@ internal static class CollectionJson
         return PayloadFieldSchema.TryParseType(name, out var type)
             ? type
             : throw input.Error($"unknown variant `{name}`, expected one of `keyword`, `integer`, `float`, `geo`, `text`, `bool`, `datetime`, `uuid`");
+    }
+
+    private static PayloadIndexParams ParsePayloadIndexParams(JsonInput input, PayloadSchemaType type)
+    {
+        bool? Bool(string name) => input.TryGet(name, out var value) ? value.AsBool() : null;
+        return new PayloadIndexParams
+        {
+            IsTenant = Bool("is_tenant"),
+            Lookup = Bool("lookup"),
+            Range = Bool("range"),
+            IsPrincipal = Bool("is_principal"),
+            OnDisk = Bool("on_disk"),
+            EnableHnsw = Bool("enable_hnsw"),
+            Text = type == PayloadSchemaType.Text ? ParseTextIndexParams(input) : null,
+        };
+    }
+
+    /// <summary>
+    /// Qdrant's <c>TextIndexParams</c>. Refused (400) rather than ignored: what is not supported yet (built-in stopword
+    /// languages, stemmers). Storage options (<c>on_disk</c>, <c>enable_hnsw</c>) and <c>phrase_matching</c> are
+    /// accepted: phrases always match.
+    /// </summary>
+    private static TextIndexParams ParseTextIndexParams(JsonInput p)
+    {
+        TokenizerKind? kind = null;
+        if (p.TryGet("tokenizer", out var tokenizer))
+        {
+            kind = (tokenizer.Kind == JsonValueKind.String ? tokenizer.AsString() : null) switch
+            {
+                "word" => TokenizerKind.Word,
+                "whitespace" => TokenizerKind.Whitespace,
+                "prefix" => TokenizerKind.Prefix,
+                "multilingual" => TokenizerKind.Multilingual,
+                _ => throw VectorizerException.BadRequest($"field_schema.tokenizer: unknown variant `{Describe(tokenizer)}`, expected one of `prefix`, `whitespace`, `word`, `multilingual`"),
+            };
+        }
+
+        List<string>? custom = null;
+        if (p.TryGet("stopwords", out var stopwords))
+        {
+            if (stopwords.Kind == JsonValueKind.String)
+            {
+                throw VectorizerException.BadRequest($"field_schema.stopwords: the built-in `{stopwords.AsString()}` stopword list is not supported yet; give the words as {{\"custom\": [...]}}");
+            }
+
+            if (stopwords.Kind != JsonValueKind.Object)
+            {
+                throw VectorizerException.BadRequest("field_schema.stopwords: expected a language or {\"languages\": [...], \"custom\": [...]}");
+            }
+
+            if (stopwords.TryGet("languages", out var languages) && languages.Kind == JsonValueKind.Array && languages.ArrayLength > 0)
+            {
+                throw VectorizerException.BadRequest("field_schema.stopwords.languages: built-in stopword lists are not supported yet; give the words as \"custom\"");
+            }
+
+            if (stopwords.TryGet("custom", out var list))
+            {
+                if (list.Kind != JsonValueKind.Array)
+                {
+                    throw VectorizerException.BadRequest("field_schema.stopwords.custom: expected an array of strings");
+                }
+
+                custom = [];
+                foreach (var item in list.Element.EnumerateArray())
+                {
+                    custom.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw VectorizerException.BadRequest("field_schema.stopwords.custom: expected an array of strings"));
+                }
+            }
+        }
+
+        if (p.TryGet("stemmer", out _))
+        {
+            throw VectorizerException.BadRequest("field_schema.stemmer: stemming is not supported yet");
+        }
+
+        return new TextIndexParams
+        {
+            Tokenizer = kind,
+            Lowercase = TextBool(p, "lowercase"),
+            AsciiFolding = TextBool(p, "ascii_folding"),
+            MinTokenLength = Length(p, "min_token_len"),
+            MaxTokenLength = Length(p, "max_token_len"),
+            Stopwords = custom,
+            PhraseMatching = TextBool(p, "phrase_matching"),
+        };
+    }
+
+    private static bool? TextBool(JsonInput parent, string name) => parent.TryGet(name, out var value)
+        ? value.Kind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw VectorizerException.BadRequest($"field_schema.{name}: expected a boolean, got {Describe(value)}"),
+        }
+        : null;
+
+    private static int? Length(JsonInput parent, string name) => parent.TryGet(name, out var value)
+        ? value.Kind == JsonValueKind.Number && value.Element.TryGetInt32(out var length) && length >= 0
+            ? length
+            : throw VectorizerException.BadRequest($"field_schema.{name}: expected a non-negative integer, got {Describe(value)}")
+        : null;
+
+    private static string Describe(JsonInput value) => value.Kind == JsonValueKind.String ? value.Element.GetString()! : value.Element.GetRawText();
+
+    // ------------------------------------------------------------------ output
+
+    /// <summary>The <c>config</c> object of collection info (Qdrant's <c>CollectionConfig</c>).</summary>
+    public static void WriteConfig(Utf8JsonWriter writer, CollectionConfig config)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("params");
+        writer.WritePropertyName("vectors");
+        if (config.NamedVectors)
+        {
+            writer.WriteStartObject();
+            foreach (var (name, vector) in config.Vectors)
+            {
+                writer.WritePropertyName(name);
+                WriteVectorParams(writer, vector);
+            }
+
+            writer.WriteEndObject();
+        }
+        else if (config.Vectors.TryGetValue("", out var single))
+        {
+            WriteVectorParams(writer, single);
+        }
+        else
+        {
+            writer.WriteStartObject();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteNumber("shard_number", config.ShardNumber);
+        writer.WriteNumber("replication_factor", config.ReplicationFactor);
+        writer.WriteNumber("write_consistency_factor", config.WriteConsistencyFactor);
+        writer.WriteBoolean("on_disk_payload", config.OnDiskPayload);
+        if (config.SparseVectors.Count > 0)
+        {
+            writer.WriteStartObject("sparse_vectors");
+            foreach (var (name, sparse) in config.SparseVectors)
+            {
+                writer.WriteStartObject(name);
+                if (sparse.Modifier is { } modifier)
+                {
+                    writer.WriteString("modifier", modifier == SparseVectorModifier.Idf ? "idf" : "none");
+                }
+
+                if (sparse.Index is { } index)
+                {
+                    writer.WriteStartObject("index");
+                    WriteOptional(writer, "full_scan_threshold", index.FullScanThreshold);
+                    WriteOptional(writer, "on_disk", index.OnDisk);
+                    WriteOptional(writer, "datatype", index.Datatype);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+
+        var hnsw = config.Hnsw;
+        writer.WriteStartObject("hnsw_config");
+        writer.WriteNumber("m", hnsw.M);
+        writer.WriteNumber("ef_construct", hnsw.EfConstruct);
+        writer.WriteNumber("full_scan_threshold", hnsw.FullScanThreshold);
+        writer.WriteNumber("max_indexing_threads", hnsw.MaxIndexingThreads);
+        writer.WriteBoolean("on_disk", hnsw.OnDisk);
+        WriteOptional(writer, "payload_m", hnsw.PayloadM);
+        WriteOptional(writer, "inline_storage", hnsw.InlineStorage);
+        WriteOptional(writer, "ef", hnsw.Ef);
+        writer.WriteEndObject();
+
+        var optimizers = config.Optimizers;
+        writer.WriteStartObject("optimizer_config");
+        writer.WriteNumber("deleted_threshold", optimizers.DeletedThreshold);
+        writer.WriteNumber("vacuum_min_vector_number", optimizers.VacuumMinVectorNumber);
+        writer.WriteNumber("default_segment_number", optimizers.DefaultSegmentNumber);
+        WriteNullable(writer, "max_segment_size", optimizers.MaxSegmentSize);
+        WriteNullable(writer, "memmap_threshold", optimizers.MemmapThreshold);
+        WriteNullable(writer, "indexing_threshold", optimizers.IndexingThreshold);
+        writer.WriteNumber("flush_interval_sec", optimizers.FlushIntervalSec);
+        WriteNullable(writer, "max_optimization_threads", optimizers.MaxOptimizationThreads);
+        WriteOptional(writer, "prevent_unoptimized", optimizers.PreventUnoptimized);
+        writer.WriteEndObject();
+
+        writer.WriteStartObject("wal_config");
+        writer.WriteNumber("wal_capacity_mb", config.Wal.WalCapacityMb);
+        writer.WriteNumber("wal_segments_ahead", config.Wal.WalSegmentsAhead);
+        writer.WriteNumber("wal_retain_closed", config.Wal.WalRetainClosed);
+        writer.WriteEndObject();
+
+        writer.WritePropertyName("quantization_config");
+        WriteQuantization(writer, config.Quantization);
+        if (config.StrictMode is { } strict)
+        {
+            writer.WritePropertyName("strict_mode_config");
+            strict.WriteTo(writer);
+        }
+
+        if (config.Metadata is { } metadata)
+        {
+            writer.WritePropertyName("metadata");
+            metadata.WriteTo(writer);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteVectorParams(Utf8JsonWriter writer, VectorParams vector)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("size", vector.Size);
+        writer.WriteString("distance", vector.Distance.ToApiName());
+        if (vector.HnswConfig is { } diff)
+        {
+            writer.WriteStartObject("hnsw_config");
+            WriteOptional(writer, "m", diff.M);
+            WriteOptional(writer, "ef_construct", diff.EfConstruct);
+            WriteOptional(writer, "full_scan_threshold", diff.FullScanThreshold);
+            WriteOptional(writer, "max_indexing_threads", diff.MaxIndexingThreads);
+            WriteOptional(writer, "on_disk", diff.OnDisk);
+            WriteOptional(writer, "payload_m", diff.PayloadM);
+            WriteOptional(writer, "inline_storage", diff.InlineStorage);
+            WriteOptional(writer, "ef", diff.Ef);
+            writer.WriteEndObject();
+        }
+
+        if (vector.Quantization is { } quantization)
+        {
+            writer.WritePropertyName("quantization_config");
+            WriteQuantization(writer, quantization);
+        }
+
+        WriteOptional(writer, "on_disk", vector.OnDisk);
+        WriteOptional(writer, "datatype", vector.Datatype);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteQuantization(Utf8JsonWriter writer, QuantizationSettings? quantization)
+    {
+        if (quantization is null)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        writer.WriteStartObject();
+        switch (quantization.Kind)
+        {
+            case QuantizationKind.Scalar:
+                writer.WriteStartObject("scalar");
+                writer.WriteString("type", "int8");
+                if (quantization.Quantile is { } quantile)
+                {
+                    writer.WriteNumber("quantile", quantile);
+                }
+
+                break;
+            case QuantizationKind.Binary:
+                writer.WriteStartObject("binary");
+                break;
+            default:
+                writer.WriteStartObject("product");
+                writer.WriteString("compression", "x" + quantization.Compression.ToString(CultureInfo.InvariantCulture));
+                break;
+        }
+
+        WriteOptional(writer, "always_ram", quantization.AlwaysRam);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>An index's <c>params</c> in collection info: Qdrant's <c>PayloadSchemaParams</c> (with its <c>type</c>).</summary>
+    public static void WritePayloadIndexParams(Utf8JsonWriter writer, PayloadFieldSchema schema)
+    {
+        var parameters = schema.Params!;
+        writer.WriteStartObject();
+        writer.WriteString("type", schema.TypeName);
+        if (parameters.Text is { } text)
+        {
+            if (text.Tokenizer is { } tokenizer)
+            {
+                writer.WriteString("tokenizer", tokenizer.ToString().ToLowerInvariant());
+            }
+
+            WriteOptional(writer, "min_token_len", text.MinTokenLength);
+            WriteOptional(writer, "max_token_len", text.MaxTokenLength);
+            WriteOptional(writer, "lowercase", text.Lowercase);
+            WriteOptional(writer, "ascii_folding", text.AsciiFolding);
+            if (text.Stopwords is { } stopwords)
+            {
+                writer.WriteStartObject("stopwords");
+                writer.WriteStartArray("custom");
+                foreach (var word in stopwords)
+                {
+                    writer.WriteStringValue(word);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            WriteOptional(writer, "phrase_matching", text.PhraseMatching);
+        }
+
+        WriteOptional(writer, "is_tenant", parameters.IsTenant);
+        WriteOptional(writer, "lookup", parameters.Lookup);
+        WriteOptional(writer, "range", parameters.Range);
+        WriteOptional(writer, "is_principal", parameters.IsPrincipal);
+        WriteOptional(writer, "on_disk", parameters.OnDisk);
+        WriteOptional(writer, "enable_hnsw", parameters.EnableHnsw);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter writer, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+    }
+
+    private static void WriteOptional(Utf8JsonWriter writer, string name, bool? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteBoolean(name, v);
+        }
+    }
+
+    private static void WriteOptional(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static void WriteNullable(Utf8JsonWriter writer, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
     }
 }

@@ -99,7 +99,7 @@ internal static class DocumentJson
         writer.WriteStartArray("ids");
         foreach (var id in result.Ids)
         {
-            Output.Id(writer, id);
+            ResponseJson.Id(writer, id);
         }
 
         writer.WriteEndArray();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Server.Http;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -24,8 +25,8 @@ internal readonly struct JsonInput(JsonElement element, string path)
     private string Child(string name) => Path.Length == 0 ? name : $"{Path}.{name}";
 
     /// <summary>A 400 "Format error in JSON body" naming this value's path.</summary>
-    public VectorizerException Error(string message) =>
-        new(ErrorCode.MalformedBody, Path.Length == 0 ? message : $"{Path}: {message}");
+    public ApiException Error(string message) =>
+        new(ApiErrorCode.MalformedBody, Path.Length == 0 ? message : $"{Path}: {message}");
 
     /// <summary>A 422 "Validation error in JSON body" naming this value's path.</summary>
     public VectorizerException Invalid(string message) =>
@@ -147,7 +148,7 @@ internal readonly struct JsonInput(JsonElement element, string path)
         {
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetSingle(out var value) || !float.IsFinite(value))
             {
-                throw new VectorizerException(ErrorCode.MalformedBody, $"{Path}[{i}]: expected a finite number, got {Describe(item)}");
+                throw new ApiException(ApiErrorCode.MalformedBody, $"{Path}[{i}]: expected a finite number, got {Describe(item)}");
             }
 
             result[i++] = value;
@@ -228,7 +229,7 @@ internal static class QueryParameters
         {
             "true" => true,
             "false" => false,
-            _ => throw new VectorizerException(ErrorCode.MalformedBody, $"Query deserialize error: invalid value `{value}` for `{name}`, expected true or false"),
+            _ => throw new ApiException(ApiErrorCode.MalformedBody, $"Query deserialize error: invalid value `{value}` for `{name}`, expected true or false"),
         };
     }
 
@@ -236,7 +237,7 @@ internal static class QueryParameters
     {
         if (!string.IsNullOrEmpty(value) && value is not ("weak" or "medium" or "strong"))
         {
-            throw new VectorizerException(ErrorCode.MalformedBody, $"Query deserialize error: unknown variant `{value}` for `ordering`, expected one of `weak`, `medium`, `strong`");
+            throw new ApiException(ApiErrorCode.MalformedBody, $"Query deserialize error: unknown variant `{value}` for `ordering`, expected one of `weak`, `medium`, `strong`");
         }
     }
 
@@ -249,6 +250,6 @@ internal static class QueryParameters
 
         return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             ? number
-            : throw new VectorizerException(ErrorCode.MalformedBody, $"Query deserialize error: invalid value `{value}` for `{name}`, expected an unsigned integer");
+            : throw new ApiException(ApiErrorCode.MalformedBody, $"Query deserialize error: invalid value `{value}` for `{name}`, expected an unsigned integer");
     }
 }

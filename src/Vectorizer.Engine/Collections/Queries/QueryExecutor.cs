@@ -1,0 +1,494 @@
+using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Filters;
+using Vectorizer.Engine.Index;
+using Vectorizer.Engine.Points;
+using Vectorizer.Engine.Sparse;
+using Vectorizer.Engine.Vectors;
+
+namespace Vectorizer.Engine.Collections.Queries;
+
+/// <summary>
+/// Runs a collection's reads over one <see cref="CollectionState"/>: retrieve, scroll, count and the universal query.
+/// A query with <c>prefetch</c> runs its sub-queries first (recursively, each with its own query, vector name,
+/// filter, limit and params, and the parent's filter on top); the main query then fuses their lists
+/// (<see cref="Fusion"/>), re-scores their union with its own vector, orders it by a payload value
+/// (<see cref="OrderByReader"/>) or samples it (<see cref="RandomSample"/>). Nearest-neighbour search is
+/// <see cref="VectorSearch"/>. Everything runs on one consistent state: the caller holds the collection's read lock
+/// for the whole call.
+/// </summary>
+internal sealed class QueryExecutor
+{
+    private readonly EngineOptions options;
+
+    public QueryExecutor(EngineOptions options)
+    {
+        this.options = options;
+    }
+
+    /// <summary>A point's offset and its score (and order value, from <c>order_by</c>), in the order of the list that holds it (best first).</summary>
+    private readonly record struct Ranked(int Offset, float Score, double? OrderValue = null);
+
+    /// <summary>The points with the given ids, in request order; missing ids are skipped.</summary>
+    public List<PointRecord> Retrieve(CollectionState current, IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
+    {
+        ValidateVectorSelector(current, withVector);
+        var seen = new HashSet<PointId>();
+        var result = new List<PointRecord>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (seen.Add(id) && current.TryGetOffset(id, out var offset))
+            {
+                result.Add(ToRecord(current, offset, withPayload, withVector, null));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Pages through points in id order (or payload order with <see cref="ScrollRequest.OrderBy"/>).</summary>
+    public ScrollResult Scroll(CollectionState current, ScrollRequest request)
+    {
+        ValidateVectorSelector(current, request.WithVector);
+        if (request.OrderBy is { } orderBy)
+        {
+            return new ScrollResult(ScrollOrdered(current, request, orderBy), null);
+        }
+
+        var points = new List<PointRecord>(Math.Min(request.Limit, 1024));
+        var ids = current.OrderedIds(request.Offset);
+        foreach (var id in ids)
+        {
+            current.TryGetOffset(id, out var offset);
+            if (request.Filter is not null && !FilterEvaluator.Matches(request.Filter, current, offset))
+            {
+                continue;
+            }
+
+            if (points.Count == request.Limit)
+            {
+                return new ScrollResult(points, id);
+            }
+
+            points.Add(ToRecord(current, offset, request.WithPayload, request.WithVector, null));
+        }
+
+        return new ScrollResult(points, null);
+    }
+
+    private static List<PointRecord> ScrollOrdered(CollectionState current, ScrollRequest request, OrderBy orderBy)
+    {
+        var entries = OrderByReader.Read(current, orderBy, request.Filter, null, request.Limit, distinct: false);
+        var points = new List<PointRecord>(entries.Count);
+        foreach (var (value, offset) in entries)
+        {
+            points.Add(ToRecord(current, offset, request.WithPayload, request.WithVector, value));
+        }
+
+        return points;
+    }
+
+    /// <summary>Exact number of live points passing <paramref name="filter"/>.</summary>
+    public static long Count(CollectionState current, Filter? filter)
+    {
+        if (filter is null || filter.IsEmpty)
+        {
+            return current.LiveCount;
+        }
+
+        long matches = 0;
+        var candidates = current.IndexedCandidates(filter);
+        var count = candidates?.Length ?? current.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var offset = candidates is null ? i : candidates[i];
+            if (!current.Deleted.Get(offset) && FilterEvaluator.Matches(filter, current, offset))
+            {
+                matches++;
+            }
+        }
+
+        return matches;
+    }
+
+    /// <summary>
+    /// Universal query: nearest neighbours of a vector or of a stored point, or (without a query) points in id
+    /// order with score 1. Scores follow Qdrant: similarity for Cosine/Dot, distance for Euclid/Manhattan.
+    /// </summary>
+    public List<ScoredPoint> Query(CollectionState current, QueryRequest request)
+    {
+        ValidateVectorSelector(current, request.WithVector);
+        if (request.Limit < 1)
+        {
+            throw VectorizerException.Validation($"limit: value {request.Limit} invalid, must be 1 or larger");
+        }
+
+        if (request.Offset < 0)
+        {
+            throw VectorizerException.Validation($"offset: value {request.Offset} invalid, must be 0 or larger");
+        }
+
+        if (request.Prefetch.Count > 0 || request.Query is FusionQuery or SparseVectorQuery or OrderByQuery or SampleQuery || current.SparseSlot(request.Using) is not null)
+        {
+            return QueryWithPrefetch(current, request);
+        }
+
+        if (request.Query is null)
+        {
+            if (request.ScoreThreshold is not null)
+            {
+                throw VectorizerException.BadRequest("A query is needed to use the score_threshold. Can't have score_threshold without defining a query.");
+            }
+
+            return QueryWithoutVector(current, request);
+        }
+
+        var k = checked(request.Offset + request.Limit);
+        var (slot, vector, exclude) = ResolveQueryVector(current, request);
+        var ef = Math.Max(k, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
+        var nodes = VectorSearch.Search(current, slot, vector, request.Filter, exclude, k, ef, request.Exact, request.Quantization);
+        var results = new List<ScoredPoint>(Math.Max(0, nodes.Count - request.Offset));
+        for (var i = request.Offset; i < nodes.Count; i++)
+        {
+            var score = slot.Distance.ToScore(nodes[i].Distance);
+            if (request.ScoreThreshold is { } threshold && !PassesThreshold(slot.Distance, score, threshold))
+            {
+                break;
+            }
+
+            results.Add(ToScored(current, nodes[i].Node, score, request.WithPayload, request.WithVector));
+        }
+
+        return results;
+    }
+
+    private static bool PassesThreshold(Distance distance, float score, float threshold) =>
+        distance.HigherIsBetter() ? score > threshold : score < threshold;
+
+    private static List<ScoredPoint> QueryWithoutVector(CollectionState current, QueryRequest request)
+    {
+        var results = new List<ScoredPoint>(request.Limit);
+        var skipped = 0;
+        foreach (var id in current.OrderedIds())
+        {
+            current.TryGetOffset(id, out var offset);
+            if (request.Filter is not null && !FilterEvaluator.Matches(request.Filter, current, offset))
+            {
+                continue;
+            }
+
+            if (skipped++ < request.Offset)
+            {
+                continue;
+            }
+
+            results.Add(ToScored(current, offset, 1.0f, request.WithPayload, request.WithVector));
+            if (results.Count == request.Limit)
+            {
+                break;
+            }
+        }
+
+        return results;
+    }
+
+    private static void ValidateVectorSelector(CollectionState current, VectorSelector selector)
+    {
+        if (selector.Names is { } names)
+        {
+            foreach (var name in names)
+            {
+                if (current.Slot(name) is null && current.SparseSlot(name) is null)
+                {
+                    throw VectorizerException.VectorNameNotFound(name);
+                }
+            }
+        }
+    }
+
+    private static PointRecord ToRecord(CollectionState current, int offset, PayloadSelector withPayload, VectorSelector withVector, double? orderValue) =>
+        new(
+            current.IdOf(offset),
+            current.VersionOf(offset),
+            withPayload.Enabled ? withPayload.Apply(current.PayloadObjectOf(offset)) : null,
+            withVector.Enabled ? current.VectorsOf(offset, withVector.Names) : null,
+            orderValue,
+            withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null);
+
+    private static ScoredPoint ToScored(CollectionState current, int offset, float score, PayloadSelector withPayload, VectorSelector withVector, double? orderValue = null) =>
+        new(
+            current.IdOf(offset),
+            current.VersionOf(offset),
+            score,
+            withPayload.Enabled ? withPayload.Apply(current.PayloadObjectOf(offset)) : null,
+            withVector.Enabled ? current.VectorsOf(offset, withVector.Names) : null,
+            withVector.Enabled ? current.SparseVectorsOf(offset, withVector.Names) : null,
+            orderValue);
+
+    // ------------------------------------------------------------------ prefetch and fusion
+
+    private List<ScoredPoint> QueryWithPrefetch(CollectionState current, QueryRequest request)
+    {
+        var k = checked(request.Offset + request.Limit);
+        var (ranked, higherIsBetter) = Rank(current, request, inheritedFilter: null, k);
+        var results = new List<ScoredPoint>(Math.Max(0, ranked.Count - request.Offset));
+
+        // As in Qdrant, order_by and sample results all score 1 and ignore score_threshold.
+        var threshold = request.Query is OrderByQuery or SampleQuery ? null : request.ScoreThreshold;
+        for (var i = request.Offset; i < ranked.Count; i++)
+        {
+            var (offset, score, orderValue) = ranked[i];
+            if (threshold is { } t && (higherIsBetter ? score <= t : score >= t))
+            {
+                break;
+            }
+
+            results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector, orderValue));
+        }
+
+        return results;
+    }
+
+    /// <summary>The best <paramref name="limit"/> points of one (sub-)query, best first, and whether higher scores are better.</summary>
+    private (List<Ranked> Ranked, bool HigherIsBetter) Rank(CollectionState current, QueryRequest request, Filter? inheritedFilter, int limit)
+    {
+        var filter = Combine(inheritedFilter, request.Filter);
+        if (request.Prefetch.Count == 0)
+        {
+            return request.Query switch
+            {
+                null => throw VectorizerException.BadRequest("A prefetch needs a `query`"),
+                FusionQuery => throw VectorizerException.BadRequest("A fusion query needs at least one `prefetch`"),
+                OrderByQuery orderBy => (Ordered(current, orderBy.OrderBy, filter, null, limit), true),
+                SampleQuery => (Sampled(current, filter, null, limit), true),
+                _ => Search(current, request, filter, limit),
+            };
+        }
+
+        var lists = new List<List<Ranked>>(request.Prefetch.Count);
+        var directions = new List<bool>(request.Prefetch.Count);
+        foreach (var prefetch in request.Prefetch)
+        {
+            var (list, higherIsBetter) = Rank(current, prefetch, filter, prefetch.Limit);
+            if (prefetch.ScoreThreshold is { } threshold && prefetch.Query is not (OrderByQuery or SampleQuery))
+            {
+                list.RemoveAll(r => higherIsBetter ? r.Score <= threshold : r.Score >= threshold);
+            }
+
+            lists.Add(list);
+            directions.Add(higherIsBetter);
+        }
+
+        switch (request.Query)
+        {
+            case FusionQuery fusion:
+                return (Fuse(lists, directions, fusion, limit), true);
+            case null:
+                return (Union(lists, limit), directions[0]);
+            case OrderByQuery orderBy:
+                return (Ordered(current, orderBy.OrderBy, filter, UnionOffsets(lists), limit), true);
+            case SampleQuery:
+                return (Sampled(current, filter, UnionOffsets(lists), limit), true);
+            default:
+                return Rescore(current, request, Union(lists, int.MaxValue), filter, limit);
+        }
+    }
+
+    /// <summary>Points in <paramref name="orderBy"/>'s order, each once, scoring 1 (Qdrant) with their order value.</summary>
+    private static List<Ranked> Ordered(CollectionState current, OrderBy orderBy, Filter? filter, int[]? within, int limit)
+    {
+        var entries = OrderByReader.Read(current, orderBy, filter, within, limit, distinct: true);
+        var ranked = new List<Ranked>(entries.Count);
+        foreach (var (value, offset) in entries)
+        {
+            ranked.Add(new Ranked(offset, 1f, value));
+        }
+
+        return ranked;
+    }
+
+    private static List<Ranked> Sampled(CollectionState current, Filter? filter, int[]? within, int limit)
+    {
+        var offsets = RandomSample.Offsets(current, filter, within, limit, Random.Shared);
+        var ranked = new List<Ranked>(offsets.Count);
+        foreach (var offset in offsets)
+        {
+            ranked.Add(new Ranked(offset, 1f));
+        }
+
+        return ranked;
+    }
+
+    /// <summary>The distinct offsets of the lists, sorted.</summary>
+    private static int[] UnionOffsets(List<List<Ranked>> lists)
+    {
+        var offsets = new HashSet<int>();
+        foreach (var list in lists)
+        {
+            foreach (var item in list)
+            {
+                offsets.Add(item.Offset);
+            }
+        }
+
+        var sorted = offsets.ToArray();
+        Array.Sort(sorted);
+        return sorted;
+    }
+
+    private static Filter? Combine(Filter? outer, Filter? inner) =>
+        outer is null || outer.IsEmpty ? inner
+        : inner is null || inner.IsEmpty ? outer
+        : new Filter { Must = [new FilterCondition(outer), new FilterCondition(inner)] };
+
+    /// <summary>The query's vector (preprocessed), its slot, and the point to exclude (a query by point id).</summary>
+    private static (VectorSlot Slot, float[] Vector, int Exclude) ResolveQueryVector(CollectionState current, QueryRequest request)
+    {
+        var slot = WritePath.SlotOrThrow(current, request.Using);
+        switch (request.Query)
+        {
+            case DenseVectorQuery dense:
+                if (dense.Vector.Length != slot.Dimension)
+                {
+                    throw VectorizerException.WrongDimension(slot.Dimension, dense.Vector.Length);
+                }
+
+                if (!VectorKernels.AllFinite(dense.Vector))
+                {
+                    throw VectorizerException.BadRequest("Query vector contains NaN or infinite values");
+                }
+
+                var vector = (float[])dense.Vector.Clone();
+                MetricDispatch.Preprocess(slot.Distance, vector);
+                return (slot, vector, -1);
+            case PointIdQuery byId:
+                if (!current.TryGetOffset(byId.Id, out var exclude))
+                {
+                    throw VectorizerException.PointNotFound(byId.Id.ToString());
+                }
+
+                if (!slot.Searchable.Get(exclude))
+                {
+                    throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{request.Using}` for point {byId.Id} not found");
+                }
+
+                return (slot, slot.Store.Get(exclude).ToArray(), exclude);
+            case SparseVectorQuery:
+                throw VectorizerException.BadRequest($"`{(request.Using.Length == 0 ? "the default vector" : request.Using)}` is a dense vector; sparse queries need `using` to name a sparse vector");
+            default:
+                throw VectorizerException.BadRequest($"Query type {request.Query?.GetType().Name} cannot be used here");
+        }
+    }
+
+    private (List<Ranked>, bool) Search(CollectionState current, QueryRequest request, Filter? filter, int limit)
+    {
+        if (current.SparseSlot(request.Using) is { } sparseSlot)
+        {
+            var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
+            var found = VectorSearch.SearchSparse(current, sparseSlot, query, excluded, filter, limit);
+            return (found.ConvertAll(n => new Ranked(n.Node, -n.Distance)), true);
+        }
+
+        var (slot, vector, exclude) = ResolveQueryVector(current, request);
+        var ef = Math.Max(limit, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
+        var nodes = VectorSearch.Search(current, slot, vector, filter, exclude, limit, ef, request.Exact, request.Quantization);
+        var ranked = new List<Ranked>(nodes.Count);
+        foreach (var node in nodes)
+        {
+            ranked.Add(new Ranked(node.Node, slot.Distance.ToScore(node.Distance)));
+        }
+
+        return (ranked, slot.Distance.HigherIsBetter());
+    }
+
+    /// <summary>The sparse query vector (given, or a stored point's) and the point to exclude.</summary>
+    private static (SparseVector Query, int Exclude) ResolveSparseQuery(CollectionState current, SparseSlot slot, QueryRequest request)
+    {
+        switch (request.Query)
+        {
+            case SparseVectorQuery sparse:
+                return (sparse.Vector, -1);
+            case PointIdQuery byId:
+                if (!current.TryGetOffset(byId.Id, out var offset))
+                {
+                    throw VectorizerException.PointNotFound(byId.Id.ToString());
+                }
+
+                return (slot.Get(offset) ?? throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{slot.Name}` for point {byId.Id} not found"), offset);
+            default:
+                throw VectorizerException.BadRequest($"`{slot.Name}` is a sparse vector: query it with {{\"indices\": [...], \"values\": [...]}}");
+        }
+    }
+
+    /// <summary>The prefetched points scored exactly by this query's vector.</summary>
+    private static (List<Ranked>, bool) Rescore(CollectionState current, QueryRequest request, List<Ranked> candidates, Filter? filter, int limit)
+    {
+        if (current.SparseSlot(request.Using) is { } sparseSlot)
+        {
+            var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
+            var weights = sparseSlot.QueryWeights(query);
+            var rescored = new List<Ranked>(candidates.Count);
+            foreach (var candidate in candidates)
+            {
+                if (candidate.Offset != excluded && sparseSlot.Get(candidate.Offset) is not null && (filter is null || FilterEvaluator.Matches(filter, current, candidate.Offset)))
+                {
+                    rescored.Add(new Ranked(candidate.Offset, sparseSlot.Score(query, weights, candidate.Offset)));
+                }
+            }
+
+            rescored.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Offset.CompareTo(b.Offset));
+            return (rescored.Count > limit ? rescored[..limit] : rescored, true);
+        }
+
+        var (slot, vector, exclude) = ResolveQueryVector(current, request);
+        var scored = new List<(float Distance, int Offset)>(candidates.Count);
+        foreach (var candidate in candidates)
+        {
+            var offset = candidate.Offset;
+            if (offset == exclude || !slot.Searchable.Get(offset) || (filter is not null && !FilterEvaluator.Matches(filter, current, offset)))
+            {
+                continue;
+            }
+
+            scored.Add((MetricDispatch.Distance(slot.Distance, vector, slot.Store.Get(offset)), offset));
+        }
+
+        scored.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Offset.CompareTo(b.Offset));
+        var ranked = new List<Ranked>(Math.Min(limit, scored.Count));
+        for (var i = 0; i < scored.Count && i < limit; i++)
+        {
+            ranked.Add(new Ranked(scored[i].Offset, slot.Distance.ToScore(scored[i].Distance)));
+        }
+
+        return (ranked, slot.Distance.HigherIsBetter());
+    }
+
+    /// <summary>Every point of the lists once, in first-seen order (list by list).</summary>
+    private static List<Ranked> Union(List<List<Ranked>> lists, int limit)
+    {
+        var seen = new HashSet<int>();
+        var union = new List<Ranked>();
+        foreach (var list in lists)
+        {
+            foreach (var item in list)
+            {
+                if (union.Count < limit && seen.Add(item.Offset))
+                {
+                    union.Add(item);
+                }
+            }
+        }
+
+        return union;
+    }
+
+    private static List<Ranked> Fuse(List<List<Ranked>> lists, List<bool> higherIsBetter, FusionQuery fusion, int limit)
+    {
+        var input = new List<IReadOnlyList<(int, float)>>(lists.Count);
+        foreach (var list in lists)
+        {
+            input.Add(list.ConvertAll(r => (r.Offset, r.Score)));
+        }
+
+        return Fusion.Fuse(input, higherIsBetter, fusion, limit).ConvertAll(f => new Ranked(f.Offset, f.Score));
+    }
+}
