@@ -142,21 +142,35 @@ public sealed partial class MetricsTests
         Assert.True(missing.Count == 0, "not exported:\n" + string.Join('\n', missing));
     }
 
+    /// <summary>
+    /// A real Prometheus scrapes a server with authentication on (<c>metrics.require_auth</c> at its default): the job
+    /// given the read-only key as a bearer token (<c>authorization: credentials_file</c>, as monitoring/ documents) is up
+    /// and its data answers <c>rate()</c> by route; a job without a credential is down.
+    /// </summary>
     [SkippableFact]
     [Trait("Category", "Slow")]
     public async Task ARealPrometheusScrapesTheServerAndAnswersRateByRoute()
     {
         Prerequisites.Require(Need.Prometheus);
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(Secure.Configure);
+        server.Client.DefaultRequestHeaders.Add(Security.Authenticator.ApiKeyHeader, Secure.FullKey);
         var target = new Uri(server.Url);
         var directory = TestPaths.NewPath("prometheus-");
         Directory.CreateDirectory(directory);
+        var keyFile = Path.Combine(directory, "vectorizer-read-key");
+        await File.WriteAllTextAsync(keyFile, Secure.ReadKey + "\n");
         var port = FreePort();
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
             scrape_configs:
               - job_name: vectorizer
+                authorization:
+                  type: Bearer
+                  credentials_file: {keyFile}
+                static_configs:
+                  - targets: ["{target.Authority}"]
+              - job_name: anonymous
                 static_configs:
                   - targets: ["{target.Authority}"]
             """);
@@ -176,7 +190,7 @@ public sealed partial class MetricsTests
             using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
             await server.CreateCollection("scraped");
             (await server.Put("/collections/scraped/points?wait=true", """{"points": [{"id": 1, "vector": [0.1, 0.2, 0.3, 0.4]}]}""")).AssertOk();
-            var query = Uri.EscapeDataString("sum by (route, method) (rate(vectorizer_http_requests_total[1m]))");
+            var query = Uri.EscapeDataString("sum by (route, method) (rate(vectorizer_http_requests_total{job=\"vectorizer\", status=\"200\"}[1m]))");
             var routes = new Dictionary<string, double>();
             var deadline = Stopwatch.StartNew();
             while (deadline.Elapsed < TimeSpan.FromSeconds(60))
@@ -211,7 +225,15 @@ public sealed partial class MetricsTests
             Assert.True(routes.ContainsKey("GET /metrics"), string.Join(", ", routes)); // Prometheus's own scrapes
 
             using var up = JsonDocument.Parse(await api.GetStringAsync("/api/v1/query?query=up"));
-            Assert.Equal("1", up.RootElement.GetProperty("data").GetProperty("result")[0].GetProperty("value")[1].GetString());
+            var upByJob = up.RootElement.GetProperty("data").GetProperty("result").EnumerateArray().ToDictionary(
+                r => r.GetProperty("metric").GetProperty("job").GetString()!, r => r.GetProperty("value")[1].GetString());
+            Assert.Equal("1", upByJob["vectorizer"]);
+            Assert.Equal("0", upByJob["anonymous"]); // refused: 401 without a credential
+
+            using var targets = JsonDocument.Parse(await api.GetStringAsync("/api/v1/targets"));
+            var refused = targets.RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+                .Single(t => t.GetProperty("labels").GetProperty("job").GetString() == "anonymous");
+            Assert.Contains("401", refused.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         }
         finally
         {

@@ -9,6 +9,13 @@ namespace Vectorizer.Server.Configuration;
 public sealed class MetricsSection
 {
     public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// With authentication on (<c>auth.enabled</c>), <c>/metrics</c> needs a credential with global read access (the
+    /// read-only key suits a scraper); false opens it to anyone who can reach the port. Without auth it is open either way.
+    /// </summary>
+    [ConfigurationKeyName("require_auth")]
+    public bool RequireAuth { get; set; } = true;
 }
 
 /// <summary>

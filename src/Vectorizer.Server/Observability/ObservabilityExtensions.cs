@@ -112,7 +112,16 @@ public static class ObservabilityExtensions
         app.MapHealthApi();
         if (app.Services.GetRequiredService<VectorizerSettings>().Metrics.Enabled)
         {
-            app.MapPrometheusScrapingEndpoint("/metrics").RequireAccess(AccessLevel.Read);
+            var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
+            if (app.Services.GetRequiredService<VectorizerSettings>().Metrics.RequireAuth)
+            {
+                scrape.RequireAccess(AccessLevel.Read);
+            }
+            else
+            {
+                // metrics.require_auth: false. Open like the probes, but still rate-limited (a scrape reads every collection).
+                scrape.AllowAnonymous();
+            }
         }
 
         return app;
