@@ -41,6 +41,55 @@ public sealed class HealthProbeTests
         Assert.Equal("disabled", body.GetProperty("services").GetProperty("file_watcher").GetString());
     }
 
+    /// <summary>
+    /// A collection that failed to open (a damaged <c>collection.json</c>) leaves the server ready, since the others are
+    /// served and a restart would not repair it, and is reported: <c>/readyz</c> counts it (no names: the probe is
+    /// anonymous), <c>/health/detailed</c> is degraded and names it with the reason, the metrics count it.
+    /// </summary>
+    [Fact]
+    public async Task AFailedCollectionLeavesTheServerReadyAndIsReported()
+    {
+        var dataDir = TestServer.NewDataDir();
+        try
+        {
+            await using (var server = await TestServer.StartAsync(dataDir: dataDir))
+            {
+                await server.CreateCollection("broken");
+                await server.CreateCollection("fine");
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(dataDir, "collections", "broken", "collection.json"), "{ damaged");
+            await using (var server = await TestServer.StartAsync(dataDir: dataDir))
+            {
+                var ready = await server.Get("/readyz");
+                Assert.Equal(200, ready.Status);
+                Assert.Equal("ready; 1 collection failed to open and is not served (see /health/detailed)", ready.Text);
+                Assert.DoesNotContain("broken", ready.Text, StringComparison.Ordinal);
+
+                var health = await server.Get("/health/detailed");
+                Assert.Equal(200, health.Status);
+                Assert.Equal("degraded", health.Body.GetProperty("status").GetString());
+                Assert.True(health.Body.GetProperty("ready").GetBoolean());
+                var failed = Assert.Single(health.Body.GetProperty("failed_collections").EnumerateArray());
+                Assert.Equal("broken", failed.GetProperty("name").GetString());
+                Assert.Equal("failed", failed.GetProperty("status").GetString());
+                Assert.Contains("collection.json is damaged", failed.GetProperty("reason").GetString(), StringComparison.Ordinal);
+                Assert.Contains(health.Body.GetProperty("problems").EnumerateArray(), p => p.GetString()!.StartsWith("collection `broken` failed to open", StringComparison.Ordinal));
+                Assert.Equal("fine", Assert.Single(health.Body.GetProperty("collections").EnumerateArray()).GetProperty("name").GetString());
+
+                var samples = MetricsTests.Samples(await server.Client.GetStringAsync("/metrics"));
+                Assert.Equal(1, samples.Single(s => s.Name == "vectorizer_collections_failed").Value);
+                Assert.Equal(1, samples.Single(s => s.Name == "vectorizer_collection_status" && s.Labels["collection"] == "broken").Value);
+                Assert.Equal("failed", samples.Single(s => s.Name == "vectorizer_collection_status" && s.Labels["collection"] == "broken").Labels["status"]);
+                Assert.Equal(1, samples.Single(s => s.Name == "vectorizer_ready").Value);
+            }
+        }
+        finally
+        {
+            TestServer.TryDelete(dataDir);
+        }
+    }
+
     [Fact]
     public async Task TelemetryHasQdrantsShape()
     {

@@ -28,6 +28,9 @@ public sealed class CollectionReadings(EngineLifetime engine, TimeProvider time)
     private readonly Lock sync = new();
     private (DateTimeOffset At, IReadOnlyList<CollectionReading> Readings) cached = (DateTimeOffset.MinValue, []);
 
+    /// <summary>Collections whose folder exists but that could not be opened (not served; see <see cref="FailedCollection"/>).</summary>
+    public IReadOnlyList<FailedCollection> Failed() => engine.IsLoaded ? engine.Manager.Failed : [];
+
     /// <summary>The readings, at most a second old; empty while the engine loads.</summary>
     public IReadOnlyList<CollectionReading> Current()
     {

@@ -36,9 +36,12 @@ public sealed class ServerGauges
             "vectorizer.collection.checkpoint_age", () => PerCollection(r => r.CheckpointAgeSeconds), "s", "Seconds since the last checkpoint (or since the collection opened)");
         meter.CreateObservableGauge(
             "vectorizer.collection.status",
-            () => readings.Current().Select(r => new Measurement<int>(1, new("collection", r.Name), new("status", r.Status))),
+            () => readings.Current().Select(r => new Measurement<int>(1, new("collection", r.Name), new("status", r.Status)))
+                .Concat(readings.Failed().Select(f => new Measurement<int>(1, new("collection", f.Name), new("status", "failed")))),
             null,
-            "1 for each collection's current status (green, yellow, grey, red)");
+            "1 for each collection's current status (green, yellow, grey, red; failed: it could not be opened and is not served)");
+        meter.CreateObservableGauge(
+            "vectorizer.collections.failed", () => (long)readings.Failed().Count, "{collection}", "Collections that failed to open (not served; see /health/detailed)");
         meter.CreateObservableGauge(
             "vectorizer.indexer.queue_vectors", () => PerCollection(r => r.IndexerQueue), null, "Vectors waiting for the background indexer to insert them into a graph");
 

@@ -34,15 +34,32 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/livez", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
-        app.MapGet("/readyz", (ServerReadiness readiness) => readiness.IsReady
-            ? Results.Text("all shards are ready")
-            : Results.Text(readiness.IsStopping ? "shutting down" : "collections are loading", statusCode: StatusCodes.Status503ServiceUnavailable))
-            .AllowAnonymousProbe();
+        app.MapGet("/readyz", (ServerReadiness readiness, CollectionReadings readings) => Ready(readiness, readings)).AllowAnonymousProbe();
 
         // Server-wide: collection names, paths, failure reasons and request counts need global read access.
         app.MapGet("/health/detailed", (HttpContext context) => Detailed(context)).RequireAccess(AccessLevel.Read);
         app.MapGet("/telemetry", (HttpContext context) => Telemetry(context)).RequireAccess(AccessLevel.Read);
         return app;
+    }
+
+    /// <summary>
+    /// 200 once the collections are loaded, 503 before and from the start of shutdown. A collection that failed to open
+    /// does not make the server unready: the others are served (the failed one answers 409 <c>CollectionFailed</c>),
+    /// and restarting or taking the instance out of rotation would not repair it; it is reported by
+    /// <c>/health/detailed</c> (status <c>degraded</c>), <c>vectorizer_collections_failed</c> and an alert. The probe
+    /// is anonymous, so it gives the number of failed collections, never their names.
+    /// </summary>
+    private static IResult Ready(ServerReadiness readiness, CollectionReadings readings)
+    {
+        if (!readiness.IsReady)
+        {
+            return Results.Text(readiness.IsStopping ? "shutting down" : "collections are loading", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var failed = readings.Failed().Count;
+        return Results.Text(failed == 0
+            ? "all shards are ready"
+            : $"ready; {failed} collection{(failed == 1 ? "" : "s")} failed to open and {(failed == 1 ? "is" : "are")} not served (see /health/detailed)");
     }
 
     /// <summary>Before the engine has loaded: 503 in Qdrant's envelope for all but the probes.</summary>
@@ -69,6 +86,20 @@ public static class HealthApi
         var readings = services.GetService<CollectionReadings>()!.Current();
 
         var problems = new JsonArray();
+        var failedCollections = new JsonArray();
+        foreach (var failed in services.GetService<CollectionReadings>()!.Failed())
+        {
+            problems.Add($"collection `{failed.Name}` failed to open: {failed.Reason}");
+            failedCollections.Add(new JsonObject
+            {
+                ["name"] = failed.Name,
+                ["status"] = "failed",
+                ["path"] = failed.Path,
+                ["reason"] = failed.Reason,
+                ["since"] = failed.Since.ToString("O", CultureInfo.InvariantCulture),
+            });
+        }
+
         var collections = new JsonArray();
         double oldestCheckpoint = 0;
         foreach (var reading in readings)
@@ -147,6 +178,7 @@ public static class HealthApi
                 ["tracing"] = settings.Telemetry.IsEnabled ? "otlp" : "disabled",
             },
             ["collections"] = collections,
+            ["failed_collections"] = failedCollections,
             ["checkpoints"] = new JsonObject
             {
                 ["oldest_unsaved_age_seconds"] = Math.Round(oldestCheckpoint, 1),
