@@ -110,6 +110,7 @@ public static class ObservabilityExtensions
     public static WebApplication MapObservabilityApi(this WebApplication app)
     {
         app.MapHealthApi();
+        app.MapTelemetryApi();
         if (app.Services.GetRequiredService<VectorizerSettings>().Metrics.Enabled)
         {
             var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
