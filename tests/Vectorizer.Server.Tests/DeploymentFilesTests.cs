@@ -16,13 +16,23 @@ public sealed partial class DeploymentFilesTests
 
     private static VectorizerSettings PackagedSettings() => ConfigLoader.Load(Path.Combine(Root, "packaging", "config.yml"), new Dictionary<string, string?>()).Settings;
 
-    [Fact]
-    public async Task ProbePathsAnswerOnARunningServer()
+    /// <summary>The deployment files' probes send no credential: they must answer with authentication on too.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ProbePathsAnswerOnARunningServer(bool auth)
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(settings =>
+        {
+            if (auth)
+            {
+                Secure.Configure(settings);
+            }
+        });
         foreach (var path in ProbePaths())
         {
-            Assert.True((await server.Get(path)).Status == 200, path);
+            var response = await server.Get(path);
+            Assert.True(response.Status == 200, $"{path} (auth {auth}): {response.Status} {response.Text}");
         }
     }
 
