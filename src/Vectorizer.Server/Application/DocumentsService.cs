@@ -31,6 +31,7 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
     {
         using var span = ServerTelemetry.Operation("documents.search_text", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQuery(target, new QueryRequest { Limit = request.Limit, Filter = request.Filter });
         return new(target, await ingestion.SearchTextAsync(target, request, cancellationToken).ConfigureAwait(false));
     }
 

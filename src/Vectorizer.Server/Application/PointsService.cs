@@ -17,6 +17,7 @@ public sealed class PointsService(CollectionsService collections)
     {
         using var span = ServerTelemetry.Operation("points.update", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
+        StrictMode.CheckUpdate(target, operation);
         return new(target, await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false));
     }
 
@@ -24,6 +25,11 @@ public sealed class PointsService(CollectionsService collections)
     {
         using var span = ServerTelemetry.Operation("points.update_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
+        foreach (var operation in operations)
+        {
+            StrictMode.CheckUpdate(target, operation);
+        }
+
         return new(target, await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false));
     }
 
@@ -38,6 +44,7 @@ public sealed class PointsService(CollectionsService collections)
     {
         using var span = ServerTelemetry.Operation("points.scroll", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckScroll(target, request);
         return new(target, target.Scroll(request));
     }
 
@@ -45,6 +52,7 @@ public sealed class PointsService(CollectionsService collections)
     {
         using var span = ServerTelemetry.Operation("points.count", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckCount(target, filter);
         return new(target, target.Count(filter));
     }
 
@@ -52,6 +60,7 @@ public sealed class PointsService(CollectionsService collections)
     {
         using var span = ServerTelemetry.Operation("points.query", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQuery(target, request);
         return new(target, target.Query(request));
     }
 
@@ -60,6 +69,7 @@ public sealed class PointsService(CollectionsService collections)
     {
         using var span = ServerTelemetry.Operation("points.query_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQueryBatch(target, requests);
         var results = new List<IReadOnlyList<ScoredPoint>>(requests.Count);
         foreach (var request in requests)
         {
