@@ -16,6 +16,13 @@ using Vectorizer.Ingestion.Embeddings;
 
 namespace Vectorizer.Ingestion;
 
+/// <summary>Settings of the process rather than of a collection.</summary>
+public sealed record IngestionOptions
+{
+    /// <summary>ONNX Runtime's intra-op threads for <c>local</c> models (0: one per physical core).</summary>
+    public int LocalThreads { get; init; }
+}
+
 /// <summary>A text to add: its id (optional; derived from the text or file path when missing), text and metadata (a JSON object).</summary>
 public sealed record DocumentInput(PointId? Id, string Text, JsonElement? Metadata);
 
@@ -66,10 +73,13 @@ public sealed class IngestionService : IDisposable
     private readonly ILogger logger;
     private readonly TimeProvider time;
 
+    private readonly IngestionOptions options;
+
     /// <summary><paramref name="time"/> is the clock of the embedders' retries and timeouts (a fake one in tests).</summary>
-    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null, TimeProvider? time = null)
+    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null, TimeProvider? time = null, IngestionOptions? options = null)
     {
         this.time = time ?? TimeProvider.System;
+        this.options = options ?? new IngestionOptions();
         logger = loggerFactory.CreateLogger("Vectorizer.Ingestion");
         http = handler is null
             ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan }
@@ -91,7 +101,7 @@ public sealed class IngestionService : IDisposable
         }
 
         var config = EmbeddingConfig.FromStored(stored);
-        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger, time) : null;
+        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger, time, options.LocalThreads) : null;
         var sparse = config.Sparse is { } s ? EmbedderFactory.CreateSparse(s, Path.Combine(collection.Paths.Root, "ingest")) : null;
         return new CollectionEmbedders(config, dense, sparse);
     }
