@@ -188,7 +188,7 @@ public sealed class IngestionService : IDisposable
         QueryRequest? sparseQuery = null;
         if (mode != TextSearchMode.Sparse)
         {
-            var (vectors, _) = await EmbedDenseAsync(collection, target, target.Dense!, [request.Query], cancellationToken).ConfigureAwait(false);
+            var (vectors, _) = await EmbedDenseAsync(collection, target, target.Dense!, [request.Query], cancellationToken, QueryEmbedding).ConfigureAwait(false);
             denseQuery = new QueryRequest { Query = new DenseVectorQuery(vectors[0]), Using = target.Config.Dense!.Vector };
         }
 
@@ -220,14 +220,23 @@ public sealed class IngestionService : IDisposable
 
     private static int PrefetchLimit(TextSearchRequest request) => Math.Max(2 * (request.Limit + request.Offset), 20);
 
+    /// <summary>
+    /// Marks an embedding request as a search query: providers that are cheap to run (<c>local</c>) do not keep query
+    /// vectors in the on-disk cache (every distinct query would grow it forever); paid ones still do.
+    /// </summary>
+    public static readonly EmbeddingGenerationOptions QueryEmbedding = new() { AdditionalProperties = new() { [QueryPropertyName] = true } };
+
+    public const string QueryPropertyName = "vectorizer.query";
+
     private static async Task<(float[][] Vectors, EmbeddingUsage Usage)> EmbedDenseAsync(
-        Collection collection, CollectionEmbedders target, IEmbeddingGenerator<string, Embedding<float>> generator, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+        Collection collection, CollectionEmbedders target, IEmbeddingGenerator<string, Embedding<float>> generator, IReadOnlyList<string> texts, CancellationToken cancellationToken,
+        EmbeddingGenerationOptions? options = null)
     {
         var config = target.Config.Dense!;
         var expected = collection.Config.Vectors.TryGetValue(config.Vector, out var parameters)
             ? parameters.Size
             : throw VectorizerException.VectorNameNotFound(config.Vector);
-        var generated = await generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var generated = await generator.GenerateAsync(texts, options, cancellationToken).ConfigureAwait(false);
         if (generated.Count != texts.Count)
         {
             throw new IngestionException(IngestionErrorCode.EmbeddingProviderFailed, $"the `{config.Provider}` provider returned {generated.Count} embeddings for {texts.Count} texts");

@@ -195,6 +195,16 @@ public sealed class EmbeddingValidator : SectionValidator<EmbeddingSection>
             problem = e.Message;
         }
 
+        if (s.Threads is < 0 or > 1024)
+        {
+            yield return ("threads", $"{s.Threads} is not a thread count (0 for one per core, up to 1024)");
+        }
+
+        if (s.MaxCost < 0 || !double.IsFinite(s.MaxCost))
+        {
+            yield return ("max_cost", $"{s.MaxCost} is not an amount (0 for no limit)");
+        }
+
         if (problem is null)
         {
             yield break;

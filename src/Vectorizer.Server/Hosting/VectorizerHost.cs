@@ -77,7 +77,7 @@ public static class VectorizerHost
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
         builder.Services.AddSingleton(provider => new IngestionService(
-            provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
+            provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>(), options: settings.ToIngestionOptions()));
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();

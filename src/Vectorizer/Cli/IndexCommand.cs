@@ -26,8 +26,11 @@ internal static class IndexCommand
     private static readonly Option<string> CollectionOption = new("--collection") { Description = "Target collection (created when missing)", Required = true };
     private static readonly Option<string?> ProviderOption = new("--provider")
     {
-        Description = "Embedders for a new collection: hash (dense hash + sparse bm25, the default), bm25 (sparse only), openai (dense openai + sparse bm25)",
+        Description = "Embedders for a new collection: local (the built-in all-MiniLM-L6-v2 model + sparse bm25, the default), " +
+            "hash (dense hash + sparse bm25: words only, fast), bm25 (sparse only), openai (dense openai + sparse bm25)",
     };
+
+    private static readonly Option<int?> ThreadsOption = new("--threads") { Description = "local: ONNX Runtime threads (default: embedding.threads, else one per core)" };
 
     private static readonly Option<int?> DimensionOption = new("--dimension") { Description = "hash: vector size (default 512)" };
     private static readonly Option<string?> BaseUrlOption = new("--base-url") { Description = "openai: {base-url}/embeddings is called" };
@@ -54,6 +57,7 @@ internal static class IndexCommand
         command.Add(CollectionOption);
         command.Add(ProviderOption);
         command.Add(DimensionOption);
+        command.Add(ThreadsOption);
         command.Add(BaseUrlOption);
         command.Add(ModelOption);
         command.Add(ApiKeyEnvOption);
@@ -131,7 +135,10 @@ internal static class IndexCommand
 
         using var heldLock = dataLock;
         using var manager = CollectionManager.Open(engineOptions, loggers);
-        using var ingestion = new IngestionService(manager.DataDirectory, loggers);
+        using var ingestion = new IngestionService(manager.DataDirectory, loggers, options: settings.ToIngestionOptions() with
+        {
+            LocalThreads = parse.GetValue(ThreadsOption) ?? settings.Embedding.Threads,
+        });
         var indexer = new FileIndexer(manager, ingestion, options, logger);
         Collection collection;
         try
@@ -210,7 +217,7 @@ internal static class IndexCommand
         }
     }
 
-    /// <summary>--provider (with its options) when given, else the config's <c>embedding:</c> section, else dense hash + sparse bm25.</summary>
+    /// <summary>--provider (with its options) when given, else the config's <c>embedding:</c> section, else dense local + sparse bm25.</summary>
     private static EmbeddingConfig Embedding(ParseResult parse, VectorizerSettings settings)
     {
         var provider = parse.GetValue(ProviderOption);
@@ -222,6 +229,9 @@ internal static class IndexCommand
         var section = new JsonObject();
         switch (provider)
         {
+            case "local":
+                section["dense"] = new JsonObject { ["provider"] = "local" };
+                break;
             case "hash":
                 section["dense"] = new JsonObject { ["provider"] = "hash", ["dimension"] = parse.GetValue(DimensionOption) ?? HashEmbeddingGenerator.DefaultDimension };
                 break;
@@ -244,7 +254,7 @@ internal static class IndexCommand
             case "bm25":
                 break;
             default:
-                throw VectorizerException.BadRequest($"--provider: unknown provider `{provider}`, expected one of `hash`, `bm25`, `openai`");
+                throw VectorizerException.BadRequest($"--provider: unknown provider `{provider}`, expected one of `local`, `hash`, `bm25`, `openai`");
         }
 
         section["sparse"] = new JsonObject { ["provider"] = "bm25" };
@@ -252,7 +262,11 @@ internal static class IndexCommand
     }
 
     private static string Describe(EmbeddingConfig config) =>
-        string.Join(" + ", new[] { config.Dense is { } d ? $"dense {d.Provider}" : null, config.Sparse is { } s ? $"sparse {s.Provider}" : null }.Where(p => p is not null));
+        string.Join(" + ", new[]
+        {
+            config.Dense is { } d ? $"dense {d.Provider}" + (d.Provider == "local" ? $" ({d.Model ?? Path.GetFileName(d.ModelPath)})" : "") : null,
+            config.Sparse is { } s ? $"sparse {s.Provider}" : null,
+        }.Where(p => p is not null));
 
     private static async Task<IndexRunProgress> WithProgressBarAsync(Func<Action<IndexRunProgress>, FileIndexRun> run, bool paid, CancellationToken cancellationToken)
     {

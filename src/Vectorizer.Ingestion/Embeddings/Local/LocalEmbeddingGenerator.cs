@@ -39,7 +39,8 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         ArgumentNullException.ThrowIfNull(values);
         var texts = values as IReadOnlyList<string> ?? [.. values];
         var model = Model;
-        var store = cache?.Invoke();
+        // Queries are cheap to embed again and each distinct one would stay in the on-disk cache forever.
+        var store = options?.AdditionalProperties?.ContainsKey(IngestionService.QueryPropertyName) == true ? null : cache?.Invoke();
         var vectors = new float[]?[texts.Count];
         var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var hits = 0;
