@@ -62,6 +62,8 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
+        new ConfigSection<CacheSection>("cache", s => s.Cache, new CacheValidator()),
+        new ConfigSection<LlmSection>("llm", s => s.Llm, new LlmValidator()),
     ];
 
     /// <summary>
@@ -71,7 +73,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls",
-        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "backup", "mcp", "metrics", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>

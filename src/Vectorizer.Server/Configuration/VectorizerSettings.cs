@@ -26,6 +26,12 @@ public sealed class VectorizerSettings
     /// <summary>Embedders for collections created by <c>POST /collections/{c}/documents</c>; off unless a provider is set.</summary>
     public EmbeddingSection Embedding { get; set; } = new();
 
+    /// <summary>The query cache (answers of reads, invalidated by writes; optional Redis level).</summary>
+    public CacheSection Cache { get; set; } = new();
+
+    /// <summary>An OpenAI-compatible chat endpoint for HyDE query expansion; off unless <c>base_url</c> is set.</summary>
+    public LlmSection Llm { get; set; } = new();
+
     /// <summary>Keeps collections in step with directories: watched, debounced, indexed by the file indexer.</summary>
     [ConfigurationKeyName("file_watcher")]
     public FileWatcherSection FileWatcher { get; set; } = new();

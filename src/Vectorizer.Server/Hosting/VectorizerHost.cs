@@ -17,6 +17,7 @@ using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 
@@ -76,8 +77,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton<EngineLifetime>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
-        builder.Services.AddSingleton(provider => new IngestionService(
-            provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>(), options: settings.ToIngestionOptions()));
+        builder.Services.AddTextSearch(settings);
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();

@@ -69,6 +69,7 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
             try
             {
                 (encoded, tokens) = model.Encode(pending, encoding, cancellationToken);
+                (options?.AdditionalProperties?.TryGetValue(IngestionService.BudgetPropertyName, out var budget) == true ? budget as IEmbeddingBudget : null)?.Record(tokens, 0);
             }
             catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidDataException)
             {

@@ -7,6 +7,8 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Application.Caching;
+using Vectorizer.Ingestion.Embeddings;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
 
@@ -19,7 +21,8 @@ public static class OpsApi
     {
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
             new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo));
-        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus));
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock, QueryCache cache, DailyBudget budget) =>
+            TypedResults.Json(Status(manager, clock, cache, budget), ApiJson.Default.ServerStatus));
         app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus));
         app.MapGet("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: false));
         app.MapPost("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: true));
@@ -75,7 +78,7 @@ public static class OpsApi
             [.. stats.RecentErrors().Select(p => new WatcherProblem(p.Path, p.Reason, p.Time))]);
     }
 
-    public static ServerStatus Status(CollectionManager manager, ServerClock clock)
+    public static ServerStatus Status(CollectionManager manager, ServerClock clock, QueryCache? cache = null, DailyBudget? budget = null)
     {
         var collections = new List<CollectionStatusInfo>();
         long points = 0;
@@ -103,6 +106,8 @@ public static class OpsApi
             collections.Count,
             points,
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
-            collections);
+            collections,
+            cache?.Stats is { } c ? new QueryCacheInfo(c.Enabled, c.Hits, c.Misses, Math.Round(c.HitRate, 4), c.Bypassed, c.SecondLevel) : null,
+            budget?.Today is { } d ? new EmbeddingSpendInfo(d.Day, d.Tokens, Math.Round(d.Cost, 6), d.Requests, budget.MaxCostPerDay) : null);
     }
 }

@@ -29,7 +29,26 @@ public sealed record ServerStatus(
     [property: JsonPropertyName("collections_count")] int CollectionsCount,
     [property: JsonPropertyName("total_points")] long TotalPoints,
     [property: JsonPropertyName("memory")] MemoryInfo Memory,
-    [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections);
+    [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections,
+    [property: JsonPropertyName("query_cache"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueryCacheInfo? QueryCache = null,
+    [property: JsonPropertyName("embedding"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingSpendInfo? Embedding = null);
+
+/// <summary>The query cache's counters since the start (also the meter <c>Vectorizer.QueryCache</c>).</summary>
+public sealed record QueryCacheInfo(
+    [property: JsonPropertyName("enabled")] bool Enabled,
+    [property: JsonPropertyName("hits")] long Hits,
+    [property: JsonPropertyName("misses")] long Misses,
+    [property: JsonPropertyName("hit_rate")] double HitRate,
+    [property: JsonPropertyName("bypassed")] long Bypassed,
+    [property: JsonPropertyName("second_level")] string SecondLevel);
+
+/// <summary>Embedding spent today (UTC) against <c>embedding.max_cost</c> (0: no limit).</summary>
+public sealed record EmbeddingSpendInfo(
+    [property: JsonPropertyName("day")] string Day,
+    [property: JsonPropertyName("tokens")] long Tokens,
+    [property: JsonPropertyName("cost")] double Cost,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("max_cost_per_day")] double MaxCostPerDay);
 
 public sealed record MemoryInfo(
     [property: JsonPropertyName("process_working_set_bytes")] long WorkingSet,
