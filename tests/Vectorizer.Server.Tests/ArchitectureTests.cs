@@ -25,6 +25,7 @@ public class ArchitectureTests
         { "VectorNameNotFound", 13, 400 },
         { "CollectionAlreadyExists", 20, 409 },
         { "AliasAlreadyExists", 21, 409 },
+        { "CollectionFailed", 22, 409 },
         { "WrongVectorDimension", 30, 400 },
         { "ShuttingDown", 40, 503 },
         { "DataDirectoryInUse", 41, 503 },

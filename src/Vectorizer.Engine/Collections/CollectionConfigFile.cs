@@ -43,11 +43,43 @@ public static class CollectionConfigFile
     /// <summary>The version of files without a <c>format_version</c> field.</summary>
     public const int UnversionedFormat = 1;
 
+    public const string FileName = "collection.json";
+
     /// <summary>Writes <paramref name="config"/> atomically (temporary file, fsync, rename).</summary>
-    public static void Write(string path, CollectionConfig config) => FileUtil.WriteAtomic(path, ToUtf8(config));
+    public static void Write(string path, CollectionConfig config) => Write(PhysicalStorage.Instance, path, config);
+
+    /// <summary>Writes <paramref name="config"/> atomically through <paramref name="storage"/> (temporary file, fsync, rename, directory sync).</summary>
+    public static void Write(IStorage storage, string path, CollectionConfig config) => FileUtil.WriteAtomic(storage, path, ToUtf8(config));
 
     /// <summary>Reads the file at <paramref name="path"/>; a damaged or unknown file is a <see cref="ErrorCode.StorageFailure"/>.</summary>
     public static CollectionConfig Read(string path) => FromUtf8(File.ReadAllBytes(path));
+
+    /// <summary>
+    /// Reads a collection's config for an open: a missing or damaged file throws <see cref="CorruptDataException"/>
+    /// naming it, a newer <c>format_version</c> <see cref="UnsupportedFormatException"/> (the collection is then reported
+    /// as failed, its files kept).
+    /// </summary>
+    public static CollectionConfig Read(IStorage storage, string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = storage.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new CorruptDataException($"{FileName} is missing ({path})", e);
+        }
+
+        try
+        {
+            return FromUtf8(bytes);
+        }
+        catch (VectorizerException e)
+        {
+            throw new CorruptDataException($"{FileName} is damaged ({path}): {e.Message}", e);
+        }
+    }
 
     public static byte[] ToUtf8(CollectionConfig config)
     {
@@ -360,7 +392,7 @@ public static class CollectionConfigFile
         var version = root.TryGetProperty("format_version", out var v) ? v.GetInt32() : UnversionedFormat;
         if (version > FormatVersion)
         {
-            throw new InvalidDataException($"format_version {version} was written by a newer Vectorizer (this one reads up to {FormatVersion})");
+            throw new UnsupportedFormatException($"{FileName} has format_version {version}, written by a newer Vectorizer (this one reads up to {FormatVersion})");
         }
 
         if (version < UnversionedFormat)

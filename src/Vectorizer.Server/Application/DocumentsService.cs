@@ -60,7 +60,11 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
 
     private Collection CreateWithConfiguredEmbedders(CallContext call, string name)
     {
-        var embedding = settings.Embedding.ToEmbeddingConfig() ?? throw VectorizerException.CollectionNotFound(name);
+        if (settings.Embedding.ToEmbeddingConfig() is not { } embedding)
+        {
+            return collections.Resolve(call, name, AccessLevel.Write); // 404, or 409 for a collection that could not be opened
+        }
+
         return TextCollections.CreateOrGet(
             embedding,
             collections.Manager.Options.HnswDefaults,

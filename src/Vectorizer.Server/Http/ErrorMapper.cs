@@ -31,6 +31,7 @@ public static class ErrorMapper
         ErrorCode.VectorNameNotFound => StatusCodes.Status400BadRequest,
         ErrorCode.CollectionAlreadyExists => StatusCodes.Status409Conflict,
         ErrorCode.AliasAlreadyExists => StatusCodes.Status409Conflict,
+        ErrorCode.CollectionFailed => StatusCodes.Status409Conflict,
         ErrorCode.WrongVectorDimension => StatusCodes.Status400BadRequest,
         ErrorCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.DataDirectoryInUse => StatusCodes.Status503ServiceUnavailable,
@@ -59,6 +60,7 @@ public static class ErrorMapper
     {
         ErrorCode.BadRequest or ErrorCode.WrongVectorDimension or ErrorCode.VectorNameNotFound
             or ErrorCode.CollectionAlreadyExists or ErrorCode.AliasAlreadyExists => "Wrong input: " + message,
+        ErrorCode.CollectionFailed => "Collection failed: " + message,
         ErrorCode.ValidationFailed => $"Validation error in JSON body: [{message}]",
         ErrorCode.OperationTooLarge => "Payload error: " + message,
         ErrorCode.CollectionNotFound or ErrorCode.PointNotFound or ErrorCode.AliasNotFound => "Not found: " + message,

@@ -30,6 +30,7 @@ public static class VectorizerCli
         root.Add(ConfigCommand());
         root.Add(HealthCheckCommand.Create());
         root.Add(IndexCommand.Create(ConfigOption, DataDirOption));
+        root.Add(CollectionCommand.Create(ConfigOption, DataDirOption));
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
@@ -125,6 +126,7 @@ public static class VectorizerCli
             Console.WriteLine($"collections: {s.GetProperty("collections_count").GetInt32()}");
             Console.WriteLine($"points:      {s.GetProperty("total_points").GetInt64()}");
             Console.WriteLine($"memory:      {s.GetProperty("memory").GetProperty("process_working_set_bytes").GetInt64() / (1024 * 1024)} MiB working set");
+            PrintFailed(s);
             return 0;
         });
         return command;
@@ -155,10 +157,27 @@ public static class VectorizerCli
                 Console.WriteLine($"{collection.GetProperty("name").GetString(),-32} {collection.GetProperty("points_count").GetInt64(),12} points  {collection.GetProperty("status").GetString()}");
             }
 
+            PrintFailed(s);
             return 0;
         });
         command.Add(list);
         return command;
+    }
+
+    /// <summary>Collections that could not be opened, from <c>/api/status</c>, with what to do about them.</summary>
+    private static void PrintFailed(JsonElement status)
+    {
+        if (!status.TryGetProperty("failed_collections", out var failed) || failed.GetArrayLength() == 0)
+        {
+            return;
+        }
+
+        foreach (var collection in failed.EnumerateArray())
+        {
+            var name = collection.GetProperty("name").GetString();
+            Console.WriteLine($"FAILED {name}: {collection.GetProperty("reason").GetString()}");
+            Console.WriteLine($"       not served; files kept in {collection.GetProperty("path").GetString()}: stop the server, then `vectorizer collection check {name}`");
+        }
     }
 
     private static Command ConfigCommand()

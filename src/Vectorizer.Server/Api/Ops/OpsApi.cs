@@ -97,9 +97,11 @@ public static class OpsApi
             collections.Add(new CollectionStatusInfo(name, info.Status.ToString().ToLowerInvariant(), info.PointsCount, info.IndexedVectorsCount, memory, collection.LastLsn, collection.CheckpointLsn));
         }
 
+        // A collection that could not be opened makes the server "degraded": it answers, but not for everything it holds.
+        var failed = manager.Failed.Select(f => new FailedCollectionInfo(f.Name, f.Path, f.Reason, f.Since)).ToList();
         using var process = Process.GetCurrentProcess();
         return new ServerStatus(
-            "ok",
+            failed.Count == 0 ? "ok" : "degraded",
             ServiceApi.Version,
             clock.Uptime.TotalSeconds,
             manager.DataDirectory,
@@ -107,6 +109,7 @@ public static class OpsApi
             points,
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
             collections,
+            failed,
             cache?.Stats is { } c ? new QueryCacheInfo(c.Enabled, c.Hits, c.Misses, Math.Round(c.HitRate, 4), c.Bypassed, c.SecondLevel) : null,
             budget?.Today is { } d ? new EmbeddingSpendInfo(d.Day, d.Tokens, Math.Round(d.Cost, 6), d.Requests, budget.MaxCostPerDay) : null);
     }

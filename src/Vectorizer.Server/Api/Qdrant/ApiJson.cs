@@ -30,6 +30,7 @@ public sealed record ServerStatus(
     [property: JsonPropertyName("total_points")] long TotalPoints,
     [property: JsonPropertyName("memory")] MemoryInfo Memory,
     [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections,
+    [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections,
     [property: JsonPropertyName("query_cache"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueryCacheInfo? QueryCache = null,
     [property: JsonPropertyName("embedding"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingSpendInfo? Embedding = null);
 
@@ -49,6 +50,13 @@ public sealed record EmbeddingSpendInfo(
     [property: JsonPropertyName("cost")] double Cost,
     [property: JsonPropertyName("requests")] long Requests,
     [property: JsonPropertyName("max_cost_per_day")] double MaxCostPerDay);
+
+/// <summary>A collection whose folder exists but that could not be opened (not served; its files are kept).</summary>
+public sealed record FailedCollectionInfo(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("since")] DateTimeOffset Since);
 
 public sealed record MemoryInfo(
     [property: JsonPropertyName("process_working_set_bytes")] long WorkingSet,
