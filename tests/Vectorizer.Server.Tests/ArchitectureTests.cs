@@ -44,6 +44,7 @@ public class ArchitectureTests
     {
         { "MalformedBody", 1, 400 },
         { "RequestTooLarge", 2, 413 },
+        { "Unauthorized", 3, 401 },
     };
 
     [Theory]

@@ -20,6 +20,7 @@ using Vectorizer.Server.Application;
 using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Hosting;
 
@@ -49,15 +50,15 @@ public static class VectorizerHost
             kestrel.Limits.MaxRequestBodySize = (long)settings.Limits.MaxRequestMb << 20;
             if (IPAddress.TryParse(settings.Server.Host, out var address))
             {
-                kestrel.Listen(address, settings.Server.Port);
+                kestrel.Listen(address, settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
             else if (settings.Server.Host is "localhost")
             {
-                kestrel.ListenLocalhost(settings.Server.Port);
+                kestrel.ListenLocalhost(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
             else
             {
-                kestrel.ListenAnyIP(settings.Server.Port);
+                kestrel.ListenAnyIP(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
         });
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
@@ -82,6 +83,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<DocumentsService>();
+        builder.Services.AddVectorizerSecurity(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddSingleton(new ConfigSource(configPath));
@@ -94,6 +96,7 @@ public static class VectorizerHost
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
         app.Use(DecodeCollectionName);
+        app.UseVectorizerSecurity(settings);
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();

@@ -52,6 +52,7 @@ public static class ErrorMapper
     {
         ApiErrorCode.MalformedBody => StatusCodes.Status400BadRequest,
         ApiErrorCode.RequestTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ApiErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -81,6 +82,7 @@ public static class ErrorMapper
     {
         ApiErrorCode.MalformedBody => "Format error in JSON body: " + message,
         ApiErrorCode.RequestTooLarge => "Payload error: " + message,
+        ApiErrorCode.Unauthorized => message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 }
