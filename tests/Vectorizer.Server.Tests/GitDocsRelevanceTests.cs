@@ -131,12 +131,12 @@ public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
             }
 
             var dataDir = Path.Combine(work, "data");
-            var (code, text) = await VectorizerProcess.RunAsync("index", root, "--collection", "git", "--data-dir", dataDir, "--plain");
+            var (code, text) = await VectorizerProcess.RunLongAsync(TimeSpan.FromMinutes(10), "index", root, "--collection", "git", "--data-dir", dataDir, "--plain");
             output.WriteLine(text);
             Assert.True(code == 0, text);
             Assert.Contains("dense local (all-MiniLM-L6-v2) + sparse bm25", text, StringComparison.Ordinal);
             var localText = text;
-            (code, text) = await VectorizerProcess.RunAsync("index", root, "--collection", "git_hash", "--data-dir", dataDir, "--plain", "--provider", "hash");
+            (code, text) = await VectorizerProcess.RunLongAsync(TimeSpan.FromMinutes(5), "index", root, "--collection", "git_hash", "--data-dir", dataDir, "--plain", "--provider", "hash");
             Assert.True(code == 0, text);
 
             await using var server = await TestServer.StartAsync(dataDir: dataDir);

@@ -83,6 +83,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<DocumentsService>();
+        builder.Services.AddFilesApi();
         builder.Services.AddVectorizerSecurity(settings);
 
         // After the engine: started once it is open, stopped before it closes.
@@ -101,6 +102,7 @@ public static class VectorizerHost
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapDocumentsApi();
+        app.MapFilesApi();
         app.MapOpsApi();
         return app;
     }
