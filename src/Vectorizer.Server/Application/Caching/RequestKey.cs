@@ -15,9 +15,8 @@ namespace Vectorizer.Server.Application.Caching;
 /// and field, by name in ordinal order, with sets sorted, so two requests that mean the same thing (a filter's
 /// <c>any</c> values in another order, JSON keys in another order, defaults written out or left out) get one key and two
 /// that differ in anything get two. By reflection on purpose: a property added to a request type tomorrow is part of the
-/// key without anyone remembering to add it (<c>QueryCacheTests</c> checks that every constructor parameter of those
-/// types is exposed, so none hides in a private field). Requests that must not be cached (a random sample) are reported
-/// as such.
+/// key without anyone remembering to add it (state kept only in a private field would not be: the request types are
+/// records of public properties). Requests that must not be cached (a random sample) are reported as such.
 /// </summary>
 public static class RequestKey
 {
