@@ -107,6 +107,14 @@ public sealed class RemoteIndexTests(ITestOutputHelper output) : IDisposable
         Assert.Contains($"is in use by the server at http://127.0.0.1:{new Uri(server.Url).Port}: indexing through it", text, StringComparison.Ordinal);
         Assert.Equal(1, IndexCommandTests.Summary(text, "files indexed"));
         Assert.Equal(["a.md"], await Paths(server, "docs"));
+
+        // Another server answering at the configured address is not the one holding the directory: refused, not used.
+        await using var other = await StartServer();
+        File.WriteAllText(config, $"server:\n  host: 127.0.0.1\n  port: {new Uri(other.Url).Port}\n");
+        (code, text) = await Index("index", corpus, "--collection", "docs", "--config", config, "--data-dir", server.DataDir, "--plain");
+        Assert.Equal(2, code);
+        Assert.Contains("is in use by another Vectorizer process", text, StringComparison.Ordinal);
+        Assert.Equal(404, (await other.Get("/collections/docs")).Status);
     }
 
     [Fact]

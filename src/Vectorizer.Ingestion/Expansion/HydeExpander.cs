@@ -86,10 +86,11 @@ public sealed class HydeExpander : IDisposable
         this.cache = cache;
         this.logger = logger;
         this.time = time ?? TimeProvider.System;
-        http = new HttpClient(new ResilienceHandler(Pipeline(options.MaxRetries, this.time, logger))
+        var resilience = new ResilienceHandler(Pipeline(options.MaxRetries, this.time, logger))
         {
             InnerHandler = handler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
-        }, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        };
+        http = new HttpClient(resilience, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         var key = options.ApiKeyEnv is { Length: > 0 } name ? Environment.GetEnvironmentVariable(name) : null;
         var clientOptions = new OpenAIClientOptions
         {

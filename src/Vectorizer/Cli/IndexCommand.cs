@@ -159,7 +159,7 @@ internal static class IndexCommand
         {
             // Held by a server? If it answers at the configured address, the work goes to it.
             var configured = ConfiguredUrl(settings);
-            if (await ReachableAsync(configured, RemoteApiKey(settings), stop.Token).ConfigureAwait(false))
+            if (await ServesAsync(configured, RemoteApiKey(settings), engineOptions.DataDir, stop.Token).ConfigureAwait(false))
             {
                 Console.WriteLine($"The data directory {engineOptions.DataDir} is in use by the server at {configured}: indexing through it (--url)");
                 return await RemoteAsync(parse, configured, RemoteApiKey(settings), options, maxCost, stop.Token).ConfigureAwait(false);
@@ -442,21 +442,33 @@ internal static class IndexCommand
         : settings.Auth.ApiKey.Length > 0 ? settings.Auth.ApiKey
         : null;
 
-    private static async Task<bool> ReachableAsync(string url, string? apiKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the server at <paramref name="url"/> is the one holding <paramref name="dataDir"/> (its <c>/api/status</c>
+    /// names that directory): never send the work to whatever else answers on the configured port.
+    /// </summary>
+    private static async Task<bool> ServesAsync(string url, string? apiKey, string dataDir, CancellationToken cancellationToken)
     {
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            using var request = new HttpRequestMessage(HttpMethod.Get, url.TrimEnd('/') + "/health");
+            using var request = new HttpRequestMessage(HttpMethod.Get, url.TrimEnd('/') + "/api/status");
             if (!string.IsNullOrEmpty(apiKey))
             {
                 request.Headers.Add(Server.Security.Authenticator.ApiKeyHeader, apiKey);
             }
 
             using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            return response.IsSuccessStatusCode || response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden;
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine($"note: the server at {url} answered {(int)response.StatusCode} to /api/status, so it cannot be told apart from another; pass --url to index through it");
+                return false;
+            }
+
+            using var status = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+            return status.RootElement.TryGetProperty("data_dir", out var served) && served.ValueKind == JsonValueKind.String
+                && Path.TrimEndingDirectorySeparator(Path.GetFullPath(served.GetString()!)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException or JsonException)
         {
             return false;
         }
