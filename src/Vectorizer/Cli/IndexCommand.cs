@@ -450,7 +450,7 @@ internal static class IndexCommand
     {
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
             using var request = new HttpRequestMessage(HttpMethod.Get, url.TrimEnd('/') + "/api/status");
             if (!string.IsNullOrEmpty(apiKey))
             {
@@ -468,7 +468,12 @@ internal static class IndexCommand
             return status.RootElement.TryGetProperty("data_dir", out var served) && served.ValueKind == JsonValueKind.String
                 && Path.TrimEndingDirectorySeparator(Path.GetFullPath(served.GetString()!)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException or JsonException)
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"note: the server at {url} did not answer /api/status within 20 s; pass --url to index through it");
+            return false;
+        }
+        catch (Exception e) when (e is HttpRequestException or UriFormatException or JsonException)
         {
             return false;
         }
