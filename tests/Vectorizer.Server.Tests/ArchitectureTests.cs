@@ -37,6 +37,7 @@ public class ArchitectureTests
     public static readonly TheoryData<string, int, int> IngestionCodes = new()
     {
         { "EmbeddingProviderFailed", 1, 502 },
+        { "CostLimitReached", 2, 429 },
     };
 
     public static readonly TheoryData<string, int, int> ApiCodes = new()

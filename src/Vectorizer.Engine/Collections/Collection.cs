@@ -41,6 +41,7 @@ public sealed class Collection : IDisposable
     private CollectionState state;
     private long operationsSinceCheckpoint;
     private long checkpointLsn;
+    private long version;
     private DateTime lastCheckpointUtc = DateTime.UtcNow;
     private TimeSpan lastCheckpointDuration;
     private bool closed;
@@ -82,7 +83,22 @@ public sealed class Collection : IDisposable
     internal bool IsClosed => closed;
 
     /// <summary>Publishes a new state (vacuum). Caller holds the write lock.</summary>
-    internal void ReplaceState(CollectionState fresh) => Volatile.Write(ref state, fresh);
+    internal void ReplaceState(CollectionState fresh)
+    {
+        Volatile.Write(ref state, fresh);
+        BumpVersion();
+    }
+
+    /// <summary>
+    /// Changes with every write applied, every config or payload-index change and every state swap, under the write
+    /// lock, before the writer is acknowledged: an answer computed after reading version <c>v</c> reflects every change
+    /// up to <c>v</c> (and maybe later ones). Caches of query answers key them by it (never by time). Starts at 0 for
+    /// every opened <see cref="Collection"/> object; not persisted.
+    /// </summary>
+    public long Version => Volatile.Read(ref version);
+
+    /// <summary>Caller holds the write lock.</summary>
+    internal void BumpVersion() => Interlocked.Increment(ref version);
 
     /// <summary>Counts an operation towards the next checkpoint.</summary>
     internal void CountOperation() => Interlocked.Increment(ref operationsSinceCheckpoint);
@@ -277,6 +293,7 @@ public sealed class Collection : IDisposable
             updated.Validate(options.MaxVectorSize);
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
+            BumpVersion();
             foreach (var slot in State.Slots)
             {
                 slot.Hnsw = updated.HnswFor(slot.Name);
@@ -342,6 +359,7 @@ public sealed class Collection : IDisposable
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
+            BumpVersion();
         }
         finally
         {

@@ -81,6 +81,8 @@ internal sealed class WritePath
         }
         finally
         {
+            // Even when an operation failed half-way: a spurious change of version only costs a cache miss.
+            owner.BumpVersion();
             if (walBuffer.Capacity > 8 << 20)
             {
                 // One huge request should not pin its buffer for the life of the collection.

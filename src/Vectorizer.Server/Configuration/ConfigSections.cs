@@ -63,6 +63,8 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
+        new ConfigSection<CacheSection>("cache", s => s.Cache, new CacheValidator()),
+        new ConfigSection<LlmSection>("llm", s => s.Llm, new LlmValidator()),
         new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
         new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
         new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
@@ -77,7 +79,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "monitoring",
-        "backup", "mcp", "cache", "cluster", "api", "storage", "compression", "quantization",
+        "backup", "mcp", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>
@@ -213,6 +215,16 @@ public sealed class EmbeddingValidator : SectionValidator<EmbeddingSection>
         catch (VectorizerException e)
         {
             problem = e.Message;
+        }
+
+        if (s.Threads is < 0 or > 1024)
+        {
+            yield return ("threads", $"{s.Threads} is not a thread count (0 for one per core, up to 1024)");
+        }
+
+        if (s.MaxCost < 0 || !double.IsFinite(s.MaxCost))
+        {
+            yield return ("max_cost", $"{s.MaxCost} is not an amount (0 for no limit)");
         }
 
         if (problem is null)

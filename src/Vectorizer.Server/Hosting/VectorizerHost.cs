@@ -17,6 +17,7 @@ using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
@@ -83,12 +84,12 @@ public static class VectorizerHost
         builder.Services.AddSingleton<EngineLifetime>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
-        builder.Services.AddSingleton(provider => new IngestionService(
-            provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddTextSearch(settings);
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<DocumentsService>();
+        builder.Services.AddFilesApi();
         builder.Services.AddVectorizerSecurity(settings);
         builder.Services.AddVectorizerMcp();
 
@@ -112,6 +113,7 @@ public static class VectorizerHost
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapDocumentsApi();
+        app.MapFilesApi();
         app.MapOpsApi();
         app.MapObservabilityApi();
         app.MapVectorizerMcp();

@@ -44,6 +44,7 @@ public static class ErrorMapper
     public static int StatusCode(IngestionErrorCode code) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => StatusCodes.Status502BadGateway,
+        IngestionErrorCode.CostLimitReached => StatusCodes.Status429TooManyRequests,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -73,6 +74,7 @@ public static class ErrorMapper
     public static string Message(IngestionErrorCode code, string message) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => "Embedding provider error: " + message,
+        IngestionErrorCode.CostLimitReached => "Embedding cost limit: " + message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
