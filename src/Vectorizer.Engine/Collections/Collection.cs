@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Collections.Checkpoints;
 using Vectorizer.Engine.Collections.Queries;
+using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
@@ -40,6 +41,7 @@ public sealed class Collection : IDisposable
     private CollectionState state;
     private long operationsSinceCheckpoint;
     private long checkpointLsn;
+    private long version;
     private DateTime lastCheckpointUtc = DateTime.UtcNow;
     private TimeSpan lastCheckpointDuration;
     private bool closed;
@@ -68,6 +70,9 @@ public sealed class Collection : IDisposable
     /// <summary>The current point state; replaced as a whole by vacuum.</summary>
     internal CollectionState State => Volatile.Read(ref state);
 
+    /// <summary>Live points now (a lock-free read of the current state).</summary>
+    public long PointCount => State.LiveCount;
+
     /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
     internal ReaderWriterLockSlim Lock => rw;
 
@@ -78,7 +83,22 @@ public sealed class Collection : IDisposable
     internal bool IsClosed => closed;
 
     /// <summary>Publishes a new state (vacuum). Caller holds the write lock.</summary>
-    internal void ReplaceState(CollectionState fresh) => Volatile.Write(ref state, fresh);
+    internal void ReplaceState(CollectionState fresh)
+    {
+        Volatile.Write(ref state, fresh);
+        BumpVersion();
+    }
+
+    /// <summary>
+    /// Changes with every write applied, every config or payload-index change and every state swap, under the write
+    /// lock, before the writer is acknowledged: an answer computed after reading version <c>v</c> reflects every change
+    /// up to <c>v</c> (and maybe later ones). Caches of query answers key them by it (never by time). Starts at 0 for
+    /// every opened <see cref="Collection"/> object; not persisted.
+    /// </summary>
+    public long Version => Volatile.Read(ref version);
+
+    /// <summary>Caller holds the write lock.</summary>
+    internal void BumpVersion() => Interlocked.Increment(ref version);
 
     /// <summary>Counts an operation towards the next checkpoint.</summary>
     internal void CountOperation() => Interlocked.Increment(ref operationsSinceCheckpoint);
@@ -273,6 +293,7 @@ public sealed class Collection : IDisposable
             updated.Validate(options.MaxVectorSize);
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
+            BumpVersion();
             foreach (var slot in State.Slots)
             {
                 slot.Hnsw = updated.HnswFor(slot.Name);
@@ -338,6 +359,7 @@ public sealed class Collection : IDisposable
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
+            BumpVersion();
         }
         finally
         {
@@ -411,6 +433,8 @@ public sealed class Collection : IDisposable
     /// </summary>
     public IReadOnlyList<ScoredPoint> Query(QueryRequest request)
     {
+        using var span = EngineTelemetry.Source.StartActivity("search");
+        span?.SetTag(EngineTelemetry.CollectionTag, Name);
         rw.EnterReadLock();
         try
         {
@@ -516,6 +540,29 @@ public sealed class Collection : IDisposable
         return current.Payloads.OnDisk
             ? new StorageInfo(vectors, 0, disk, current.Payloads.LogBytes)
             : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
+    }
+
+    /// <summary>Bytes of WAL segments on disk (monitoring).</summary>
+    public long WalBytes => wal.SizeBytes;
+
+    /// <summary>When the last checkpoint was written, or the collection was opened when none has been since (monitoring).</summary>
+    public DateTime LastCheckpointUtc => lastCheckpointUtc;
+
+    /// <summary>
+    /// Vectors in no HNSW graph (searched exactly), and how many of them the background indexer has still to insert
+    /// (the others belong to vectors below <c>indexing_threshold</c>, never indexed) (monitoring).
+    /// </summary>
+    public (long Unindexed, long Queued) UnindexedVectors()
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return indexer.CountUnindexed(State);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
     }
 
     private long DiskBytes(string directory)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Ingestion.Files;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Configuration;
 
@@ -62,6 +63,13 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
+        new ConfigSection<CacheSection>("cache", s => s.Cache, new CacheValidator()),
+        new ConfigSection<LlmSection>("llm", s => s.Llm, new LlmValidator()),
+        new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
+        new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
+        new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
+        new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
+        new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
     ];
 
     /// <summary>
@@ -70,8 +78,8 @@ public static class ConfigSections
     /// </summary>
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls",
-        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "performance", "replication", "monitoring",
+        "backup", "mcp", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>
@@ -96,6 +104,16 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
         {
             yield return ("data_dir", "must not be empty");
         }
+
+        if (s.ShutdownDelaySeconds is < 0 or > 300)
+        {
+            yield return ("shutdown_delay_seconds", $"{s.ShutdownDelaySeconds} is outside 0-300");
+        }
+
+        foreach (var (key, message) in new TlsValidator().Check(s.Tls))
+        {
+            yield return ("tls." + key, message);
+        }
     }
 }
 
@@ -111,12 +129,6 @@ public sealed class LoggingValidator : SectionValidator<LoggingSection>
         if (s.Format is not ("text" or "json"))
         {
             yield return ("format", $"`{s.Format}` is not one of text, json");
-        }
-
-        if (s.LogResponses)
-        {
-            yield return ("log_responses", "is not supported: response bodies are never logged (they can hold whole collections); "
-                + "`log_requests: true` logs one line per request with its status and size");
         }
     }
 }
@@ -177,6 +189,16 @@ public sealed class LimitsValidator : SectionValidator<LimitsSection>
         {
             yield return ("max_batch", "must be at least 1");
         }
+
+        if (s.MaxConcurrentRequests < 0)
+        {
+            yield return ("max_concurrent_requests", "must be 0 (no limit) or more");
+        }
+
+        if (s.QueueLimit < 0)
+        {
+            yield return ("queue_limit", "must be 0 or more");
+        }
     }
 }
 
@@ -193,6 +215,16 @@ public sealed class EmbeddingValidator : SectionValidator<EmbeddingSection>
         catch (VectorizerException e)
         {
             problem = e.Message;
+        }
+
+        if (s.Threads is < 0 or > 1024)
+        {
+            yield return ("threads", $"{s.Threads} is not a thread count (0 for one per core, up to 1024)");
+        }
+
+        if (s.MaxCost < 0 || !double.IsFinite(s.MaxCost))
+        {
+            yield return ("max_cost", $"{s.MaxCost} is not an amount (0 for no limit)");
         }
 
         if (problem is null)

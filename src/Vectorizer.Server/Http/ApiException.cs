@@ -2,7 +2,7 @@ namespace Vectorizer.Server.Http;
 
 /// <summary>
 /// Failures of the HTTP transport itself, before a request reaches the engine: a body that is not valid JSON or not
-/// the expected shape, or too large. Mapped with the engine's and the ingestion library's codes in
+/// the expected shape, or too large; a request without a valid credential. Mapped with the engine's and the ingestion library's codes in
 /// <see cref="ErrorMapper"/>; a test freezes every name and number.
 /// </summary>
 public enum ApiErrorCode
@@ -12,6 +12,9 @@ public enum ApiErrorCode
 
     /// <summary>The request body exceeds <c>limits.max_request_mb</c>.</summary>
     RequestTooLarge = 2,
+
+    /// <summary>No credential, or one that is not valid (a wrong key; an expired, wrongly signed or malformed token): 401.</summary>
+    Unauthorized = 3,
 }
 
 /// <summary>The exception the HTTP layer throws for a request it cannot read.</summary>

@@ -44,6 +44,7 @@ public static class ErrorMapper
     public static int StatusCode(IngestionErrorCode code) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => StatusCodes.Status502BadGateway,
+        IngestionErrorCode.CostLimitReached => StatusCodes.Status429TooManyRequests,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -51,6 +52,7 @@ public static class ErrorMapper
     {
         ApiErrorCode.MalformedBody => StatusCodes.Status400BadRequest,
         ApiErrorCode.RequestTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ApiErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -72,6 +74,7 @@ public static class ErrorMapper
     public static string Message(IngestionErrorCode code, string message) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => "Embedding provider error: " + message,
+        IngestionErrorCode.CostLimitReached => "Embedding cost limit: " + message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -79,6 +82,7 @@ public static class ErrorMapper
     {
         ApiErrorCode.MalformedBody => "Format error in JSON body: " + message,
         ApiErrorCode.RequestTooLarge => "Payload error: " + message,
+        ApiErrorCode.Unauthorized => message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 }

@@ -1,5 +1,7 @@
 // Drives a running Vectorizer server with the official Qdrant JavaScript client.
-// Usage: node scenario.mjs http://127.0.0.1:PORT
+// Usage: node scenario.mjs http://127.0.0.1:PORT [API_KEY]
+// With API_KEY the client sends it (the `apiKey` option) to a server with auth enabled, and the scenario first checks
+// that the same client without a key, or with a wrong one, is refused with 401.
 // Exits 0 when every step behaves as Qdrant would; prints the failed step and exits 1 otherwise.
 import assert from "node:assert/strict";
 import { QdrantClient } from "@qdrant/js-client-rest";
@@ -10,7 +12,8 @@ if (!url) {
   process.exit(2);
 }
 
-const client = new QdrantClient({ url, checkCompatibility: false });
+const apiKey = process.argv[3];
+const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
 const A = "js_docs_v1";
 const B = "js_docs_v2";
 const ALIAS = "js_docs";
@@ -28,6 +31,17 @@ async function step(name, fn) {
     if (error?.data) console.error(JSON.stringify(error.data));
     process.exit(1);
   }
+}
+
+if (apiKey) {
+  await step("without the key the server answers 401", async () => {
+    const anonymous = new QdrantClient({ url, checkCompatibility: false });
+    await assert.rejects(anonymous.getCollections(), (e) => e.status === 401 && /API key/.test(JSON.stringify(e.data)));
+    const wrong = new QdrantClient({ url, apiKey: apiKey + "x", checkCompatibility: false });
+    await assert.rejects(wrong.getCollections(), (e) => e.status === 401);
+    const { collections } = await client.getCollections();
+    assert.ok(Array.isArray(collections));
+  });
 }
 
 await step("create collections", async () => {

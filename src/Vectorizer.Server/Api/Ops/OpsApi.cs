@@ -4,11 +4,15 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Ingestion.Embeddings;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Application;
+using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Ops;
 
@@ -18,11 +22,18 @@ public static class OpsApi
     public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
-            new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo));
-        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus));
-        app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus));
-        app.MapGet("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: false));
-        app.MapPost("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: true));
+            new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo)).RequireAccess(AccessLevel.Read);
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock, QueryCache cache, DailyBudget budget) =>
+            TypedResults.Json(Status(manager, clock, cache, budget), ApiJson.Default.ServerStatus))
+            .RequireAccess(AccessLevel.Read);
+        app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus))
+            .RequireAccess(AccessLevel.Read);
+
+        // A collection-scoped token may check one of its collections; `fix` (POST) changes collections: manage.
+        app.MapGet("/api/health-check", (HttpContext context, HealthChecks health) => HealthCheck(context, health, post: false))
+            .RequireAccess(AccessLevel.Read, perCollection: true);
+        app.MapPost("/api/health-check", (HttpContext context, HealthChecks health) => HealthCheck(context, health, post: true))
+            .RequireAccess(AccessLevel.Manage);
         return app;
     }
 
@@ -30,7 +41,7 @@ public static class OpsApi
     /// <c>?collection=</c> (a name, or <c>all</c>), <c>root=</c> (else each collection's stored source root),
     /// <c>examples=</c> (10), <c>fix=true</c> (POST only: it changes the collections).
     /// </summary>
-    private static async Task<IResult> HealthCheck(HttpContext context, CollectionManager manager, HealthCheckService health, bool post)
+    private static async Task<IResult> HealthCheck(HttpContext context, HealthChecks health, bool post)
     {
         var query = context.Request.Query;
         var fix = QueryParameters.Bool(query["fix"], "fix", fallback: false);
@@ -46,7 +57,7 @@ public static class OpsApi
             Fix = fix,
             MaxExamples = QueryParameters.Int(query["examples"], "examples") ?? 10,
         };
-        var report = await health.RunAsync(manager, request, context.RequestAborted).ConfigureAwait(false);
+        var report = await health.RunAsync(context.Call(), request, context.RequestAborted).ConfigureAwait(false);
         return QdrantResults.Ok(w => HealthReportJson.Write(w, report));
     }
 
@@ -75,7 +86,7 @@ public static class OpsApi
             [.. stats.RecentErrors().Select(p => new WatcherProblem(p.Path, p.Reason, p.Time))]);
     }
 
-    public static ServerStatus Status(CollectionManager manager, ServerClock clock)
+    public static ServerStatus Status(CollectionManager manager, ServerClock clock, QueryCache? cache = null, DailyBudget? budget = null)
     {
         var collections = new List<CollectionStatusInfo>();
         long points = 0;
@@ -106,6 +117,8 @@ public static class OpsApi
             points,
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
             collections,
-            failed);
+            failed,
+            cache?.Stats is { } c ? new QueryCacheInfo(c.Enabled, c.Hits, c.Misses, Math.Round(c.HitRate, 4), c.Bypassed, c.SecondLevel) : null,
+            budget?.Today is { } d ? new EmbeddingSpendInfo(d.Day, d.Tokens, Math.Round(d.Cost, 6), d.Requests, budget.MaxCostPerDay) : null);
     }
 }

@@ -8,6 +8,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -19,13 +20,13 @@ public static class DocumentsApi
 {
     public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/collections/{collection}/documents", AddDocuments);
-        app.MapPost("/collections/{collection}/search/text", SearchText);
+        app.MapPost("/collections/{collection}/documents", AddDocuments).RequireAccess(AccessLevel.Write);
+        app.MapPost("/collections/{collection}/search/text", SearchText).RequireAccess(AccessLevel.Read);
         app.MapGet("/collections/{collection}/embedding", (string collection, HttpContext context, DocumentsService documents) =>
         {
             var config = documents.EmbeddingConfig(context.Call(), collection).ToJson();
             return QdrantResults.Ok(w => config.WriteTo(w));
-        });
+        }).RequireAccess(AccessLevel.Read);
         return app;
     }
 
@@ -41,7 +42,7 @@ public static class DocumentsApi
     private static async Task<IResult> SearchText(string collection, HttpContext context, DocumentsService documents, VectorizerSettings settings)
     {
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var (target, points) = await documents.SearchTextAsync(context.Call(), collection, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, points, target.Config.NamedVectors));
+        var (target, result) = await documents.SearchAsync(context.Call(), collection, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => DocumentJson.SearchResult(w, result, target.Config.NamedVectors));
     }
 }
