@@ -15,7 +15,13 @@ public sealed class PointsService(CollectionsService collections)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Write);
         StrictMode.CheckUpdate(target, operation);
-        return new(target, await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false));
+        var result = await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
+        await collections.MirrorWriteAsync(collection, target, async mirror =>
+        {
+            StrictMode.CheckUpdate(mirror, operation);
+            await mirror.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return new(target, result);
     }
 
     public async ValueTask<Served<IReadOnlyList<UpdateResult>>> UpdateBatchAsync(CallContext call, string collection, IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken)
@@ -26,7 +32,17 @@ public sealed class PointsService(CollectionsService collections)
             StrictMode.CheckUpdate(target, operation);
         }
 
-        return new(target, await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false));
+        var results = await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
+        await collections.MirrorWriteAsync(collection, target, async mirror =>
+        {
+            foreach (var operation in operations)
+            {
+                StrictMode.CheckUpdate(mirror, operation);
+            }
+
+            await mirror.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return new(target, results);
     }
 
     public Served<IReadOnlyList<PointRecord>> Retrieve(CallContext call, string collection, IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
@@ -53,7 +69,9 @@ public sealed class PointsService(CollectionsService collections)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQuery(target, request);
-        return new(target, target.Query(request));
+        var found = target.Query(request);
+        call.Route?.Results(found.Count);
+        return new(target, found);
     }
 
     /// <summary>Several queries against one collection (all answered by the same side of a routed alias).</summary>
@@ -65,6 +83,7 @@ public sealed class PointsService(CollectionsService collections)
         foreach (var request in requests)
         {
             results.Add(target.Query(request));
+            call.Route?.Results(results[^1].Count);
         }
 
         return new(target, results);
