@@ -40,6 +40,9 @@ public sealed class VectorizerSettings
     /// <summary>Where requests may name files (<see cref="Security.AllowedPaths"/>).</summary>
     public SecuritySection Security { get; set; } = new();
 
+    /// <summary>Canary rollouts and A/B tests behind aliases (<see cref="Rollouts.RolloutService"/>).</summary>
+    public Rollouts.RolloutsSection Rollouts { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {

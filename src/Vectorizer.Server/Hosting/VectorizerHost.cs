@@ -19,6 +19,7 @@ using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Rollouts;
 using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Hosting;
@@ -84,6 +85,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<DocumentsService>();
         builder.Services.AddVectorizerSecurity(settings);
+        builder.Services.AddRollouts(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddSingleton(new ConfigSource(configPath));
@@ -97,11 +99,13 @@ public static class VectorizerHost
         app.UseRouting();
         app.Use(DecodeCollectionName);
         app.UseVectorizerSecurity(settings);
+        app.UseRollouts();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapDocumentsApi();
         app.MapOpsApi();
+        app.MapRolloutsApi();
         return app;
     }
 
