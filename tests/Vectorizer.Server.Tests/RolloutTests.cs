@@ -349,6 +349,17 @@ public sealed class RolloutTests(ITestOutputHelper output)
         (await server.Get($"/collections/{New}/points/7")).AssertError(404, "does not exists");
     }
 
+    [Fact]
+    public void BadRolloutSettingsAreRefusedNamingTheKey()
+    {
+        var settings = new Configuration.VectorizerSettings();
+        settings.Rollouts.WriteMode = "sometimes";
+        settings.Rollouts.EvaluationIntervalMs = 0;
+        var problems = Configuration.ConfigLoader.Validate(settings).Select(p => p.ToString()).ToList();
+        Assert.Contains(problems, p => p.Contains("rollouts.write_mode", StringComparison.Ordinal) && p.Contains("both, current", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("rollouts.evaluation_interval_ms", StringComparison.Ordinal));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     internal sealed record Answer(int Status, string? Side, string? Payload, string Text);

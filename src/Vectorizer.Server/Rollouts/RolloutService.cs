@@ -812,6 +812,9 @@ public sealed class RolloutService : IAliasRouter, IHostedService, IDisposable
         Volatile.Write(ref routes, next.Count == 0 ? NoRoutes : next);
     }
 
+    /// <summary>Whether any alias is routed now (the REST middleware does nothing otherwise).</summary>
+    public bool HasRoutes => Volatile.Read(ref routes).Count > 0;
+
     /// <summary>Keys a call had no routing key for, per alias (since start).</summary>
     public long Unkeyed(string alias) => Volatile.Read(ref routes).TryGetValue(alias, out var route) ? Interlocked.Read(ref route.Unkeyed) : 0;
 

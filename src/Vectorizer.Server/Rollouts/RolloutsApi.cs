@@ -34,7 +34,18 @@ public static class RolloutsApi
     }
 
     /// <summary>After authentication: completes each routed call with its outcome and sets <see cref="CollectionHeader"/>.</summary>
-    public static IApplicationBuilder UseRollouts(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseRollouts(this IApplicationBuilder app)
+    {
+        // Resolved at the first request: resolving it here would open the engine while the pipeline is being built.
+        RolloutService? service = null;
+        return app.Use((context, next) =>
+        {
+            service ??= context.RequestServices.GetRequiredService<RolloutService>();
+            return service.HasRoutes ? Track(context, next) : next(context);
+        });
+    }
+
+    private static async Task Track(HttpContext context, RequestDelegate next)
     {
         context.Response.OnStarting(SetHeader, context);
         try
@@ -49,7 +60,7 @@ public static class RolloutsApi
         }
 
         context.Call().Route?.Complete(IsFailure(context.Response.StatusCode));
-    });
+    }
 
     /// <summary>
     /// What counts against the side that answered: server errors, timeouts, and the collection's own refusals of a
