@@ -237,7 +237,10 @@ public sealed class IngestionService : IDisposable
         var properties = generated.AdditionalProperties;
         var cached = properties?.TryGetValue("cached", out var c) == true && c is int hits ? hits : 0;
         var cost = properties?.TryGetValue("cost", out var k) == true && k is double spent ? spent : 0;
-        return (vectors, new EmbeddingUsage(texts.Count - cached, cached, generated.Usage?.TotalTokenCount ?? 0, cost));
+        var requests = properties?.TryGetValue("requests", out var r) == true && r is int sent ? sent : 0;
+        var tokens = generated.Usage?.TotalTokenCount ?? 0;
+        IngestionTelemetry.RecordEmbedding(config.Provider, requests, texts.Count - cached, cached, tokens, cost);
+        return (vectors, new EmbeddingUsage(texts.Count - cached, cached, tokens, cost));
     }
 
     private readonly record struct Unit(PointId Id, string Text, PointPayload Payload);

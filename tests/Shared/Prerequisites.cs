@@ -26,6 +26,8 @@ public enum Need
 
     /// <summary><c>curl</c>: a client outside .NET for the TLS test.</summary>
     Curl,
+    /// <summary>Prometheus and <c>promtool</c> (Debian's <c>prometheus</c>): rule and exposition checks, a real scraper.</summary>
+    Prometheus,
 }
 
 /// <summary>
@@ -74,6 +76,7 @@ public static class Prerequisites
         Need.Curl => OnPath("curl") ? null : "curl is not on the PATH: apt-get install curl",
         Need.PythonDocs => Directory.Exists(Path.Combine(PythonDocsCorpus, "library")) && Directory.Exists(Path.Combine(PythonDocsCorpus, "tutorial")) ? null
             : $"{PythonDocsCorpus} is missing: apt-get install python3.11-doc",
+        Need.Prometheus => OnPath("prometheus") && OnPath("promtool") ? null : "prometheus or promtool is not on the PATH: apt-get install prometheus",
         _ => throw new ArgumentOutOfRangeException(nameof(need)),
     };
 

@@ -138,12 +138,14 @@ public class ArchitectureTests
         Assert.DoesNotContain(references, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.DoesNotContain(references, r => r.StartsWith("System.CommandLine", StringComparison.Ordinal));
         Assert.DoesNotContain(references, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
+        Assert.DoesNotContain(references, r => r.StartsWith("OpenTelemetry", StringComparison.Ordinal)); // BCL ActivitySource only
         Assert.DoesNotContain(references, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
         var ingestion = typeof(Vectorizer.Ingestion.IngestionService).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Spectre.Console", StringComparison.Ordinal));
+        Assert.DoesNotContain(ingestion, r => r.StartsWith("OpenTelemetry", StringComparison.Ordinal)); // BCL Meter only
         var server = typeof(ErrorMapper).Assembly;
         Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "System.CommandLine");
         Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "Spectre.Console");

@@ -102,7 +102,17 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         using var child = Process.Start(start)!;
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
-        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        try
+        {
+            // Generous: indexing a real corpus takes tens of seconds on 2 cores, minutes on a loaded machine.
+            await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        catch (TimeoutException)
+        {
+            child.Kill(entireProcessTree: true);
+            throw;
+        }
+
         return (child.ExitCode, await stdout, await stderr);
     }
 

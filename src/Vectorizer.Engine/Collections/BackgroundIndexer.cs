@@ -183,6 +183,27 @@ internal sealed class BackgroundIndexer
         return thresholdKb > 0 && (double)slot.Searchable.SetCount * slot.Dimension * sizeof(float) / 1024.0 > thresholdKb;
     }
 
+    /// <summary>
+    /// Vectors of <paramref name="current"/> in no HNSW graph (searched exactly), and how many of them this indexer has
+    /// still to insert (the others are in slots below <c>indexing_threshold</c>, never indexed). Call under the read lock.
+    /// </summary>
+    public (long Unindexed, long Queued) CountUnindexed(CollectionState current)
+    {
+        long unindexed = 0, queued = 0;
+        foreach (var slot in current.Slots)
+        {
+            var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
+            long waiting = slot.Searchable.SetCount - slot.Searchable.CountBelow(upTo);
+            unindexed += waiting;
+            if (NeedsIndexing(slot))
+            {
+                queued += waiting;
+            }
+        }
+
+        return (unindexed, queued);
+    }
+
     /// <summary>True while some slot of <paramref name="current"/> has vectors to index or codes to train.</summary>
     public bool HasPendingWork(CollectionState current)
     {

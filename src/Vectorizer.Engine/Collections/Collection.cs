@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Collections.Checkpoints;
 using Vectorizer.Engine.Collections.Queries;
+using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
@@ -414,6 +415,8 @@ public sealed class Collection : IDisposable
     /// </summary>
     public IReadOnlyList<ScoredPoint> Query(QueryRequest request)
     {
+        using var span = EngineTelemetry.Source.StartActivity("search");
+        span?.SetTag(EngineTelemetry.CollectionTag, Name);
         rw.EnterReadLock();
         try
         {
@@ -519,6 +522,29 @@ public sealed class Collection : IDisposable
         return current.Payloads.OnDisk
             ? new StorageInfo(vectors, 0, disk, current.Payloads.LogBytes)
             : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
+    }
+
+    /// <summary>Bytes of WAL segments on disk (monitoring).</summary>
+    public long WalBytes => wal.SizeBytes;
+
+    /// <summary>When the last checkpoint was written, or the collection was opened when none has been since (monitoring).</summary>
+    public DateTime LastCheckpointUtc => lastCheckpointUtc;
+
+    /// <summary>
+    /// Vectors in no HNSW graph (searched exactly), and how many of them the background indexer has still to insert
+    /// (the others belong to vectors below <c>indexing_threshold</c>, never indexed) (monitoring).
+    /// </summary>
+    public (long Unindexed, long Queued) UnindexedVectors()
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return indexer.CountUnindexed(State);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
     }
 
     private long DiskBytes(string directory)

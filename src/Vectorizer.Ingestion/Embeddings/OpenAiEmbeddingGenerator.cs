@@ -153,7 +153,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         var result = new GeneratedEmbeddings<Embedding<float>>(texts.Count)
         {
             Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens },
-            AdditionalProperties = new AdditionalPropertiesDictionary { ["cached"] = hits, ["embedded"] = pending.Count, ["cost"] = cost },
+            AdditionalProperties = new AdditionalPropertiesDictionary { ["cached"] = hits, ["embedded"] = pending.Count, ["cost"] = cost, ["requests"] = requests },
         };
         foreach (var vector in vectors)
         {

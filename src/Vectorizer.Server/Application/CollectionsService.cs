@@ -3,6 +3,8 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
 
+using Vectorizer.Server.Observability;
+
 namespace Vectorizer.Server.Application;
 
 /// <summary>
@@ -38,7 +40,11 @@ public sealed class CollectionsService(CollectionManager manager, IAliasRouter? 
         return call.Access.IsCollectionScoped ? [.. names.Where(call.Access.CanSee)] : names;
     }
 
-    public CollectionInfo GetInfo(CallContext call, string nameOrAlias) => Resolve(call, nameOrAlias, AccessLevel.Read).GetInfo();
+    public CollectionInfo GetInfo(CallContext call, string nameOrAlias)
+    {
+        using var span = ServerTelemetry.Operation("collections.get", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Read).GetInfo();
+    }
 
     public bool Exists(CallContext call, string nameOrAlias)
     {
@@ -49,16 +55,21 @@ public sealed class CollectionsService(CollectionManager manager, IAliasRouter? 
 
     public Collection Create(CallContext call, string name, CollectionConfig config)
     {
+        using var span = ServerTelemetry.Operation("collections.create", name);
         call.Access.Demand(AccessLevel.Manage, name);
         return manager.Create(name, config);
     }
 
-    public void Update(CallContext call, string nameOrAlias, Func<CollectionConfig, CollectionConfig> change) =>
+    public void Update(CallContext call, string nameOrAlias, Func<CollectionConfig, CollectionConfig> change)
+    {
+        using var span = ServerTelemetry.Operation("collections.update", nameOrAlias);
         Resolve(call, nameOrAlias, AccessLevel.Manage).UpdateConfig(change);
+    }
 
     /// <summary>Deletes a collection (an alias deletes the collection it points to, as Qdrant does); false when none existed.</summary>
     public bool Delete(CallContext call, string nameOrAlias)
     {
+        using var span = ServerTelemetry.Operation("collections.delete", nameOrAlias);
         var name = manager.TryGet(nameOrAlias)?.Name ?? nameOrAlias;
         call.Access.Demand(AccessLevel.Manage, name);
         return manager.Delete(name);
@@ -75,6 +86,7 @@ public sealed class CollectionsService(CollectionManager manager, IAliasRouter? 
 
     public void UpdateAliases(CallContext call, IReadOnlyList<AliasOperation> operations)
     {
+        using var span = ServerTelemetry.Operation("aliases.update");
         call.Access.Demand(AccessLevel.Manage, null);
         manager.UpdateAliases(operations);
     }

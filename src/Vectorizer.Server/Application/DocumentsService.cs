@@ -6,6 +6,8 @@ using Vectorizer.Ingestion.Chunking;
 using Vectorizer.Ingestion.Embeddings;
 using Vectorizer.Server.Configuration;
 
+using Vectorizer.Server.Observability;
+
 namespace Vectorizer.Server.Application;
 
 /// <summary>Text in, text out: documents embedded with a collection's embedders, and searches by text.</summary>
@@ -18,6 +20,7 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
     public async Task<Served<IngestResult>> AddDocumentsAsync(
         CallContext call, string collection, IReadOnlyList<DocumentInput> documents, ChunkerOptions? chunking, bool wait, CancellationToken cancellationToken)
     {
+        using var span = ServerTelemetry.Operation("documents.add", null);
         var target = collections.Manager.TryGet(collection) is null
             ? CreateWithConfiguredEmbedders(call, collection)
             : collections.Resolve(call, collection, AccessLevel.Write);
@@ -26,6 +29,7 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
 
     public async Task<Served<IReadOnlyList<ScoredPoint>>> SearchTextAsync(CallContext call, string collection, TextSearchRequest request, CancellationToken cancellationToken)
     {
+        using var span = ServerTelemetry.Operation("documents.search_text", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQuery(target, new QueryRequest { Limit = request.Limit, Filter = request.Filter });
         return new(target, await ingestion.SearchTextAsync(target, request, cancellationToken).ConfigureAwait(false));

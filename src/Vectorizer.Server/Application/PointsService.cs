@@ -3,6 +3,8 @@ using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Points;
 
+using Vectorizer.Server.Observability;
+
 namespace Vectorizer.Server.Application;
 
 /// <summary>An answer together with the collection that gave it (a read through an alias may be routed).</summary>
@@ -13,6 +15,7 @@ public sealed class PointsService(CollectionsService collections)
 {
     public async ValueTask<Served<UpdateResult>> UpdateAsync(CallContext call, string collection, UpdateOperation operation, bool wait, CancellationToken cancellationToken)
     {
+        using var span = ServerTelemetry.Operation("points.update", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
         StrictMode.CheckUpdate(target, operation);
         var result = await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
@@ -26,6 +29,7 @@ public sealed class PointsService(CollectionsService collections)
 
     public async ValueTask<Served<IReadOnlyList<UpdateResult>>> UpdateBatchAsync(CallContext call, string collection, IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken)
     {
+        using var span = ServerTelemetry.Operation("points.update_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
         foreach (var operation in operations)
         {
@@ -47,12 +51,14 @@ public sealed class PointsService(CollectionsService collections)
 
     public Served<IReadOnlyList<PointRecord>> Retrieve(CallContext call, string collection, IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
     {
+        using var span = ServerTelemetry.Operation("points.retrieve", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         return new(target, target.Retrieve(ids, withPayload, withVector));
     }
 
     public Served<ScrollResult> Scroll(CallContext call, string collection, ScrollRequest request)
     {
+        using var span = ServerTelemetry.Operation("points.scroll", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckScroll(target, request);
         return new(target, target.Scroll(request));
@@ -60,6 +66,7 @@ public sealed class PointsService(CollectionsService collections)
 
     public Served<long> Count(CallContext call, string collection, Filter? filter)
     {
+        using var span = ServerTelemetry.Operation("points.count", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckCount(target, filter);
         return new(target, target.Count(filter));
@@ -67,6 +74,7 @@ public sealed class PointsService(CollectionsService collections)
 
     public Served<IReadOnlyList<ScoredPoint>> Query(CallContext call, string collection, QueryRequest request)
     {
+        using var span = ServerTelemetry.Operation("points.query", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQuery(target, request);
         var found = target.Query(request);
@@ -77,6 +85,7 @@ public sealed class PointsService(CollectionsService collections)
     /// <summary>Several queries against one collection (all answered by the same side of a routed alias).</summary>
     public Served<IReadOnlyList<IReadOnlyList<ScoredPoint>>> QueryBatch(CallContext call, string collection, IReadOnlyList<QueryRequest> requests)
     {
+        using var span = ServerTelemetry.Operation("points.query_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQueryBatch(target, requests);
         var results = new List<IReadOnlyList<ScoredPoint>>(requests.Count);

@@ -67,6 +67,8 @@ public static class ConfigSections
         new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
         new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
         new ConfigSection<Rollouts.RolloutsSection>("rollouts", s => s.Rollouts, new Rollouts.RolloutsValidator()),
+        new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
+        new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
     ];
 
     /// <summary>
@@ -76,7 +78,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "monitoring",
-        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "backup", "mcp", "cache", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>
@@ -102,6 +104,11 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
             yield return ("data_dir", "must not be empty");
         }
 
+        if (s.ShutdownDelaySeconds is < 0 or > 300)
+        {
+            yield return ("shutdown_delay_seconds", $"{s.ShutdownDelaySeconds} is outside 0-300");
+        }
+
         foreach (var (key, message) in new TlsValidator().Check(s.Tls))
         {
             yield return ("tls." + key, message);
@@ -121,12 +128,6 @@ public sealed class LoggingValidator : SectionValidator<LoggingSection>
         if (s.Format is not ("text" or "json"))
         {
             yield return ("format", $"`{s.Format}` is not one of text, json");
-        }
-
-        if (s.LogResponses)
-        {
-            yield return ("log_responses", "is not supported: response bodies are never logged (they can hold whole collections); "
-                + "`log_requests: true` logs one line per request with its status and size");
         }
     }
 }

@@ -43,6 +43,12 @@ public sealed class VectorizerSettings
     /// <summary>Canary rollouts and A/B tests behind aliases (<see cref="Rollouts.RolloutService"/>).</summary>
     public Rollouts.RolloutsSection Rollouts { get; set; } = new();
 
+    /// <summary>Prometheus metrics at <c>GET /metrics</c>.</summary>
+    public MetricsSection Metrics { get; set; } = new();
+
+    /// <summary>OpenTelemetry traces exported by OTLP (off by default).</summary>
+    public TelemetrySection Telemetry { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {
@@ -70,6 +76,10 @@ public sealed class ServerSection
 
     /// <summary>HTTPS (only) with these PEM files.</summary>
     public TlsSection Tls { get; set; } = new();
+
+    /// <summary>After shutdown begins, keep serving this long with <c>/readyz</c> at 503 before closing the listener.</summary>
+    [ConfigurationKeyName("shutdown_delay_seconds")]
+    public int ShutdownDelaySeconds { get; set; }
 }
 
 public sealed class LoggingSection
@@ -84,7 +94,10 @@ public sealed class LoggingSection
     [ConfigurationKeyName("log_requests")]
     public bool LogRequests { get; set; }
 
-    /// <summary>Accepted as <c>false</c> only: response bodies are never logged (a refused <c>true</c> says so at startup).</summary>
+    /// <summary>
+    /// Adds the response to the access-log line (implies one line per request): the first
+    /// <see cref="Http.AccessLog.LoggedBodyBytes"/> bytes of a JSON or text body. Bodies can hold payloads: for debugging.
+    /// </summary>
     [ConfigurationKeyName("log_responses")]
     public bool LogResponses { get; set; }
 }

@@ -6,7 +6,7 @@ using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
-/// <summary>Qdrant's service endpoints: version and health probes.</summary>
+/// <summary>Qdrant's service endpoints: version and <c>/healthz</c> (<c>/livez</c>, <c>/readyz</c>: <c>HealthApi</c>).</summary>
 public static class ServiceApi
 {
     public static string Version { get; } =
@@ -16,8 +16,6 @@ public static class ServiceApi
     {
         app.MapGet("/", () => TypedResults.Json(new VersionInfo("vectorizer - vector search engine (Qdrant-compatible)", Version), ApiJson.Default.VersionInfo)).AllowAnonymousProbe();
         app.MapGet("/healthz", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
-        app.MapGet("/livez", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
-        app.MapGet("/readyz", () => TypedResults.Text("all shards are ready")).AllowAnonymousProbe();
         return app;
     }
 }
