@@ -144,6 +144,14 @@ authCost.SetAction(parse =>
 });
 root.Add(authCost);
 
+// Canary routing overhead (issue 17): a plain alias against an alias under a rollout, interleaved rounds.
+var rolloutPointsOption = new Option<int>("--points") { DefaultValueFactory = _ => 5000 };
+var rolloutQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 3000 };
+var rolloutRoundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+var rollout = new Command("rollout", "Query latency through a canaried alias against a plain alias, and the routing hash's split error") { rolloutPointsOption, rolloutQueriesOption, rolloutRoundsOption, markdownOption };
+rollout.SetAction(parse => WriteReport("Canary routing overhead", RolloutBenchmark.Run(parse.GetValue(rolloutPointsOption), parse.GetValue(rolloutQueriesOption), parse.GetValue(rolloutRoundsOption), Console.Out), parse.GetValue(markdownOption)));
+root.Add(rollout);
+
 var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
 var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
 var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };

@@ -12,7 +12,7 @@ namespace Vectorizer.Server.Application;
 /// where a name (or alias) becomes a <see cref="Collection"/> for a call (<see cref="Resolve"/>), so every rule about
 /// who may reach which collection, and which collection an alias sends a read to, lives here.
 /// </summary>
-public sealed class CollectionsService(CollectionManager manager)
+public sealed class CollectionsService(CollectionManager manager, IAliasRouter? router = null)
 {
     public CollectionManager Manager => manager;
 
@@ -25,8 +25,13 @@ public sealed class CollectionsService(CollectionManager manager)
     {
         var collection = manager.TryGet(nameOrAlias);
         call.Access.Demand(level, collection?.Name ?? nameOrAlias);
-        return collection ?? manager.Get(nameOrAlias); // throws: 404, or 409 for a collection that could not be opened
+        collection ??= manager.Get(nameOrAlias); // throws: 404, or 409 for a collection that could not be opened
+        return router is null ? collection : router.Route(call, nameOrAlias, collection, level);
     }
+
+    /// <summary>Repeats a write made through <paramref name="nameOrAlias"/> on the other side of a rollout (<c>rollouts.write_mode</c>).</summary>
+    public ValueTask MirrorWriteAsync(string nameOrAlias, Collection written, Func<Collection, ValueTask> write) =>
+        router is null ? ValueTask.CompletedTask : router.MirrorWriteAsync(nameOrAlias, written, write);
 
     /// <summary>Collection names the caller may see, sorted.</summary>
     public IReadOnlyList<string> List(CallContext call)

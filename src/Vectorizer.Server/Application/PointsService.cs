@@ -19,7 +19,13 @@ public sealed class PointsService(CollectionsService collections, QueryCache cac
         using var span = ServerTelemetry.Operation("points.update", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
         StrictMode.CheckUpdate(target, operation);
-        return new(target, await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false));
+        var result = await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
+        await collections.MirrorWriteAsync(collection, target, async mirror =>
+        {
+            StrictMode.CheckUpdate(mirror, operation);
+            await mirror.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return new(target, result);
     }
 
     public async ValueTask<Served<IReadOnlyList<UpdateResult>>> UpdateBatchAsync(CallContext call, string collection, IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken)
@@ -31,7 +37,17 @@ public sealed class PointsService(CollectionsService collections, QueryCache cac
             StrictMode.CheckUpdate(target, operation);
         }
 
-        return new(target, await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false));
+        var results = await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
+        await collections.MirrorWriteAsync(collection, target, async mirror =>
+        {
+            foreach (var operation in operations)
+            {
+                StrictMode.CheckUpdate(mirror, operation);
+            }
+
+            await mirror.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return new(target, results);
     }
 
     public Served<IReadOnlyList<PointRecord>> Retrieve(CallContext call, string collection, IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
@@ -63,7 +79,9 @@ public sealed class PointsService(CollectionsService collections, QueryCache cac
         using var span = ServerTelemetry.Operation("points.query", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQuery(target, request);
-        return new(target, await CachedQueryAsync(target, request, cancellationToken).ConfigureAwait(false));
+        var found = await CachedQueryAsync(target, request, cancellationToken).ConfigureAwait(false);
+        call.Route?.Results(found.Count);
+        return new(target, found);
     }
 
     /// <summary>Several queries against one collection (all answered by the same side of a routed alias), each cached on its own.</summary>
@@ -76,6 +94,7 @@ public sealed class PointsService(CollectionsService collections, QueryCache cac
         foreach (var request in requests)
         {
             results.Add(await CachedQueryAsync(target, request, cancellationToken).ConfigureAwait(false));
+            call.Route?.Results(results[^1].Count);
         }
 
         return new(target, results);

@@ -68,6 +68,7 @@ public static class ConfigSections
         new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
         new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
         new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
+        new ConfigSection<Rollouts.RolloutsSection>("rollouts", s => s.Rollouts, new Rollouts.RolloutsValidator()),
         new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
         new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
     ];

@@ -46,6 +46,9 @@ public sealed class VectorizerSettings
     /// <summary>Where requests may name files (<see cref="Security.AllowedPaths"/>).</summary>
     public SecuritySection Security { get; set; } = new();
 
+    /// <summary>Canary rollouts and A/B tests behind aliases (<see cref="Rollouts.RolloutService"/>).</summary>
+    public Rollouts.RolloutsSection Rollouts { get; set; } = new();
+
     /// <summary>Prometheus metrics at <c>GET /metrics</c>.</summary>
     public MetricsSection Metrics { get; set; } = new();
 

@@ -22,6 +22,7 @@ using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Observability;
+using Vectorizer.Server.Rollouts;
 using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Hosting;
@@ -92,6 +93,7 @@ public static class VectorizerHost
         builder.Services.AddFilesApi();
         builder.Services.AddVectorizerSecurity(settings);
         builder.Services.AddVectorizerMcp();
+        builder.Services.AddRollouts(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddVectorizerObservability(settings);
@@ -109,12 +111,14 @@ public static class VectorizerHost
         app.UseRouting();
         app.Use(DecodeCollectionName);
         app.UseVectorizerSecurity(settings);
+        app.UseRollouts();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapDocumentsApi();
         app.MapFilesApi();
         app.MapOpsApi();
+        app.MapRolloutsApi();
         app.MapObservabilityApi();
         app.MapVectorizerMcp();
         return app;
