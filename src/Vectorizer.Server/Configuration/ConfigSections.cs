@@ -66,6 +66,7 @@ public static class ConfigSections
         new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
         new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
         new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
+        new ConfigSection<Backups.BackupSection>("backup", s => s.Backup, new Backups.BackupValidator()),
     ];
 
     /// <summary>
@@ -75,7 +76,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "monitoring",
-        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>

@@ -40,6 +40,9 @@ public sealed class VectorizerSettings
     /// <summary>Where requests may name files (<see cref="Security.AllowedPaths"/>).</summary>
     public SecuritySection Security { get; set; } = new();
 
+    /// <summary>Backups, Qdrant snapshots and the backup schedule (<see cref="Backups.BackupSection"/>).</summary>
+    public Backups.BackupSection Backup { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {

@@ -17,6 +17,7 @@ using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Security;
@@ -84,6 +85,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<DocumentsService>();
         builder.Services.AddVectorizerSecurity(settings);
+        builder.Services.AddBackups(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddSingleton(new ConfigSource(configPath));
@@ -102,6 +104,7 @@ public static class VectorizerHost
         app.MapPointsApi();
         app.MapDocumentsApi();
         app.MapOpsApi();
+        app.MapBackupsApi();
         return app;
     }
 
