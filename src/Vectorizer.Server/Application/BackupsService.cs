@@ -664,7 +664,8 @@ public sealed class BackupsService
                         bytes => progress?.Invoke("restore", done += bytes, total));
                 }
 
-                var aliases = asName is null ? head.Aliases.Where(a => a.Value == source.Name).Select(a => a.Key).ToList() : [];
+                // Its aliases come back with it under its own name (a copy under another name takes none).
+                var aliases = target == source.Name ? head.Aliases.Where(a => a.Value == source.Name).Select(a => a.Key).ToList() : [];
                 var replaced = manager.TryGet(target) is { } existing && existing.Name == target;
                 var set = manager.SwapIn(target, staging, replace: true, aliases);
                 var collection = manager.Get(target);
