@@ -222,6 +222,8 @@ public sealed class BackupTests
         await server.CreateCollection("one");
         (await server.Post("/api/backups/create", """{"collection": "one", "type": "incremental"}""")).AssertError(400, "full backup first");
         (await server.Delete("/api/backups/nope")).AssertError(404, "nope");
+        var status = (await server.Get("/api/status")).Body.GetProperty("backups");
+        Assert.False(status.GetProperty("schedule_enabled").GetBoolean());
     }
 
     // ------------------------------------------------------------------ archive surgery

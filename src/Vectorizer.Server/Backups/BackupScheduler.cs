@@ -1,4 +1,4 @@
-using Cronos;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Server.Application;
@@ -8,7 +8,14 @@ namespace Vectorizer.Server.Backups;
 
 /// <summary>The schedule's last outcome, for <c>/api/status</c>.</summary>
 public sealed record BackupScheduleStatus(
-    bool Enabled, string Schedule, DateTimeOffset? NextRun, DateTimeOffset? LastSuccess, string? LastBackupId, DateTimeOffset? LastFailure, string? LastError, int Runs);
+    [property: JsonPropertyName("schedule_enabled")] bool Enabled,
+    [property: JsonPropertyName("schedule")] string Schedule,
+    [property: JsonPropertyName("next_run")] DateTimeOffset? NextRun,
+    [property: JsonPropertyName("last_success")] DateTimeOffset? LastSuccess,
+    [property: JsonPropertyName("last_backup_id")] string? LastBackupId,
+    [property: JsonPropertyName("last_failure")] DateTimeOffset? LastFailure,
+    [property: JsonPropertyName("last_error")] string? LastError,
+    [property: JsonPropertyName("runs")] int Runs);
 
 /// <summary>
 /// Scheduled backups (<c>backup.enabled</c>): at each occurrence of <c>backup.schedule</c> (UTC, Cronos) a backup of all

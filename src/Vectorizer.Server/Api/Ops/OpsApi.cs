@@ -21,7 +21,8 @@ public static class OpsApi
     {
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
             new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo)).RequireAccess(AccessLevel.Read);
-        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus))
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock, Backups.BackupScheduler backups) =>
+                TypedResults.Json(Status(manager, clock) with { Backups = backups.Status() }, ApiJson.Default.ServerStatus))
             .RequireAccess(AccessLevel.Read);
         app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus))
             .RequireAccess(AccessLevel.Read);

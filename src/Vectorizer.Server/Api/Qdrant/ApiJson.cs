@@ -30,7 +30,8 @@ public sealed record ServerStatus(
     [property: JsonPropertyName("total_points")] long TotalPoints,
     [property: JsonPropertyName("memory")] MemoryInfo Memory,
     [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections,
-    [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections);
+    [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections,
+    [property: JsonPropertyName("backups")] Backups.BackupScheduleStatus? Backups = null);
 
 /// <summary>A collection whose folder exists but that could not be opened (not served; its files are kept).</summary>
 public sealed record FailedCollectionInfo(
