@@ -110,6 +110,22 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Fact]
+    public void ASectionThatSwitchesOnAMissingFeatureIsRefused()
+    {
+        var issues = ConfigLoader.ValidateYaml("""
+            server:
+              port: 15002
+            replication:
+              enabled: true
+              role: master
+            """);
+        var refused = Assert.Single(issues, i => !i.IsWarning);
+        Assert.Equal("replication.enabled", refused.Key);
+        Assert.Equal(4, refused.Line);
+        Assert.Contains("turns on a feature this version does not have", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ValidationNamesTheBadKeyAndLine()
     {
         var issues = ConfigLoader.ValidateYaml("""

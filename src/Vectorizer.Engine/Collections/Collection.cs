@@ -68,6 +68,9 @@ public sealed partial class Collection : IDisposable
     /// <summary>The current point state; replaced as a whole by vacuum.</summary>
     internal CollectionState State => Volatile.Read(ref state);
 
+    /// <summary>Live points now (a lock-free read of the current state).</summary>
+    public long PointCount => State.LiveCount;
+
     /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
     internal ReaderWriterLockSlim Lock => rw;
 

@@ -74,8 +74,12 @@ public sealed class CollectionsService(CollectionManager manager)
         manager.UpdateAliases(operations);
     }
 
-    public UpdateResult CreatePayloadIndex(CallContext call, string nameOrAlias, string field, PayloadFieldSchema schema) =>
-        Resolve(call, nameOrAlias, AccessLevel.Manage).CreatePayloadIndex(field, schema);
+    public UpdateResult CreatePayloadIndex(CallContext call, string nameOrAlias, string field, PayloadFieldSchema schema)
+    {
+        var collection = Resolve(call, nameOrAlias, AccessLevel.Manage);
+        StrictMode.CheckCreatePayloadIndex(collection, field);
+        return collection.CreatePayloadIndex(field, schema);
+    }
 
     public UpdateResult DeletePayloadIndex(CallContext call, string nameOrAlias, string field) =>
         Resolve(call, nameOrAlias, AccessLevel.Manage).DeletePayloadIndex(field);

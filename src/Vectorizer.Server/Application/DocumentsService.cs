@@ -27,6 +27,7 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
     public async Task<Served<IReadOnlyList<ScoredPoint>>> SearchTextAsync(CallContext call, string collection, TextSearchRequest request, CancellationToken cancellationToken)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQuery(target, new QueryRequest { Limit = request.Limit, Filter = request.Filter });
         return new(target, await ingestion.SearchTextAsync(target, request, cancellationToken).ConfigureAwait(false));
     }
 

@@ -113,7 +113,7 @@ internal static class GoldenFixture
             ["bm25"] = new() { Modifier = SparseVectorModifier.Idf },
             ["keywords"] = new() { Index = new SparseIndexParams { FullScanThreshold = 100 } },
         },
-        StrictMode = OpaqueJson.FromElement(Json("""{"enabled": false}""")),
+        StrictMode = new StrictModeSettings { Enabled = false },
         Metadata = OpaqueJson.FromElement(Json("""{"owner": "golden-fixture", "tags": ["a", "b"]}""")),
         Embedding = OpaqueJson.FromElement(Json("""{"dense": {"provider": "hash", "dimension": 8}, "sparse": {"provider": "bm25"}}""")),
     };

@@ -149,7 +149,7 @@ public class GoldenFormatTests
         Assert.False(config.SparseVectors["keywords"].Idf);
         Assert.Equal(100, config.SparseVectors["keywords"].Index!.FullScanThreshold);
         Assert.Equal("golden-fixture", JsonDocument.Parse(config.Metadata!.Utf8.ToArray()).RootElement.GetProperty("owner").GetString());
-        Assert.False(JsonDocument.Parse(config.StrictMode!.Utf8.ToArray()).RootElement.GetProperty("enabled").GetBoolean());
+        Assert.False(config.StrictMode!.Enabled);
         Assert.Equal("hash", JsonDocument.Parse(config.Embedding!.Utf8.ToArray()).RootElement.GetProperty("dense").GetProperty("provider").GetString());
         Assert.Equal(
             ["body:text", "n:integer", "tag:keyword", "when:datetime"],
