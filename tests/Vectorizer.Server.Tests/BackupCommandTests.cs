@@ -73,4 +73,27 @@ public partial class BackupCommandTests
             TestServer.TryDelete(dataDir);
         }
     }
+
+    /// <summary>The restore drill of the README (<c>scripts/restore-drill.sh</c>) against a running server.</summary>
+    [SkippableFact]
+    [Trait("Category", "Slow")]
+    public async Task RestoreDrillScriptPasses()
+    {
+        Prerequisites.Require(Need.Curl);
+        await using var server = await TestServer.StartAsync();
+        await BackupTests.Populate(server, "drilled", 70);
+        var before = await BackupTests.Fingerprint(server, "drilled");
+        var script = Path.Combine(VectorizerProcess.RepositoryRoot(), "scripts", "restore-drill.sh");
+        var (code, output) = await JsClientTests.Run("bash", TestPaths.Root, script, server.Url, "drilled");
+        Assert.True(code == 0, output);
+        Assert.Contains("PASS: drilled restored from", output, StringComparison.Ordinal);
+        Assert.Contains("(70 points)", output, StringComparison.Ordinal);
+        Assert.Equal(before, await BackupTests.Fingerprint(server, "drilled"));
+        var names = (await server.Get("/collections")).AssertOk().Result.GetProperty("collections").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["drilled"], names);
+
+        var (missing, missingOutput) = await JsClientTests.Run("bash", TestPaths.Root, script, server.Url, "nothing_here");
+        Assert.Equal(1, missing);
+        Assert.Contains("FAIL", missingOutput, StringComparison.Ordinal);
+    }
 }
