@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Api.Qdrant.Json;
@@ -24,7 +25,7 @@ public static class BackupsApi
     /// <summary>Registers the service, the schedule and the status they report.</summary>
     public static IServiceCollection AddBackups(this IServiceCollection services, VectorizerSettings settings)
     {
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(provider => new BackupsService(
             provider.GetRequiredService<Engine.Collections.CollectionManager>(), settings.Backup, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<BackupScheduler>();
