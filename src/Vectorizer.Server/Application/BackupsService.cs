@@ -536,7 +536,11 @@ public sealed class BackupsService
 
             var total = members.Sum(m => m.Item3.Size);
             long done = 0;
-            var sha256 = BackupArchive.Write(path, manifest, members, bytes => progress?.Invoke("backup", done += bytes, total));
+            var sha256 = BackupArchive.Write(path, manifest, members, bytes =>
+            {
+                done += bytes;
+                progress?.Invoke("backup", done, total);
+            });
             File.WriteAllText(path + ".sha256", sha256 + "  " + Path.GetFileName(path) + "\n");
             return manifest;
         }
@@ -594,7 +598,8 @@ public sealed class BackupsService
             var manifest = BackupArchive.Verify(archive, bytes =>
             {
                 files++;
-                progress?.Invoke("verify", done += bytes, total);
+                done += bytes;
+                progress?.Invoke("verify", done, total);
             });
             if (manifest.Id != expected.Id)
             {
@@ -661,7 +666,11 @@ public sealed class BackupsService
                     BackupArchive.Extract(
                         archive,
                         (collection, file) => collection == source.Name && wanted.Contains(file) ? staging : null,
-                        bytes => progress?.Invoke("restore", done += bytes, total));
+                        bytes =>
+                        {
+                            done += bytes;
+                            progress?.Invoke("restore", done, total);
+                        });
                 }
 
                 // Its aliases come back with it under its own name (a copy under another name takes none).
