@@ -96,6 +96,19 @@ restart.SetAction(parse =>
 });
 root.Add(restart);
 
+var changedOption = new Option<double>("--changed") { Description = "percent of the points changed before the incremental", DefaultValueFactory = _ => 1 };
+var backup = new Command("backup", "Full and incremental backup, verify and restore of a built collection (time, archive size)") { datasetOption, pointsOption, changedOption };
+backup.SetAction(parse =>
+{
+    var rows = BackupBenchmark.Run(parse.GetValue(datasetOption)!, parse.GetValue(pointsOption), parse.GetValue(changedOption), Console.Out);
+    Console.WriteLine();
+    Console.WriteLine($"Command: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n");
+    Console.WriteLine("| dataset | points | operation | time | archive |");
+    Console.WriteLine("|---|---|---|---|---|");
+    Console.Write(rows);
+});
+root.Add(backup);
+
 var batchOption = new Option<int>("--batch") { DefaultValueFactory = _ => 256 };
 var connectionsOption = new Option<string>("--connections") { DefaultValueFactory = _ => "1,8,64" };
 var secondsOption = new Option<int>("--seconds") { DefaultValueFactory = _ => 20 };

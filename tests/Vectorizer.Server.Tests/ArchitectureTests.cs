@@ -23,6 +23,7 @@ public class ArchitectureTests
         { "PointNotFound", 11, 404 },
         { "AliasNotFound", 12, 404 },
         { "VectorNameNotFound", 13, 400 },
+        { "SnapshotNotFound", 14, 404 },
         { "CollectionAlreadyExists", 20, 409 },
         { "AliasAlreadyExists", 21, 409 },
         { "CollectionFailed", 22, 409 },

@@ -26,7 +26,7 @@ namespace Vectorizer.Engine.Collections;
 /// </list>
 /// Checkpoints, vacuum and indexing batches take turns under the maintenance gate.
 /// </summary>
-public sealed class Collection : IDisposable
+public sealed partial class Collection : IDisposable
 {
     private readonly ReaderWriterLockSlim rw = new(LockRecursionPolicy.NoRecursion);
     private readonly ILogger logger;
@@ -633,7 +633,14 @@ public sealed class Collection : IDisposable
     }
 
     /// <summary>Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate.</summary>
-    private void CheckpointCore()
+    private void CheckpointCore() => CheckpointCore(null, force: false);
+
+    /// <summary>
+    /// <see cref="CheckpointCore()"/>; <paramref name="underReadLock"/> runs under the same read lock as the capture (it
+    /// sees exactly the state the checkpoint holds), and <paramref name="force"/> writes one even when nothing changed
+    /// but no checkpoint exists at that LSN. Returns the checkpoint's LSN, or -1 when the collection is closed.
+    /// </summary>
+    private long CheckpointCore(Action? underReadLock, bool force)
     {
         var stopwatch = Stopwatch.StartNew();
         CheckpointSnapshot snapshot;
@@ -643,11 +650,12 @@ public sealed class Collection : IDisposable
         {
             if (closed)
             {
-                return;
+                return -1;
             }
 
             operations = Interlocked.Read(ref operationsSinceCheckpoint);
             snapshot = CheckpointSnapshot.Capture(State, wal.LastLsn);
+            underReadLock?.Invoke();
         }
         finally
         {
@@ -655,9 +663,9 @@ public sealed class Collection : IDisposable
         }
 
         var lsn = snapshot.Lsn;
-        if (lsn == CheckpointLsn && operations == 0)
+        if (lsn == CheckpointLsn && operations == 0 && !(force && !storage.DirectoryExists(Paths.Checkpoint(lsn))))
         {
-            return;
+            return lsn;
         }
 
         // The WAL must be durable up to the checkpoint: a checkpoint ahead of a torn log would break LSN continuity.
@@ -670,6 +678,7 @@ public sealed class Collection : IDisposable
         lastCheckpointDuration = stopwatch.Elapsed;
         checkpoints.ApplyRetention(wal, State.Generation);
         logger.LogInformation("Collection {Name}: checkpoint at LSN {Lsn} ({Points} offsets) in {Elapsed:F2}s", Name, lsn, snapshot.Count, stopwatch.Elapsed.TotalSeconds);
+        return lsn;
     }
 
     /// <summary>True when enough points are tombstoned for <see cref="Vacuum"/> to run.</summary>

@@ -71,6 +71,7 @@ public static class ConfigSections
         new ConfigSection<Rollouts.RolloutsSection>("rollouts", s => s.Rollouts, new Rollouts.RolloutsValidator()),
         new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
         new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
+        new ConfigSection<Backups.BackupSection>("backup", s => s.Backup, new Backups.BackupValidator()),
     ];
 
     /// <summary>
@@ -80,7 +81,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "monitoring",
-        "backup", "mcp", "cluster", "api", "storage", "compression", "quantization",
+        "mcp", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>

@@ -55,6 +55,9 @@ public sealed class VectorizerSettings
     /// <summary>OpenTelemetry traces exported by OTLP (off by default).</summary>
     public TelemetrySection Telemetry { get; set; } = new();
 
+    /// <summary>Backups, Qdrant snapshots and the backup schedule (<see cref="Backups.BackupSection"/>).</summary>
+    public Backups.BackupSection Backup { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {

@@ -18,6 +18,7 @@ using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Application.Caching;
+using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
@@ -94,6 +95,7 @@ public static class VectorizerHost
         builder.Services.AddVectorizerSecurity(settings);
         builder.Services.AddVectorizerMcp();
         builder.Services.AddRollouts(settings);
+        builder.Services.AddBackups(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddVectorizerObservability(settings);
@@ -121,6 +123,7 @@ public static class VectorizerHost
         app.MapRolloutsApi();
         app.MapObservabilityApi();
         app.MapVectorizerMcp();
+        app.MapBackupsApi();
         return app;
     }
 

@@ -23,8 +23,8 @@ public static class OpsApi
     {
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
             new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo)).RequireAccess(AccessLevel.Read);
-        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock, QueryCache cache, DailyBudget budget) =>
-            TypedResults.Json(Status(manager, clock, cache, budget), ApiJson.Default.ServerStatus))
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock, QueryCache cache, DailyBudget budget, Backups.BackupScheduler backups) =>
+                TypedResults.Json(Status(manager, clock, cache, budget) with { Backups = backups.Status() }, ApiJson.Default.ServerStatus))
             .RequireAccess(AccessLevel.Read);
         app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus))
             .RequireAccess(AccessLevel.Read);

@@ -32,7 +32,9 @@ public sealed record ServerStatus(
     [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections,
     [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections,
     [property: JsonPropertyName("query_cache"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueryCacheInfo? QueryCache = null,
-    [property: JsonPropertyName("embedding"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingSpendInfo? Embedding = null);
+    [property: JsonPropertyName("embedding"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingSpendInfo? Embedding = null,
+    [property: JsonPropertyName("backups")] Backups.BackupScheduleStatus? Backups = null);
+
 
 /// <summary>The query cache's counters since the start (also the meter <c>Vectorizer.QueryCache</c>).</summary>
 public sealed record QueryCacheInfo(
