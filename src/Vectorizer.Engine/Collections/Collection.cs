@@ -236,6 +236,13 @@ public sealed class Collection : IDisposable
                     slot.Quantized = null;
                 }
             }
+
+            foreach (var slot in State.SparseSlots)
+            {
+                var parameters = updated.SparseVectors[slot.Name];
+                slot.Idf = parameters.Idf;
+                slot.FullScanThreshold = parameters.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold;
+            }
         }
         finally
         {
@@ -243,6 +250,105 @@ public sealed class Collection : IDisposable
         }
 
         indexer.Wake();
+    }
+
+    /// <summary>
+    /// Adds a named vector, dense (<paramref name="dense"/>) or sparse (<paramref name="sparse"/>), that no point has yet.
+    /// The new config and the new state are published together under the write lock; then a checkpoint is taken (in a new
+    /// vector generation, so a vector re-created under an old name never shares files with the old one) so that a restart
+    /// never replays the WAL across the change. A dense vector reserves its space for every existing offset.
+    /// </summary>
+    public UpdateResult CreateVector(string name, VectorParams? dense, SparseVectorParams? sparse)
+    {
+        if ((dense is null) == (sparse is null))
+        {
+            throw new VectorizerException(ErrorCode.Internal, "A new vector is either dense or sparse");
+        }
+
+        if (name.Length == 0)
+        {
+            throw VectorizerException.BadRequest("Vector name must not be empty");
+        }
+
+        return ChangeVectors(config =>
+        {
+            if (config.Vectors.ContainsKey(name) || config.SparseVectors.ContainsKey(name))
+            {
+                throw VectorizerException.BadRequest($"Vector with name `{name}` already exists");
+            }
+
+            return dense is not null
+                ? config with { Vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal) { [name] = dense }, NamedVectors = true }
+                : config with { SparseVectors = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal) { [name] = sparse! } };
+        }, (updated, current) =>
+        {
+            if (dense is not null)
+            {
+                current.AddSlot(new VectorSlot(name, updated.Vectors[name], updated.HnswFor(name), updated.QuantizationFor(name), Paths.SpillDirectory));
+            }
+            else
+            {
+                current.AddSparseSlot(new Sparse.SparseSlot(name, sparse!.Idf) { FullScanThreshold = sparse.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold });
+            }
+        });
+    }
+
+    /// <summary>Removes a named vector (dense or sparse) and every point's value of it; see <see cref="CreateVector"/> for how.</summary>
+    public UpdateResult DeleteVector(string name) =>
+        ChangeVectors(config =>
+        {
+            if (config.Vectors.ContainsKey(name))
+            {
+                var vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal);
+                vectors.Remove(name);
+                return config with { Vectors = vectors };
+            }
+
+            if (config.SparseVectors.ContainsKey(name))
+            {
+                var sparse = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal);
+                sparse.Remove(name);
+                return config with { SparseVectors = sparse };
+            }
+
+            throw VectorizerException.VectorNameNotFound(name);
+        }, (_, current) => current.RemoveVector(name));
+
+    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, Action<CollectionConfig, CollectionState> apply)
+    {
+        MaintenanceGate.Wait();
+        try
+        {
+            rw.EnterWriteLock();
+            try
+            {
+                if (closed)
+                {
+                    throw new VectorizerException(ErrorCode.ShuttingDown, $"Collection `{Name}` is closed");
+                }
+
+                var updated = change(Config);
+                updated.Validate(options.MaxVectorSize);
+                CollectionConfigFile.Write(Paths.ConfigFile, updated);
+                Config = updated;
+                var current = State;
+                apply(updated, current);
+                current.Generation++;
+            }
+            finally
+            {
+                rw.ExitWriteLock();
+            }
+
+            CheckpointCore(force: true);
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+
+        indexer.Wake();
+        return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
     }
 
     /// <summary>Creates or replaces the index of <paramref name="field"/> (a payload key, nested keys allowed).</summary>
@@ -376,6 +482,48 @@ public sealed class Collection : IDisposable
         }
     }
 
+    /// <summary>A query's results grouped by a payload field (see <see cref="GroupsRequest"/>).</summary>
+    public IReadOnlyList<PointGroup> QueryGroups(GroupsRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.QueryGroups(State, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Counts of points per value of an indexed payload field (see <see cref="FacetRequest"/>).</summary>
+    public IReadOnlyList<FacetHit> Facet(FacetRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return Facets.Count(State, Config.PayloadSchema, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>The distance matrix of a random sample of points (see <see cref="SearchMatrixRequest"/>).</summary>
+    public SearchMatrix SearchMatrix(SearchMatrixRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return DistanceMatrix.Compute(State, request, Random.Shared);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
     /// <summary>Internal: raw nearest-neighbour search for benchmarks and tests (offsets and internal distances).</summary>
     internal List<ScoredNode> SearchRaw(string vectorName, float[] preprocessedQuery, int k, int ef, bool exact)
     {
@@ -383,7 +531,7 @@ public sealed class Collection : IDisposable
         try
         {
             var current = State;
-            return VectorSearch.Search(current, WritePath.SlotOrThrow(current, vectorName), preprocessedQuery, null, -1, k, ef, exact);
+            return VectorSearch.Search(current, WritePath.SlotOrThrow(current, vectorName), preprocessedQuery, null, null, k, ef, exact);
         }
         finally
         {
@@ -526,8 +674,11 @@ public sealed class Collection : IDisposable
         }
     }
 
-    /// <summary>Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate.</summary>
-    private void CheckpointCore()
+    /// <summary>
+    /// Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate. Without
+    /// <paramref name="force"/> nothing is written when nothing changed since the last checkpoint.
+    /// </summary>
+    private void CheckpointCore(bool force = false)
     {
         var stopwatch = Stopwatch.StartNew();
         CheckpointSnapshot snapshot;
@@ -549,7 +700,7 @@ public sealed class Collection : IDisposable
         }
 
         var lsn = snapshot.Lsn;
-        if (lsn == CheckpointLsn && operations == 0)
+        if (lsn == CheckpointLsn && operations == 0 && !force)
         {
             return;
         }

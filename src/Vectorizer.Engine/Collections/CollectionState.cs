@@ -165,12 +165,41 @@ public sealed class CollectionState : IPointFacts
         }
     }
 
-    /// <summary>Incremented whenever offsets are renumbered (vacuum); names the vector files on disk.</summary>
-    public long Generation { get; }
+    /// <summary>
+    /// Incremented whenever offsets are renumbered (vacuum) or a vector is added or removed (so that a vector re-created
+    /// under the same name never shares chunk files with the old one); names the vector files on disk.
+    /// </summary>
+    public long Generation { get; internal set; }
 
-    public IReadOnlyList<VectorSlot> Slots { get; }
+    /// <summary>The dense vectors; replaced as a whole (copy on write) when a vector is added or removed under the write lock.</summary>
+    public IReadOnlyList<VectorSlot> Slots { get; private set; }
 
-    public IReadOnlyList<SparseSlot> SparseSlots { get; }
+    /// <summary>The sparse vectors; replaced as a whole like <see cref="Slots"/>.</summary>
+    public IReadOnlyList<SparseSlot> SparseSlots { get; private set; }
+
+    /// <summary>Adds an empty dense vector: no existing offset has it. Caller holds the write lock.</summary>
+    internal void AddSlot(VectorSlot slot)
+    {
+        var n = Count;
+        slot.Store.EnsureCapacity(n);
+        for (var i = 0; i < n; i++)
+        {
+            slot.Store.AppendEmpty();
+        }
+
+        slot.Searchable.EnsureCapacity(n);
+        Slots = [.. Slots, slot];
+    }
+
+    /// <summary>Adds an empty sparse vector. Caller holds the write lock.</summary>
+    internal void AddSparseSlot(SparseSlot slot) => SparseSlots = [.. SparseSlots, slot];
+
+    /// <summary>Drops a dense or sparse vector and its data. Caller holds the write lock.</summary>
+    internal void RemoveVector(string name)
+    {
+        Slots = [.. Slots.Where(s => s.Name != name)];
+        SparseSlots = [.. SparseSlots.Where(s => s.Name != name)];
+    }
 
     public SparseSlot? SparseSlot(string name)
     {
@@ -276,7 +305,11 @@ public sealed class CollectionState : IPointFacts
         return copy;
     }
 
-    /// <summary>Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>.</summary>
+    /// <summary>
+    /// Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>. A vector of
+    /// another size than its slot's is left out: writes are validated before they reach the WAL, so only the replay of a
+    /// record older than the re-creation of a vector under the same name can carry one.
+    /// </summary>
     private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, CollectionState? source, int sourceOffset)
     {
         var offset = count;
@@ -290,7 +323,7 @@ public sealed class CollectionState : IPointFacts
             var slot = Slots[i];
             ReadOnlySpan<float> vector = default;
             var present = source is null
-                ? vectors!.TryGetValue(slot.Name, out var array) && (vector = array).Length > 0
+                ? vectors!.TryGetValue(slot.Name, out var array) && array.Length == slot.Dimension && (vector = array).Length > 0
                 : source.Slots[i].Searchable.Get(sourceOffset) && (vector = source.Slots[i].Store.Get(sourceOffset)).Length > 0;
             if (present)
             {

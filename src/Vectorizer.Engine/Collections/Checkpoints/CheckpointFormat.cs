@@ -80,7 +80,8 @@ internal static class CheckpointFormat
         }
     }
 
-    public static void ReadPoints(ReadOnlySpan<byte> data, CollectionState target, int expectedCount)
+    /// <summary>Reads points.bin into <paramref name="target"/>; searchable bitmaps of vectors outside <paramref name="usable"/> are skipped.</summary>
+    public static void ReadPoints(ReadOnlySpan<byte> data, CollectionState target, int expectedCount, IReadOnlySet<string> usable)
     {
         var reader = new SpanReader(data);
         if (!reader.Take(8).SequenceEqual(PointsMagic) || reader.Int32() != PointsFormat)
@@ -100,8 +101,10 @@ internal static class CheckpointFormat
         {
             var name = reader.String();
             var words = reader.Words();
-            var slot = target.Slot(name) ?? throw new InvalidDataException($"points.bin: unknown vector `{name}`");
-            slot.Searchable = Bitmap.FromWords(words);
+            if (usable.Contains(name) && target.Slot(name) is { } slot)
+            {
+                slot.Searchable = Bitmap.FromWords(words);
+            }
         }
 
         var deleted = Bitmap.FromWords(reader.Words());
@@ -142,7 +145,8 @@ internal static class CheckpointFormat
         for (var s = 0; s < slots; s++)
         {
             var name = reader.String();
-            var slot = target.SparseSlot(name) ?? throw new InvalidDataException($"sparse.bin: unknown sparse vector `{name}`");
+            // A sparse vector removed since the checkpoint is read and dropped.
+            var slot = target.SparseSlot(name);
             var vectors = reader.Int32();
             for (var v = 0; v < vectors; v++)
             {
@@ -155,7 +159,7 @@ internal static class CheckpointFormat
 
                 var indices = MemoryMarshal.Cast<byte, uint>(reader.Take(checked(length * 4))).ToArray();
                 var values = MemoryMarshal.Cast<byte, float>(reader.Take(checked(length * 4))).ToArray();
-                slot.Set(offset, SparseVector.FromSorted(indices, values));
+                slot?.Set(offset, SparseVector.FromSorted(indices, values));
             }
         }
     }
