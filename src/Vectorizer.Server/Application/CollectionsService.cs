@@ -79,4 +79,16 @@ public sealed class CollectionsService(CollectionManager manager)
 
     public UpdateResult DeletePayloadIndex(CallContext call, string nameOrAlias, string field) =>
         Resolve(call, nameOrAlias, AccessLevel.Manage).DeletePayloadIndex(field);
+
+    /// <summary>Adds a named dense vector to a collection (no point has it yet).</summary>
+    public UpdateResult CreateVector(CallContext call, string nameOrAlias, string vectorName, VectorParams parameters) =>
+        Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, parameters, null);
+
+    /// <summary>Adds a named sparse vector to a collection.</summary>
+    public UpdateResult CreateSparseVector(CallContext call, string nameOrAlias, string vectorName, SparseVectorParams parameters) =>
+        Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, null, parameters);
+
+    /// <summary>Removes a named vector (dense or sparse) with every point's value of it.</summary>
+    public UpdateResult DeleteVector(CallContext call, string nameOrAlias, string vectorName) =>
+        Resolve(call, nameOrAlias, AccessLevel.Manage).DeleteVector(vectorName);
 }
