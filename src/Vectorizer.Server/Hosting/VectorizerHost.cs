@@ -81,6 +81,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
+        builder.Services.AddSingleton<IssuesService>();
         builder.Services.AddSingleton<DocumentsService>();
 
         // After the engine: started once it is open, stopped before it closes.
@@ -97,6 +98,7 @@ public static class VectorizerHost
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
+        app.MapSearchApi();
         app.MapDocumentsApi();
         app.MapOpsApi();
         return app;

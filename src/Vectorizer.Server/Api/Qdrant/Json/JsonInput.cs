@@ -116,14 +116,11 @@ internal readonly struct JsonInput(JsonElement element, string path)
             throw Error($"invalid type: {Describe(Element)}, expected an integer");
         }
 
-        if (value < min)
+        if (value < min || value > max)
         {
-            throw Invalid($"value {value} invalid, must be {min} or larger");
-        }
-
-        if (value > max)
-        {
-            throw Invalid($"value {value} invalid, must be {max} or smaller");
+            throw Invalid(min != int.MinValue && max != int.MaxValue
+                ? $"value {value} invalid, must be from {min} to {max}"
+                : value < min ? $"value {value} invalid, must be {min} or larger" : $"value {value} invalid, must be {max} or smaller");
         }
 
         return (int)value;
