@@ -69,6 +69,9 @@ public sealed class Collection : IDisposable
     /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
     internal ReaderWriterLockSlim Lock => rw;
 
+    /// <summary>The record of background optimizations (indexing, vacuum).</summary>
+    internal OptimizationLog Optimizations { get; } = new(TimeProvider.System);
+
     /// <summary>Serialises checkpoints, vacuum and indexing batches (none of them holds <see cref="Lock"/> for long).</summary>
     internal SemaphoreSlim MaintenanceGate { get; } = new(1, 1);
 
@@ -278,7 +281,7 @@ public sealed class Collection : IDisposable
             }
 
             return dense is not null
-                ? config with { Vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal) { [name] = dense }, NamedVectors = true }
+                ? WithVectors(config, new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal) { [name] = dense })
                 : config with { SparseVectors = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal) { [name] = sparse! } };
         }, (updated, current) =>
         {
@@ -301,7 +304,7 @@ public sealed class Collection : IDisposable
             {
                 var vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal);
                 vectors.Remove(name);
-                return config with { Vectors = vectors };
+                return WithVectors(config, vectors);
             }
 
             if (config.SparseVectors.ContainsKey(name))
@@ -313,6 +316,13 @@ public sealed class Collection : IDisposable
 
             throw VectorizerException.VectorNameNotFound(name);
         }, (_, current) => current.RemoveVector(name));
+
+    /// <summary>
+    /// New dense vectors. A collection is "named" (its points' vectors are objects) unless its only dense vector is the
+    /// unnamed one: adding a named vector next to it makes it named, removing that vector again makes it plain.
+    /// </summary>
+    private static CollectionConfig WithVectors(CollectionConfig config, Dictionary<string, VectorParams> vectors) =>
+        config with { Vectors = vectors, NamedVectors = !(vectors.Count == 1 && vectors.ContainsKey("")) };
 
     private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, Action<CollectionConfig, CollectionState> apply)
     {
@@ -636,6 +646,29 @@ public sealed class Collection : IDisposable
         return bytes;
     }
 
+    /// <summary>The background optimizations: running, recently completed, and waiting (see <see cref="OptimizationsReport"/>).</summary>
+    public OptimizationsReport GetOptimizations()
+    {
+        rw.EnterReadLock();
+        try
+        {
+            var current = State;
+            var running = Optimizations.Running;
+            var segment = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"{Name}/{current.Generation}")));
+            return new OptimizationsReport(
+                running is null ? [] : [running],
+                Optimizations.Completed,
+                running?.Optimizer == "indexing" ? 0 : indexer.Unindexed(current),
+                running?.Optimizer != "vacuum" && vacuum.IsDue(current),
+                segment,
+                current.LiveCount);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
     /// <summary>Blocks until the indexer has covered everything appended so far (tests and benchmarks).</summary>
     public Task WaitForIndexingAsync(TimeSpan timeout) => indexer.WaitUntilIdleAsync(timeout);
 
@@ -730,7 +763,23 @@ public sealed class Collection : IDisposable
         MaintenanceGate.Wait();
         try
         {
-            vacuum.Run();
+            var current = State;
+            var due = vacuum.IsDue(current);
+            if (due)
+            {
+                Optimizations.Begin("vacuum", current.Count, current.LiveCount);
+            }
+
+            try
+            {
+                vacuum.Run();
+                Optimizations.Finish("vacuum");
+            }
+            catch (Exception e) when (due)
+            {
+                Optimizations.Finish("vacuum", e.Message);
+                throw;
+            }
         }
         finally
         {
