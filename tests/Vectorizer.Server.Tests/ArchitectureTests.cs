@@ -42,6 +42,9 @@ public class ArchitectureTests
     {
         { "MalformedBody", 1, 400 },
         { "RequestTooLarge", 2, 413 },
+        { "InvalidPathParameters", 3, 422 },
+        { "InvalidQueryParameters", 4, 422 },
+        { "StandaloneMode", 5, 405 },
     };
 
     [Theory]

@@ -95,10 +95,12 @@ public static class VectorizerHost
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
         app.Use(DecodeCollectionName);
+        app.UseQdrantParameters();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapSearchApi();
+        app.MapNodeApi();
         app.MapDocumentsApi();
         app.MapOpsApi();
         return app;

@@ -1,19 +1,22 @@
-using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Vectorizer.Server.Application;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
-/// <summary>Qdrant's service endpoints: version and health probes.</summary>
+/// <summary>
+/// Qdrant's service endpoints: the version handshake (<c>title</c>, <c>version</c>: the Qdrant API served, <c>commit</c>,
+/// and <c>vectorizer_version</c>: this server's own) and the health probes.
+/// </summary>
 public static class ServiceApi
 {
-    public static string Version { get; } =
-        typeof(ServiceApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+    /// <summary>This server's own version (see <see cref="ServerInfo"/>).</summary>
+    public static string Version => ServerInfo.Version;
 
     public static IEndpointRouteBuilder MapServiceApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => TypedResults.Json(new VersionInfo("vectorizer - vector search engine (Qdrant-compatible)", Version), ApiJson.Default.VersionInfo));
+        app.MapGet("/", () => TypedResults.Json(new VersionInfo(ServerInfo.Title, ServerInfo.QdrantVersion, ServerInfo.Commit, ServerInfo.Version), ApiJson.Default.VersionInfo));
         app.MapGet("/healthz", () => TypedResults.Text("healthz check passed"));
         app.MapGet("/livez", () => TypedResults.Text("healthz check passed"));
         app.MapGet("/readyz", () => TypedResults.Text("all shards are ready"));
