@@ -49,9 +49,9 @@ internal static class CollectionJson
         {
             Vectors = vectors,
             NamedVectors = named,
-            ShardNumber = body.TryGet("shard_number", out var shards) ? shards.AsInt(min: 1) : 1,
-            ReplicationFactor = body.TryGet("replication_factor", out var rf) ? rf.AsInt(min: 1) : 1,
-            WriteConsistencyFactor = body.TryGet("write_consistency_factor", out var wcf) ? wcf.AsInt(min: 1) : 1,
+            ShardNumber = body.TryGet("shard_number", out var shards) ? shards.AsUInt32(min: 1) : 1,
+            ReplicationFactor = body.TryGet("replication_factor", out var rf) ? rf.AsUInt32(min: 1) : 1,
+            WriteConsistencyFactor = body.TryGet("write_consistency_factor", out var wcf) ? wcf.AsUInt32(min: 1) : 1,
             OnDiskPayload = body.TryGet("on_disk_payload", out var odp) && odp.AsBool(),
             Hnsw = defaults.ToConfig().Apply(body.TryGet("hnsw_config", out var h) ? ParseHnswDiff(h) : null),
             Optimizers = ApplyOptimizers(new OptimizersConfig(), body.TryGet("optimizers_config", out var o) ? o : null),
@@ -389,8 +389,8 @@ internal static class CollectionJson
             {
                 updated = updated with
                 {
-                    ReplicationFactor = p.TryGet("replication_factor", out var rf) ? rf.AsInt(min: 1) : updated.ReplicationFactor,
-                    WriteConsistencyFactor = p.TryGet("write_consistency_factor", out var wcf) ? wcf.AsInt(min: 1) : updated.WriteConsistencyFactor,
+                    ReplicationFactor = p.TryGet("replication_factor", out var rf) ? rf.AsUInt32(min: 1) : updated.ReplicationFactor,
+                    WriteConsistencyFactor = p.TryGet("write_consistency_factor", out var wcf) ? wcf.AsUInt32(min: 1) : updated.WriteConsistencyFactor,
                     OnDiskPayload = p.TryGet("on_disk_payload", out var odp) ? odp.AsBool() : updated.OnDiskPayload,
                 };
             }
@@ -450,12 +450,36 @@ internal static class CollectionJson
         var name = input.AsString();
         return PayloadFieldSchema.TryParseType(name, out var type)
             ? type
-            : throw input.Error($"unknown variant `{name}`, expected one of `keyword`, `integer`, `float`, `geo`, `text`, `bool`, `datetime`, `uuid`");
+            : throw input.Invalid($"unknown variant `{name}`, expected one of `keyword`, `integer`, `float`, `geo`, `text`, `bool`, `datetime`, `uuid`");
     }
+
+    /// <summary>The parameters each index type takes (Qdrant's <c>*IndexParams</c>); any other is a validation error (422).</summary>
+    private static string[] IndexParamsOf(PayloadSchemaType type) => type switch
+    {
+        PayloadSchemaType.Keyword or PayloadSchemaType.Uuid => ["type", "is_tenant", "on_disk", "enable_hnsw"],
+        PayloadSchemaType.Integer => ["type", "lookup", "range", "is_principal", "on_disk", "enable_hnsw"],
+        PayloadSchemaType.Float or PayloadSchemaType.Datetime => ["type", "is_principal", "on_disk", "enable_hnsw"],
+        PayloadSchemaType.Text => ["type", "tokenizer", "min_token_len", "max_token_len", "lowercase", "ascii_folding", "phrase_matching", "stopwords", "stemmer", "on_disk", "enable_hnsw"],
+        _ => ["type", "on_disk", "enable_hnsw"],
+    };
 
     private static PayloadIndexParams ParsePayloadIndexParams(JsonInput input, PayloadSchemaType type)
     {
+        var allowed = IndexParamsOf(type);
+        foreach (var property in input.Element.EnumerateObject())
+        {
+            if (Array.IndexOf(allowed, property.Name) < 0)
+            {
+                throw input.Invalid($"unknown field `{property.Name}` for a {input.Required("type").AsString()} index, expected one of {string.Join(", ", allowed.Select(a => $"`{a}`"))}");
+            }
+        }
+
         bool? Bool(string name) => input.TryGet(name, out var value) ? value.AsBool() : null;
+        if (Bool("lookup") == false && Bool("range") == false)
+        {
+            throw input.Invalid("the 'lookup' and 'range' capabilities can't be both disabled");
+        }
+
         return new PayloadIndexParams
         {
             IsTenant = Bool("is_tenant"),

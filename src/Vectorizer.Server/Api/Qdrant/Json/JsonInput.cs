@@ -126,6 +126,20 @@ internal readonly struct JsonInput(JsonElement element, string path)
         return (int)value;
     }
 
+    /// <summary>
+    /// A <c>u32</c> of Qdrant's schema that must be at least <paramref name="min"/>: a negative number does not
+    /// deserialize (400, serde's wording), one below <paramref name="min"/> fails validation (422).
+    /// </summary>
+    public int AsUInt32(int min)
+    {
+        if (Element.ValueKind == JsonValueKind.Number && Element.TryGetInt64(out var value) && value < 0)
+        {
+            throw Error($"invalid value: integer `{value}`, expected u32");
+        }
+
+        return AsInt(min: min);
+    }
+
     public float[] AsFloatArray()
     {
         if (Element.ValueKind != JsonValueKind.Array)

@@ -389,6 +389,11 @@ internal static class RequestJson
             item.ExpectObject();
             var vector = item.TryGet("vector", out var v) ? v : item.Required("vectors");
             var (dense, sparse) = PointJson.ParseVectors(vector);
+            if (dense.Count == 0 && (sparse is null || sparse.Count == 0))
+            {
+                throw vector.Invalid("must specify vectors to update for point");
+            }
+
             points.Add(new PointVectors(PointJson.ParseId(item.Required("id")), dense, sparse));
         }
 
