@@ -264,7 +264,7 @@ public static partial class RestBenchmark
             build.WaitForExit();
         }
 
-        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", "warn", .. extra])
+        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, "--log-level", "warn", .. extra])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
