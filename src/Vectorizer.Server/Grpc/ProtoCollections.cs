@@ -21,11 +21,6 @@ internal static class ProtoCollections
             throw VectorizerException.BadRequest("sharding_method `custom` is not supported: a collection has one shard");
         }
 
-        if (request.Payload is { HasMemory: true })
-        {
-            throw VectorizerException.BadRequest("payload.memory is not supported; use on_disk_payload");
-        }
-
         var vectors = new Dictionary<string, VectorParams>(StringComparer.Ordinal);
         var named = true;
         switch (request.VectorsConfig?.ConfigCase ?? P.VectorsConfig.ConfigOneofCase.None)
@@ -52,6 +47,12 @@ internal static class ProtoCollections
 #pragma warning disable CS0612 // on_disk_payload is deprecated in the contract, still sent by clients.
         var onDiskPayload = request.HasOnDiskPayload && request.OnDiskPayload;
 #pragma warning restore CS0612
+
+        // Qdrant.Client sends payload.memory for on_disk_payload: cold/cached = the memory-mapped payload log, pinned = RAM.
+        if (request.Payload is { HasMemory: true } payload && payload.Memory != P.Memory.Unknown)
+        {
+            onDiskPayload = payload.Memory != P.Memory.Pinned;
+        }
         return new CollectionConfig
         {
             Vectors = vectors,
@@ -367,10 +368,7 @@ internal static class ProtoCollections
         var hnsw = Hnsw(request.HnswConfig, "hnsw_config");
         var quantization = request.QuantizationConfig is { } qc ? new QuantizationChange(Quantization(qc, "quantization_config")) : (QuantizationChange?)null;
         var parameters = request.Params;
-        if (parameters?.Payload is { HasMemory: true })
-        {
-            throw VectorizerException.BadRequest("params.payload.memory is not supported; use on_disk_payload");
-        }
+        bool? payloadOnDisk = parameters?.Payload is { HasMemory: true } p && p.Memory != P.Memory.Unknown ? p.Memory != P.Memory.Pinned : null;
 
         return config =>
         {
@@ -404,7 +402,7 @@ internal static class ProtoCollections
                 {
                     ReplicationFactor = parameters.HasReplicationFactor ? Positive(parameters.ReplicationFactor, "params.replication_factor") : updated.ReplicationFactor,
                     WriteConsistencyFactor = parameters.HasWriteConsistencyFactor ? Positive(parameters.WriteConsistencyFactor, "params.write_consistency_factor") : updated.WriteConsistencyFactor,
-                    OnDiskPayload = parameters.HasOnDiskPayload ? parameters.OnDiskPayload : updated.OnDiskPayload,
+                    OnDiskPayload = payloadOnDisk ?? (parameters.HasOnDiskPayload ? parameters.OnDiskPayload : updated.OnDiskPayload),
                 };
 #pragma warning restore CS0612
             }
