@@ -18,6 +18,7 @@ using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Http;
 
 namespace Vectorizer.Server.Hosting;
@@ -59,6 +60,7 @@ public static class VectorizerHost
                 kestrel.ListenAnyIP(settings.Server.Port);
             }
         });
+        builder.AddVectorizerGrpc(settings);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
         // Settings made in code (tests, embedders of the CLI) are held to the same rules as loaded ones.
         if (ConfigLoader.Validate(settings) is { Count: > 0 } problems)
@@ -103,6 +105,7 @@ public static class VectorizerHost
         app.MapNodeApi();
         app.MapDocumentsApi();
         app.MapOpsApi();
+        app.MapVectorizerGrpc();
         return app;
     }
 

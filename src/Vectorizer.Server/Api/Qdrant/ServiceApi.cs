@@ -14,6 +14,9 @@ public static class ServiceApi
     /// <summary>This server's own version (see <see cref="ServerInfo"/>).</summary>
     public static string Version => ServerInfo.Version;
 
+    /// <summary>The <c>title</c> of <c>GET /</c> and of gRPC's <c>HealthCheck</c>.</summary>
+    public const string Title = ServerInfo.Title;
+
     public static IEndpointRouteBuilder MapServiceApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", () => TypedResults.Json(new VersionInfo(ServerInfo.Title, ServerInfo.QdrantVersion, ServerInfo.Commit, ServerInfo.Version), ApiJson.Default.VersionInfo));

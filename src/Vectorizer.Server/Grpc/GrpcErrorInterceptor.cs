@@ -1,0 +1,39 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using Vectorizer.Server.Http;
+
+namespace Vectorizer.Server.Grpc;
+
+/// <summary>
+/// Turns the typed errors of every layer into gRPC statuses (<see cref="GrpcErrorMapper"/>, beside the HTTP mapping),
+/// with the same messages REST gives; anything unexpected is logged and becomes <c>Internal</c>.
+/// </summary>
+public sealed class GrpcErrorInterceptor(ILogger<GrpcErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            throw;
+        }
+        catch (Exception e) when (GrpcErrorMapper.Map(e) is { } status)
+        {
+            throw new RpcException(status);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled"));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogError(e, "Unhandled error in {Method}", context.Method);
+            throw new RpcException(new Status(StatusCode.Internal, "Service internal error: " + e.Message));
+        }
+    }
+}
