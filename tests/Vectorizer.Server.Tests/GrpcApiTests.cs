@@ -190,6 +190,86 @@ public class GrpcApiTests
     }
 
     [Fact]
+    public async Task RecommendDiscoverGroupsFacetMatrixAndNamedVectorsMatchRest()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = Client(server);
+        var name = await CreateAndFillAsync(client);
+        await client.CreatePayloadIndexAsync(name, "city", PayloadSchemaType.Keyword);
+
+        // Recommend (the deprecated rpc and the query form), best score, as REST answers.
+#pragma warning disable CS0618 // the deprecated rpc is what older code calls
+        var recommended = await client.RecommendAsync(name, [1ul, 2ul], negative: [3ul], strategy: RecommendStrategy.BestScore, usingVector: "dense", limit: 5);
+#pragma warning restore CS0618
+        var restRecommended = await RestAsync(server, $"/collections/{name}/points/recommend",
+            """{"positive": [1, 2], "negative": [3], "strategy": "best_score", "using": "dense", "limit": 5}""");
+        Assert.Equal(restRecommended.EnumerateArray().Select(p => p.GetProperty("id").GetUInt64()), recommended.Select(p => p.Id.Num));
+        Assert.Equal(restRecommended.EnumerateArray().Select(p => p.GetProperty("score").GetSingle()), recommended.Select(p => p.Score));
+        Assert.DoesNotContain(recommended, p => p.Id.Num is 1 or 2 or 3);
+        var queried = await client.QueryAsync(
+            name,
+            new Query { Recommend = new RecommendInput { Positive = { new VectorInput { Id = 1ul }, new VectorInput { Id = 2ul } }, Negative = { new VectorInput { Id = 3ul } }, Strategy = RecommendStrategy.BestScore } },
+            usingVector: "dense",
+            limit: 5);
+        Assert.Equal(recommended.Select(p => p.Id.Num), queried.Select(p => p.Id.Num));
+
+        // Discover: a target and a context pair.
+#pragma warning disable CS0618
+        var discovered = await client.DiscoverAsync(
+            name,
+            new TargetVector { Single = new VectorExample { Id = 4ul } },
+            [new ContextExamplePair { Positive = new VectorExample { Id = 5ul }, Negative = new VectorExample { Id = 6ul } }],
+            usingVector: "dense",
+            limit: 4);
+#pragma warning restore CS0618
+        var restDiscovered = await RestAsync(server, $"/collections/{name}/points/discover",
+            """{"target": 4, "context": [{"positive": 5, "negative": 6}], "using": "dense", "limit": 4}""");
+        Assert.Equal(restDiscovered.EnumerateArray().Select(p => p.GetProperty("id").GetUInt64()), discovered.Select(p => p.Id.Num));
+
+        // Query groups by city, two hits each.
+        var groups = await client.QueryGroupsAsync(name, "city", query: new[] { 3f, 1.5f, 0.5f, 1f }, usingVector: "dense", limit: 3, groupSize: 2, payloadSelector: true);
+        var restGroups = await RestAsync(server, $"/collections/{name}/points/query/groups",
+            """{"query": [3, 1.5, 0.5, 1], "using": "dense", "group_by": "city", "limit": 3, "group_size": 2, "with_payload": true}""");
+        Assert.Equal(restGroups.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("id").GetString()), groups.Select(g => g.Id.StringValue));
+        Assert.All(groups, g =>
+        {
+            Assert.Equal(2, g.Hits.Count);
+            Assert.All(g.Hits, h => Assert.Equal(g.Id.StringValue, h.Payload["city"].StringValue));
+        });
+
+        // Facet counts of the indexed field.
+        var facet = (await client.FacetAsync(name, "city")).Hits;
+        Assert.Equal(Cities.Order(StringComparer.Ordinal), facet.Select(h => h.Value.StringValue).Order(StringComparer.Ordinal));
+        Assert.All(facet, h => Assert.Equal(10ul, h.Count));
+
+        // The search matrix: 5 sampled points, 2 neighbours each.
+        var pairs = await client.SearchMatrixPairsAsync(name, sample: 5, limit: 2, usingVector: "dense");
+        Assert.Equal(10, pairs.Pairs.Count);
+        var offsets = await client.SearchMatrixOffsetsAsync(name, sample: 5, limit: 2, usingVector: "dense");
+        Assert.Equal(5, offsets.Ids.Count);
+        Assert.Equal(10, offsets.Scores.Count);
+        Assert.All(offsets.OffsetsRow.Zip(offsets.OffsetsCol), rc => Assert.NotEqual(rc.First, rc.Second));
+
+        // Named vectors: created, filled, read back through REST, deleted.
+        await client.CreateVectorNameAsync(new CreateVectorNameRequest { CollectionName = name, VectorName = "extra", DenseConfig = new DenseVectorCreationConfig { Size = 2, Distance = Distance.Euclid }, Wait = true });
+        var restConfig = await RestGetAsync(server, $"/collections/{name}");
+        Assert.Equal(2, restConfig.GetProperty("config").GetProperty("params").GetProperty("vectors").GetProperty("extra").GetProperty("size").GetInt32());
+        await client.UpdateVectorsAsync(name, [new PointVectors { Id = 1ul, Vectors = new Dictionary<string, Vector> { ["extra"] = new[] { 3f, 4f } } }]);
+        var restPoint = await RestGetAsync(server, $"/collections/{name}/points/1");
+        Assert.Equal([3f, 4f], restPoint.GetProperty("vector").GetProperty("extra").EnumerateArray().Select(v => v.GetSingle()));
+        await client.DeleteVectorNameAsync(new DeleteVectorNameRequest { CollectionName = name, VectorName = "extra", Wait = true });
+        restConfig = await RestGetAsync(server, $"/collections/{name}");
+        Assert.False(restConfig.GetProperty("config").GetProperty("params").GetProperty("vectors").TryGetProperty("extra", out _));
+
+        // Errors as REST words them: an unknown example point is NotFound.
+        var missing = await Assert.ThrowsAsync<RpcException>(() => client.QueryAsync(
+            name,
+            new Query { Recommend = new RecommendInput { Positive = { new VectorInput { Id = 4242ul } } } },
+            usingVector: "dense"));
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
     public async Task ErrorsBecomeQdrantsStatusCodesWithRestsMessages()
     {
         await using var server = await TestServer.StartAsync();

@@ -43,6 +43,9 @@ public class GrpcErrorMapperTests
                 ["ingestion.EmbeddingProviderFailed"] = StatusCode.Unavailable,
                 ["api.MalformedBody"] = StatusCode.InvalidArgument,
                 ["api.RequestTooLarge"] = StatusCode.ResourceExhausted,
+                ["api.InvalidPathParameters"] = StatusCode.InvalidArgument,
+                ["api.InvalidQueryParameters"] = StatusCode.InvalidArgument,
+                ["api.StandaloneMode"] = StatusCode.FailedPrecondition,
             },
             table);
     }

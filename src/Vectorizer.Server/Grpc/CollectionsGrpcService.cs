@@ -91,9 +91,13 @@ public sealed class CollectionsGrpcService(CollectionsService collections, Vecto
     public override Task<P.CollectionClusterInfoResponse> CollectionClusterInfo(P.CollectionClusterInfoRequest request, ServerCallContext context)
     {
         var start = Stopwatch.GetTimestamp();
-        var info = collections.GetInfo(context.Call(), request.CollectionName);
-        var response = new P.CollectionClusterInfoResponse { PeerId = 0, ShardCount = 1 };
-        response.LocalShards.Add(new P.LocalShardInfo { ShardId = 0, PointsCount = (ulong)info.PointsCount, State = P.ReplicaState.Active });
+        var info = collections.ClusterInfo(context.Call(), request.CollectionName);
+        var response = new P.CollectionClusterInfoResponse { PeerId = info.PeerId, ShardCount = (ulong)info.ShardCount };
+        foreach (var shard in info.LocalShards)
+        {
+            response.LocalShards.Add(new P.LocalShardInfo { ShardId = (uint)shard.ShardId, PointsCount = (ulong)shard.PointsCount, State = P.ReplicaState.Active });
+        }
+
         response.Time = Seconds(start);
         return Task.FromResult(response);
     }

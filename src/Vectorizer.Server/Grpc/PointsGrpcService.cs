@@ -277,32 +277,192 @@ public sealed class PointsGrpcService(PointsService points, CollectionsService c
         return Task.FromResult(response);
     }
 
-    // ------------------------------------------------------------------ not served yet (the operations are being added to the engine)
+    // ------------------------------------------------------------------ recommend, discover, groups, facet, matrix
 
-    private static RpcException NotYet(string rpc, string operation) =>
-        new(new Status(StatusCode.Unimplemented, $"qdrant.Points/{rpc}: {operation} is not supported by this version of Vectorizer yet"));
+    public override Task<P.RecommendResponse> Recommend(P.RecommendPoints request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (target, found) = points.Query(context.Call(), request.CollectionName, ProtoQueries.Recommend(request));
+        var response = new P.RecommendResponse();
+        ProtoPoints.AddScored(response.Result, found, target.Config.NamedVectors);
+        response.Time = CollectionsGrpcService.Seconds(start);
+        return Task.FromResult(response);
+    }
 
-    public override Task<P.PointsOperationResponse> CreateVectorName(P.CreateVectorNameRequest request, ServerCallContext context) => throw NotYet("CreateVectorName", "creating a named vector");
+    public override Task<P.RecommendBatchResponse> RecommendBatch(P.RecommendBatchPoints request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var response = new P.RecommendBatchResponse();
+        Batch(context, request.CollectionName, [.. request.RecommendPoints.Select(ProtoQueries.Recommend)], response.Result);
+        response.Time = CollectionsGrpcService.Seconds(start);
+        return Task.FromResult(response);
+    }
 
-    public override Task<P.PointsOperationResponse> DeleteVectorName(P.DeleteVectorNameRequest request, ServerCallContext context) => throw NotYet("DeleteVectorName", "deleting a named vector");
+    public override Task<P.DiscoverResponse> Discover(P.DiscoverPoints request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (target, found) = points.Query(context.Call(), request.CollectionName, ProtoQueries.Discover(request));
+        var response = new P.DiscoverResponse();
+        ProtoPoints.AddScored(response.Result, found, target.Config.NamedVectors);
+        response.Time = CollectionsGrpcService.Seconds(start);
+        return Task.FromResult(response);
+    }
 
-    public override Task<P.SearchGroupsResponse> SearchGroups(P.SearchPointGroups request, ServerCallContext context) => throw NotYet("SearchGroups", "grouped search");
+    public override Task<P.DiscoverBatchResponse> DiscoverBatch(P.DiscoverBatchPoints request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var response = new P.DiscoverBatchResponse();
+        Batch(context, request.CollectionName, [.. request.DiscoverPoints.Select(ProtoQueries.Discover)], response.Result);
+        response.Time = CollectionsGrpcService.Seconds(start);
+        return Task.FromResult(response);
+    }
 
-    public override Task<P.RecommendResponse> Recommend(P.RecommendPoints request, ServerCallContext context) => throw NotYet("Recommend", "recommend");
+    private void Batch(ServerCallContext context, string collection, List<QueryRequest> requests, Google.Protobuf.Collections.RepeatedField<P.BatchResult> target)
+    {
+        var (served, results) = points.QueryBatch(context.Call(), collection, requests);
+        foreach (var found in results)
+        {
+            var batch = new P.BatchResult();
+            ProtoPoints.AddScored(batch.Result, found, served.Config.NamedVectors);
+            target.Add(batch);
+        }
+    }
 
-    public override Task<P.RecommendBatchResponse> RecommendBatch(P.RecommendBatchPoints request, ServerCallContext context) => throw NotYet("RecommendBatch", "recommend");
+    public override Task<P.SearchGroupsResponse> SearchGroups(P.SearchPointGroups request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var search = ProtoQueries.Search(new P.SearchPoints
+        {
+            CollectionName = request.CollectionName,
+            Vector = { request.Vector },
+            Filter = request.Filter,
+            Limit = request.Limit,
+            WithPayload = request.WithPayload,
+            Params = request.Params,
+            ScoreThreshold = request.HasScoreThreshold ? request.ScoreThreshold : 0,
+            VectorName = request.HasVectorName ? request.VectorName : "",
+            WithVectors = request.WithVectors,
+            SparseIndices = request.SparseIndices,
+            ShardKeySelector = request.ShardKeySelector,
+        }) with
+        {
+            ScoreThreshold = request.HasScoreThreshold ? request.ScoreThreshold : null,
+        };
+        var (groups, lookup) = ProtoQueries.Groups(search, request.GroupBy, ProtoPoints.Int(request.GroupSize, "group_size", min: 1), ProtoPoints.Int(request.Limit, "limit", min: 1), request.WithLookup);
+        return Task.FromResult(new P.SearchGroupsResponse { Result = Groups(context, request.CollectionName, groups, lookup), Time = CollectionsGrpcService.Seconds(start) });
+    }
 
-    public override Task<P.RecommendGroupsResponse> RecommendGroups(P.RecommendPointGroups request, ServerCallContext context) => throw NotYet("RecommendGroups", "grouped recommend");
+    public override Task<P.RecommendGroupsResponse> RecommendGroups(P.RecommendPointGroups request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (groups, lookup) = ProtoQueries.RecommendGroups(request);
+        return Task.FromResult(new P.RecommendGroupsResponse { Result = Groups(context, request.CollectionName, groups, lookup), Time = CollectionsGrpcService.Seconds(start) });
+    }
 
-    public override Task<P.DiscoverResponse> Discover(P.DiscoverPoints request, ServerCallContext context) => throw NotYet("Discover", "discover");
+    public override Task<P.QueryGroupsResponse> QueryGroups(P.QueryPointGroups request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (groups, lookup) = ProtoQueries.QueryGroups(request);
+        return Task.FromResult(new P.QueryGroupsResponse { Result = Groups(context, request.CollectionName, groups, lookup), Time = CollectionsGrpcService.Seconds(start) });
+    }
 
-    public override Task<P.DiscoverBatchResponse> DiscoverBatch(P.DiscoverBatchPoints request, ServerCallContext context) => throw NotYet("DiscoverBatch", "discover");
+    private P.GroupsResult Groups(ServerCallContext context, string collection, GroupsRequest request, GroupLookup? lookup)
+    {
+        var (target, answer) = points.QueryGroups(context.Call(), collection, request, lookup);
+        var result = new P.GroupsResult();
+        for (var i = 0; i < answer.Groups.Count; i++)
+        {
+            var group = answer.Groups[i];
+            var proto = new P.PointGroup
+            {
+                Id = group.Id.IsText ? new P.GroupId { StringValue = group.Id.Text }
+                    : group.Id.Integer >= 0 ? new P.GroupId { UnsignedValue = (ulong)group.Id.Integer }
+                    : new P.GroupId { IntegerValue = group.Id.Integer },
+            };
+            ProtoPoints.AddScored(proto.Hits, group.Hits, target.Config.NamedVectors);
+            if (answer.Lookups?[i] is { } record)
+            {
+                proto.Lookup = ProtoPoints.Retrieved(record, answer.LookupCollection!.Config.NamedVectors);
+            }
 
-    public override Task<P.QueryGroupsResponse> QueryGroups(P.QueryPointGroups request, ServerCallContext context) => throw NotYet("QueryGroups", "grouped query");
+            result.Groups.Add(proto);
+        }
 
-    public override Task<P.FacetResponse> Facet(P.FacetCounts request, ServerCallContext context) => throw NotYet("Facet", "facet counts");
+        return result;
+    }
 
-    public override Task<P.SearchMatrixPairsResponse> SearchMatrixPairs(P.SearchMatrixPoints request, ServerCallContext context) => throw NotYet("SearchMatrixPairs", "the search matrix");
+    public override Task<P.FacetResponse> Facet(P.FacetCounts request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var hits = points.Facet(context.Call(), request.CollectionName, ProtoQueries.Facet(request)).Result;
+        var response = new P.FacetResponse();
+        foreach (var hit in hits)
+        {
+            response.Hits.Add(new P.FacetHit
+            {
+                Value = hit.Value.Kind switch
+                {
+                    FacetValueKind.Keyword => new P.FacetValue { StringValue = hit.Value.Keyword },
+                    FacetValueKind.Integer => new P.FacetValue { IntegerValue = hit.Value.Integer },
+                    _ => new P.FacetValue { BoolValue = hit.Value.Boolean },
+                },
+                Count = (ulong)hit.Count,
+            });
+        }
 
-    public override Task<P.SearchMatrixOffsetsResponse> SearchMatrixOffsets(P.SearchMatrixPoints request, ServerCallContext context) => throw NotYet("SearchMatrixOffsets", "the search matrix");
+        response.Time = CollectionsGrpcService.Seconds(start);
+        return Task.FromResult(response);
+    }
+
+    public override Task<P.SearchMatrixPairsResponse> SearchMatrixPairs(P.SearchMatrixPoints request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var matrix = points.SearchMatrix(context.Call(), request.CollectionName, ProtoQueries.SearchMatrix(request)).Result;
+        var pairs = new P.SearchMatrixPairs();
+        foreach (var entry in matrix.Entries)
+        {
+            pairs.Pairs.Add(new P.SearchMatrixPair { A = ProtoValues.Id(matrix.Ids[entry.Row]), B = ProtoValues.Id(matrix.Ids[entry.Column]), Score = entry.Score });
+        }
+
+        return Task.FromResult(new P.SearchMatrixPairsResponse { Result = pairs, Time = CollectionsGrpcService.Seconds(start) });
+    }
+
+    public override Task<P.SearchMatrixOffsetsResponse> SearchMatrixOffsets(P.SearchMatrixPoints request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var matrix = points.SearchMatrix(context.Call(), request.CollectionName, ProtoQueries.SearchMatrix(request)).Result;
+        var offsets = new P.SearchMatrixOffsets();
+        foreach (var entry in matrix.Entries)
+        {
+            offsets.OffsetsRow.Add((ulong)entry.Row);
+            offsets.OffsetsCol.Add((ulong)entry.Column);
+            offsets.Scores.Add(entry.Score);
+        }
+
+        offsets.Ids.AddRange(matrix.Ids.Select(ProtoValues.Id));
+        return Task.FromResult(new P.SearchMatrixOffsetsResponse { Result = offsets, Time = CollectionsGrpcService.Seconds(start) });
+    }
+
+    // ------------------------------------------------------------------ named vectors
+
+    public override Task<P.PointsOperationResponse> CreateVectorName(P.CreateVectorNameRequest request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var result = request.VectorConfigCase switch
+        {
+            P.CreateVectorNameRequest.VectorConfigOneofCase.DenseConfig =>
+                collections.CreateVector(context.Call(), request.CollectionName, request.VectorName, ProtoCollections.DenseVector(request.DenseConfig, settings.Limits.MaxVectorSize)),
+            P.CreateVectorNameRequest.VectorConfigOneofCase.SparseConfig =>
+                collections.CreateSparseVector(context.Call(), request.CollectionName, request.VectorName, ProtoCollections.SparseVector(request.SparseConfig)),
+            _ => throw VectorizerException.BadRequest("vector_config: dense_config or sparse_config is required"),
+        };
+        return Task.FromResult(new P.PointsOperationResponse { Result = ProtoPoints.Update(result), Time = CollectionsGrpcService.Seconds(start) });
+    }
+
+    public override Task<P.PointsOperationResponse> DeleteVectorName(P.DeleteVectorNameRequest request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var result = collections.DeleteVector(context.Call(), request.CollectionName, request.VectorName);
+        return Task.FromResult(new P.PointsOperationResponse { Result = ProtoPoints.Update(result), Time = CollectionsGrpcService.Seconds(start) });
+    }
 }

@@ -76,6 +76,29 @@ internal static class ProtoCollections
     private static int Positive(uint value, string what) =>
         value >= 1 ? (int)Math.Min(value, int.MaxValue) : throw VectorizerException.BadRequest($"{what}: value {value} invalid, must be 1 or larger");
 
+    /// <summary><c>CreateVectorName</c>'s dense config: size, distance, datatype (as a collection's vector).</summary>
+    public static VectorParams DenseVector(P.DenseVectorCreationConfig config, int maxVectorSize)
+    {
+        var parameters = new P.VectorParams { Size = config.Size, Distance = config.Distance, MultivectorConfig = config.MultivectorConfig };
+        if (config.HasDatatype)
+        {
+            parameters.Datatype = config.Datatype;
+        }
+
+        return Vector(parameters, "dense_config", maxVectorSize);
+    }
+
+    /// <summary><c>CreateVectorName</c>'s sparse config: the modifier (float32 only).</summary>
+    public static SparseVectorParams SparseVector(P.SparseVectorCreationConfig config)
+    {
+        if (config.HasDatatype && config.Datatype is not (P.Datatype.Default or P.Datatype.Float32))
+        {
+            throw VectorizerException.BadRequest($"datatype `{config.Datatype}` is not supported yet; use float32");
+        }
+
+        return new SparseVectorParams { Modifier = config.HasModifier ? config.Modifier == P.Modifier.Idf ? SparseVectorModifier.Idf : SparseVectorModifier.None : null };
+    }
+
     private static VectorParams Vector(P.VectorParams parameters, string path, int maxVectorSize)
     {
         if (parameters.MultivectorConfig is not null)

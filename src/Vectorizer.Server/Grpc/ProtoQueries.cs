@@ -1,6 +1,7 @@
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
+using Vectorizer.Server.Application;
 using P = Vectorizer.Server.Grpc.Protos;
 
 namespace Vectorizer.Server.Grpc;
@@ -35,7 +36,6 @@ internal static class ProtoQueries
     public static QueryRequest Query(P.QueryPoints query)
     {
         NoShardKey(query.ShardKeySelector);
-        NoLookup(query.LookupFrom);
         ProtoPoints.CheckParams(query.Params);
         return new QueryRequest
         {
@@ -51,7 +51,184 @@ internal static class ProtoQueries
             ScoreThreshold = query.HasScoreThreshold ? query.ScoreThreshold : null,
             WithPayload = ProtoPoints.WithPayload(query.WithPayload, fallback: false),
             WithVector = ProtoPoints.WithVectors(query.WithVectors),
+            LookupFrom = Lookup(query.LookupFrom),
         };
+    }
+
+    /// <summary>
+    /// <c>QueryPointGroups</c>: the query part (as <see cref="Query(P.QueryPoints)"/>) and the grouping (<c>group_by</c>,
+    /// <c>group_size</c> 3, <c>limit</c> 10 groups, <c>with_lookup</c>).
+    /// </summary>
+    public static (GroupsRequest Request, GroupLookup? Lookup) QueryGroups(P.QueryPointGroups groups)
+    {
+        NoShardKey(groups.ShardKeySelector);
+        ProtoPoints.CheckParams(groups.Params);
+        var query = new QueryRequest
+        {
+            Prefetch = [.. groups.Prefetch.Select(p => Prefetch(p, 1))],
+            Query = groups.Query is { } q ? Input(q) : null,
+            Using = groups.HasUsing ? groups.Using : "",
+            Filter = ProtoFilters.Optional(groups.Filter),
+            HnswEf = ProtoPoints.HnswEf(groups.Params),
+            Exact = groups.Params is { HasExact: true, Exact: true },
+            Quantization = ProtoPoints.Quantization(groups.Params),
+            ScoreThreshold = groups.HasScoreThreshold ? groups.ScoreThreshold : null,
+            WithPayload = ProtoPoints.WithPayload(groups.WithPayload, fallback: false),
+            WithVector = ProtoPoints.WithVectors(groups.WithVectors),
+            LookupFrom = Lookup(groups.LookupFrom),
+        };
+        return Groups(
+            query,
+            groups.GroupBy,
+            groups.HasGroupSize ? ProtoPoints.Int(groups.GroupSize, "group_size", min: 1) : 3,
+            groups.HasLimit ? ProtoPoints.Int(groups.Limit, "limit", min: 1) : 10,
+            groups.WithLookup);
+    }
+
+    /// <summary>A query grouped by the payload field <paramref name="groupBy"/>, with the groups' lookup.</summary>
+    public static (GroupsRequest Request, GroupLookup? Lookup) Groups(QueryRequest query, string groupBy, int groupSize, int limit, P.WithLookup? withLookup)
+    {
+        if (groupBy.Length == 0)
+        {
+            throw VectorizerException.Validation("group_by: must not be empty");
+        }
+
+        var lookup = withLookup is null ? null : new GroupLookup(
+            withLookup.Collection,
+            ProtoPoints.WithPayload(withLookup.WithPayload, fallback: true),
+            ProtoPoints.WithVectors(withLookup.WithVectors));
+        return (new GroupsRequest(query with { Limit = limit, Offset = 0 }, ProtoValues.Key(groupBy, "group_by"), groupSize, limit), lookup);
+    }
+
+    /// <summary>The deprecated <c>Recommend</c>: examples as point ids or vectors, a strategy, the usual search options.</summary>
+    public static QueryRequest Recommend(P.RecommendPoints recommend)
+    {
+        NoShardKey(recommend.ShardKeySelector);
+        ProtoPoints.CheckParams(recommend.Params);
+        var positive = Examples(recommend.Positive, recommend.PositiveVectors);
+        var negative = Examples(recommend.Negative, recommend.NegativeVectors);
+        return new QueryRequest
+        {
+            Query = new RecommendQuery(positive, negative, Strategy(recommend.HasStrategy, recommend.Strategy)),
+            Using = recommend.HasUsing ? recommend.Using : "",
+            Filter = ProtoFilters.Optional(recommend.Filter),
+            HnswEf = ProtoPoints.HnswEf(recommend.Params),
+            Exact = recommend.Params is { HasExact: true, Exact: true },
+            Quantization = ProtoPoints.Quantization(recommend.Params),
+            Limit = ProtoPoints.Int(recommend.Limit, "limit", min: 1),
+            Offset = recommend.HasOffset ? ProtoPoints.Int(recommend.Offset, "offset") : 0,
+            ScoreThreshold = recommend.HasScoreThreshold ? recommend.ScoreThreshold : null,
+            WithPayload = ProtoPoints.WithPayload(recommend.WithPayload, fallback: false),
+            WithVector = ProtoPoints.WithVectors(recommend.WithVectors),
+            LookupFrom = Lookup(recommend.LookupFrom),
+        };
+    }
+
+    public static (GroupsRequest Request, GroupLookup? Lookup) RecommendGroups(P.RecommendPointGroups recommend)
+    {
+        NoShardKey(recommend.ShardKeySelector);
+        ProtoPoints.CheckParams(recommend.Params);
+        var query = new QueryRequest
+        {
+            Query = new RecommendQuery(
+                Examples(recommend.Positive, recommend.PositiveVectors),
+                Examples(recommend.Negative, recommend.NegativeVectors),
+                Strategy(recommend.HasStrategy, recommend.Strategy)),
+            Using = recommend.HasUsing ? recommend.Using : "",
+            Filter = ProtoFilters.Optional(recommend.Filter),
+            HnswEf = ProtoPoints.HnswEf(recommend.Params),
+            Exact = recommend.Params is { HasExact: true, Exact: true },
+            Quantization = ProtoPoints.Quantization(recommend.Params),
+            ScoreThreshold = recommend.HasScoreThreshold ? recommend.ScoreThreshold : null,
+            WithPayload = ProtoPoints.WithPayload(recommend.WithPayload, fallback: false),
+            WithVector = ProtoPoints.WithVectors(recommend.WithVectors),
+            LookupFrom = Lookup(recommend.LookupFrom),
+        };
+        return Groups(query, recommend.GroupBy, ProtoPoints.Int(recommend.GroupSize, "group_size", min: 1), ProtoPoints.Int(recommend.Limit, "limit", min: 1), recommend.WithLookup);
+    }
+
+    /// <summary>The deprecated <c>Discover</c>: a target (optional: without it, a context search) and context pairs.</summary>
+    public static QueryRequest Discover(P.DiscoverPoints discover)
+    {
+        NoShardKey(discover.ShardKeySelector);
+        ProtoPoints.CheckParams(discover.Params);
+        var pairs = discover.Context.Select(p => new ContextPair(Example(p.Positive, "context.positive"), Example(p.Negative, "context.negative"))).ToList();
+        QueryInput query = discover.Target?.Single is { } target
+            ? new DiscoverQuery(Example(target, "target"), pairs)
+            : pairs.Count > 0 ? new ContextQuery(pairs) : throw VectorizerException.Validation("target or context: at least one of them must be given");
+        return new QueryRequest
+        {
+            Query = query,
+            Using = discover.HasUsing ? discover.Using : "",
+            Filter = ProtoFilters.Optional(discover.Filter),
+            HnswEf = ProtoPoints.HnswEf(discover.Params),
+            Exact = discover.Params is { HasExact: true, Exact: true },
+            Quantization = ProtoPoints.Quantization(discover.Params),
+            Limit = ProtoPoints.Int(discover.Limit, "limit", min: 1),
+            Offset = discover.HasOffset ? ProtoPoints.Int(discover.Offset, "offset") : 0,
+            WithPayload = ProtoPoints.WithPayload(discover.WithPayload, fallback: false),
+            WithVector = ProtoPoints.WithVectors(discover.WithVectors),
+            LookupFrom = Lookup(discover.LookupFrom),
+        };
+    }
+
+    public static FacetRequest Facet(P.FacetCounts facet)
+    {
+        NoShardKey(facet.ShardKeySelector);
+        return new FacetRequest(
+            ProtoValues.Key(facet.Key),
+            ProtoFilters.Optional(facet.Filter),
+            facet.HasLimit ? ProtoPoints.Int(facet.Limit, "limit", min: 1) : 10,
+            facet.HasExact && facet.Exact);
+    }
+
+    public static SearchMatrixRequest SearchMatrix(P.SearchMatrixPoints matrix)
+    {
+        NoShardKey(matrix.ShardKeySelector);
+        return new SearchMatrixRequest(
+            ProtoFilters.Optional(matrix.Filter),
+            matrix.HasSample ? ProtoPoints.Int(matrix.Sample, "sample", min: 2) : 10,
+            matrix.HasLimit ? ProtoPoints.Int(matrix.Limit, "limit", min: 1) : 3,
+            matrix.HasUsing ? matrix.Using : "");
+    }
+
+    private static RecommendStrategy Strategy(bool has, P.RecommendStrategy strategy) => !has ? RecommendStrategy.AverageVector : strategy switch
+    {
+        P.RecommendStrategy.BestScore => RecommendStrategy.BestScore,
+        P.RecommendStrategy.SumScores => RecommendStrategy.SumScores,
+        _ => RecommendStrategy.AverageVector,
+    };
+
+    private static List<QueryInput> Examples(IEnumerable<P.PointId> ids, IEnumerable<P.Vector> vectors)
+    {
+        var examples = new List<QueryInput>();
+        examples.AddRange(ids.Select(id => (QueryInput)new PointIdQuery(ProtoValues.Id(id))));
+        examples.AddRange(vectors.Select(v => Example(v, "example")));
+        return examples;
+    }
+
+    private static QueryInput Example(P.Vector vector, string what)
+    {
+        var (dense, sparse) = ProtoPoints.Vector(vector, what);
+        return sparse is not null ? new SparseVectorQuery(sparse) : new DenseVectorQuery(dense!);
+    }
+
+    private static QueryInput Example(P.VectorExample? example, string what) => example?.ExampleCase switch
+    {
+        P.VectorExample.ExampleOneofCase.Id => new PointIdQuery(ProtoValues.Id(example.Id)),
+        P.VectorExample.ExampleOneofCase.Vector => Example(example.Vector, what),
+        _ => throw VectorizerException.BadRequest($"{what}: a point id or a vector is required"),
+    };
+
+    private static LookupLocation? Lookup(P.LookupLocation? lookup)
+    {
+        if (lookup is null)
+        {
+            return null;
+        }
+
+        NoShardKey(lookup.ShardKeySelector);
+        return new LookupLocation(lookup.CollectionName, lookup.HasVectorName ? lookup.VectorName : null);
     }
 
     private static QueryRequest Prefetch(P.PrefetchQuery prefetch, int depth)
@@ -61,7 +238,6 @@ internal static class ProtoQueries
             throw VectorizerException.BadRequest("prefetch nests deeper than 16 levels");
         }
 
-        NoLookup(prefetch.LookupFrom);
         ProtoPoints.CheckParams(prefetch.Params);
         return new QueryRequest
         {
@@ -74,6 +250,7 @@ internal static class ProtoQueries
             Quantization = ProtoPoints.Quantization(prefetch.Params),
             Limit = prefetch.HasLimit ? ProtoPoints.Int(prefetch.Limit, "prefetch.limit", min: 1) : 10,
             ScoreThreshold = prefetch.HasScoreThreshold ? prefetch.ScoreThreshold : null,
+            LookupFrom = Lookup(prefetch.LookupFrom),
         };
     }
 
@@ -87,6 +264,14 @@ internal static class ProtoQueries
             query.Rrf.Weights.Count > 0 ? [.. query.Rrf.Weights] : null),
         P.Query.VariantOneofCase.OrderBy => new OrderByQuery(OrderBy(query.OrderBy)),
         P.Query.VariantOneofCase.Sample => SampleQuery.Random,
+        P.Query.VariantOneofCase.Recommend => new RecommendQuery(
+            [.. query.Recommend.Positive.Select(v => Nearest(v))],
+            [.. query.Recommend.Negative.Select(v => Nearest(v))],
+            Strategy(query.Recommend.HasStrategy, query.Recommend.Strategy)),
+        P.Query.VariantOneofCase.Discover => new DiscoverQuery(
+            query.Discover.Target is { } target ? Nearest(target) : throw VectorizerException.BadRequest("discover.target: a vector or a point id is required"),
+            Pairs(query.Discover.Context)),
+        P.Query.VariantOneofCase.Context => new ContextQuery(Pairs(query.Context)),
         P.Query.VariantOneofCase.None => throw VectorizerException.BadRequest("query: a variant is required"),
         var other => throw VectorizerException.BadRequest($"Query type `{Name(other)}` is not supported yet"),
     };
@@ -97,6 +282,11 @@ internal static class ProtoQueries
         P.Query.VariantOneofCase.RelevanceFeedback => "relevance_feedback",
         _ => variant.ToString().ToLowerInvariant(),
     };
+
+    private static List<ContextPair> Pairs(P.ContextInput? context) =>
+        context is null ? [] : [.. context.Pairs.Select(p => new ContextPair(
+            p.Positive is { } positive ? Nearest(positive) : throw VectorizerException.BadRequest("context.positive: a vector or a point id is required"),
+            p.Negative is { } negative ? Nearest(negative) : throw VectorizerException.BadRequest("context.negative: a vector or a point id is required")))];
 
     private static QueryInput Nearest(P.VectorInput input)
     {
@@ -153,14 +343,6 @@ internal static class ProtoQueries
         if (selector is { ShardKeys.Count: > 0 })
         {
             throw VectorizerException.BadRequest("shard_key_selector: a single node has no shard keys");
-        }
-    }
-
-    private static void NoLookup(P.LookupLocation? lookup)
-    {
-        if (lookup is not null)
-        {
-            throw VectorizerException.BadRequest("`lookup_from` is not supported yet");
         }
     }
 }

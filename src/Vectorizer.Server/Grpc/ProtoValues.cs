@@ -77,7 +77,7 @@ internal static class ProtoValues
                     throw VectorizerException.BadRequest($"payload value {value.DoubleValue} is not a finite number (JSON has no NaN or infinity)");
                 }
 
-                writer.WriteNumberValue(value.DoubleValue);
+                WriteDouble(writer, value.DoubleValue);
                 break;
             case P.Value.KindOneofCase.IntegerValue:
                 writer.WriteNumberValue(value!.IntegerValue);
@@ -101,6 +101,16 @@ internal static class ProtoValues
                 writer.WriteEndArray();
                 break;
         }
+    }
+
+    /// <summary>
+    /// A double keeps a fraction or an exponent in JSON (<c>24.0</c>, not <c>24</c>), as serde_json writes an f64, so it
+    /// reads back as a double over gRPC and REST alike.
+    /// </summary>
+    private static void WriteDouble(Utf8JsonWriter writer, double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        writer.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E', 'e') < 0 ? text + ".0" : text, skipInputValidation: true);
     }
 
     /// <summary>A payload as Qdrant's gRPC map (integers stay integers).</summary>

@@ -49,6 +49,9 @@ public static class GrpcErrorMapper
     {
         ApiErrorCode.MalformedBody => global::Grpc.Core.StatusCode.InvalidArgument,
         ApiErrorCode.RequestTooLarge => global::Grpc.Core.StatusCode.ResourceExhausted,
+        ApiErrorCode.InvalidPathParameters => global::Grpc.Core.StatusCode.InvalidArgument,
+        ApiErrorCode.InvalidQueryParameters => global::Grpc.Core.StatusCode.InvalidArgument,
+        ApiErrorCode.StandaloneMode => global::Grpc.Core.StatusCode.FailedPrecondition,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 }
