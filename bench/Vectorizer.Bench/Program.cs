@@ -120,6 +120,26 @@ rest.SetAction(parse =>
 });
 root.Add(rest);
 
+var roundsAuthOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+var connectionsAuthOption = new Option<int>("--connections") { DefaultValueFactory = _ => 8 };
+var authCost = new Command("auth-cost", "Query throughput without auth, with an API key and with a JWT (two servers, wrk, interleaved rounds)")
+{
+    datasetOption, pointsOption, connectionsAuthOption, secondsOption, hnswEfOption, wrkThreadsOption, roundsAuthOption, markdownOption,
+};
+authCost.SetAction(parse =>
+{
+    var options = new AuthCostBenchmark.Options(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(pointsOption),
+        parse.GetValue(connectionsAuthOption),
+        parse.GetValue(secondsOption),
+        parse.GetValue(roundsAuthOption),
+        parse.GetValue(hnswEfOption),
+        parse.GetValue(wrkThreadsOption));
+    WriteReport($"Cost of authentication: {options.Dataset}, {options.Points} points", AuthCostBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(authCost);
+
 var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
 var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
 var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };

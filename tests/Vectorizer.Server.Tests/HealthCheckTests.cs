@@ -16,7 +16,7 @@ public sealed class HealthCheckTests
     public async Task HttpCheckFindsEachProblemAndFixRestoresAllPass()
     {
         using var corpus = new Corpus();
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(s => s.Security.AllowedRoots = [corpus.Root]);
         (await server.Put($"/collections/{Collection}", CreateBody)).AssertOk();
         await corpus.IndexAsync(server.Client);
         (await server.Put("/collections/plain", """{"vectors": {"size": 2, "distance": "Dot"}}""")).AssertOk();

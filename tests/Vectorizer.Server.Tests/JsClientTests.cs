@@ -56,4 +56,20 @@ public class JsClientTests(ITestOutputHelper output)
         Assert.True(code == 0, log);
         Assert.Contains("all steps passed", log, StringComparison.Ordinal);
     }
+
+    /// <summary>The same scenario against a server with auth enabled, the client given the key (its <c>apiKey</c> option); without it, 401.</summary>
+    [SkippableFact]
+    [Trait("Category", "Slow")]
+    public async Task OfficialClientWithApiKeyOnASecuredServer()
+    {
+        Prerequisites.Require(Need.Node);
+        var folder = await EnsureClientInstalled();
+        await using var server = await TestServer.StartAsync(Secure.Configure);
+        var (code, log) = await Run("node", folder, "scenario.mjs", server.Url, Secure.FullKey);
+        output.WriteLine(log);
+        Assert.True(code == 0, log);
+        Assert.Contains("ok   without the key the server answers 401", log, StringComparison.Ordinal);
+        Assert.Contains("all steps passed", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secure.FullKey, log, StringComparison.Ordinal);
+    }
 }

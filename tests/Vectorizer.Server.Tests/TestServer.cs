@@ -36,6 +36,9 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The server's services (its <c>EndpointDataSource</c>, for one).</summary>
+    public IServiceProvider Services => app.Services;
+
     public static string NewDataDir() => TestPaths.NewPath("data-");
 
     /// <summary>
@@ -139,6 +142,12 @@ public static class HttpJson
 /// <summary>A response: status, parsed JSON body and raw text.</summary>
 public sealed record ApiResponse(int Status, JsonElement Body, string Text)
 {
+    /// <summary>The <c>WWW-Authenticate</c> header, when the request was sent by the security tests' helper.</summary>
+    public string? WwwAuthenticate { get; init; }
+
+    /// <summary>The <c>Retry-After</c> header (seconds), when the request was sent by the security tests' helper.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public JsonElement Result => Body.GetProperty("result");
 
     public string Error => Body.GetProperty("status").GetProperty("error").GetString()!;

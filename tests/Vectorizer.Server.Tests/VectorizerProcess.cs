@@ -75,6 +75,10 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     /// <summary>Runs a command to completion; its exit code, standard output and standard error.</summary>
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(params string[] arguments) => RunSplitAsync(null, [], arguments);
 
+    /// <summary>Runs a command in <paramref name="directory"/> with <paramref name="environment"/> added (and no <c>VECTORIZER_CONFIG</c> unless given there).</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunSplitInAsync(string? directory, Dictionary<string, string> environment, params string[] arguments) =>
+        RunSplitAsync(directory, environment, arguments);
+
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(string? directory, Dictionary<string, string> environment, string[] arguments)
     {
         var start = StartInfo();
@@ -194,6 +198,6 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    [GeneratedRegex(@"listening on (http://\S+)")]
+    [GeneratedRegex(@"listening on (https?://\S+)")]
     private static partial Regex ListeningLine();
 }

@@ -34,6 +34,7 @@ public sealed class Collection : IDisposable
     private readonly QueryExecutor queries;
     private readonly CheckpointStore checkpoints;
     private readonly CollectionVacuum vacuum;
+    private readonly IStorage storage;
     private WriteAheadLog wal = null!;
     private WritePath writes = null!;
     private CollectionState state;
@@ -43,17 +44,18 @@ public sealed class Collection : IDisposable
     private TimeSpan lastCheckpointDuration;
     private bool closed;
 
-    private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
+    private Collection(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger, IStorage storage)
     {
         Name = name;
         Paths = paths;
         Config = config;
         this.options = options;
         this.logger = logger;
+        this.storage = storage;
         state = new CollectionState(config, 0, paths.SpillDirectory);
         indexer = new BackgroundIndexer(this, options, logger);
         queries = new QueryExecutor(options);
-        checkpoints = new CheckpointStore(name, paths, logger);
+        checkpoints = new CheckpointStore(name, paths, logger, storage);
         vacuum = new CollectionVacuum(this, indexer, logger);
     }
 
@@ -65,6 +67,9 @@ public sealed class Collection : IDisposable
 
     /// <summary>The current point state; replaced as a whole by vacuum.</summary>
     internal CollectionState State => Volatile.Read(ref state);
+
+    /// <summary>Live points now (a lock-free read of the current state).</summary>
+    public long PointCount => State.LiveCount;
 
     /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
     internal ReaderWriterLockSlim Lock => rw;
@@ -95,29 +100,49 @@ public sealed class Collection : IDisposable
 
     // ------------------------------------------------------------------ lifecycle
 
-    /// <summary>Creates a new, empty collection on disk.</summary>
-    public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger)
+    /// <summary>
+    /// Creates a new, empty collection on disk: the folder (its name synced into <c>collections/</c>), then
+    /// <c>collection.json</c> (atomically, after which the collection exists), then the WAL.
+    /// </summary>
+    public static Collection Create(string name, CollectionPaths paths, CollectionConfig config, EngineOptions options, ILogger logger, IStorage? storage = null)
     {
-        Directory.CreateDirectory(paths.Root);
-        Directory.CreateDirectory(paths.CheckpointsDirectory);
-        CollectionConfigFile.Write(paths.ConfigFile, config);
-        var collection = new Collection(name, paths, config, options, logger);
-        collection.wal = WriteAheadLog.Open(paths.WalDirectory, (long)config.Wal.WalCapacityMb << 20, logger, 0, _ => { });
+        storage ??= PhysicalStorage.Instance;
+        FileUtil.CreateDirectoryDurable(storage, paths.Root);
+        storage.CreateDirectory(paths.CheckpointsDirectory);
+        CollectionConfigFile.Write(storage, paths.ConfigFile, config); // syncs the root: checkpoints/ too
+        var collection = new Collection(name, paths, config, options, logger, storage);
+        collection.wal = WriteAheadLog.Open(storage, paths.WalDirectory, options.WalSegmentBytes ?? ((long)config.Wal.WalCapacityMb << 20), logger, 0, _ => { });
         collection.Start();
         return collection;
     }
 
-    /// <summary>Opens a collection: the newest valid checkpoint, then the WAL records after it.</summary>
-    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger)
+    /// <summary>
+    /// Opens a collection: the newest checkpoint that verifies, then the WAL records after it. Anything that would
+    /// make the state differ from what was acknowledged (a record that does not decode or apply, missing operations, a
+    /// format this code does not know) throws, and the files are left as they are.
+    /// </summary>
+    public static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage = null) =>
+        Open(name, paths, options, logger, storage, acceptGap: false);
+
+    /// <param name="acceptGap">
+    /// An operator's repair (<see cref="CollectionDoctor"/>): when the WAL starts after the newest usable checkpoint, replay
+    /// it anyway, accepting the loss of the operations in between.
+    /// </param>
+    internal static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage, bool acceptGap)
     {
-        var config = CollectionConfigFile.Read(paths.ConfigFile);
-        var collection = new Collection(name, paths, config, options, logger);
-        collection.Recover();
+        storage ??= PhysicalStorage.Instance;
+        var config = CollectionConfigFile.Read(storage, paths.ConfigFile);
+
+        // What a killed process left may be only in the page cache: make the folder's names durable before building on them.
+        FileUtil.CreateDirectoryDurable(storage, paths.Root);
+        FileUtil.CreateDirectoryDurable(storage, paths.CheckpointsDirectory);
+        var collection = new Collection(name, paths, config, options, logger, storage);
+        collection.Recover(acceptGap);
         collection.Start();
         return collection;
     }
 
-    private void Recover()
+    private void Recover(bool acceptGap)
     {
         var started = Stopwatch.StartNew();
         var (loaded, lsn) = checkpoints.LoadNewest(Config);
@@ -127,24 +152,20 @@ public sealed class Collection : IDisposable
             checkpointLsn = lsn;
         }
 
-        var replayed = 0;
-        long firstReplayed = 0;
-        wal = WriteAheadLog.Open(Paths.WalDirectory, (long)Config.Wal.WalCapacityMb << 20, logger, lsn, record =>
+        if (acceptGap && WalStart(storage, Paths) is { } first && first > lsn + 1)
         {
-            if (replayed++ == 0)
-            {
-                firstReplayed = record.Lsn;
-            }
-
-            ApplyRecord(record);
-        });
-
-        if (replayed > 0 && firstReplayed != lsn + 1)
-        {
-            logger.LogError(
-                "Collection {Name}: the newest usable checkpoint ends at LSN {Lsn} but the WAL resumes at {First}; operations in between are lost",
-                Name, lsn, firstReplayed);
+            logger.LogWarning("Collection {Name}: operations {From}..{To} are in neither a checkpoint nor the WAL; replaying what follows them (repair)", Name, lsn + 1, first - 1);
+            lsn = first - 1;
         }
+
+        var replayed = 0;
+
+        // The WAL checks that it reaches back to lsn + 1 and that its LSNs are contiguous.
+        wal = WriteAheadLog.Open(storage, Paths.WalDirectory, options.WalSegmentBytes ?? ((long)Config.Wal.WalCapacityMb << 20), logger, lsn, record =>
+        {
+            replayed++;
+            ApplyRecord(state, record);
+        });
 
         operationsSinceCheckpoint = replayed;
         logger.LogInformation(
@@ -152,21 +173,49 @@ public sealed class Collection : IDisposable
             Name, started.Elapsed.TotalSeconds, lsn, replayed, state.LiveCount);
     }
 
-    private void ApplyRecord(WalRecord record)
+    /// <summary>The first LSN of a collection's WAL (null when it has no segment).</summary>
+    internal static long? WalStart(IStorage storage, CollectionPaths paths)
+    {
+        long? first = null;
+        foreach (var file in storage.ListFiles(paths.WalDirectory))
+        {
+            if (file.EndsWith(".wal", StringComparison.Ordinal) &&
+                long.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var lsn))
+            {
+                first = first is { } known ? Math.Min(known, lsn) : lsn;
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>
+    /// Replays one WAL record. It was acknowledged, so it is never skipped: a record that passed its checksum but does
+    /// not decode, or fails to apply, stops the open (the collection is reported as failed, its files kept), rather than
+    /// serve a state that silently differs from what clients were told.
+    /// </summary>
+    internal static void ApplyRecord(CollectionState target, WalRecord record)
     {
         WalOperation operation;
         try
         {
             operation = WalOperation.Decode(record.Kind, record.Body.Span);
         }
-        catch (Exception e) when (e is VectorizerException or System.Text.Json.JsonException or ArgumentException)
+        catch (CorruptDataException e)
         {
-            // A malformed record cannot be applied; skipping it beats a crash loop on every start.
-            logger.LogError(e, "Collection {Name}: skipping unreadable WAL record {Lsn}", Name, record.Lsn);
-            return;
+            throw new CorruptDataException(
+                $"WAL record {record.Lsn} passed its checksum but does not decode ({e.Message}); it was acknowledged, so the collection is not opened without it",
+                e);
         }
 
-        WritePath.Apply(state, operation, (ulong)record.Lsn);
+        try
+        {
+            WritePath.Apply(target, operation, (ulong)record.Lsn);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"Replaying WAL record {record.Lsn} ({operation.Kind}) failed: {e.Message}", e);
+        }
     }
 
     private void Start()
@@ -228,7 +277,7 @@ public sealed class Collection : IDisposable
         {
             var updated = change(Config);
             updated.Validate(options.MaxVectorSize);
-            CollectionConfigFile.Write(Paths.ConfigFile, updated);
+            CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             foreach (var slot in State.Slots)
             {
@@ -339,7 +388,7 @@ public sealed class Collection : IDisposable
 
                 var updated = change(Config);
                 updated.Validate(options.MaxVectorSize);
-                CollectionConfigFile.Write(Paths.ConfigFile, updated);
+                CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
                 Config = updated;
                 var current = State;
                 apply(updated, current);
@@ -405,7 +454,7 @@ public sealed class Collection : IDisposable
             }
 
             var updated = Config with { PayloadSchema = fields };
-            CollectionConfigFile.Write(Paths.ConfigFile, updated);
+            CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
         }
@@ -618,10 +667,7 @@ public sealed class Collection : IDisposable
         long disk = 0;
         try
         {
-            foreach (var file in new DirectoryInfo(Paths.Root).EnumerateFiles("*", SearchOption.AllDirectories))
-            {
-                disk += file.Length;
-            }
+            disk = DiskBytes(Paths.Root);
         }
         catch (IOException)
         {
@@ -631,6 +677,22 @@ public sealed class Collection : IDisposable
         return current.Payloads.OnDisk
             ? new StorageInfo(vectors, 0, disk, current.Payloads.LogBytes)
             : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
+    }
+
+    private long DiskBytes(string directory)
+    {
+        long total = 0;
+        foreach (var file in storage.ListFiles(directory))
+        {
+            total += storage.GetFileLength(file);
+        }
+
+        foreach (var child in storage.ListDirectories(directory))
+        {
+            total += DiskBytes(child);
+        }
+
+        return total;
     }
 
     /// <summary>Approximate bytes of RAM used by vectors, graphs and point metadata.</summary>

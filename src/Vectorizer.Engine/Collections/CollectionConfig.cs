@@ -209,8 +209,8 @@ public sealed record CollectionConfig
     /// <summary>Sparse vector spaces by name (names never collide with <see cref="Vectors"/>).</summary>
     public IReadOnlyDictionary<string, SparseVectorParams> SparseVectors { get; init; } = new Dictionary<string, SparseVectorParams>();
 
-    /// <summary>Stored and reported as given; not enforced.</summary>
-    public OpaqueJson? StrictMode { get; init; }
+    /// <summary>Request limits (Qdrant's strict mode), enforced by the application layer when enabled.</summary>
+    public StrictModeSettings? StrictMode { get; init; }
 
     /// <summary>The client's own data about the collection, stored and reported as given.</summary>
     public OpaqueJson? Metadata { get; init; }

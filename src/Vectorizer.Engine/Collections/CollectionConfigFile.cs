@@ -26,7 +26,8 @@ namespace Vectorizer.Engine.Collections;
 ///   "wal_config": {"wal_capacity_mb", "wal_segments_ahead", "wal_retain_closed"},
 ///   "quantization_config": null | {"scalar": {"type": "int8", "quantile"?, "always_ram"?}}
 ///                               | {"binary": {"always_ram"?}} | {"product": {"compression": "x4".."x64", "always_ram"?}},
-///   "strict_mode_config"?: {...}, "metadata"?: {...}, "embedding"?: {...},     opaque objects, stored as given
+///   "strict_mode_config"?: {enabled?, max_query_limit?, ...},  the typed limits of StrictModeSettings, snake_case
+///   "metadata"?: {...}, "embedding"?: {...},     opaque objects, stored as given
 ///   "payload_schema"?: {"&lt;field&gt;": {"type": "keyword"|..., "params"?: {"type", ...index parameters}}}
 /// }
 /// </code>
@@ -43,11 +44,43 @@ public static class CollectionConfigFile
     /// <summary>The version of files without a <c>format_version</c> field.</summary>
     public const int UnversionedFormat = 1;
 
+    public const string FileName = "collection.json";
+
     /// <summary>Writes <paramref name="config"/> atomically (temporary file, fsync, rename).</summary>
-    public static void Write(string path, CollectionConfig config) => FileUtil.WriteAtomic(path, ToUtf8(config));
+    public static void Write(string path, CollectionConfig config) => Write(PhysicalStorage.Instance, path, config);
+
+    /// <summary>Writes <paramref name="config"/> atomically through <paramref name="storage"/> (temporary file, fsync, rename, directory sync).</summary>
+    public static void Write(IStorage storage, string path, CollectionConfig config) => FileUtil.WriteAtomic(storage, path, ToUtf8(config));
 
     /// <summary>Reads the file at <paramref name="path"/>; a damaged or unknown file is a <see cref="ErrorCode.StorageFailure"/>.</summary>
     public static CollectionConfig Read(string path) => FromUtf8(File.ReadAllBytes(path));
+
+    /// <summary>
+    /// Reads a collection's config for an open: a missing or damaged file throws <see cref="CorruptDataException"/>
+    /// naming it, a newer <c>format_version</c> <see cref="UnsupportedFormatException"/> (the collection is then reported
+    /// as failed, its files kept).
+    /// </summary>
+    public static CollectionConfig Read(IStorage storage, string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = storage.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new CorruptDataException($"{FileName} is missing ({path})", e);
+        }
+
+        try
+        {
+            return FromUtf8(bytes);
+        }
+        catch (VectorizerException e)
+        {
+            throw new CorruptDataException($"{FileName} is damaged ({path}): {e.Message}", e);
+        }
+    }
 
     public static byte[] ToUtf8(CollectionConfig config)
     {
@@ -168,7 +201,7 @@ public static class CollectionConfigFile
 
         writer.WritePropertyName("quantization_config");
         WriteQuantization(writer, config.Quantization);
-        WriteOpaque(writer, "strict_mode_config", config.StrictMode);
+        WriteStrictMode(writer, config.StrictMode);
         WriteOpaque(writer, "metadata", config.Metadata);
         WriteOpaque(writer, "embedding", config.Embedding);
         if (config.PayloadSchema.Count > 0)
@@ -295,6 +328,42 @@ public static class CollectionConfigFile
         writer.WriteEndObject();
     }
 
+    private static void WriteStrictMode(Utf8JsonWriter writer, StrictModeSettings? strict)
+    {
+        if (strict is null)
+        {
+            return;
+        }
+
+        writer.WriteStartObject("strict_mode_config");
+        WriteOptional(writer, "enabled", strict.Enabled);
+        WriteOptional(writer, "max_query_limit", strict.MaxQueryLimit);
+        WriteOptional(writer, "unindexed_filtering_retrieve", strict.UnindexedFilteringRetrieve);
+        WriteOptional(writer, "unindexed_filtering_update", strict.UnindexedFilteringUpdate);
+        WriteOptional(writer, "search_max_hnsw_ef", strict.SearchMaxHnswEf);
+        WriteOptional(writer, "search_allow_exact", strict.SearchAllowExact);
+        if (strict.SearchMaxOversampling is { } oversampling)
+        {
+            writer.WriteNumber("search_max_oversampling", oversampling);
+        }
+
+        WriteOptional(writer, "upsert_max_batchsize", strict.UpsertMaxBatchsize);
+        WriteOptional(writer, "search_max_batchsize", strict.SearchMaxBatchsize);
+        WriteOptional(writer, "max_points_count", strict.MaxPointsCount);
+        WriteOptional(writer, "filter_max_conditions", strict.FilterMaxConditions);
+        WriteOptional(writer, "condition_max_size", strict.ConditionMaxSize);
+        WriteOptional(writer, "max_payload_index_count", strict.MaxPayloadIndexCount);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter writer, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+    }
+
     private static void WriteOpaque(Utf8JsonWriter writer, string name, OpaqueJson? value)
     {
         if (value is not null)
@@ -360,7 +429,7 @@ public static class CollectionConfigFile
         var version = root.TryGetProperty("format_version", out var v) ? v.GetInt32() : UnversionedFormat;
         if (version > FormatVersion)
         {
-            throw new InvalidDataException($"format_version {version} was written by a newer Vectorizer (this one reads up to {FormatVersion})");
+            throw new UnsupportedFormatException($"{FileName} has format_version {version}, written by a newer Vectorizer (this one reads up to {FormatVersion})");
         }
 
         if (version < UnversionedFormat)
@@ -397,7 +466,7 @@ public static class CollectionConfigFile
             Optimizers = ReadOptimizers(root.GetProperty("optimizer_config")),
             Wal = ReadWal(root.GetProperty("wal_config")),
             Quantization = ReadQuantization(Optional(root, "quantization_config")),
-            StrictMode = Opaque(root, "strict_mode_config"),
+            StrictMode = ReadStrictMode(Optional(root, "strict_mode_config")),
             Metadata = Opaque(root, "metadata"),
             Embedding = Opaque(root, "embedding"),
             PayloadSchema = ReadPayloadSchema(Optional(root, "payload_schema")),
@@ -633,6 +702,38 @@ public static class CollectionConfigFile
 
     private static bool? LenientBool(JsonElement parent, string name) =>
         parent.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
+
+    /// <summary>
+    /// Strict mode. Before it was enforced (files written before this code) the object was stored as given: limits
+    /// this server does not know are dropped, and a value of the wrong type reads as unset, as it never applied.
+    /// </summary>
+    private static StrictModeSettings? ReadStrictMode(JsonElement? element)
+    {
+        if (element is not { ValueKind: JsonValueKind.Object } strict)
+        {
+            return null;
+        }
+
+        return new StrictModeSettings
+        {
+            Enabled = LenientBool(strict, "enabled"),
+            MaxQueryLimit = LenientLong(strict, "max_query_limit"),
+            UnindexedFilteringRetrieve = LenientBool(strict, "unindexed_filtering_retrieve"),
+            UnindexedFilteringUpdate = LenientBool(strict, "unindexed_filtering_update"),
+            SearchMaxHnswEf = LenientLong(strict, "search_max_hnsw_ef"),
+            SearchAllowExact = LenientBool(strict, "search_allow_exact"),
+            SearchMaxOversampling = Lenient(strict, "search_max_oversampling", JsonValueKind.Number) is { } oversampling && oversampling.TryGetDouble(out var x) ? x : null,
+            UpsertMaxBatchsize = LenientLong(strict, "upsert_max_batchsize"),
+            SearchMaxBatchsize = LenientLong(strict, "search_max_batchsize"),
+            MaxPointsCount = LenientLong(strict, "max_points_count"),
+            FilterMaxConditions = LenientLong(strict, "filter_max_conditions"),
+            ConditionMaxSize = LenientLong(strict, "condition_max_size"),
+            MaxPayloadIndexCount = LenientLong(strict, "max_payload_index_count"),
+        };
+    }
+
+    private static long? LenientLong(JsonElement parent, string name) =>
+        Lenient(parent, name, JsonValueKind.Number) is { } value && value.TryGetInt64(out var v) ? v : null;
 
     private static OpaqueJson? Opaque(JsonElement parent, string name) =>
         Optional(parent, name) is { ValueKind: JsonValueKind.Object } value ? OpaqueJson.FromElement(value) : null;

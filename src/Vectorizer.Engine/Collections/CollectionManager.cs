@@ -9,10 +9,20 @@ namespace Vectorizer.Engine.Collections;
 /// <summary>
 /// All collections and aliases under one data directory (Qdrant's "table of contents"): creation, deletion,
 /// lookup by name or alias, and the background maintenance loop (auto-save checkpoints, vacuum).
+/// <para>
+/// It never deletes a folder that may hold acknowledged data. A collection that cannot be opened is kept as a
+/// <see cref="FailedCollection"/>: reported (<see cref="Failed"/>, the log), not served, and its name cannot be
+/// created, deleted or aliased over until an operator acts (<c>vectorizer collection check|repair|quarantine</c>).
+/// The only folders it removes are its own: <c>trash/</c> (collections deleted on request), a folder it created in a
+/// <see cref="Create"/> that failed, and a folder that provably holds no data (no <c>collection.json</c> and no files
+/// but <c>collection.json.tmp</c>: a create interrupted before the config was in place, so before any write).
+/// </para>
 /// </summary>
 public sealed class CollectionManager : IDisposable
 {
     private readonly ConcurrentDictionary<string, Collection> collections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FailedCollection> failed = new(StringComparer.Ordinal);
+    private readonly IStorage storage;
     private readonly object metaLock = new();
     private readonly ILoggerFactory loggerFactory;
     private readonly ILogger logger;
@@ -21,9 +31,10 @@ public sealed class CollectionManager : IDisposable
     private Task maintenanceTask = Task.CompletedTask;
     private bool disposed;
 
-    private CollectionManager(EngineOptions options, ILoggerFactory loggerFactory)
+    private CollectionManager(EngineOptions options, ILoggerFactory loggerFactory, IStorage storage)
     {
         Options = options;
+        this.storage = storage;
         this.loggerFactory = loggerFactory;
         logger = loggerFactory.CreateLogger<CollectionManager>();
         DataDirectory = Path.GetFullPath(options.DataDir);
@@ -40,9 +51,12 @@ public sealed class CollectionManager : IDisposable
     private string TrashDirectory => Path.Combine(DataDirectory, "trash");
 
     /// <summary>Opens every collection under the data directory and starts background maintenance.</summary>
-    public static CollectionManager Open(EngineOptions options, ILoggerFactory loggerFactory)
+    public static CollectionManager Open(EngineOptions options, ILoggerFactory loggerFactory) => Open(options, loggerFactory, PhysicalStorage.Instance);
+
+    /// <summary>Opens every collection under the data directory, through <paramref name="storage"/> (tests: a simulated device).</summary>
+    public static CollectionManager Open(EngineOptions options, ILoggerFactory loggerFactory, IStorage storage)
     {
-        var manager = new CollectionManager(options, loggerFactory);
+        var manager = new CollectionManager(options, loggerFactory, storage);
         manager.Load();
         manager.maintenanceTask = Task.Run(() => manager.MaintenanceLoopAsync(manager.shutdown.Token));
         return manager;
@@ -50,36 +64,97 @@ public sealed class CollectionManager : IDisposable
 
     private void Load()
     {
-        Directory.CreateDirectory(CollectionsDirectory);
-        if (Directory.Exists(TrashDirectory))
-        {
-            Directory.Delete(TrashDirectory, recursive: true);
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(CollectionsDirectory))
+        FileUtil.CreateDirectoryDurable(storage, CollectionsDirectory);
+        storage.DeleteDirectory(TrashDirectory);
+        foreach (var directory in storage.ListDirectories(CollectionsDirectory))
         {
             var name = Path.GetFileName(directory);
             var paths = new CollectionPaths(directory);
-            if (!File.Exists(paths.ConfigFile))
+            if (!storage.FileExists(paths.ConfigFile))
             {
-                logger.LogWarning("Ignoring {Directory}: no collection.json (an interrupted create?)", directory);
+                if (HoldsNoData(directory))
+                {
+                    logger.LogWarning("Removing {Directory}: a create interrupted before collection.json was in place (it holds no data)", directory);
+                    storage.DeleteDirectory(directory);
+                    storage.SyncDirectory(CollectionsDirectory);
+                }
+                else
+                {
+                    MarkFailed(name, directory, "no collection.json, but the folder holds other files (WAL or checkpoints)", null);
+                }
+
                 continue;
             }
 
             try
             {
-                collections[name] = Collection.Open(name, paths, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"));
+                collections[name] = Collection.Open(name, paths, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage);
             }
-            catch (Exception e) when (e is IOException or VectorizerException or JsonException or InvalidDataException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                logger.LogError(e, "Collection {Name} could not be opened and is not served", name);
+                // Whatever the cause, even a bug: report it, leave the files alone, serve the others.
+                MarkFailed(name, directory, Describe(e), e);
             }
         }
 
-        if (File.Exists(AliasesFile))
+        if (storage.FileExists(AliasesFile))
         {
-            var stored = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllBytes(AliasesFile)) ?? [];
+            var stored = JsonSerializer.Deserialize<Dictionary<string, string>>(storage.ReadAllBytes(AliasesFile)) ?? [];
             aliases = new Dictionary<string, string>(stored, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Why an open failed, in words; exceptions that are not about the data are called what they are.</summary>
+    public static string Describe(Exception e) => e switch
+    {
+        CorruptDataException or UnsupportedFormatException or VectorizerException or IOException or UnauthorizedAccessException or JsonException => e.Message,
+        _ => $"{e.GetType().Name}: {e.Message} (an error in Vectorizer itself, not in the data: please report it)",
+    };
+
+    private FailedCollection MarkFailed(string name, string directory, string reason, Exception? exception)
+    {
+        var entry = new FailedCollection(name, directory, reason, DateTimeOffset.UtcNow);
+        failed[name] = entry;
+        logger.LogError(
+            exception,
+            "Collection {Name} could not be opened and is not served: {Reason}. Its files in {Directory} are kept as they are; stop the server and run `vectorizer collection check {Name}`",
+            name, reason, directory, name);
+        return entry;
+    }
+
+    /// <summary>
+    /// True when <paramref name="directory"/> holds nothing but empty folders and <c>collection.json.tmp</c>: all a
+    /// create leaves before collection.json is in place (no operation is accepted before that).
+    /// </summary>
+    private bool HoldsNoData(string directory)
+    {
+        foreach (var file in storage.ListFiles(directory))
+        {
+            if (Path.GetFileName(file) != CollectionConfigFile.FileName + ".tmp" || Path.GetDirectoryName(file) != Path.TrimEndingDirectorySeparator(directory))
+            {
+                return false;
+            }
+        }
+
+        foreach (var child in storage.ListDirectories(directory))
+        {
+            if (storage.ListFiles(child).Count > 0 || !HoldsNoData(child))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Collections that could not be opened (not served; see <see cref="FailedCollection"/>), sorted by name.</summary>
+    public IReadOnlyList<FailedCollection> Failed
+    {
+        get
+        {
+            var list = new List<FailedCollection>(failed.Values);
+            list.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            return list;
         }
     }
 
@@ -93,9 +168,16 @@ public sealed class CollectionManager : IDisposable
 
     public IEnumerable<Collection> All => collections.Values;
 
-    /// <summary>Finds a collection by name or alias; throws 404 when neither exists.</summary>
+    /// <summary>Finds a collection by name or alias; throws 404 when neither exists, and 409 for a failed collection.</summary>
     public Collection Get(string nameOrAlias) =>
-        TryGet(nameOrAlias) ?? throw VectorizerException.CollectionNotFound(nameOrAlias);
+        TryGet(nameOrAlias) ?? throw (FailedFor(nameOrAlias) is { } f ? VectorizerException.CollectionFailed(f) : VectorizerException.CollectionNotFound(nameOrAlias));
+
+    /// <summary>The failed collection a name or alias refers to, if any.</summary>
+    public FailedCollection? FailedFor(string nameOrAlias) =>
+        failed.TryGetValue(nameOrAlias, out var entry) ||
+        (Volatile.Read(ref aliases).TryGetValue(nameOrAlias, out var target) && failed.TryGetValue(target, out entry))
+            ? entry
+            : null;
 
     public Collection? TryGet(string nameOrAlias)
     {
@@ -108,7 +190,8 @@ public sealed class CollectionManager : IDisposable
         return map.TryGetValue(nameOrAlias, out var target) && collections.TryGetValue(target, out collection) ? collection : null;
     }
 
-    public bool Exists(string nameOrAlias) => TryGet(nameOrAlias) is not null;
+    /// <summary>True for a served collection or alias, and for a failed collection (its name is taken).</summary>
+    public bool Exists(string nameOrAlias) => TryGet(nameOrAlias) is not null || FailedFor(nameOrAlias) is not null;
 
     public Collection Create(string name, CollectionConfig config)
     {
@@ -117,6 +200,11 @@ public sealed class CollectionManager : IDisposable
         lock (metaLock)
         {
             ThrowIfDisposed();
+            if (failed.TryGetValue(name, out var broken))
+            {
+                throw VectorizerException.CollectionFailed(broken);
+            }
+
             if (collections.ContainsKey(name))
             {
                 throw new VectorizerException(ErrorCode.CollectionAlreadyExists, $"Collection `{name}` already exists!");
@@ -128,16 +216,45 @@ public sealed class CollectionManager : IDisposable
             }
 
             var paths = new CollectionPaths(Path.Combine(CollectionsDirectory, name));
-            if (Directory.Exists(paths.Root))
+            if (storage.DirectoryExists(paths.Root))
             {
-                // Left over from a crash between creating the folder and writing collection.json.
-                Directory.Delete(paths.Root, recursive: true);
+                if (storage.FileExists(paths.ConfigFile) || !HoldsNoData(paths.Root))
+                {
+                    // Not ours to replace: copied in while the server ran, or a collection it never opened.
+                    throw VectorizerException.CollectionFailed(MarkFailed(
+                        name, paths.Root, "its folder exists but is not a collection this server opened (copied in while it ran?)", null));
+                }
+
+                storage.DeleteDirectory(paths.Root);
             }
 
-            var collection = Collection.Create(name, paths, config, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"));
-            FileUtil.SyncDirectory(CollectionsDirectory);
+            Collection collection;
+            try
+            {
+                collection = Collection.Create(name, paths, config, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage);
+                storage.SyncDirectory(CollectionsDirectory);
+            }
+            catch
+            {
+                // The folder is ours and nothing was acknowledged in it: remove what this call made.
+                TryDelete(paths.Root);
+                throw;
+            }
+
             collections[name] = collection;
             return collection;
+        }
+    }
+
+    private void TryDelete(string directory)
+    {
+        try
+        {
+            storage.DeleteDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not remove {Directory} after a failed create", directory);
         }
     }
 
@@ -148,6 +265,11 @@ public sealed class CollectionManager : IDisposable
         lock (metaLock)
         {
             ThrowIfDisposed();
+            if (failed.TryGetValue(name, out var broken))
+            {
+                throw VectorizerException.CollectionFailed(broken);
+            }
+
             if (!collections.TryRemove(name, out collection))
             {
                 return false;
@@ -168,11 +290,11 @@ public sealed class CollectionManager : IDisposable
             }
 
             collection.Close(checkpoint: false);
-            Directory.CreateDirectory(TrashDirectory);
+            storage.CreateDirectory(TrashDirectory);
             var trash = Path.Combine(TrashDirectory, Guid.NewGuid().ToString("N"));
-            Directory.Move(collection.Paths.Root, trash);
-            FileUtil.SyncDirectory(CollectionsDirectory);
-            Directory.Delete(trash, recursive: true);
+            storage.MoveDirectory(collection.Paths.Root, trash);
+            storage.SyncDirectory(CollectionsDirectory);
+            storage.DeleteDirectory(trash);
         }
 
         return true;
@@ -191,11 +313,13 @@ public sealed class CollectionManager : IDisposable
                 {
                     case CreateAlias create:
                         CollectionNames.Validate(create.AliasName, "alias name");
+                        ThrowIfFailed(create.CollectionName);
                         if (!collections.ContainsKey(create.CollectionName))
                         {
                             throw VectorizerException.CollectionNotFound(create.CollectionName);
                         }
 
+                        ThrowIfFailed(create.AliasName);
                         if (collections.ContainsKey(create.AliasName))
                         {
                             throw new VectorizerException(ErrorCode.CollectionAlreadyExists, $"Collection `{create.AliasName}` already exists!");
@@ -214,6 +338,7 @@ public sealed class CollectionManager : IDisposable
                             throw new VectorizerException(ErrorCode.AliasNotFound, $"Alias {rename.OldAliasName} does not exists!");
                         }
 
+                        ThrowIfFailed(rename.NewAliasName);
                         if (collections.ContainsKey(rename.NewAliasName))
                         {
                             throw new VectorizerException(ErrorCode.CollectionAlreadyExists, $"Collection `{rename.NewAliasName}` already exists!");
@@ -228,16 +353,24 @@ public sealed class CollectionManager : IDisposable
         }
     }
 
+    private void ThrowIfFailed(string name)
+    {
+        if (failed.TryGetValue(name, out var broken))
+        {
+            throw VectorizerException.CollectionFailed(broken);
+        }
+    }
+
     private void SaveAliases(Dictionary<string, string> next)
     {
-        FileUtil.WriteAtomic(AliasesFile, JsonSerializer.SerializeToUtf8Bytes(new SortedDictionary<string, string>(next, StringComparer.Ordinal)));
+        FileUtil.WriteAtomic(storage, AliasesFile, JsonSerializer.SerializeToUtf8Bytes(new SortedDictionary<string, string>(next, StringComparer.Ordinal)));
         Volatile.Write(ref aliases, next);
     }
 
     /// <summary>All aliases, or those of one collection, sorted by alias name.</summary>
     public IReadOnlyList<AliasDescription> ListAliases(string? collectionName = null)
     {
-        if (collectionName is not null && !collections.ContainsKey(collectionName))
+        if (collectionName is not null && !collections.ContainsKey(collectionName) && !failed.ContainsKey(collectionName))
         {
             throw VectorizerException.CollectionNotFound(collectionName);
         }

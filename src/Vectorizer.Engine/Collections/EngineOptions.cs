@@ -19,6 +19,12 @@ public sealed class EngineOptions
 
     /// <summary>How often background maintenance (auto-save, vacuum) checks the collections.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Tests only (not configuration): WAL segment size in bytes instead of the collection's <c>wal_capacity_mb</c>, so
+    /// that power-cut tests rotate segments often (the log enforces 64 KiB at least).
+    /// </summary>
+    internal long? WalSegmentBytes { get; init; }
 }
 
 /// <summary>Checkpointing: how much WAL a restart may have to replay.</summary>

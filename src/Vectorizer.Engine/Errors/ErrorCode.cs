@@ -26,6 +26,12 @@ public enum ErrorCode
     CollectionAlreadyExists = 20,
     AliasAlreadyExists = 21,
 
+    /// <summary>
+    /// The collection's folder exists but the collection could not be opened: it is not served, and nothing is created
+    /// over it or deleted until an operator runs <c>vectorizer collection check|repair|quarantine</c>.
+    /// </summary>
+    CollectionFailed = 22,
+
     /// <summary>A vector has the wrong number of dimensions.</summary>
     WrongVectorDimension = 30,
 

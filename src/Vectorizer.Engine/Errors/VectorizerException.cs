@@ -24,6 +24,12 @@ public sealed class VectorizerException : Exception
     public static VectorizerException CollectionNotFound(string name) =>
         new(ErrorCode.CollectionNotFound, $"Collection `{name}` doesn't exist!");
 
+    public static VectorizerException CollectionFailed(Collections.FailedCollection failed) =>
+        new(ErrorCode.CollectionFailed,
+            $"Collection `{failed.Name}` exists on disk but could not be opened ({failed.Reason}). It is not served and its files in " +
+            $"{failed.Path} are kept as they are: stop the server and run `vectorizer collection check {failed.Name}`, then " +
+            $"`vectorizer collection repair {failed.Name}` or `vectorizer collection quarantine {failed.Name}`");
+
     public static VectorizerException PointNotFound(string id) =>
         new(ErrorCode.PointNotFound, $"No point with id {id} found");
 

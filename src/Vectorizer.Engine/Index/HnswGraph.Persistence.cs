@@ -1,12 +1,12 @@
 using System.Buffers.Binary;
-using Vectorizer.Engine.Errors;
+using Vectorizer.Engine.Storage;
 
 namespace Vectorizer.Engine.Index;
 
 public sealed partial class HnswGraph
 {
     private const ulong GraphMagic = 0x3130_5753_4E48_5A56UL; // "VZHNSW01" little-endian
-    private const int GraphFormatVersion = 1;
+    private const int GraphFormatVersion = OnDiskFormat.HnswGraph;
 
     /// <summary>
     /// Writes the links of nodes below <paramref name="nodeCount"/> (links to nodes at or above it are dropped).
@@ -61,18 +61,24 @@ public sealed partial class HnswGraph
         }
     }
 
-    /// <summary>Reads a graph written by <see cref="Save"/>; the number of saved nodes is returned too.</summary>
+    /// <summary>
+    /// Reads a graph written by <see cref="Save"/>; the number of saved nodes is returned too. Bytes that are not such
+    /// a graph throw <see cref="CorruptDataException"/> (a newer version <see cref="UnsupportedFormatException"/>), and
+    /// nothing else: every count, level, link and the entry point is checked before it is used.
+    /// </summary>
     public static (HnswGraph Graph, int NodeCount) Load(ReadOnlySpan<byte> data)
     {
         if (data.Length < 48 || BinaryPrimitives.ReadUInt64LittleEndian(data) != GraphMagic)
         {
-            throw new VectorizerException(ErrorCode.StorageFailure, "Not an HNSW graph file");
+            throw new CorruptDataException("Not an HNSW graph file");
         }
 
         var version = BinaryPrimitives.ReadInt32LittleEndian(data[8..]);
         if (version != GraphFormatVersion)
         {
-            throw new VectorizerException(ErrorCode.StorageFailure, $"Unsupported HNSW graph format {version}");
+            throw version > GraphFormatVersion
+                ? new UnsupportedFormatException($"HNSW graph format {version}; this Vectorizer reads format {GraphFormatVersion}")
+                : new CorruptDataException($"HNSW graph format {version}");
         }
 
         var m = BinaryPrimitives.ReadInt32LittleEndian(data[12..]);
@@ -81,15 +87,25 @@ public sealed partial class HnswGraph
         var nodeCount = BinaryPrimitives.ReadInt32LittleEndian(data[28..]);
         var packed = BinaryPrimitives.ReadInt64LittleEndian(data[32..]);
         var inserted = BinaryPrimitives.ReadInt32LittleEndian(data[40..]);
+        if (m is < 2 or > 512 || efConstruct is < 1 or > 1 << 24 || nodeCount < 0 || nodeCount > (data.Length - 48) / 3 || inserted < 0)
+        {
+            throw new CorruptDataException($"Corrupt HNSW graph header (m {m}, ef_construct {efConstruct}, {nodeCount} nodes)");
+        }
+
         var graph = new HnswGraph(m, efConstruct, seed);
         graph.EnsureCapacity(nodeCount);
         var position = 48;
         for (var node = 0; node < nodeCount; node++)
         {
+            if (position >= data.Length)
+            {
+                throw new CorruptDataException("Corrupt HNSW graph (truncated)");
+            }
+
             var level = data[position++];
             if (level > MaxLevel)
             {
-                throw new VectorizerException(ErrorCode.StorageFailure, "Corrupt HNSW graph (level)");
+                throw new CorruptDataException("Corrupt HNSW graph (level)");
             }
 
             if (level > 0)
@@ -99,11 +115,16 @@ public sealed partial class HnswGraph
 
             for (var layer = 0; layer <= level; layer++)
             {
+                if (data.Length - position < 2)
+                {
+                    throw new CorruptDataException("Corrupt HNSW graph (truncated)");
+                }
+
                 int count = BinaryPrimitives.ReadUInt16LittleEndian(data[position..]);
                 position += 2;
-                if (count > (layer == 0 ? graph.M0 : graph.M))
+                if (count > (layer == 0 ? graph.M0 : graph.M) || count > (data.Length - position) / 4)
                 {
-                    throw new VectorizerException(ErrorCode.StorageFailure, "Corrupt HNSW graph (link count)");
+                    throw new CorruptDataException("Corrupt HNSW graph (link count)");
                 }
 
                 var links = graph.Links(node, layer);
@@ -112,7 +133,7 @@ public sealed partial class HnswGraph
                     var neighbor = BinaryPrimitives.ReadInt32LittleEndian(data[position..]);
                     if ((uint)neighbor >= (uint)nodeCount)
                     {
-                        throw new VectorizerException(ErrorCode.StorageFailure, "Corrupt HNSW graph (neighbour id)");
+                        throw new CorruptDataException("Corrupt HNSW graph (neighbour id)");
                     }
 
                     links[1 + i] = neighbor;
@@ -121,6 +142,17 @@ public sealed partial class HnswGraph
 
                 links[0] = count;
             }
+        }
+
+        if (position != data.Length)
+        {
+            throw new CorruptDataException("Corrupt HNSW graph (bytes after the last node)");
+        }
+
+        // The entry point: none, or a saved node whose level is the one recorded (search descends from it).
+        if (packed != -1 && (packed < 0 || (uint)(int)packed >= (uint)nodeCount || LevelOfEntry(packed) != graph.NodeLevel((int)packed)))
+        {
+            throw new CorruptDataException("Corrupt HNSW graph (entry point)");
         }
 
         graph.entry = packed;

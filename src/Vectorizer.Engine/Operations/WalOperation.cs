@@ -2,10 +2,12 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Sparse;
+using Vectorizer.Engine.Storage;
 
 namespace Vectorizer.Engine.Operations;
 
@@ -108,22 +110,46 @@ public sealed record WalOperation(
         }
     }
 
+    /// <summary>
+    /// Decodes a record body. Bytes that do not form a valid operation of <paramref name="kind"/> (unknown kind,
+    /// truncated or trailing bytes, impossible counts, bad UTF-8 or JSON, unsorted sparse indices, non-finite values)
+    /// throw <see cref="CorruptDataException"/>, and nothing else: any other exception from here is a bug.
+    /// </summary>
     public static WalOperation Decode(byte kind, ReadOnlySpan<byte> body)
     {
         if (!Enum.IsDefined((WalOperationKind)kind))
         {
-            throw new VectorizerException(ErrorCode.StorageFailure, $"Unknown WAL operation kind {kind}");
+            throw new CorruptDataException($"Unknown WAL operation kind {kind}");
         }
 
-        var r = new Reader(body);
-        var count = r.Int();
+        try
+        {
+            var r = new Reader(body);
+            var operation = DecodeBody((WalOperationKind)kind, ref r);
+            if (r.Remaining != 0)
+            {
+                throw new CorruptDataException($"WAL {(WalOperationKind)kind} operation has {r.Remaining} bytes after its end");
+            }
+
+            return operation;
+        }
+        catch (Exception e) when (e is JsonException or DecoderFallbackException or VectorizerException)
+        {
+            // Bad JSON, bad UTF-8, an invalid payload key: what the encoder wrote always parses.
+            throw new CorruptDataException($"WAL {(WalOperationKind)kind} operation does not decode: {e.Message}", e);
+        }
+    }
+
+    private static WalOperation DecodeBody(WalOperationKind kind, ref Reader r)
+    {
+        var count = r.Count(17);
         var ids = new PointId[count];
         for (var i = 0; i < count; i++)
         {
             ids[i] = r.Id();
         }
 
-        var op = new WalOperation((WalOperationKind)kind, ids);
+        var op = new WalOperation(kind, ids);
         switch (op.Kind)
         {
             case WalOperationKind.Upsert:
@@ -140,8 +166,13 @@ public sealed record WalOperation(
                 }
 
                 IReadOnlyDictionary<string, SparseVector>?[]? sparse = null;
-                if (r.Remaining > 0 && r.Byte() == SparseSection)
+                if (r.Remaining > 0)
                 {
+                    if (r.Byte() != SparseSection)
+                    {
+                        throw new CorruptDataException("WAL operation has an unknown trailing section");
+                    }
+
                     sparse = new IReadOnlyDictionary<string, SparseVector>?[count];
                     for (var i = 0; i < count; i++)
                     {
@@ -153,22 +184,22 @@ public sealed record WalOperation(
             case WalOperationKind.SetPayload:
                 var payload = r.Payload();
                 var key = r.String();
-                return op with { Payload = payload, Key = key is null ? null : JsonPath.Parse(key) };
+                return op with { Payload = payload ?? throw new CorruptDataException("WAL set_payload without a payload"), Key = key is null ? null : JsonPath.Parse(key) };
             case WalOperationKind.OverwritePayload:
-                return op with { Payload = r.Payload() };
+                return op with { Payload = r.Payload() ?? throw new CorruptDataException("WAL overwrite_payload without a payload") };
             case WalOperationKind.DeletePayload:
-                var keys = new JsonPath[r.Int()];
+                var keys = new JsonPath[r.Count(4)];
                 for (var i = 0; i < keys.Length; i++)
                 {
-                    keys[i] = JsonPath.Parse(r.String()!);
+                    keys[i] = JsonPath.Parse(r.RequiredString());
                 }
 
                 return op with { Keys = keys };
             case WalOperationKind.DeleteVectors:
-                var names = new string[r.Int()];
+                var names = new string[r.Count(4)];
                 for (var i = 0; i < names.Length; i++)
                 {
-                    names[i] = r.String()!;
+                    names[i] = r.RequiredString();
                 }
 
                 return op with { VectorNames = names };
@@ -261,13 +292,15 @@ public sealed record WalOperation(
 
     private ref struct Reader(ReadOnlySpan<byte> data)
     {
+        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
         private ReadOnlySpan<byte> data = data;
 
         private ReadOnlySpan<byte> Take(int length)
         {
             if (length < 0 || length > data.Length)
             {
-                throw new VectorizerException(ErrorCode.StorageFailure, "Truncated WAL operation");
+                throw new CorruptDataException("Truncated WAL operation");
             }
 
             var slice = data[..length];
@@ -281,22 +314,74 @@ public sealed record WalOperation(
 
         public byte Byte() => Take(1)[0];
 
+        /// <summary>A count of items of at least <paramref name="minItemBytes"/> bytes each: never more than the bytes left allow.</summary>
+        public int Count(int minItemBytes)
+        {
+            var count = Int();
+            if (count < 0 || count > Remaining / minItemBytes)
+            {
+                throw new CorruptDataException($"WAL operation claims {count} items in {Remaining} bytes");
+            }
+
+            return count;
+        }
+
+        private int Length(int elementBytes)
+        {
+            var length = Int();
+            if (length < 0 || length > Remaining / elementBytes)
+            {
+                throw new CorruptDataException($"WAL operation claims {length} elements in {Remaining} bytes");
+            }
+
+            return length;
+        }
+
+        private float[] Floats(int length)
+        {
+            var values = MemoryMarshal.Cast<byte, float>(Take(length * 4)).ToArray();
+            foreach (var value in values)
+            {
+                if (!float.IsFinite(value))
+                {
+                    throw new CorruptDataException("WAL operation holds a NaN or infinite value");
+                }
+            }
+
+            return values;
+        }
+
         public IReadOnlyDictionary<string, SparseVector>? SparseMap()
         {
             var count = Int();
-            if (count < 0)
+            if (count == -1)
             {
                 return null;
+            }
+
+            if (count < 0 || count > Remaining / 8)
+            {
+                throw new CorruptDataException($"WAL operation claims {count} sparse vectors in {Remaining} bytes");
             }
 
             var map = new Dictionary<string, SparseVector>(count, StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
             {
-                var name = String()!;
-                var length = Int();
-                var indices = MemoryMarshal.Cast<byte, uint>(Take(checked(length * 4))).ToArray();
-                var values = MemoryMarshal.Cast<byte, float>(Take(checked(length * 4))).ToArray();
-                map[name] = SparseVector.FromSorted(indices, values);
+                var name = RequiredString();
+                var length = Length(8);
+                var indices = MemoryMarshal.Cast<byte, uint>(Take(length * 4)).ToArray();
+                for (var j = 1; j < indices.Length; j++)
+                {
+                    if (indices[j] <= indices[j - 1])
+                    {
+                        throw new CorruptDataException("WAL sparse vector indices are not strictly increasing");
+                    }
+                }
+
+                if (!map.TryAdd(name, SparseVector.FromSorted(indices, Floats(length))))
+                {
+                    throw new CorruptDataException($"WAL operation names sparse vector `{name}` twice");
+                }
             }
 
             return map;
@@ -307,37 +392,58 @@ public sealed record WalOperation(
             var span = Take(17);
             var high = BinaryPrimitives.ReadUInt64LittleEndian(span[1..]);
             var low = BinaryPrimitives.ReadUInt64LittleEndian(span[9..]);
-            return span[0] == 1 ? PointId.FromUuidParts(high, low) : PointId.FromNumber(low);
+            return span[0] switch
+            {
+                0 when high == 0 => PointId.FromNumber(low),
+                1 => PointId.FromUuidParts(high, low),
+                _ => throw new CorruptDataException($"WAL point id has kind {span[0]}"),
+            };
         }
 
         public string? String()
         {
             var length = Int();
-            return length < 0 ? null : Encoding.UTF8.GetString(Take(length));
+            return length == -1 ? null : StrictUtf8.GetString(Take(length));
         }
+
+        public string RequiredString() => String() ?? throw new CorruptDataException("WAL operation has a null name");
 
         public PointPayload? Payload()
         {
             var length = Int();
-            return length < 0 ? null : PointPayload.FromUtf8(Take(length));
+            if (length == -1)
+            {
+                return null;
+            }
+
+            var bytes = Take(length);
+            var reader = new Utf8JsonReader(bytes);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (reader.BytesConsumed != bytes.Length)
+            {
+                throw new CorruptDataException("WAL payload has bytes after its JSON");
+            }
+
+            return PointPayload.FromElement(document.RootElement);
         }
 
         public IReadOnlyDictionary<string, float[]> VectorMap()
         {
-            var count = Int();
+            var count = Count(8);
             if (count == 1)
             {
-                var name = String()!;
-                var dim = Int();
-                return Operations.VectorMap.Single(name, MemoryMarshal.Cast<byte, float>(Take(checked(dim * 4))).ToArray());
+                var name = RequiredString();
+                return Operations.VectorMap.Single(name, Floats(Length(4)));
             }
 
             var map = new Dictionary<string, float[]>(count, StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
             {
-                var name = String()!;
-                var dim = Int();
-                map[name] = MemoryMarshal.Cast<byte, float>(Take(checked(dim * 4))).ToArray();
+                var name = RequiredString();
+                if (!map.TryAdd(name, Floats(Length(4))))
+                {
+                    throw new CorruptDataException($"WAL operation names vector `{name}` twice");
+                }
             }
 
             return map;

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 using Vectorizer.Engine.Errors;
 
 namespace Vectorizer.Engine.Storage;
@@ -17,17 +16,27 @@ public readonly record struct WalRecord(long Lsn, byte Kind, ReadOnlyMemory<byte
 /// <para>
 /// <see cref="Append"/> writes through to the OS (a process crash cannot lose it); <see cref="WaitDurableAsync"/>
 /// fsyncs. Concurrent waiters share one fsync (group commit): whoever holds the flush gate syncs everything
-/// appended so far, and the others find their LSN already durable.
+/// appended so far, and the others find their LSN already durable. A segment is fsynced before the next one is
+/// created, so only the last segment can end in a torn record.
+/// </para>
+/// <para>
+/// Recovery cuts exactly one kind of damage: a torn or checksum-failing tail of the last segment (or a last segment
+/// whose header never became durable), which holds nothing that was acknowledged as durable. Anything else (damage
+/// in an earlier segment, a missing range of LSNs, a record with a valid checksum and the wrong LSN, a newer format)
+/// throws <see cref="CorruptDataException"/> or <see cref="UnsupportedFormatException"/> and changes nothing on disk.
+/// After a failed fsync the log refuses further writes: the kernel may have dropped the unsynced pages, and a later
+/// fsync that succeeds would acknowledge records behind a hole.
 /// </para>
 /// </summary>
 public sealed class WriteAheadLog : IDisposable
 {
     public const int HeaderSize = 32;
     public const int FrameOverhead = 8 + 8 + 1;
-    public const ushort FormatVersion = 1;
+    public const ushort FormatVersion = OnDiskFormat.WalSegment;
     private const int MaxRecordBytes = 1 << 30;
     private static ReadOnlySpan<byte> Magic => "VZWAL\0\0\0"u8;
 
+    private readonly IStorage storage;
     private readonly string directory;
     private readonly long segmentCapacity;
     private readonly ILogger logger;
@@ -35,15 +44,17 @@ public sealed class WriteAheadLog : IDisposable
     private readonly SemaphoreSlim flushGate = new(1, 1);
     private readonly List<(long FirstLsn, string Path)> segments = [];
 
-    private readonly List<SafeFileHandle> retired = [];
-    private SafeFileHandle? current;
+    private readonly List<IStorageFile> retired = [];
+    private IStorageFile? current;
     private long currentSize;
     private long lastLsn;
     private long durableLsn;
+    private Exception? syncFailure;
     private bool disposed;
 
-    private WriteAheadLog(string directory, long segmentCapacity, ILogger logger)
+    private WriteAheadLog(IStorage storage, string directory, long segmentCapacity, ILogger logger)
     {
+        this.storage = storage;
         this.directory = directory;
         this.segmentCapacity = segmentCapacity;
         this.logger = logger;
@@ -76,7 +87,7 @@ public sealed class WriteAheadLog : IDisposable
                 long total = 0;
                 foreach (var (_, path) in segments)
                 {
-                    total += new FileInfo(path).Length;
+                    total += storage.GetFileLength(path);
                 }
 
                 return total;
@@ -84,155 +95,309 @@ public sealed class WriteAheadLog : IDisposable
         }
     }
 
+    /// <summary>Opens (or creates) a log on the real file system; see <see cref="Open(IStorage, string, long, ILogger, long, Action{WalRecord})"/>.</summary>
+    public static WriteAheadLog Open(string directory, long segmentCapacityBytes, ILogger logger, long afterLsn, Action<WalRecord> replay) =>
+        Open(PhysicalStorage.Instance, directory, segmentCapacityBytes, logger, afterLsn, replay);
+
     /// <summary>
     /// Opens (or creates) the log in <paramref name="directory"/>, passing every intact record with an LSN above
-    /// <paramref name="afterLsn"/> to <paramref name="replay"/> in order. A torn or corrupt tail is cut off with a
-    /// warning; records after it (including later segments) are discarded.
+    /// <paramref name="afterLsn"/> to <paramref name="replay"/> in order. A torn or corrupt tail of the last segment is
+    /// cut off with a warning. An exception from <paramref name="replay"/>, damage anywhere else, or a log that does not
+    /// reach back to <paramref name="afterLsn"/> + 1 throws, and nothing is changed on disk.
     /// </summary>
-    public static WriteAheadLog Open(string directory, long segmentCapacityBytes, ILogger logger, long afterLsn, Action<WalRecord> replay)
+    public static WriteAheadLog Open(IStorage storage, string directory, long segmentCapacityBytes, ILogger logger, long afterLsn, Action<WalRecord> replay)
     {
-        Directory.CreateDirectory(directory);
-        var wal = new WriteAheadLog(directory, Math.Max(segmentCapacityBytes, 1 << 16), logger);
+        FileUtil.CreateDirectoryDurable(storage, directory);
+        var wal = new WriteAheadLog(storage, directory, Math.Max(segmentCapacityBytes, 1 << 16), logger);
         wal.Recover(afterLsn, replay);
         return wal;
     }
 
-    private void Recover(long afterLsn, Action<WalRecord> replay)
+    /// <summary>What <see cref="ReadSegment"/> found at the end of a segment.</summary>
+    private enum SegmentEnd
     {
-        foreach (var file in Directory.EnumerateFiles(directory, "*.wal"))
+        Intact,
+        TornTail,
+        TornHeader,
+    }
+
+    /// <summary>
+    /// Reads the log in <paramref name="directory"/> without changing anything: replays every intact record above
+    /// <paramref name="afterLsn"/> and says what <see cref="Open(IStorage, string, long, ILogger, long, Action{WalRecord})"/>
+    /// would cut. Throws what Open throws (<see cref="CorruptDataException"/>, <see cref="UnsupportedFormatException"/>,
+    /// or the replay's exception). <paramref name="position"/>, when given, hears where each record starts.
+    /// </summary>
+    public static WalScan Scan(IStorage storage, string directory, long afterLsn, Action<WalRecord> replay, Action<long, string, long>? position = null)
+    {
+        var segments = new List<WalSegment>();
+        foreach (var file in storage.ListFiles(directory))
         {
-            var stem = Path.GetFileNameWithoutExtension(file);
-            if (long.TryParse(stem, NumberStyles.None, CultureInfo.InvariantCulture, out var first))
+            if (file.EndsWith(".wal", StringComparison.Ordinal) &&
+                long.TryParse(Path.GetFileNameWithoutExtension(file), NumberStyles.None, CultureInfo.InvariantCulture, out var first))
             {
-                segments.Add((first, file));
+                segments.Add(new WalSegment(first, file));
             }
         }
 
-        foreach (var stale in Directory.EnumerateFiles(directory, "*.tmp"))
+        segments.Sort((a, b) => a.FirstLsn.CompareTo(b.FirstLsn));
+        if (segments.Count > 0 && segments[0].FirstLsn > afterLsn + 1)
         {
-            File.Delete(stale);
+            throw new CorruptDataException(
+                $"WAL in {directory} starts at LSN {segments[0].FirstLsn}, but the state it replays onto ends at LSN {afterLsn}: " +
+                $"operations {afterLsn + 1}..{segments[0].FirstLsn - 1} are in neither");
         }
 
-        segments.Sort((a, b) => a.FirstLsn.CompareTo(b.FirstLsn));
+        // Replay while verifying; the one cut there may be is made by the caller once everything was read (a replay
+        // exception or damage further on leaves the files as they are).
         long expected = -1;
+        WalTornTail? torn = null;
         for (var i = 0; i < segments.Count; i++)
         {
             var (first, path) = segments[i];
             if (expected >= 0 && first != expected)
             {
-                logger.LogWarning("WAL segment {Path} starts at LSN {First} but {Expected} was expected; discarding it and later segments", path, first, expected);
-                DropSegmentsFrom(i);
-                break;
+                throw new CorruptDataException($"WAL segment {path} starts at LSN {first} but {expected} was expected: operations are missing");
             }
 
-            var (validEnd, last, intact) = ReadSegment(path, first, afterLsn, replay);
+            var (validEnd, last, end, length) = ReadSegment(storage, path, first, afterLsn, replay, position);
+            if (end != SegmentEnd.Intact && i < segments.Count - 1)
+            {
+                throw new CorruptDataException(
+                    $"WAL segment {path} is damaged after LSN {last} (byte {validEnd}), but a later segment exists, so it had been fsynced: not a torn tail");
+            }
+
+            if (end != SegmentEnd.Intact)
+            {
+                torn = new WalTornTail(path, end == SegmentEnd.TornHeader, Math.Max(validEnd, 0), last, length - Math.Max(validEnd, 0));
+            }
+
             expected = last + 1;
-            if (validEnd < 0)
+        }
+
+        var lastLsn = segments.Count == 0 ? 0 : expected - 1;
+        return new WalScan(segments, lastLsn, torn, segments.Count > 0 && lastLsn < afterLsn);
+    }
+
+    private void Recover(long afterLsn, Action<WalRecord> replay)
+    {
+        var scan = Scan(storage, directory, afterLsn, replay);
+        segments.AddRange(scan.Segments.Select(s => (s.FirstLsn, s.Path)));
+        if (scan.TornTail is { } torn)
+        {
+            if (torn.Header)
             {
-                logger.LogWarning("WAL segment {Path} has a torn header; discarding it and later segments", path);
-                DropSegmentsFrom(i);
-                break;
+                logger.LogWarning("WAL segment {Path} has a torn header (a rotation that never completed); removing it", torn.Path);
+                DropSegmentsFrom(segments.Count - 1);
             }
-
-            if (!intact)
+            else
             {
-                logger.LogWarning("WAL segment {Path}: torn or corrupt record after LSN {Last}; truncating at byte {Offset}", path, last, validEnd);
-                using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
-                {
-                    RandomAccess.SetLength(handle, validEnd);
-                    RandomAccess.FlushToDisk(handle);
-                }
-
-                DropSegmentsFrom(i + 1);
-                break;
+                logger.LogWarning("WAL segment {Path}: torn or corrupt record after LSN {Last}; truncating at byte {Offset} ({Bytes} bytes never acknowledged as durable)", torn.Path, torn.LastLsn, torn.ValidEnd, torn.DroppedBytes);
+                using var handle = storage.OpenFile(torn.Path, StorageOpenMode.Open);
+                handle.SetLength(torn.ValidEnd);
+                handle.Flush();
             }
         }
 
-        if (segments.Count > 0 && expected - 1 < afterLsn)
+        if (scan.EndsBeforeCheckpoint)
         {
             // Everything the log holds is older than the checkpoint (its tail was lost after the checkpoint was
             // written): start over at afterLsn + 1 so LSNs stay contiguous within the log.
-            logger.LogWarning("WAL in {Directory} ends at LSN {Last}, before the checkpoint at {Checkpoint}; starting a new log", directory, expected - 1, afterLsn);
+            logger.LogWarning("WAL in {Directory} ends at LSN {Last}, before the checkpoint at {Checkpoint}; starting a new log", directory, scan.LastLsn, afterLsn);
             DropSegmentsFrom(0);
         }
 
         if (segments.Count > 0)
         {
             var (first, path) = segments[^1];
-            current = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            currentSize = RandomAccess.GetLength(current);
-            lastLsn = Math.Max(expected - 1, first - 1);
+            current = storage.OpenFile(path, StorageOpenMode.Open);
+            currentSize = current.Length;
+            lastLsn = Math.Max(scan.LastLsn, first - 1);
+
+            // After a killed process, what was read may be only in the page cache: the last segment's records and even
+            // its name. Make both durable before anything is acknowledged on top of them (a later fsync of the file
+            // alone would not save a name that was never synced).
+            current.Flush();
+            storage.SyncDirectory(directory);
         }
 
         lastLsn = Math.Max(lastLsn, afterLsn);
         durableLsn = lastLsn;
     }
 
+    /// <summary>
+    /// Removes every record after <paramref name="lsn"/> from a closed log, and anything unreadable (an operator's repair,
+    /// accepting the loss): the segment holding <paramref name="lsn"/> + 1, or the first damage after
+    /// <paramref name="lsn"/>, is cut there and later segments are deleted. Works on a damaged log (it only follows
+    /// the framing). Returns how many intact records were removed.
+    /// </summary>
+    public static long TruncateAfter(IStorage storage, string directory, long lsn)
+    {
+        var segments = new List<WalSegment>();
+        foreach (var file in storage.ListFiles(directory))
+        {
+            if (file.EndsWith(".wal", StringComparison.Ordinal) &&
+                long.TryParse(Path.GetFileNameWithoutExtension(file), NumberStyles.None, CultureInfo.InvariantCulture, out var first))
+            {
+                segments.Add(new WalSegment(first, file));
+            }
+        }
+
+        segments.Sort((a, b) => a.FirstLsn.CompareTo(b.FirstLsn));
+        long removed = 0;
+        var cut = false;
+        foreach (var (first, path) in segments)
+        {
+            var bytes = storage.ReadAllBytes(path);
+            var headerOk = bytes.Length >= HeaderSize && bytes.AsSpan(0, 8).SequenceEqual(Magic) &&
+                BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(24)) == Crc32C.Compute(bytes.AsSpan(0, 24));
+            if (cut || first > lsn + 1 || !headerOk)
+            {
+                removed += headerOk ? CountFrames(bytes, HeaderSize, long.MinValue).Count : 0;
+                storage.DeleteFile(path);
+                cut = true;
+                continue;
+            }
+
+            var (_, end, stopped) = CountFrames(bytes, HeaderSize, lsn, first);
+            if (stopped)
+            {
+                removed += CountFrames(bytes, (int)end, long.MinValue).Count;
+                using var handle = storage.OpenFile(path, StorageOpenMode.Open);
+                handle.SetLength(end);
+                handle.Flush();
+                cut = true;
+            }
+        }
+
+        storage.SyncDirectory(directory);
+        return removed;
+    }
+
+    /// <summary>
+    /// Walks intact frames from <paramref name="at"/>; stops at the first frame that is damaged, or (with
+    /// <paramref name="firstLsn"/>) whose LSN is above <paramref name="keepUpTo"/>. Returns the frames passed, where it
+    /// stopped, and whether it stopped before the end of the file.
+    /// </summary>
+    private static (long Count, long End, bool Stopped) CountFrames(byte[] bytes, int at, long keepUpTo, long firstLsn = 0)
+    {
+        long count = 0;
+        var lsn = firstLsn - 1;
+        while (at < bytes.Length)
+        {
+            if (bytes.Length - at < 8)
+            {
+                return (count, at, true);
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+            if (length < 9 || length > bytes.Length - at - 8 || Crc32C.Compute(bytes.AsSpan(at + 8, length)) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4)))
+            {
+                return (count, at, true);
+            }
+
+            var recordLsn = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(at + 8));
+            if (keepUpTo != long.MinValue && (recordLsn > keepUpTo || recordLsn != lsn + 1))
+            {
+                return (count, at, true);
+            }
+
+            lsn = recordLsn;
+            count++;
+            at += 8 + length;
+        }
+
+        return (count, at, false);
+    }
+
     private void DropSegmentsFrom(int index)
     {
         for (var j = segments.Count - 1; j >= index; j--)
         {
-            File.Delete(segments[j].Path);
+            storage.DeleteFile(segments[j].Path);
             segments.RemoveAt(j);
         }
 
-        FileUtil.SyncDirectory(directory);
+        storage.SyncDirectory(directory);
     }
 
-    /// <summary>Reads one segment; returns the end of the last intact record, the last LSN seen, and whether the file was intact.</summary>
-    private (long ValidEnd, long LastLsn, bool Intact) ReadSegment(string path, long firstLsn, long afterLsn, Action<WalRecord> replay)
+    /// <summary>
+    /// Reads one segment, passing records above <paramref name="afterLsn"/> to <paramref name="replay"/>; returns the
+    /// end of the last intact record, the last LSN seen, how the segment ends, and its length.
+    /// </summary>
+    private static (long ValidEnd, long LastLsn, SegmentEnd End, long Length) ReadSegment(
+        IStorage storage, string path, long firstLsn, long afterLsn, Action<WalRecord> replay, Action<long, string, long>? position = null)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < HeaderSize || !ValidHeader(bytes, firstLsn))
+        var bytes = storage.ReadAllBytes(path);
+        if (bytes.Length < HeaderSize || !ValidHeader(path, bytes, firstLsn))
         {
-            return (-1, firstLsn - 1, false);
+            if (bytes.Length > HeaderSize)
+            {
+                throw new CorruptDataException($"WAL segment {path} has a damaged header but holds records");
+            }
+
+            return (-1, firstLsn - 1, SegmentEnd.TornHeader, bytes.Length);
         }
 
-        var position = HeaderSize;
+        var at = HeaderSize;
         var lsn = firstLsn - 1;
-        while (position < bytes.Length)
+        while (at < bytes.Length)
         {
-            if (bytes.Length - position < 8)
+            if (bytes.Length - at < 8)
             {
-                return (position, lsn, false);
+                return (at, lsn, SegmentEnd.TornTail, bytes.Length);
             }
 
-            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(position));
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(position + 4));
-            if (length < 9 || length > MaxRecordBytes || length > bytes.Length - position - 8)
+            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 4));
+            if (length < 9 || length > MaxRecordBytes || length > bytes.Length - at - 8)
             {
-                return (position, lsn, false);
+                return (at, lsn, SegmentEnd.TornTail, bytes.Length);
             }
 
-            var body = bytes.AsMemory(position + 8, length);
+            var body = bytes.AsMemory(at + 8, length);
             if (Crc32C.Compute(body.Span) != crc)
             {
-                return (position, lsn, false);
+                return (at, lsn, SegmentEnd.TornTail, bytes.Length);
             }
 
             var recordLsn = BinaryPrimitives.ReadInt64LittleEndian(body.Span);
             if (recordLsn != lsn + 1)
             {
-                return (position, lsn, false);
+                throw new CorruptDataException($"WAL segment {path}: record at byte {at} has LSN {recordLsn} and a valid checksum, but {lsn + 1} was expected");
             }
 
             lsn = recordLsn;
+            position?.Invoke(lsn, path, at);
             if (lsn > afterLsn)
             {
                 replay(new WalRecord(lsn, body.Span[8], body[9..]));
             }
 
-            position += 8 + length;
+            at += 8 + length;
         }
 
-        return (position, lsn, true);
+        return (at, lsn, SegmentEnd.Intact, bytes.Length);
     }
 
-    private static bool ValidHeader(ReadOnlySpan<byte> bytes, long firstLsn) =>
-        bytes[..8].SequenceEqual(Magic) &&
-        BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]) == FormatVersion &&
-        BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]) == firstLsn &&
-        BinaryPrimitives.ReadUInt32LittleEndian(bytes[24..]) == Crc32C.Compute(bytes[..24]);
+    /// <summary>True for a valid header; false for a torn one; throws for a newer version or a header that contradicts the file name.</summary>
+    private static bool ValidHeader(string path, ReadOnlySpan<byte> bytes, long firstLsn)
+    {
+        if (!bytes[..8].SequenceEqual(Magic) || BinaryPrimitives.ReadUInt32LittleEndian(bytes[24..]) != Crc32C.Compute(bytes[..24]))
+        {
+            return false;
+        }
+
+        var version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]);
+        if (version != FormatVersion)
+        {
+            throw new UnsupportedFormatException($"WAL segment {path} has format version {version}; this Vectorizer reads version {FormatVersion} (written by a newer version?)");
+        }
+
+        var headerLsn = BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]);
+        return headerLsn == firstLsn
+            ? true
+            : throw new CorruptDataException($"WAL segment {path} says it starts at LSN {headerLsn}, its name says {firstLsn}");
+    }
 
     private static void WriteHeader(Span<byte> header, long firstLsn)
     {
@@ -258,6 +423,7 @@ public sealed class WriteAheadLog : IDisposable
             lock (appendLock)
             {
                 ObjectDisposedException.ThrowIf(disposed, this);
+                ThrowIfSyncFailed();
                 var lsn = lastLsn + 1;
                 var span = frame.AsSpan(0, frameLength);
                 BinaryPrimitives.WriteInt32LittleEndian(span, 9 + body.Length);
@@ -265,14 +431,14 @@ public sealed class WriteAheadLog : IDisposable
                 span[16] = kind;
                 body.CopyTo(span[17..]);
                 BinaryPrimitives.WriteUInt32LittleEndian(span[4..], Crc32C.Compute(span[8..]));
-                if (current is null || (currentSize + frameLength > segmentCapacity && currentSize > HeaderSize))
-                {
-                    Rotate(lsn);
-                }
-
                 try
                 {
-                    RandomAccess.Write(current!, span, currentSize);
+                    if (current is null || (currentSize + frameLength > segmentCapacity && currentSize > HeaderSize))
+                    {
+                        Rotate(lsn);
+                    }
+
+                    current!.Write(span, currentSize);
                 }
                 catch (IOException e)
                 {
@@ -295,23 +461,63 @@ public sealed class WriteAheadLog : IDisposable
     {
         if (current is not null)
         {
-            // The old segment must be durable before any later LSN can be reported durable. Its handle is
-            // retired rather than closed: a concurrent flusher may still be syncing it.
-            RandomAccess.FlushToDisk(current);
+            // The old segment must be durable before any later LSN can be reported durable (and before a later
+            // segment exists: recovery cuts torn tails in the last segment only). Its handle is retired rather than
+            // closed: a concurrent flusher may still be syncing it.
+            SyncOrPoison(current);
             retired.Add(current);
+            current = null;
             Interlocked.Exchange(ref durableLsn, Math.Max(Interlocked.Read(ref durableLsn), firstLsn - 1));
         }
 
         var path = Path.Combine(directory, firstLsn.ToString("D20", CultureInfo.InvariantCulture) + ".wal");
-        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
-        Span<byte> header = stackalloc byte[HeaderSize];
-        WriteHeader(header, firstLsn);
-        RandomAccess.Write(handle, header, 0);
-        RandomAccess.FlushToDisk(handle);
-        FileUtil.SyncDirectory(directory);
-        segments.Add((firstLsn, path));
+        var handle = storage.OpenFile(path, StorageOpenMode.Create);
+        try
+        {
+            Span<byte> header = stackalloc byte[HeaderSize];
+            WriteHeader(header, firstLsn);
+            handle.Write(header, 0);
+            SyncOrPoison(handle);
+            storage.SyncDirectory(directory);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        if (segments.Count == 0 || segments[^1].FirstLsn != firstLsn)
+        {
+            segments.Add((firstLsn, path));
+        }
+
         current = handle;
         currentSize = HeaderSize;
+    }
+
+    /// <summary>fsyncs <paramref name="file"/>; a failure poisons the log (see the type's remarks).</summary>
+    private void SyncOrPoison(IStorageFile file)
+    {
+        try
+        {
+            file.Flush();
+        }
+        catch (IOException e)
+        {
+            Volatile.Write(ref syncFailure, e);
+            throw new VectorizerException(ErrorCode.StorageFailure, $"Write-ahead log fsync failed: {e.Message}; the log accepts no more writes until the collection is reopened", e);
+        }
+    }
+
+    private void ThrowIfSyncFailed()
+    {
+        if (Volatile.Read(ref syncFailure) is { } failure)
+        {
+            throw new VectorizerException(
+                ErrorCode.StorageFailure,
+                $"Write-ahead log in {directory} failed an fsync earlier ({failure.Message}); it accepts no more writes until the collection is reopened (restart the server)",
+                failure);
+        }
     }
 
     /// <summary>Returns once every record up to <paramref name="lsn"/> is on stable storage.</summary>
@@ -330,21 +536,20 @@ public sealed class WriteAheadLog : IDisposable
                 return;
             }
 
-            SafeFileHandle handle;
+            IStorageFile? handle;
             long target;
             lock (appendLock)
             {
-                handle = current!;
+                ThrowIfSyncFailed();
+                ObjectDisposedException.ThrowIf(disposed, this);
+                handle = current;
                 target = lastLsn;
             }
 
-            try
+            // No current segment: a rotation failed after syncing (and retiring) the previous one.
+            if (handle is not null)
             {
-                RandomAccess.FlushToDisk(handle);
-            }
-            catch (IOException e)
-            {
-                throw new VectorizerException(ErrorCode.StorageFailure, $"Write-ahead log fsync failed: {e.Message}", e);
+                SyncOrPoison(handle);
             }
 
             Interlocked.Exchange(ref durableLsn, Math.Max(Interlocked.Read(ref durableLsn), target));
@@ -378,9 +583,10 @@ public sealed class WriteAheadLog : IDisposable
         {
             lock (appendLock)
             {
+                ThrowIfSyncFailed();
                 if (current is not null && !disposed)
                 {
-                    RandomAccess.FlushToDisk(current);
+                    SyncOrPoison(current);
                 }
 
                 Interlocked.Exchange(ref durableLsn, lastLsn);
@@ -402,14 +608,14 @@ public sealed class WriteAheadLog : IDisposable
             var removed = false;
             while (segments.Count > 1 && segments[1].FirstLsn - 1 <= lsn)
             {
-                File.Delete(segments[0].Path);
+                storage.DeleteFile(segments[0].Path);
                 segments.RemoveAt(0);
                 removed = true;
             }
 
             if (removed)
             {
-                FileUtil.SyncDirectory(directory);
+                storage.SyncDirectory(directory);
             }
         }
     }
@@ -422,7 +628,7 @@ public sealed class WriteAheadLog : IDisposable
         {
             foreach (var (first, path) in segments)
             {
-                ReadSegment(path, first, afterLsn, r => records.Add(new WalRecord(r.Lsn, r.Kind, r.Body.ToArray())));
+                ReadSegment(storage, path, first, afterLsn, r => records.Add(new WalRecord(r.Lsn, r.Kind, r.Body.ToArray())));
             }
         }
 
@@ -457,14 +663,54 @@ public sealed class WriteAheadLog : IDisposable
                 handle.Dispose();
             }
 
+            retired.Clear();
             if (current is not null)
             {
-                RandomAccess.FlushToDisk(current);
-                current.Dispose();
-            }
+                try
+                {
+                    if (syncFailure is null)
+                    {
+                        current.Flush();
 
-            // Everything is on disk: waiters still queued find their LSN durable instead of a closed handle.
-            Interlocked.Exchange(ref durableLsn, lastLsn);
+                        // Everything is on disk: waiters still queued find their LSN durable instead of a closed handle.
+                        Interlocked.Exchange(ref durableLsn, lastLsn);
+                    }
+                }
+                catch (IOException e)
+                {
+                    Volatile.Write(ref syncFailure, e);
+                    logger.LogError(e, "WAL in {Directory}: the fsync on close failed; operations after LSN {Durable} may be lost", directory, durableLsn);
+                }
+                finally
+                {
+                    current.Dispose();
+                }
+            }
+            else
+            {
+                Interlocked.Exchange(ref durableLsn, lastLsn);
+            }
         }
     }
+}
+
+/// <summary>One segment file of a log: the first LSN it holds (its name) and its path.</summary>
+public readonly record struct WalSegment(long FirstLsn, string Path);
+
+/// <summary>The torn end of a log's last segment: what recovery cuts (nothing in it was acknowledged as durable).</summary>
+/// <param name="Path">The segment.</param>
+/// <param name="Header">True when the segment's header itself is torn (a rotation cut short): the file is removed.</param>
+/// <param name="ValidEnd">Where the intact records end (the file is truncated there).</param>
+/// <param name="LastLsn">The last intact record's LSN.</param>
+/// <param name="DroppedBytes">Bytes after <paramref name="ValidEnd"/>.</param>
+public sealed record WalTornTail(string Path, bool Header, long ValidEnd, long LastLsn, long DroppedBytes);
+
+/// <summary>What reading a log found, before recovery changes anything (see <see cref="WriteAheadLog.Scan"/>).</summary>
+/// <param name="Segments">The segments, in order.</param>
+/// <param name="LastLsn">The last intact record's LSN (0 when the log is empty).</param>
+/// <param name="TornTail">The torn end of the last segment, when there is one.</param>
+/// <param name="EndsBeforeCheckpoint">True when every record is at or below the checkpoint (the log is started over).</param>
+public sealed record WalScan(IReadOnlyList<WalSegment> Segments, long LastLsn, WalTornTail? TornTail, bool EndsBeforeCheckpoint)
+{
+    public long FirstLsn => Segments.Count == 0 ? 0 : Segments[0].FirstLsn;
 }

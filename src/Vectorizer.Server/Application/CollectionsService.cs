@@ -23,7 +23,7 @@ public sealed class CollectionsService(CollectionManager manager)
     {
         var collection = manager.TryGet(nameOrAlias);
         call.Access.Demand(level, collection?.Name ?? nameOrAlias);
-        return collection ?? throw VectorizerException.CollectionNotFound(nameOrAlias);
+        return collection ?? manager.Get(nameOrAlias); // throws: 404, or 409 for a collection that could not be opened
     }
 
     /// <summary>Collection names the caller may see, sorted.</summary>
@@ -39,7 +39,7 @@ public sealed class CollectionsService(CollectionManager manager)
     {
         var collection = manager.TryGet(nameOrAlias);
         call.Access.Demand(AccessLevel.Read, collection?.Name ?? nameOrAlias);
-        return collection is not null;
+        return manager.Exists(nameOrAlias); // a collection that could not be opened still holds its name
     }
 
     public Collection Create(CallContext call, string name, CollectionConfig config)
@@ -74,8 +74,12 @@ public sealed class CollectionsService(CollectionManager manager)
         manager.UpdateAliases(operations);
     }
 
-    public UpdateResult CreatePayloadIndex(CallContext call, string nameOrAlias, string field, PayloadFieldSchema schema) =>
-        Resolve(call, nameOrAlias, AccessLevel.Manage).CreatePayloadIndex(field, schema);
+    public UpdateResult CreatePayloadIndex(CallContext call, string nameOrAlias, string field, PayloadFieldSchema schema)
+    {
+        var collection = Resolve(call, nameOrAlias, AccessLevel.Manage);
+        StrictMode.CheckCreatePayloadIndex(collection, field);
+        return collection.CreatePayloadIndex(field, schema);
+    }
 
     public UpdateResult DeletePayloadIndex(CallContext call, string nameOrAlias, string field) =>
         Resolve(call, nameOrAlias, AccessLevel.Manage).DeletePayloadIndex(field);

@@ -27,6 +27,7 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
     public async Task<Served<IReadOnlyList<ScoredPoint>>> SearchTextAsync(CallContext call, string collection, TextSearchRequest request, CancellationToken cancellationToken)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQuery(target, new QueryRequest { Limit = request.Limit, Filter = request.Filter });
         return new(target, await ingestion.SearchTextAsync(target, request, cancellationToken).ConfigureAwait(false));
     }
 
@@ -36,7 +37,11 @@ public sealed class DocumentsService(CollectionsService collections, IngestionSe
 
     private Collection CreateWithConfiguredEmbedders(CallContext call, string name)
     {
-        var embedding = settings.Embedding.ToEmbeddingConfig() ?? throw VectorizerException.CollectionNotFound(name);
+        if (settings.Embedding.ToEmbeddingConfig() is not { } embedding)
+        {
+            return collections.Resolve(call, name, AccessLevel.Write); // 404, or 409 for a collection that could not be opened
+        }
+
         return TextCollections.CreateOrGet(
             embedding,
             collections.Manager.Options.HnswDefaults,

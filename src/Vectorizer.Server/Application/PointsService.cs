@@ -24,12 +24,18 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     public async ValueTask<Served<UpdateResult>> UpdateAsync(CallContext call, string collection, UpdateOperation operation, bool wait, CancellationToken cancellationToken)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Write);
+        StrictMode.CheckUpdate(target, operation);
         return new(target, await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false));
     }
 
     public async ValueTask<Served<IReadOnlyList<UpdateResult>>> UpdateBatchAsync(CallContext call, string collection, IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Write);
+        foreach (var operation in operations)
+        {
+            StrictMode.CheckUpdate(target, operation);
+        }
+
         return new(target, await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false));
     }
 
@@ -42,6 +48,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     public Served<ScrollResult> Scroll(CallContext call, string collection, ScrollRequest request)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckScroll(target, request);
         issues.ObserveFilter(target, request.Filter);
         return new(target, target.Scroll(request));
     }
@@ -49,6 +56,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     public Served<long> Count(CallContext call, string collection, Filter? filter)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckCount(target, filter);
         issues.ObserveFilter(target, filter);
         return new(target, target.Count(filter));
     }
@@ -61,6 +69,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     public Served<IReadOnlyList<ScoredPoint>> Query(CallContext call, string collection, QueryRequest request)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQuery(target, request);
         return new(target, target.Query(Prepare(call, target, request)));
     }
 
@@ -68,6 +77,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     public Served<IReadOnlyList<IReadOnlyList<ScoredPoint>>> QueryBatch(CallContext call, string collection, IReadOnlyList<QueryRequest> requests)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQueryBatch(target, requests);
         var prepared = new List<QueryRequest>(requests.Count);
         foreach (var request in requests)
         {
@@ -87,6 +97,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     public Served<GroupsAnswer> QueryGroups(CallContext call, string collection, GroupsRequest request, GroupLookup? lookup = null)
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
+        StrictMode.CheckQuery(target, request.Query);
         var groups = target.QueryGroups(request with { Query = Prepare(call, target, request.Query) });
         if (lookup is null)
         {
@@ -118,6 +129,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         issues.ObserveFilter(target, request.Filter);
+        StrictMode.CheckCount(target, request.Filter);
         return new(target, target.Facet(request));
     }
 
@@ -126,6 +138,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     {
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         issues.ObserveFilter(target, request.Filter);
+        StrictMode.CheckCount(target, request.Filter);
         return new(target, target.SearchMatrix(request));
     }
 

@@ -47,6 +47,9 @@ public static class ConfigLoader
         ["VECTORIZER_DATA_DIR"] = "server:data_dir",
         ["VECTORIZER_LOG_LEVEL"] = "logging:level",
         ["VECTORIZER_LOG_FORMAT"] = "logging:format",
+        ["VECTORIZER_API_KEY"] = "auth:api_key",
+        ["VECTORIZER_READ_ONLY_API_KEY"] = "auth:read_only_api_key",
+        ["VECTORIZER_JWT_SECRET"] = "auth:jwt_secret",
     };
 
     private const string EnvironmentPrefix = "VECTORIZER_";
@@ -230,7 +233,7 @@ public static class ConfigLoader
     /// <summary>
     /// The effective settings (or one section) as YAML, in the keys the loader reads, so the output loads back to the
     /// same settings. Values whose key names a secret (<c>*key*</c>, <c>*secret*</c>, <c>*token*</c>, <c>*password*</c>;
-    /// not <c>*_env</c>/<c>*_file</c>, which say where a secret is) are masked.
+    /// not <c>*_env</c>/<c>*_file</c>/<c>*_path</c>, which say where a secret is) are masked.
     /// </summary>
     public static string ToYaml(object settings) =>
         new SerializerBuilder().WithIndentedSequences().Build().Serialize(Tree(settings));
@@ -262,7 +265,7 @@ public static class ConfigLoader
     public static bool IsSecret(string key)
     {
         var words = key.ToLowerInvariant().Split('_');
-        return words[^1] is not ("env" or "file")
+        return words[^1] is not ("env" or "file" or "path")
             && words.Any(w => w is "key" or "apikey" or "secret" or "token" or "password" or "passwd");
     }
 }

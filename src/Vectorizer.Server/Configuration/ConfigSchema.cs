@@ -74,7 +74,12 @@ internal sealed class SchemaWalk(YamlPositions positions, IReadOnlyDictionary<st
     {
         if (target is VectorizerSettings && ConfigSections.NotYetImplemented.Contains(child.Key))
         {
-            Issues.Add(Locate(new ConfigIssue(path, "this section is not implemented in this version and is ignored", IsWarning: true), valueColumn: false));
+            // A switch that turns on a feature this version lacks is refused: the operator would believe it works.
+            var switchedOn = child.AsEnumerable(makePathsRelative: false)
+                .FirstOrDefault(e => e.Key.EndsWith(":enabled", StringComparison.OrdinalIgnoreCase) && bool.TryParse(e.Value, out var on) && on);
+            Issues.Add(switchedOn.Key is { } enabledKey
+                ? Locate(new ConfigIssue(ConfigLoader.DisplayPath(enabledKey), "turns on a feature this version does not have; remove the section or set it to false"), valueColumn: true)
+                : Locate(new ConfigIssue(path, "this section is not implemented in this version and is ignored", IsWarning: true), valueColumn: false));
         }
         else if (target is CollectionDefaults && child.Key is "dimension" or "metric" or "quantization" or "compression")
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Ingestion.Files;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Configuration;
 
@@ -62,6 +63,9 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
+        new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
+        new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
+        new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
     ];
 
     /// <summary>
@@ -70,7 +74,7 @@ public static class ConfigSections
     /// </summary>
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "performance", "replication", "auth", "rate_limit", "security", "monitoring", "tls",
+        "performance", "replication", "monitoring",
         "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
     };
 
@@ -104,6 +108,11 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
         if (string.IsNullOrWhiteSpace(s.DataDir))
         {
             yield return ("data_dir", "must not be empty");
+        }
+
+        foreach (var (key, message) in new TlsValidator().Check(s.Tls))
+        {
+            yield return ("tls." + key, message);
         }
     }
 }
@@ -185,6 +194,16 @@ public sealed class LimitsValidator : SectionValidator<LimitsSection>
         if (s.MaxBatch < 1)
         {
             yield return ("max_batch", "must be at least 1");
+        }
+
+        if (s.MaxConcurrentRequests < 0)
+        {
+            yield return ("max_concurrent_requests", "must be 0 (no limit) or more");
+        }
+
+        if (s.QueueLimit < 0)
+        {
+            yield return ("queue_limit", "must be 0 or more");
         }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Vectorizer.Engine.Collections;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Configuration;
 
@@ -29,6 +30,15 @@ public sealed class VectorizerSettings
     /// <summary>Keeps collections in step with directories: watched, debounced, indexed by the file indexer.</summary>
     [ConfigurationKeyName("file_watcher")]
     public FileWatcherSection FileWatcher { get; set; } = new();
+
+    /// <summary>API keys and JWTs (see <see cref="Security.Authenticator"/>).</summary>
+    public AuthSection Auth { get; set; } = new();
+
+    [ConfigurationKeyName("rate_limit")]
+    public RateLimitSection RateLimit { get; set; } = new();
+
+    /// <summary>Where requests may name files (<see cref="Security.AllowedPaths"/>).</summary>
+    public SecuritySection Security { get; set; } = new();
 
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
@@ -62,6 +72,9 @@ public sealed class ServerSection
 
     [ConfigurationKeyName("data_dir")]
     public string DataDir { get; set; } = "./data";
+
+    /// <summary>HTTPS (only) with these PEM files.</summary>
+    public TlsSection Tls { get; set; } = new();
 }
 
 public sealed class LoggingSection
@@ -138,6 +151,14 @@ public sealed class LimitsSection
     /// <summary>Most points accepted in one upsert or vector update.</summary>
     [ConfigurationKeyName("max_batch")]
     public int MaxBatch { get; set; } = 10000;
+
+    /// <summary>Requests served at once (0: no limit); the rest wait in a queue of <see cref="QueueLimit"/>, then get 503.</summary>
+    [ConfigurationKeyName("max_concurrent_requests")]
+    public int MaxConcurrentRequests { get; set; }
+
+    /// <summary>Requests that may wait for a slot when <see cref="MaxConcurrentRequests"/> are running.</summary>
+    [ConfigurationKeyName("queue_limit")]
+    public int QueueLimit { get; set; } = 64;
 }
 
 /// <summary>

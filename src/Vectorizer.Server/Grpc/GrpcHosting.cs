@@ -60,10 +60,11 @@ public static class GrpcHosting
     {
         if (app.Services.GetRequiredService<GrpcEndpoint>().Enabled)
         {
-            app.MapGrpcService<QdrantGrpcService>();
-            app.MapGrpcService<CollectionsGrpcService>();
-            app.MapGrpcService<PointsGrpcService>();
-            app.MapGrpcService<SnapshotsGrpcService>();
+            // Each rpc carries the access it needs (GrpcAccess), checked by the same security pipeline as REST.
+            app.MapGrpcService<QdrantGrpcService>().WithRpcAccess();
+            app.MapGrpcService<CollectionsGrpcService>().WithRpcAccess();
+            app.MapGrpcService<PointsGrpcService>().WithRpcAccess();
+            app.MapGrpcService<SnapshotsGrpcService>().WithRpcAccess();
         }
 
         return app;

@@ -20,6 +20,7 @@ using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Hosting;
 
@@ -49,15 +50,15 @@ public static class VectorizerHost
             kestrel.Limits.MaxRequestBodySize = (long)settings.Limits.MaxRequestMb << 20;
             if (IPAddress.TryParse(settings.Server.Host, out var address))
             {
-                kestrel.Listen(address, settings.Server.Port);
+                kestrel.Listen(address, settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
             else if (settings.Server.Host is "localhost")
             {
-                kestrel.ListenLocalhost(settings.Server.Port);
+                kestrel.ListenLocalhost(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
             else
             {
-                kestrel.ListenAnyIP(settings.Server.Port);
+                kestrel.ListenAnyIP(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
         });
         builder.AddVectorizerGrpc(settings);
@@ -85,6 +86,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<IssuesService>();
         builder.Services.AddSingleton<DocumentsService>();
+        builder.Services.AddVectorizerSecurity(settings);
 
         // After the engine: started once it is open, stopped before it closes.
         builder.Services.AddSingleton(new ConfigSource(configPath));
@@ -97,6 +99,7 @@ public static class VectorizerHost
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
         app.Use(DecodeCollectionName);
+        app.UseVectorizerSecurity(settings);
         app.UseQdrantParameters();
         app.MapServiceApi();
         app.MapCollectionsApi();

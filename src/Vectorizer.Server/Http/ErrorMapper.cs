@@ -31,6 +31,7 @@ public static class ErrorMapper
         ErrorCode.VectorNameNotFound => StatusCodes.Status400BadRequest,
         ErrorCode.CollectionAlreadyExists => StatusCodes.Status409Conflict,
         ErrorCode.AliasAlreadyExists => StatusCodes.Status409Conflict,
+        ErrorCode.CollectionFailed => StatusCodes.Status409Conflict,
         ErrorCode.WrongVectorDimension => StatusCodes.Status400BadRequest,
         ErrorCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.DataDirectoryInUse => StatusCodes.Status503ServiceUnavailable,
@@ -50,6 +51,7 @@ public static class ErrorMapper
     {
         ApiErrorCode.MalformedBody => StatusCodes.Status400BadRequest,
         ApiErrorCode.RequestTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ApiErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
         ApiErrorCode.InvalidPathParameters => StatusCodes.Status422UnprocessableEntity,
         ApiErrorCode.InvalidQueryParameters => StatusCodes.Status422UnprocessableEntity,
         ApiErrorCode.StandaloneMode => StatusCodes.Status405MethodNotAllowed,
@@ -61,6 +63,7 @@ public static class ErrorMapper
     {
         ErrorCode.BadRequest or ErrorCode.WrongVectorDimension or ErrorCode.VectorNameNotFound
             or ErrorCode.CollectionAlreadyExists or ErrorCode.AliasAlreadyExists => "Wrong input: " + message,
+        ErrorCode.CollectionFailed => "Collection failed: " + message,
         ErrorCode.ValidationFailed => $"Validation error in JSON body: [{message}]",
         ErrorCode.OperationTooLarge => "Payload error: " + message,
         ErrorCode.CollectionNotFound or ErrorCode.PointNotFound or ErrorCode.AliasNotFound => "Not found: " + message,
@@ -80,6 +83,7 @@ public static class ErrorMapper
     {
         ApiErrorCode.MalformedBody => "Format error in JSON body: " + message,
         ApiErrorCode.RequestTooLarge => "Payload error: " + message,
+        ApiErrorCode.Unauthorized => message,
         ApiErrorCode.InvalidPathParameters => $"Validation error in path parameters: [{message}]",
         ApiErrorCode.InvalidQueryParameters => $"Validation error in query parameters: [{message}]",
         ApiErrorCode.StandaloneMode => message,

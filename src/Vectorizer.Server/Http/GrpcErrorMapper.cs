@@ -30,6 +30,7 @@ public static class GrpcErrorMapper
         ErrorCode.VectorNameNotFound => global::Grpc.Core.StatusCode.InvalidArgument,
         ErrorCode.CollectionAlreadyExists => global::Grpc.Core.StatusCode.AlreadyExists,
         ErrorCode.AliasAlreadyExists => global::Grpc.Core.StatusCode.AlreadyExists,
+        ErrorCode.CollectionFailed => global::Grpc.Core.StatusCode.FailedPrecondition,
         ErrorCode.WrongVectorDimension => global::Grpc.Core.StatusCode.InvalidArgument,
         ErrorCode.ShuttingDown => global::Grpc.Core.StatusCode.Unavailable,
         ErrorCode.DataDirectoryInUse => global::Grpc.Core.StatusCode.Unavailable,
@@ -49,6 +50,7 @@ public static class GrpcErrorMapper
     {
         ApiErrorCode.MalformedBody => global::Grpc.Core.StatusCode.InvalidArgument,
         ApiErrorCode.RequestTooLarge => global::Grpc.Core.StatusCode.ResourceExhausted,
+        ApiErrorCode.Unauthorized => global::Grpc.Core.StatusCode.Unauthenticated,
         ApiErrorCode.InvalidPathParameters => global::Grpc.Core.StatusCode.InvalidArgument,
         ApiErrorCode.InvalidQueryParameters => global::Grpc.Core.StatusCode.InvalidArgument,
         ApiErrorCode.StandaloneMode => global::Grpc.Core.StatusCode.FailedPrecondition,

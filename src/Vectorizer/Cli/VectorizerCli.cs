@@ -32,6 +32,8 @@ public static class VectorizerCli
         root.Add(ConfigCommand());
         root.Add(HealthCheckCommand.Create());
         root.Add(IndexCommand.Create(ConfigOption, DataDirOption));
+        root.Add(TokenCommand.Create());
+        root.Add(CollectionCommand.Create(ConfigOption, DataDirOption));
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
@@ -140,6 +142,7 @@ public static class VectorizerCli
             Console.WriteLine($"collections: {s.GetProperty("collections_count").GetInt32()}");
             Console.WriteLine($"points:      {s.GetProperty("total_points").GetInt64()}");
             Console.WriteLine($"memory:      {s.GetProperty("memory").GetProperty("process_working_set_bytes").GetInt64() / (1024 * 1024)} MiB working set");
+            PrintFailed(s);
             return 0;
         });
         return command;
@@ -170,10 +173,27 @@ public static class VectorizerCli
                 Console.WriteLine($"{collection.GetProperty("name").GetString(),-32} {collection.GetProperty("points_count").GetInt64(),12} points  {collection.GetProperty("status").GetString()}");
             }
 
+            PrintFailed(s);
             return 0;
         });
         command.Add(list);
         return command;
+    }
+
+    /// <summary>Collections that could not be opened, from <c>/api/status</c>, with what to do about them.</summary>
+    private static void PrintFailed(JsonElement status)
+    {
+        if (!status.TryGetProperty("failed_collections", out var failed) || failed.GetArrayLength() == 0)
+        {
+            return;
+        }
+
+        foreach (var collection in failed.EnumerateArray())
+        {
+            var name = collection.GetProperty("name").GetString();
+            Console.WriteLine($"FAILED {name}: {collection.GetProperty("reason").GetString()}");
+            Console.WriteLine($"       not served; files kept in {collection.GetProperty("path").GetString()}: stop the server, then `vectorizer collection check {name}`");
+        }
     }
 
     private static Command ConfigCommand()
@@ -269,6 +289,7 @@ public static class VectorizerCli
     private static async Task<JsonElement?> GetJsonAsync(ParseResult parse, string path, CancellationToken cancellationToken)
     {
         var url = parse.GetValue(UrlOption);
+        var apiKey = Environment.GetEnvironmentVariable("VECTORIZER_API_KEY");
         if (url is null)
         {
             if (!TryLoadForClient(parse, out var settings))
@@ -277,13 +298,27 @@ public static class VectorizerCli
             }
 
             var host = settings.Server.Host is "0.0.0.0" or "::" ? "127.0.0.1" : settings.Server.Host;
-            url = $"http://{host}:{settings.Server.Port}";
+            url = $"{(settings.Server.Tls.Enabled ? "https" : "http")}://{host}:{settings.Server.Port}";
+            apiKey = settings.Auth.ApiKey.Length > 0 ? settings.Auth.ApiKey : settings.Auth.ReadOnlyApiKey;
         }
 
         using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            client.DefaultRequestHeaders.Add(Server.Security.Authenticator.ApiKeyHeader, apiKey);
+        }
+
         try
         {
-            return await client.GetFromJsonAsync<JsonElement>(path, cancellationToken).ConfigureAwait(false);
+            using var response = await client.GetAsync(path, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                Console.Error.WriteLine($"error: the server at {url} refused the request ({(int)response.StatusCode}): set `auth.api_key` in the configuration or VECTORIZER_API_KEY");
+                return null;
+            }
+
+            response.EnsureSuccessStatusCode();
+            return await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {

@@ -1,5 +1,7 @@
 // Drives a running Vectorizer server with the official Qdrant JavaScript client.
-// Usage: node scenario.mjs http://127.0.0.1:PORT
+// Usage: node scenario.mjs http://127.0.0.1:PORT [API_KEY]
+// With API_KEY the client sends it (the `apiKey` option) to a server with auth enabled, and the scenario first checks
+// that the same client without a key, or with a wrong one, is refused with 401.
 // Exits 0 when every step behaves as Qdrant would; prints the failed step and exits 1 otherwise.
 import assert from "node:assert/strict";
 import { QdrantClient } from "@qdrant/js-client-rest";
@@ -15,7 +17,8 @@ if (!url) {
 const warnings = [];
 const warn = console.warn;
 console.warn = (...args) => warnings.push(args.join(" "));
-const client = new QdrantClient({ url, checkCompatibility: true });
+const apiKey = process.argv[3];
+const client = new QdrantClient({ url, apiKey, checkCompatibility: true });
 const A = "js_docs_v1";
 const B = "js_docs_v2";
 const ALIAS = "js_docs";
@@ -40,11 +43,23 @@ await step("version handshake prints no compatibility warning", async () => {
   // Let the constructor's own check (a promise started before ours) settle.
   await new Promise((resolve) => setTimeout(resolve, 200));
   console.warn = warn;
-  assert.deepEqual(warnings, []);
+  // (With an API key over plain HTTP the client also warns about the connection: only version warnings count.)
+  assert.deepEqual(warnings.filter((w) => /version/i.test(w)), []);
   assert.match(info.version, /^1\.19\.\d+$/);
   assert.ok(info.vectorizer_version, "our own version in a separate field");
   assert.ok("commit" in info);
 });
+
+if (apiKey) {
+  await step("without the key the server answers 401", async () => {
+    const anonymous = new QdrantClient({ url, checkCompatibility: false });
+    await assert.rejects(anonymous.getCollections(), (e) => e.status === 401 && /API key/.test(JSON.stringify(e.data)));
+    const wrong = new QdrantClient({ url, apiKey: apiKey + "x", checkCompatibility: false });
+    await assert.rejects(wrong.getCollections(), (e) => e.status === 401);
+    const { collections } = await client.getCollections();
+    assert.ok(Array.isArray(collections));
+  });
+}
 
 await step("create collections", async () => {
   for (const name of [A, B]) {

@@ -26,10 +26,10 @@ namespace Vectorizer.Engine.Collections.Checkpoints;
 internal static class CheckpointFormat
 {
     /// <summary>The <c>format</c> of <c>manifest.json</c> this code writes and reads.</summary>
-    public const int ManifestFormat = 1;
+    public const int ManifestFormat = OnDiskFormat.CheckpointManifest;
 
     /// <summary>The format number after <see cref="PointsMagic"/> in <c>points.bin</c>.</summary>
-    public const int PointsFormat = 1;
+    public const int PointsFormat = OnDiskFormat.CheckpointPoints;
 
     public static ReadOnlySpan<byte> PointsMagic => "VZPOINT1"u8;
 
@@ -80,34 +80,54 @@ internal static class CheckpointFormat
         }
     }
 
-    /// <summary>Reads points.bin into <paramref name="target"/>; searchable bitmaps of vectors outside <paramref name="usable"/> are skipped.</summary>
-    public static void ReadPoints(ReadOnlySpan<byte> data, CollectionState target, int expectedCount, IReadOnlySet<string> usable)
+    /// <summary>
+    /// Reads <c>points.bin</c> into <paramref name="target"/>. Bytes that are not what <see cref="WritePoints"/> writes
+    /// throw <see cref="CorruptDataException"/> and nothing else (the caller falls back to an older checkpoint only on
+    /// that): wrong magic or counts, bitmaps longer than the points, a live id twice, bad JSON, a short file. Searchable
+    /// bitmaps of vectors outside <paramref name="usable"/> (removed or re-created since the checkpoint) are read and skipped;
+    /// without <paramref name="usable"/>, every vector must be one of <paramref name="target"/>'s.
+    /// </summary>
+    public static void ReadPoints(ReadOnlySpan<byte> data, CollectionState target, int expectedCount, IReadOnlySet<string>? usable = null)
     {
         var reader = new SpanReader(data);
-        if (!reader.Take(8).SequenceEqual(PointsMagic) || reader.Int32() != PointsFormat)
+        if (!reader.Take(8).SequenceEqual(PointsMagic))
         {
-            throw new InvalidDataException("points.bin: unknown format");
+            throw new CorruptDataException("points.bin: not a points file");
+        }
+
+        var format = reader.Int32();
+        if (format != PointsFormat)
+        {
+            throw format > PointsFormat
+                ? new UnsupportedFormatException($"points.bin has format {format}; this Vectorizer reads format {PointsFormat}")
+                : new CorruptDataException($"points.bin: format {format}");
         }
 
         reader.Int64();
         var count = reader.Int32();
         if (count != expectedCount)
         {
-            throw new InvalidDataException("points.bin: count does not match the manifest");
+            throw new CorruptDataException("points.bin: count does not match the manifest");
         }
 
         var slotCount = reader.Int32();
+        if (slotCount < 0 || slotCount > reader.Remaining / 4)
+        {
+            throw new CorruptDataException($"points.bin: {slotCount} vectors");
+        }
+
         for (var i = 0; i < slotCount; i++)
         {
             var name = reader.String();
-            var words = reader.Words();
-            if (usable.Contains(name) && target.Slot(name) is { } slot)
+            var words = reader.Words(count);
+            if (usable is null || usable.Contains(name))
             {
+                var slot = target.Slot(name) ?? throw new CorruptDataException($"points.bin: unknown vector `{name}`");
                 slot.Searchable = Bitmap.FromWords(words);
             }
         }
 
-        var deleted = Bitmap.FromWords(reader.Words());
+        var deleted = Bitmap.FromWords(reader.Words(count));
         for (var offset = 0; offset < count; offset++)
         {
             var kind = reader.Take(1)[0];
@@ -115,8 +135,25 @@ internal static class CheckpointFormat
             var low = reader.UInt64();
             var version = reader.UInt64();
             var length = reader.Int32();
-            var payload = length < 0 ? null : PointPayload.FromUtf8(reader.Take(length));
-            target.RestoreOffset(kind == 1 ? PointId.FromUuidParts(high, low) : PointId.FromNumber(low), version, payload, deleted.Get(offset));
+            var payload = length == -1 ? null : reader.Payload(length);
+            var id = kind switch
+            {
+                0 when high == 0 => PointId.FromNumber(low),
+                1 => PointId.FromUuidParts(high, low),
+                _ => throw new CorruptDataException($"points.bin: offset {offset} has id kind {kind}"),
+            };
+            var isDeleted = deleted.Get(offset);
+            if (!isDeleted && target.TryGetOffset(id, out _))
+            {
+                throw new CorruptDataException($"points.bin: point {id} is live twice");
+            }
+
+            target.RestoreOffset(id, version, payload, isDeleted);
+        }
+
+        if (reader.Remaining != 0)
+        {
+            throw new CorruptDataException($"points.bin: {reader.Remaining} bytes after the last point");
         }
     }
 
@@ -138,29 +175,61 @@ internal static class CheckpointFormat
         }
     }
 
+    /// <summary>Reads <c>sparse.bin</c>; bytes that are not what <see cref="WriteSparse"/> writes throw <see cref="CorruptDataException"/>.</summary>
     public static void ReadSparse(ReadOnlySpan<byte> data, CollectionState target, int count)
     {
         var reader = new SpanReader(data);
         var slots = reader.Int32();
+        if (slots < 0 || slots > reader.Remaining / 8)
+        {
+            throw new CorruptDataException($"sparse.bin: {slots} sparse vectors");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var s = 0; s < slots; s++)
         {
             var name = reader.String();
             // A sparse vector removed since the checkpoint is read and dropped.
             var slot = target.SparseSlot(name);
+            if (!seen.Add(name))
+            {
+                throw new CorruptDataException($"sparse.bin: sparse vector `{name}` twice");
+            }
+
             var vectors = reader.Int32();
+            if (vectors < 0 || vectors > count)
+            {
+                throw new CorruptDataException($"sparse.bin: {vectors} vectors for {count} points");
+            }
+
+            var previous = -1;
             for (var v = 0; v < vectors; v++)
             {
                 var offset = reader.Int32();
                 var length = reader.Int32();
-                if ((uint)offset >= (uint)count || length < 0)
+                if (offset <= previous || offset >= count || length < 0 || length > reader.Remaining / 8)
                 {
-                    throw new InvalidDataException("sparse.bin: bad entry");
+                    throw new CorruptDataException("sparse.bin: bad entry");
                 }
 
-                var indices = MemoryMarshal.Cast<byte, uint>(reader.Take(checked(length * 4))).ToArray();
-                var values = MemoryMarshal.Cast<byte, float>(reader.Take(checked(length * 4))).ToArray();
+                previous = offset;
+                var indices = MemoryMarshal.Cast<byte, uint>(reader.Take(length * 4)).ToArray();
+                var values = MemoryMarshal.Cast<byte, float>(reader.Take(length * 4)).ToArray();
+                for (var i = 0; i < length; i++)
+                {
+                    if ((i > 0 && indices[i] <= indices[i - 1]) || !float.IsFinite(values[i]))
+                    {
+                        throw new CorruptDataException("sparse.bin: indices not increasing or a non-finite value");
+                    }
+                }
+
                 slot?.Set(offset, SparseVector.FromSorted(indices, values));
             }
+        }
+
+        if (reader.Remaining != 0)
+        {
+            throw new CorruptDataException($"sparse.bin: {reader.Remaining} bytes after the last vector");
         }
     }
 
@@ -172,36 +241,57 @@ internal static class CheckpointFormat
         return [.. body, .. trailer];
     }
 
-    /// <summary>Verifies the checksum line and parses the manifest; <paramref name="path"/> only names it in errors.</summary>
+    /// <summary>
+    /// Verifies the checksum line and parses the manifest; <paramref name="path"/> only names it in errors. Anything but
+    /// a manifest as <see cref="EncodeManifest"/> writes it throws <see cref="CorruptDataException"/>.
+    /// </summary>
     public static CheckpointManifest DecodeManifest(byte[] bytes, string path)
     {
-        var marker = Encoding.ASCII.GetBytes("\n#crc32c=");
+        var marker = "\n#crc32c="u8;
         var at = bytes.AsSpan().LastIndexOf(marker);
-        if (at < 0)
+        if (at < 0 || bytes.Length - at - marker.Length < 8)
         {
-            throw new InvalidDataException($"{path}: no checksum line");
+            throw new CorruptDataException($"{path}: no checksum line");
         }
 
         var hex = Encoding.ASCII.GetString(bytes, at + marker.Length, 8);
         var body = bytes.AsSpan(0, at);
         if (!uint.TryParse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var expected) || Crc32C.Compute(body) != expected)
         {
-            throw new InvalidDataException($"{path}: checksum mismatch");
+            throw new CorruptDataException($"{path}: checksum mismatch");
         }
 
-        return JsonSerializer.Deserialize(body, ManifestJson.Default.CheckpointManifest)
-            ?? throw new InvalidDataException($"{path}: empty manifest");
+        CheckpointManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(body, ManifestJson.Default.CheckpointManifest);
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptDataException($"{path}: {e.Message}", e);
+        }
+
+        if (manifest?.Slots is not { } slots || slots.Exists(s => s is null || s.Name is null || s.Chunks is null || s.Chunks.Exists(c => c is null || c.File is null)))
+        {
+            throw new CorruptDataException($"{path}: incomplete manifest");
+        }
+
+        return manifest;
     }
 
     private ref struct SpanReader(ReadOnlySpan<byte> data)
     {
+        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
         private ReadOnlySpan<byte> data = data;
+
+        public readonly int Remaining => data.Length;
 
         public ReadOnlySpan<byte> Take(int length)
         {
             if (length < 0 || length > data.Length)
             {
-                throw new InvalidDataException("unexpected end of file");
+                throw new CorruptDataException("unexpected end of file");
             }
 
             var slice = data[..length];
@@ -222,24 +312,68 @@ internal static class CheckpointFormat
             byte b;
             do
             {
+                if (shift > 28)
+                {
+                    throw new CorruptDataException("string length too long");
+                }
+
                 b = Take(1)[0];
                 length |= (b & 0x7F) << shift;
                 shift += 7;
             }
             while ((b & 0x80) != 0);
-            return Encoding.UTF8.GetString(Take(length));
+            try
+            {
+                return StrictUtf8.GetString(Take(length));
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new CorruptDataException("a name is not UTF-8", e);
+            }
         }
 
-        public ulong[] Words()
+        /// <summary>A bitmap's words: at most enough for <paramref name="bits"/> bits, none set at or above it.</summary>
+        public ulong[] Words(int bits)
         {
             var count = Int32();
+            if (count < 0 || count > ((long)bits + 63) / 64 || count > Remaining / 8)
+            {
+                throw new CorruptDataException($"a bitmap of {count} words for {bits} points");
+            }
+
             var words = new ulong[count];
             for (var i = 0; i < count; i++)
             {
                 words[i] = UInt64();
             }
 
+            if (count > 0 && bits % 64 != 0 && words[^1] >> (bits % 64) != 0)
+            {
+                throw new CorruptDataException("a bitmap has bits past the last point");
+            }
+
             return words;
+        }
+
+        /// <summary>A payload: one JSON object and nothing after it.</summary>
+        public PointPayload Payload(int length)
+        {
+            var bytes = Take(length);
+            try
+            {
+                var reader = new Utf8JsonReader(bytes);
+                using var document = JsonDocument.ParseValue(ref reader);
+                if (reader.BytesConsumed != bytes.Length)
+                {
+                    throw new CorruptDataException("a payload has bytes after its JSON");
+                }
+
+                return PointPayload.FromElement(document.RootElement);
+            }
+            catch (Exception e) when (e is JsonException or Errors.VectorizerException)
+            {
+                throw new CorruptDataException($"a payload does not parse: {e.Message}", e);
+            }
         }
     }
 }

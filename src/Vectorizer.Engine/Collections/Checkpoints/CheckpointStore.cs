@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Index;
@@ -22,6 +21,13 @@ namespace Vectorizer.Engine.Collections.Checkpoints;
 /// vectors/g&lt;generation&gt;/&lt;key&gt;/chunk-N.bin   full vector chunks: written once, shared by checkpoints
 /// </code>
 /// Not thread-safe: the collection calls it under its maintenance gate (or before it starts).
+/// <para>
+/// Only damage falls back to an older checkpoint: <see cref="CorruptDataException"/> from the decoders (a checksum,
+/// framing or consistency check failed) or a file the manifest names that is missing. That is safe because the WAL
+/// always reaches back to the oldest retained checkpoint (and the WAL refuses to open when it does not). A format
+/// written by a newer version, or any other exception (a bug in this code), stops the open instead. Nothing is ever
+/// deleted on load: a damaged checkpoint is renamed <c>*.corrupt</c>.
+/// </para>
 /// </summary>
 internal sealed class CheckpointStore
 {
@@ -31,15 +37,17 @@ internal sealed class CheckpointStore
     private readonly string name;
     private readonly CollectionPaths paths;
     private readonly ILogger logger;
+    private readonly IStorage storage;
 
     /// <summary>CRCs of the full vector chunks already on disk (by path relative to the root), so each is written once.</summary>
     private readonly Dictionary<string, uint> chunkCrcs = new(StringComparer.Ordinal);
 
-    public CheckpointStore(string name, CollectionPaths paths, ILogger logger)
+    public CheckpointStore(string name, CollectionPaths paths, ILogger logger, IStorage storage)
     {
         this.name = name;
         this.paths = paths;
         this.logger = logger;
+        this.storage = storage;
     }
 
     // ------------------------------------------------------------------ write
@@ -51,12 +59,8 @@ internal sealed class CheckpointStore
         var count = snapshot.Count;
         var directory = paths.Checkpoint(lsn);
         var temporary = directory + ".tmp";
-        if (Directory.Exists(temporary))
-        {
-            Directory.Delete(temporary, recursive: true);
-        }
-
-        Directory.CreateDirectory(temporary);
+        storage.DeleteDirectory(temporary);
+        storage.CreateDirectory(temporary);
         var manifest = new CheckpointManifest
         {
             Format = CheckpointFormat.ManifestFormat,
@@ -65,7 +69,7 @@ internal sealed class CheckpointStore
             Count = count,
         };
 
-        ChecksummedFile.Write(Path.Combine(temporary, "points.bin"), stream => CheckpointFormat.WritePoints(stream, snapshot));
+        ChecksummedFile.Write(storage, Path.Combine(temporary, "points.bin"), stream => CheckpointFormat.WritePoints(stream, snapshot));
         foreach (var (slot, _, indexedUpTo) in snapshot.Slots)
         {
             var entry = new SlotManifest { Name = slot.Name, Key = slot.FileKey, Dimension = slot.Dimension, ChunkCapacity = slot.Store.ChunkCapacity, IndexedUpTo = indexedUpTo };
@@ -73,7 +77,7 @@ internal sealed class CheckpointStore
             if (slot.Graph is { } graph && indexedUpTo > 0)
             {
                 var graphFile = slot.FileKey + ".graph";
-                ChecksummedFile.Write(Path.Combine(temporary, graphFile), stream => graph.Save(stream, indexedUpTo));
+                ChecksummedFile.Write(storage, Path.Combine(temporary, graphFile), stream => graph.Save(stream, indexedUpTo));
                 entry.Graph = RelativeCheckpointFile(lsn, graphFile);
             }
 
@@ -82,19 +86,18 @@ internal sealed class CheckpointStore
 
         if (snapshot.Sparse.Count > 0)
         {
-            ChecksummedFile.Write(Path.Combine(temporary, "sparse.bin"), stream => CheckpointFormat.WriteSparse(stream, snapshot.Sparse));
+            ChecksummedFile.Write(storage, Path.Combine(temporary, "sparse.bin"), stream => CheckpointFormat.WriteSparse(stream, snapshot.Sparse));
             manifest.Sparse = "sparse.bin";
         }
 
-        FileUtil.WriteDurable(Path.Combine(temporary, "manifest.json"), CheckpointFormat.EncodeManifest(manifest));
-        FileUtil.SyncDirectory(temporary);
-        if (Directory.Exists(directory))
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        FileUtil.WriteDurable(storage, Path.Combine(temporary, "manifest.json"), CheckpointFormat.EncodeManifest(manifest));
+        storage.SyncDirectory(temporary);
 
-        Directory.Move(temporary, directory);
-        FileUtil.SyncDirectory(paths.CheckpointsDirectory);
+        // A checkpoint at the same LSN (one after a vacuum) is replaced; should the two steps be cut apart, the
+        // older checkpoint and the WAL still hold everything.
+        storage.DeleteDirectory(directory);
+        storage.MoveDirectory(temporary, directory);
+        storage.SyncDirectory(paths.CheckpointsDirectory);
     }
 
     private static string RelativeCheckpointFile(long lsn, string file) =>
@@ -107,36 +110,39 @@ internal sealed class CheckpointStore
         var capacity = store.ChunkCapacity;
         var fullChunks = count / capacity;
         var chunkDirectory = Path.Combine(paths.VectorGeneration(generation), slot.FileKey);
-        Directory.CreateDirectory(chunkDirectory);
+
+        // The manifest points into this folder: its name (and its parents') must be durable before the manifest is,
+        // also when an earlier, killed process created them.
+        FileUtil.CreateDirectoriesDurable(storage, paths.Root, Path.GetRelativePath(paths.Root, chunkDirectory));
         for (var chunk = 0; chunk < fullChunks; chunk++)
         {
             var file = $"chunk-{chunk:D6}.bin";
             var relative = $"vectors/g{generation}/{slot.FileKey}/{file}";
             var path = Path.Combine(chunkDirectory, file);
-            if (!chunkCrcs.TryGetValue(relative, out var crc) || !File.Exists(path))
+            if (!chunkCrcs.TryGetValue(relative, out var crc) || !storage.FileExists(path))
             {
                 var bytes = store.GetChunkBytes(chunk, capacity);
                 crc = Crc32C.Compute(bytes);
-                FileUtil.WriteDurable(path + ".tmp", bytes);
-                File.Move(path + ".tmp", path, overwrite: true);
+                FileUtil.WriteDurable(storage, path + ".tmp", bytes);
+                storage.MoveFile(path + ".tmp", path);
                 chunkCrcs[relative] = crc;
             }
 
             entry.Chunks.Add(new ChunkManifest { File = relative, Vectors = capacity, Crc = crc });
         }
 
-        FileUtil.SyncDirectory(chunkDirectory);
+        storage.SyncDirectory(chunkDirectory);
         var tailVectors = count - (fullChunks * capacity);
         if (tailVectors > 0)
         {
             var tailFile = slot.FileKey + ".tail";
             var bytes = store.GetChunkBytes(fullChunks, tailVectors);
-            FileUtil.WriteDurable(Path.Combine(checkpointDirectory, tailFile), bytes);
+            FileUtil.WriteDurable(storage, Path.Combine(checkpointDirectory, tailFile), bytes);
             entry.Chunks.Add(new ChunkManifest { File = RelativeCheckpointFile(lsn, tailFile), Vectors = tailVectors, Crc = Crc32C.Compute(bytes) });
         }
     }
 
-    private static CheckpointManifest ReadManifest(string path) => CheckpointFormat.DecodeManifest(File.ReadAllBytes(path), path);
+    private CheckpointManifest ReadManifest(string path) => CheckpointFormat.DecodeManifest(storage.ReadAllBytes(path), path);
 
     // ------------------------------------------------------------------ retention
 
@@ -144,12 +150,7 @@ internal sealed class CheckpointStore
     private List<(long Lsn, string Path)> ListCheckpoints()
     {
         var list = new List<(long, string)>();
-        if (!Directory.Exists(paths.CheckpointsDirectory))
-        {
-            return list;
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(paths.CheckpointsDirectory))
+        foreach (var directory in storage.ListDirectories(paths.CheckpointsDirectory))
         {
             if (long.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var lsn))
             {
@@ -164,12 +165,14 @@ internal sealed class CheckpointStore
     /// <summary>
     /// Deletes all but the newest <see cref="RetainedCheckpoints"/> checkpoints and leftover temporary folders, cuts the
     /// WAL back to the oldest retained checkpoint, and deletes vector generations no retained checkpoint (nor the
-    /// current state, <paramref name="currentGeneration"/>) uses.
+    /// current state, <paramref name="currentGeneration"/>) uses. When a retained checkpoint's manifest does not verify,
+    /// neither the WAL nor any generation is touched: what that checkpoint needs, or what replaces it, is unknown.
     /// </summary>
     public void ApplyRetention(WriteAheadLog wal, long currentGeneration)
     {
         var checkpoints = ListCheckpoints();
         var referenced = new HashSet<string>(StringComparer.Ordinal);
+        var unreadable = false;
         for (var i = 0; i < checkpoints.Count; i++)
         {
             if (i >= RetainedCheckpoints)
@@ -182,30 +185,39 @@ internal sealed class CheckpointStore
             {
                 referenced.Add("g" + ReadManifest(Path.Combine(checkpoints[i].Path, "manifest.json")).Generation.ToString(CultureInfo.InvariantCulture));
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
+            catch (Exception e) when (e is CorruptDataException or UnsupportedFormatException or FileNotFoundException)
             {
-                logger.LogWarning(e, "Collection {Name}: unreadable checkpoint manifest in {Path}", name, checkpoints[i].Path);
+                unreadable = true;
+                logger.LogWarning(e, "Collection {Name}: unreadable checkpoint manifest in {Path}; the WAL and vector files are kept", name, checkpoints[i].Path);
             }
         }
 
-        foreach (var leftover in Directory.EnumerateDirectories(paths.CheckpointsDirectory, "*.tmp"))
+        foreach (var leftover in storage.ListDirectories(paths.CheckpointsDirectory))
         {
-            TryDeleteDirectory(leftover);
+            if (leftover.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                TryDeleteDirectory(leftover);
+            }
         }
 
-        // The WAL must reach back to the oldest retained checkpoint.
-        var oldest = checkpoints[Math.Min(checkpoints.Count, RetainedCheckpoints) - 1].Lsn;
-        wal.TruncatePrefix(oldest);
-
-        if (Directory.Exists(paths.VectorsDirectory))
+        if (unreadable || checkpoints.Count == 0)
         {
-            foreach (var generation in Directory.EnumerateDirectories(paths.VectorsDirectory))
+            return;
+        }
+
+        // The WAL must reach back to the oldest retained checkpoint; with only one, to the start (should that one
+        // checkpoint be damaged, a full replay is the fallback).
+        if (checkpoints.Count >= RetainedCheckpoints)
+        {
+            wal.TruncatePrefix(checkpoints[RetainedCheckpoints - 1].Lsn);
+        }
+
+        foreach (var generation in storage.ListDirectories(paths.VectorsDirectory))
+        {
+            var folder = Path.GetFileName(generation);
+            if (!referenced.Contains(folder) && folder != "g" + currentGeneration.ToString(CultureInfo.InvariantCulture))
             {
-                var folder = Path.GetFileName(generation);
-                if (!referenced.Contains(folder) && folder != "g" + currentGeneration.ToString(CultureInfo.InvariantCulture))
-                {
-                    TryDeleteDirectory(generation);
-                }
+                TryDeleteDirectory(generation);
             }
         }
     }
@@ -214,7 +226,7 @@ internal sealed class CheckpointStore
     {
         try
         {
-            Directory.Delete(path, recursive: true);
+            storage.DeleteDirectory(path);
         }
         catch (IOException e)
         {
@@ -224,8 +236,11 @@ internal sealed class CheckpointStore
 
     // ------------------------------------------------------------------ load
 
-    /// <summary>Loads the newest checkpoint that verifies (0 and null when none); damaged ones are renamed <c>*.corrupt</c>.</summary>
-    public (CollectionState? State, long Lsn) LoadNewest(CollectionConfig config)
+    /// <summary>
+    /// Loads the newest checkpoint that verifies (0 and null when none). A damaged one is renamed <c>*.corrupt</c>
+    /// (unless <paramref name="readOnly"/>) and the next older one tried; <paramref name="damaged"/> hears about each.
+    /// </summary>
+    public (CollectionState? State, long Lsn) LoadNewest(CollectionConfig config, bool readOnly = false, Action<long, string>? damaged = null)
     {
         foreach (var (lsn, directory) in ListCheckpoints())
         {
@@ -233,16 +248,20 @@ internal sealed class CheckpointStore
             {
                 return (Load(directory, lsn, config), lsn);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException or VectorizerException or ArgumentException or IndexOutOfRangeException or EndOfStreamException)
+            catch (Exception e) when (e is CorruptDataException or FileNotFoundException or DirectoryNotFoundException)
             {
+                damaged?.Invoke(lsn, e.Message);
                 logger.LogWarning("Collection {Name}: checkpoint {Lsn} is damaged ({Error}); falling back to an older one", name, lsn, e.Message);
-                var quarantine = directory + ".corrupt";
-                if (Directory.Exists(quarantine))
+                if (!readOnly)
                 {
-                    Directory.Delete(quarantine, recursive: true);
-                }
+                    var quarantine = directory + ".corrupt";
+                    for (var n = 2; storage.DirectoryExists(quarantine); n++)
+                    {
+                        quarantine = directory + ".corrupt-" + n.ToString(CultureInfo.InvariantCulture);
+                    }
 
-                Directory.Move(directory, quarantine);
+                    storage.MoveDirectory(directory, quarantine);
+                }
             }
         }
 
@@ -252,9 +271,14 @@ internal sealed class CheckpointStore
     private CollectionState Load(string directory, long lsn, CollectionConfig config)
     {
         var manifest = ReadManifest(Path.Combine(directory, "manifest.json"));
-        if (manifest.Format != CheckpointFormat.ManifestFormat || manifest.Lsn != lsn)
+        if (manifest.Format > CheckpointFormat.ManifestFormat)
         {
-            throw new InvalidDataException($"manifest format {manifest.Format} / LSN {manifest.Lsn} not readable");
+            throw new UnsupportedFormatException($"checkpoint {lsn} has manifest format {manifest.Format}; this Vectorizer reads format {CheckpointFormat.ManifestFormat} (written by a newer version?)");
+        }
+
+        if (manifest.Format != CheckpointFormat.ManifestFormat || manifest.Lsn != lsn || manifest.Count < 0 || manifest.Generation < 0)
+        {
+            throw new CorruptDataException($"checkpoint {lsn}: manifest says format {manifest.Format}, LSN {manifest.Lsn}, {manifest.Count} points");
         }
 
         var loaded = new CollectionState(config, manifest.Generation, paths.SpillDirectory);
@@ -273,11 +297,11 @@ internal sealed class CheckpointStore
         }
 
         var schemaChanged = usable.Count != manifest.Slots.Count || usable.Count != loaded.Slots.Count;
-        var points = ChecksummedFile.Read(Path.Combine(directory, "points.bin"));
+        var points = ChecksummedFile.Read(storage, Path.Combine(directory, "points.bin"));
         CheckpointFormat.ReadPoints(points.Span, loaded, manifest.Count, usable);
         if (manifest.Sparse is { } sparseFile)
         {
-            CheckpointFormat.ReadSparse(ChecksummedFile.Read(Path.Combine(directory, sparseFile)).Span, loaded, manifest.Count);
+            CheckpointFormat.ReadSparse(ChecksummedFile.Read(storage, Path.Combine(directory, CheckedRelative(sparseFile))).Span, loaded, manifest.Count);
         }
 
         foreach (var entry in manifest.Slots)
@@ -291,10 +315,11 @@ internal sealed class CheckpointStore
             var slot = loaded.Slot(entry.Name)!;
             foreach (var chunk in entry.Chunks)
             {
-                var bytes = File.ReadAllBytes(Path.Combine(paths.Root, chunk.File));
-                if (bytes.Length != chunk.Vectors * slot.Dimension * sizeof(float) || Crc32C.Compute(bytes) != chunk.Crc)
+                var bytes = storage.ReadAllBytes(Path.Combine(paths.Root, CheckedRelative(chunk.File)));
+                if (chunk.Vectors < 0 || bytes.LongLength != (long)chunk.Vectors * slot.Dimension * sizeof(float) || Crc32C.Compute(bytes) != chunk.Crc ||
+                    (long)slot.Store.Count + chunk.Vectors > manifest.Count)
                 {
-                    throw new InvalidDataException($"vector chunk {chunk.File} is damaged");
+                    throw new CorruptDataException($"vector chunk {chunk.File} is damaged");
                 }
 
                 slot.Store.AppendRaw(bytes);
@@ -306,18 +331,18 @@ internal sealed class CheckpointStore
 
             if (slot.Store.Count != manifest.Count)
             {
-                throw new InvalidDataException($"vector `{entry.Name}` has {slot.Store.Count} vectors, expected {manifest.Count}");
+                throw new CorruptDataException($"vector `{entry.Name}` has {slot.Store.Count} vectors, expected {manifest.Count}");
             }
 
             if (entry.Graph is { } graphFile)
             {
                 try
                 {
-                    var (graph, nodes) = HnswGraph.Load(ChecksummedFile.Read(Path.Combine(paths.Root, graphFile)).Span);
+                    var (graph, nodes) = HnswGraph.Load(ChecksummedFile.Read(storage, Path.Combine(paths.Root, CheckedRelative(graphFile))).Span);
                     slot.Graph = graph;
                     slot.IndexedUpTo = Math.Min(nodes, manifest.Count);
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or VectorizerException or ArgumentException or IndexOutOfRangeException)
+                catch (Exception e) when (e is CorruptDataException or UnsupportedFormatException or FileNotFoundException)
                 {
                     // The graph is derived data: rebuild it rather than lose the checkpoint.
                     logger.LogWarning("Collection {Name}: HNSW graph for `{Vector}` is damaged ({Error}); it will be rebuilt", name, entry.Name, e.Message);
@@ -346,4 +371,10 @@ internal sealed class CheckpointStore
 
         return loaded;
     }
+
+    /// <summary>A path from a manifest: relative, and inside the collection (a damaged manifest must not point elsewhere).</summary>
+    private static string CheckedRelative(string path) =>
+        path.Length == 0 || Path.IsPathRooted(path) || path.Split('/', '\\').Contains("..")
+            ? throw new CorruptDataException($"checkpoint manifest names the file `{path}`")
+            : path;
 }

@@ -7,8 +7,10 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Api.Qdrant.Json;
+using Vectorizer.Server.Application;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Ops;
 
@@ -18,11 +20,17 @@ public static class OpsApi
     public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
-            new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo));
-        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus));
-        app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus));
-        app.MapGet("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: false));
-        app.MapPost("/api/health-check", (HttpContext context, CollectionManager manager, HealthCheckService health) => HealthCheck(context, manager, health, post: true));
+            new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo)).RequireAccess(AccessLevel.Read);
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus))
+            .RequireAccess(AccessLevel.Read);
+        app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus))
+            .RequireAccess(AccessLevel.Read);
+
+        // A collection-scoped token may check one of its collections; `fix` (POST) changes collections: manage.
+        app.MapGet("/api/health-check", (HttpContext context, HealthChecks health) => HealthCheck(context, health, post: false))
+            .RequireAccess(AccessLevel.Read, perCollection: true);
+        app.MapPost("/api/health-check", (HttpContext context, HealthChecks health) => HealthCheck(context, health, post: true))
+            .RequireAccess(AccessLevel.Manage);
         return app;
     }
 
@@ -30,7 +38,7 @@ public static class OpsApi
     /// <c>?collection=</c> (a name, or <c>all</c>), <c>root=</c> (else each collection's stored source root),
     /// <c>examples=</c> (10), <c>fix=true</c> (POST only: it changes the collections).
     /// </summary>
-    private static async Task<IResult> HealthCheck(HttpContext context, CollectionManager manager, HealthCheckService health, bool post)
+    private static async Task<IResult> HealthCheck(HttpContext context, HealthChecks health, bool post)
     {
         var query = context.Request.Query;
         var fix = QueryParameters.Bool(query["fix"], "fix", fallback: false);
@@ -46,7 +54,7 @@ public static class OpsApi
             Fix = fix,
             MaxExamples = QueryParameters.Int(query["examples"], "examples") ?? 10,
         };
-        var report = await health.RunAsync(manager, request, context.RequestAborted).ConfigureAwait(false);
+        var report = await health.RunAsync(context.Call(), request, context.RequestAborted).ConfigureAwait(false);
         return QdrantResults.Ok(w => HealthReportJson.Write(w, report));
     }
 
@@ -94,15 +102,18 @@ public static class OpsApi
             collections.Add(new CollectionStatusInfo(name, info.Status.ToString().ToLowerInvariant(), info.PointsCount, info.IndexedVectorsCount, memory, collection.LastLsn, collection.CheckpointLsn));
         }
 
+        // A collection that could not be opened makes the server "degraded": it answers, but not for everything it holds.
+        var failed = manager.Failed.Select(f => new FailedCollectionInfo(f.Name, f.Path, f.Reason, f.Since)).ToList();
         using var process = Process.GetCurrentProcess();
         return new ServerStatus(
-            "ok",
+            failed.Count == 0 ? "ok" : "degraded",
             ServiceApi.Version,
             clock.Uptime.TotalSeconds,
             manager.DataDirectory,
             collections.Count,
             points,
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
-            collections);
+            collections,
+            failed);
     }
 }

@@ -31,7 +31,15 @@ public sealed record ServerStatus(
     [property: JsonPropertyName("collections_count")] int CollectionsCount,
     [property: JsonPropertyName("total_points")] long TotalPoints,
     [property: JsonPropertyName("memory")] MemoryInfo Memory,
-    [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections);
+    [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections,
+    [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections);
+
+/// <summary>A collection whose folder exists but that could not be opened (not served; its files are kept).</summary>
+public sealed record FailedCollectionInfo(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("since")] DateTimeOffset Since);
 
 public sealed record MemoryInfo(
     [property: JsonPropertyName("process_working_set_bytes")] long WorkingSet,

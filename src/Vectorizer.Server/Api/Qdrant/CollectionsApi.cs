@@ -6,6 +6,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -14,18 +15,19 @@ public static class CollectionsApi
 {
     public static IEndpointRouteBuilder MapCollectionsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/collections", ListCollections);
-        app.MapPost("/collections/aliases", UpdateAliases);
-        app.MapGet("/aliases", (HttpContext context, CollectionsService collections) => Aliases(collections.ListAliases(context.Call())));
+        app.MapGet("/collections", ListCollections).RequireAccess(AccessLevel.Read, perCollection: true);
+        app.MapPost("/collections/aliases", UpdateAliases).RequireAccess(AccessLevel.Manage);
+        app.MapGet("/aliases", (HttpContext context, CollectionsService collections) => Aliases(collections.ListAliases(context.Call())))
+            .RequireAccess(AccessLevel.Read, perCollection: true);
         app.MapGet("/collections/{collection}", (string collection, HttpContext context, CollectionsService collections) =>
         {
             var info = collections.GetInfo(context.Call(), collection);
             return QdrantResults.Ok(w => ResponseJson.CollectionInfo(w, info));
-        });
-        app.MapPut("/collections/{collection}", CreateCollection);
-        app.MapPatch("/collections/{collection}", UpdateCollection);
+        }).RequireAccess(AccessLevel.Read);
+        app.MapPut("/collections/{collection}", CreateCollection).RequireAccess(AccessLevel.Manage);
+        app.MapPatch("/collections/{collection}", UpdateCollection).RequireAccess(AccessLevel.Manage);
         app.MapDelete("/collections/{collection}", (string collection, HttpContext context, CollectionsService collections) =>
-            QdrantResults.Ok(collections.Delete(context.Call(), collection)));
+            QdrantResults.Ok(collections.Delete(context.Call(), collection))).RequireAccess(AccessLevel.Manage);
         app.MapGet("/collections/{collection}/exists", (string collection, HttpContext context, CollectionsService collections) =>
         {
             var exists = collections.Exists(context.Call(), collection);
@@ -35,15 +37,15 @@ public static class CollectionsApi
                 w.WriteBoolean("exists", exists);
                 w.WriteEndObject();
             });
-        });
+        }).RequireAccess(AccessLevel.Read);
         app.MapGet("/collections/{collection}/aliases", (string collection, HttpContext context, CollectionsService collections) =>
-            Aliases(collections.ListAliases(context.Call(), collection)));
-        app.MapPut("/collections/{collection}/index", CreatePayloadIndex);
+            Aliases(collections.ListAliases(context.Call(), collection))).RequireAccess(AccessLevel.Read);
+        app.MapPut("/collections/{collection}/index", CreatePayloadIndex).RequireAccess(AccessLevel.Manage);
         app.MapDelete("/collections/{collection}/index/{field}", (string collection, string field, HttpContext context, CollectionsService collections) =>
         {
             var result = collections.DeletePayloadIndex(context.Call(), collection, Uri.UnescapeDataString(field));
             return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
-        });
+        }).RequireAccess(AccessLevel.Manage);
         return app;
     }
 

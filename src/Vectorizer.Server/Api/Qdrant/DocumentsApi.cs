@@ -8,6 +8,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -19,13 +20,13 @@ public static class DocumentsApi
 {
     public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/collections/{collection}/documents", AddDocuments);
-        app.MapPost("/collections/{collection}/search/text", SearchText);
+        app.MapPost("/collections/{collection}/documents", AddDocuments).RequireAccess(AccessLevel.Write);
+        app.MapPost("/collections/{collection}/search/text", SearchText).RequireAccess(AccessLevel.Read);
         app.MapGet("/collections/{collection}/embedding", (string collection, HttpContext context, DocumentsService documents) =>
         {
             var config = documents.EmbeddingConfig(context.Call(), collection).ToJson();
             return QdrantResults.Ok(w => config.WriteTo(w));
-        });
+        }).RequireAccess(AccessLevel.Read);
         return app;
     }
 

@@ -8,6 +8,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -22,42 +23,42 @@ public static class NodeApi
 
     public static IEndpointRouteBuilder MapNodeApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/collections/{collection}/vectors/{vector}", CreateVector);
+        app.MapPut("/collections/{collection}/vectors/{vector}", CreateVector).RequireAccess(AccessLevel.Manage);
         app.MapDelete("/collections/{collection}/vectors/{vector}", (string collection, string vector, HttpContext context, CollectionsService collections) =>
         {
             Wait(context);
             var result = collections.DeleteVector(context.Call(), collection, Uri.UnescapeDataString(vector));
             return QdrantResults.Ok(w => ResponseJson.UpdateResult(w, result));
-        });
-        app.MapGet("/collections/{collection}/optimizations", Optimizations);
+        }).RequireAccess(AccessLevel.Manage);
+        app.MapGet("/collections/{collection}/optimizations", Optimizations).RequireAccess(AccessLevel.Read);
         app.MapGet("/collections/{collection}/cluster", (string collection, HttpContext context, CollectionsService collections) =>
         {
             var info = collections.ClusterInfo(context.Call(), collection);
             return QdrantResults.Ok(w => ClusterInfo(w, info));
-        });
+        }).RequireAccess(AccessLevel.Read);
         app.MapPost("/collections/{collection}/cluster", (string collection, HttpContext context, CollectionsService collections) =>
         {
             collections.Resolve(context.Call(), collection, AccessLevel.Manage);
             throw new ApiException(ApiErrorCode.StandaloneMode, Standalone);
-        });
+        }).RequireAccess(AccessLevel.Manage);
         app.MapGet("/cluster", () => QdrantResults.Ok(w =>
         {
             w.WriteStartObject();
             w.WriteString("status", "disabled");
             w.WriteEndObject();
-        }));
-        app.MapPost("/cluster/recover", (HttpContext context) => StandaloneOnly(context));
-        app.MapDelete("/cluster/peer/{peer}", (HttpContext context) => StandaloneOnly(context));
+        })).RequireAccess(AccessLevel.Read);
+        app.MapPost("/cluster/recover", (HttpContext context) => StandaloneOnly(context)).RequireAccess(AccessLevel.Manage);
+        app.MapDelete("/cluster/peer/{peer}", (HttpContext context) => StandaloneOnly(context)).RequireAccess(AccessLevel.Manage);
         app.MapGet("/issues", (HttpContext context, IssuesService issues, CollectionsService collections) =>
         {
             var list = issues.List(context.Call(), collections.Manager);
             return QdrantResults.Ok(w => Issues(w, list));
-        });
+        }).RequireAccess(AccessLevel.Read, perCollection: true);
         app.MapDelete("/issues", (HttpContext context, IssuesService issues) =>
         {
             issues.Clear(context.Call());
             return QdrantResults.Ok(true);
-        });
+        }).RequireAccess(AccessLevel.Manage);
         return app;
     }
 

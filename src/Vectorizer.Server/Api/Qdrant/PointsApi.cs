@@ -9,6 +9,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -19,28 +20,28 @@ public static class PointsApi
     {
         var points = app.MapGroup("/collections/{collection}/points");
         points.MapPut("", (string collection, HttpContext context) =>
-            Update(context, collection, (body, limits) => RequestJson.ParseUpsert(body, limits.MaxBatch)));
+            Update(context, collection, (body, limits) => RequestJson.ParseUpsert(body, limits.MaxBatch))).RequireAccess(AccessLevel.Write);
         points.MapPost("/delete", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => new DeletePointsOperation(PointJson.ParseSelector(body, allowBoth: false))));
+            Update(context, collection, (body, _) => new DeletePointsOperation(PointJson.ParseSelector(body, allowBoth: false)))).RequireAccess(AccessLevel.Write);
         points.MapPost("/payload", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: false)));
+            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: false))).RequireAccess(AccessLevel.Write);
         points.MapPut("/payload", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: true)));
+            Update(context, collection, (body, _) => RequestJson.ParseSetPayload(body, overwrite: true))).RequireAccess(AccessLevel.Write);
         points.MapPost("/payload/delete", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseDeletePayload(body)));
+            Update(context, collection, (body, _) => RequestJson.ParseDeletePayload(body))).RequireAccess(AccessLevel.Write);
         points.MapPost("/payload/clear", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => new ClearPayloadOperation(PointJson.ParseSelector(body, allowBoth: false))));
+            Update(context, collection, (body, _) => new ClearPayloadOperation(PointJson.ParseSelector(body, allowBoth: false)))).RequireAccess(AccessLevel.Write);
         points.MapPut("/vectors", (string collection, HttpContext context) =>
-            Update(context, collection, (body, limits) => RequestJson.ParseUpdateVectors(body, limits.MaxBatch)));
+            Update(context, collection, (body, limits) => RequestJson.ParseUpdateVectors(body, limits.MaxBatch))).RequireAccess(AccessLevel.Write);
         points.MapPost("/vectors/delete", (string collection, HttpContext context) =>
-            Update(context, collection, (body, _) => RequestJson.ParseDeleteVectors(body)));
-        points.MapPost("/batch", UpdateBatch);
-        points.MapGet("/{id}", GetPoint);
-        points.MapPost("", Retrieve);
-        points.MapPost("/scroll", Scroll);
-        points.MapPost("/count", Count);
-        points.MapPost("/query", Query);
-        points.MapPost("/query/batch", QueryBatch);
+            Update(context, collection, (body, _) => RequestJson.ParseDeleteVectors(body))).RequireAccess(AccessLevel.Write);
+        points.MapPost("/batch", UpdateBatch).RequireAccess(AccessLevel.Write);
+        points.MapGet("/{id}", GetPoint).RequireAccess(AccessLevel.Read);
+        points.MapPost("", Retrieve).RequireAccess(AccessLevel.Read);
+        points.MapPost("/scroll", Scroll).RequireAccess(AccessLevel.Read);
+        points.MapPost("/count", Count).RequireAccess(AccessLevel.Read);
+        points.MapPost("/query", Query).RequireAccess(AccessLevel.Read);
+        points.MapPost("/query/batch", QueryBatch).RequireAccess(AccessLevel.Read);
         return app;
     }
 

@@ -7,6 +7,7 @@ using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -20,7 +21,8 @@ public static class SearchApi
 {
     public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
     {
-        var points = app.MapGroup("/collections/{collection}/points");
+        // Every one of them reads one collection.
+        var points = app.MapGroup("/collections/{collection}/points").RequireAccess(AccessLevel.Read);
         points.MapPost("/search", (string collection, HttpContext context) => Scored(context, collection, body => SearchJson.ParseSearch(body)));
         points.MapPost("/search/batch", (string collection, HttpContext context) => Batch(context, collection, body => SearchJson.ParseBatch(body, b => SearchJson.ParseSearch(b))));
         points.MapPost("/search/groups", (string collection, HttpContext context) => Grouped(context, collection, body => SearchJson.ParseSearch(body, grouped: true)));
@@ -32,7 +34,7 @@ public static class SearchApi
         points.MapPost("/query/groups", (string collection, HttpContext context) => Grouped(context, collection, RequestJson.ParseQuery));
         points.MapPost("/search/matrix/pairs", (string collection, HttpContext context) => Matrix(context, collection, ResponseJson.MatrixPairs));
         points.MapPost("/search/matrix/offsets", (string collection, HttpContext context) => Matrix(context, collection, ResponseJson.MatrixOffsets));
-        app.MapPost("/collections/{collection}/facet", Facet);
+        app.MapPost("/collections/{collection}/facet", Facet).RequireAccess(AccessLevel.Read);
         return app;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Api.Qdrant;
 
@@ -19,10 +20,10 @@ public static class ServiceApi
 
     public static IEndpointRouteBuilder MapServiceApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => TypedResults.Json(new VersionInfo(ServerInfo.Title, ServerInfo.QdrantVersion, ServerInfo.Commit, ServerInfo.Version), ApiJson.Default.VersionInfo));
-        app.MapGet("/healthz", () => TypedResults.Text("healthz check passed"));
-        app.MapGet("/livez", () => TypedResults.Text("healthz check passed"));
-        app.MapGet("/readyz", () => TypedResults.Text("all shards are ready"));
+        app.MapGet("/", () => TypedResults.Json(new VersionInfo(ServerInfo.Title, ServerInfo.QdrantVersion, ServerInfo.Commit, ServerInfo.Version), ApiJson.Default.VersionInfo)).AllowAnonymousProbe();
+        app.MapGet("/healthz", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
+        app.MapGet("/livez", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
+        app.MapGet("/readyz", () => TypedResults.Text("all shards are ready")).AllowAnonymousProbe();
         return app;
     }
 }

@@ -57,7 +57,7 @@ internal static class CollectionJson
             Optimizers = ApplyOptimizers(new OptimizersConfig(), body.TryGet("optimizers_config", out var o) ? o : null),
             Wal = ApplyWal(new WalConfig(), body.TryGet("wal_config", out var w) ? w : null),
             Quantization = body.TryGet("quantization_config", out var q) ? ParseQuantization(q) : null,
-            StrictMode = body.TryGet("strict_mode_config", out var strict) ? OpaqueJson.FromElement(strict.ExpectObject().Element) : null,
+            StrictMode = body.TryGet("strict_mode_config", out var strict) ? StrictModeJson.Parse(strict) : null,
             Metadata = body.TryGet("metadata", out var metadata) ? OpaqueJson.FromElement(metadata.ExpectObject().Element) : null,
             SparseVectors = sparse,
         };
@@ -339,7 +339,7 @@ internal static class CollectionJson
         JsonInput? optimizers = body.TryGet("optimizers_config", out var optimizersInput) ? optimizersInput : null;
         JsonInput? parameters = body.TryGet("params", out var paramsInput) ? paramsInput.ExpectObject() : null;
         QuantizationChange? quantization = body.TryGet("quantization_config", out var quantizationInput) ? ParseQuantizationChange(quantizationInput) : null;
-        var strict = body.TryGet("strict_mode_config", out var strictInput) ? OpaqueJson.FromElement(strictInput.ExpectObject().Element) : null;
+        var strict = body.TryGet("strict_mode_config", out var strictInput) ? StrictModeJson.Parse(strictInput) : null;
         var metadataPatch = body.TryGet("metadata", out var metadataInput) ? metadataInput.ExpectObject().Element.Clone() : (JsonElement?)null;
 
         return config =>
@@ -382,7 +382,7 @@ internal static class CollectionJson
                 Hnsw = config.Hnsw.Apply(hnsw),
                 Optimizers = ApplyOptimizers(config.Optimizers, optimizers),
                 Quantization = quantization is { } q ? q.Settings : config.Quantization,
-                StrictMode = strict ?? config.StrictMode,
+                StrictMode = strict is null ? config.StrictMode : config.StrictMode?.Merge(strict) ?? strict,
                 Metadata = metadataPatch is { } patch ? MergeMetadata(config.Metadata, patch) : config.Metadata,
             };
             if (parameters is { } p)
@@ -676,7 +676,7 @@ internal static class CollectionJson
         if (config.StrictMode is { } strict)
         {
             writer.WritePropertyName("strict_mode_config");
-            strict.WriteTo(writer);
+            StrictModeJson.Write(writer, strict);
         }
 
         if (config.Metadata is { } metadata)
