@@ -49,6 +49,9 @@ public static class GrpcHosting
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<GrpcErrorInterceptor>();
+            // No catch-all endpoint for unknown services: it would shadow REST's 405 for a known path with another
+            // method; an unknown service still answers Unimplemented (the client reads the 404 so).
+            options.IgnoreUnknownServices = true;
             // A request message may be as large as a REST body (upserts of many points).
             options.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, (long)settings.Limits.MaxRequestMb << 20);
             options.MaxSendMessageSize = null;
