@@ -34,8 +34,8 @@ public static class AuthCostBenchmark
             var variants = new (string Name, string Url, string Script)[]
             {
                 ("no auth", open.Url, RestBenchmark.WriteWrkScript(dataset, options.HnswEf, name: "open")),
-                ("API key (api-key header)", secured.Url, RestBenchmark.WriteWrkScript(dataset, options.HnswEf, new Dictionary<string, string> { ["api-key"] = ApiKey }, "key")),
-                ("JWT (Authorization: Bearer)", secured.Url, RestBenchmark.WriteWrkScript(dataset, options.HnswEf, new Dictionary<string, string> { ["Authorization"] = "Bearer " + token }, "jwt")),
+                ("API key (api-key header)", secured.Url, RestBenchmark.WriteWrkScript(dataset, options.HnswEf, headers: new Dictionary<string, string> { ["api-key"] = ApiKey }, name: "key")),
+                ("JWT (Authorization: Bearer)", secured.Url, RestBenchmark.WriteWrkScript(dataset, options.HnswEf, headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + token }, name: "jwt")),
             };
             var qps = variants.Select(_ => new List<double>()).ToArray();
             for (var round = 0; round < options.Rounds; round++)

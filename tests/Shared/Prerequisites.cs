@@ -24,8 +24,16 @@ public enum Need
     /// <summary>The Python 3.11 documentation's sources (<c>python3.11-doc</c>), a real corpus for the file indexer.</summary>
     PythonDocs,
 
+    /// <summary>git's documentation sources (<c>git-doc</c>), the corpus of the relevance test.</summary>
+    GitDocs,
+
+    /// <summary><c>redis-server</c>, the query cache's optional second level.</summary>
+    Redis,
+
     /// <summary><c>curl</c>: a client outside .NET for the TLS test.</summary>
     Curl,
+    /// <summary>Prometheus and <c>promtool</c> (Debian's <c>prometheus</c>): rule and exposition checks, a real scraper.</summary>
+    Prometheus,
 }
 
 /// <summary>
@@ -36,6 +44,7 @@ public enum Need
 public static class Prerequisites
 {
     public const string PythonDocsCorpus = "/usr/share/doc/python3.11/html/_sources";
+    public const string GitDocsCorpus = "/usr/share/doc/git-doc";
 
     private static readonly ConcurrentDictionary<Need, string?> Checked = new();
 
@@ -74,6 +83,10 @@ public static class Prerequisites
         Need.Curl => OnPath("curl") ? null : "curl is not on the PATH: apt-get install curl",
         Need.PythonDocs => Directory.Exists(Path.Combine(PythonDocsCorpus, "library")) && Directory.Exists(Path.Combine(PythonDocsCorpus, "tutorial")) ? null
             : $"{PythonDocsCorpus} is missing: apt-get install python3.11-doc",
+        Need.Prometheus => OnPath("prometheus") && OnPath("promtool") ? null : "prometheus or promtool is not on the PATH: apt-get install prometheus",
+        Need.GitDocs => File.Exists(Path.Combine(GitDocsCorpus, "git-stash.txt")) && File.Exists(Path.Combine(GitDocsCorpus, "user-manual.txt")) ? null
+            : $"{GitDocsCorpus} is missing: apt-get install git-doc",
+        Need.Redis => OnPath("redis-server") ? null : "redis-server is not on the PATH: apt-get install redis-server",
         _ => throw new ArgumentOutOfRangeException(nameof(need)),
     };
 

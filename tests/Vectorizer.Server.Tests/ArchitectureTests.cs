@@ -23,6 +23,7 @@ public class ArchitectureTests
         { "PointNotFound", 11, 404 },
         { "AliasNotFound", 12, 404 },
         { "VectorNameNotFound", 13, 400 },
+        { "SnapshotNotFound", 14, 404 },
         { "CollectionAlreadyExists", 20, 409 },
         { "AliasAlreadyExists", 21, 409 },
         { "CollectionFailed", 22, 409 },
@@ -37,6 +38,7 @@ public class ArchitectureTests
     public static readonly TheoryData<string, int, int> IngestionCodes = new()
     {
         { "EmbeddingProviderFailed", 1, 502 },
+        { "CostLimitReached", 2, 429 },
     };
 
     public static readonly TheoryData<string, int, int> ApiCodes = new()
@@ -141,12 +143,14 @@ public class ArchitectureTests
         Assert.DoesNotContain(references, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.DoesNotContain(references, r => r.StartsWith("System.CommandLine", StringComparison.Ordinal));
         Assert.DoesNotContain(references, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
+        Assert.DoesNotContain(references, r => r.StartsWith("OpenTelemetry", StringComparison.Ordinal)); // BCL ActivitySource only
         Assert.DoesNotContain(references, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
         var ingestion = typeof(Vectorizer.Ingestion.IngestionService).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Vectorizer.Server", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
         Assert.DoesNotContain(ingestion, r => r.StartsWith("Spectre.Console", StringComparison.Ordinal));
+        Assert.DoesNotContain(ingestion, r => r.StartsWith("OpenTelemetry", StringComparison.Ordinal)); // BCL Meter only
         var server = typeof(ErrorMapper).Assembly;
         Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "System.CommandLine");
         Assert.DoesNotContain(server.GetReferencedAssemblies(), a => a.Name == "Spectre.Console");

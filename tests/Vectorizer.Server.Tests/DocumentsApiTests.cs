@@ -103,7 +103,7 @@ public sealed class DocumentsApiTests
     {
         await using var server = await TestServer.StartAsync();
         (await server.Put("/collections/a", """{"embedding": {"dense": {"provider": "word2vec"}}}"""))
-            .AssertError(400, "unknown dense embedding provider `word2vec`, expected one of `hash`, `openai`");
+            .AssertError(400, "unknown dense embedding provider `word2vec`, expected one of `local`, `hash`, `openai`");
         (await server.Put("/collections/a", """{"embedding": {"sparse": {"provider": "splade"}}}"""))
             .AssertError(400, "unknown sparse embedding provider `splade`");
         (await server.Put("/collections/a", """{"vectors": {"dense": {"size": 384, "distance": "Cosine"}}, "embedding": {"dense": {"provider": "hash"}}}"""))

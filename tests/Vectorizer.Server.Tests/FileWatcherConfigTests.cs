@@ -66,7 +66,8 @@ public class FileWatcherConfigTests
         var options = section.ToIndexerOptions(null);
         Assert.Equal([".cs", ".md"], options.IncludeExtensions.Order());
         Assert.Equal("misc", options.DefaultCollection);
-        Assert.Equal("hash", options.NewCollectionEmbedding.Dense!.Provider);
+        Assert.Equal("local", options.NewCollectionEmbedding.Dense!.Provider);
+        Assert.Equal("all-MiniLM-L6-v2", options.NewCollectionEmbedding.Dense!.Model);
         Assert.Equal("bm25", options.NewCollectionEmbedding.Sparse!.Provider);
 
         var yaml = ConfigLoader.ToYaml(settings);

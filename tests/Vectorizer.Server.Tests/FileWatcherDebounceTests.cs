@@ -60,7 +60,7 @@ public sealed class FileWatcherDebounceTests : IAsyncLifetime
 
     private async Task StartAsync()
     {
-        var indexer = new FileIndexer(manager, ingestion, new FileIndexerOptions { Roots = [root] }, NullLogger.Instance);
+        var indexer = new FileIndexer(manager, ingestion, new FileIndexerOptions { Roots = [root], NewCollectionEmbedding = FileIndexerOptions.LexicalEmbedding }, NullLogger.Instance);
         watcher = new FileWatcher(indexer, new FileWatcherOptions { DebounceMs = DebounceMs, AutoDiscovery = false }, new FileWatcherStats(), NullLogger.Instance, clock)
         {
             Processed = result => processed.Enqueue((clock.GetUtcNow() - start, result)),

@@ -21,6 +21,9 @@ public sealed class FileWatcherTests(ITestOutputHelper output) : IDisposable
     {
         settings.FileWatcher.Enabled = true;
         settings.FileWatcher.WatchPaths = [root];
+        // Words, not meaning: these tests are about files and events (the default, the local model, is tested in LocalEmbedderTests).
+        settings.Embedding.Dense.Provider = "hash";
+        settings.Embedding.Sparse.Provider = "bm25";
         configure?.Invoke(settings.FileWatcher);
     });
 

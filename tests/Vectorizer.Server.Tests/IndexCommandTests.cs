@@ -50,20 +50,21 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
         var clean = Path.Combine(work, "clean");
         var resumed = Path.Combine(work, "resumed");
 
-        // A clean single run, then a rerun that finds nothing changed.
-        var (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "docs", "--data-dir", clean, "--plain");
+        // A clean single run, then a rerun that finds nothing changed (dense hash: 2,000 chunks in seconds; the default
+        // local model is the other tests' and GitDocsRelevanceTests').
+        var (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "docs", "--data-dir", clean, "--plain", "--provider", "hash");
         output.WriteLine(text);
         Assert.True(code == 0, text);
         var cleanChunks = Summary(text, "chunks");
         Assert.Equal(Files, Summary(text, "files indexed"));
-        (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "docs", "--data-dir", clean, "--plain");
+        (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "docs", "--data-dir", clean, "--plain", "--provider", "hash");
         Assert.True(code == 0, text);
         Assert.Equal(Files, Summary(text, "files unchanged"));
         Assert.Equal(0, Summary(text, "chunks"));
 
         // A run killed (SIGKILL) once its checkpoint shows progress.
         var checkpoint = Path.Combine(resumed, "collections", "docs", "ingest", "index-checkpoint.json");
-        await using (var child = VectorizerProcess.Launch("index", corpus, "--collection", "docs", "--data-dir", resumed, "--plain", "--checkpoint-every", "10"))
+        await using (var child = VectorizerProcess.Launch("index", corpus, "--collection", "docs", "--data-dir", resumed, "--plain", "--checkpoint-every", "10", "--provider", "hash"))
         {
             while (Completed(checkpoint) < 20)
             {
@@ -78,7 +79,7 @@ public sealed class IndexCommandTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"killed after {done} of {Files} files were checkpointed");
         Assert.InRange(done, 20, Files - 1);
 
-        (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "docs", "--data-dir", resumed, "--plain");
+        (code, text) = await VectorizerProcess.RunAsync("index", corpus, "--collection", "docs", "--data-dir", resumed, "--plain", "--provider", "hash");
         output.WriteLine(text);
         Assert.True(code == 0, text);
         Assert.Equal(done, Summary(text, "files resumed"));

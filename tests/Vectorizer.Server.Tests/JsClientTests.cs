@@ -8,7 +8,7 @@ public class JsClientTests(ITestOutputHelper output)
 {
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
-    private static async Task<string> EnsureClientInstalled()
+    internal static async Task<string> EnsureClientInstalled()
     {
         var folder = Path.Combine(VectorizerProcess.RepositoryRoot(), "tests", "clients", "js");
         await InstallLock.WaitAsync();
@@ -28,7 +28,7 @@ public class JsClientTests(ITestOutputHelper output)
         return folder;
     }
 
-    private static async Task<(int Code, string Output)> Run(string file, string directory, params string[] arguments)
+    internal static async Task<(int Code, string Output)> Run(string file, string directory, params string[] arguments)
     {
         var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["TMPDIR"] = TestPaths.Root;

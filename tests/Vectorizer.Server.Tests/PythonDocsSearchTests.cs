@@ -89,7 +89,7 @@ public sealed class PythonDocsSearchTests(ITestOutputHelper output)
             }
 
             var dataDir = Path.Combine(work, "data");
-            var (code, text) = await VectorizerProcess.RunAsync("index", root, "--collection", "pydocs", "--data-dir", dataDir, "--plain");
+            var (code, text) = await VectorizerProcess.RunAsync("index", root, "--collection", "pydocs", "--data-dir", dataDir, "--plain", "--provider", "hash");
             output.WriteLine(text);
             Assert.True(code == 0, text);
             var files = IndexCommandTests.Summary(text, "files indexed");

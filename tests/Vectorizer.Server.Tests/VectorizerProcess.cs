@@ -65,6 +65,13 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
     public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunInAsync(null, [], arguments);
 
+    /// <summary>Runs a command that may take longer than a minute (indexing a real corpus with the local model).</summary>
+    public static async Task<(int ExitCode, string Output)> RunLongAsync(TimeSpan timeout, params string[] arguments)
+    {
+        var (code, stdout, stderr) = await RunSplitAsync(null, [], arguments, timeout);
+        return (code, stdout + stderr);
+    }
+
     /// <summary>Runs a command in <paramref name="directory"/> with <paramref name="environment"/> added (and no <c>VECTORIZER_CONFIG</c>).</summary>
     public static async Task<(int ExitCode, string Output)> RunInAsync(string? directory, Dictionary<string, string> environment, params string[] arguments)
     {
@@ -79,7 +86,7 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunSplitInAsync(string? directory, Dictionary<string, string> environment, params string[] arguments) =>
         RunSplitAsync(directory, environment, arguments);
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(string? directory, Dictionary<string, string> environment, string[] arguments)
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(string? directory, Dictionary<string, string> environment, string[] arguments, TimeSpan? timeout = null)
     {
         var start = StartInfo();
         if (directory is not null)
@@ -102,7 +109,17 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
         using var child = Process.Start(start)!;
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
-        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        try
+        {
+            // Generous: indexing a real corpus takes tens of seconds on 2 cores, minutes on a loaded machine.
+            await child.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromMinutes(5));
+        }
+        catch (TimeoutException)
+        {
+            child.Kill(entireProcessTree: true); // never leave a child behind
+            throw;
+        }
+
         return (child.ExitCode, await stdout, await stderr);
     }
 

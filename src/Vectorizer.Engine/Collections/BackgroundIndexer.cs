@@ -123,6 +123,7 @@ internal sealed class BackgroundIndexer
                     Quantize(slot, slot.IndexedUpTo);
                 }
 
+                slot.PlaceLayer0(slot.IndexedUpTo);
                 continue;
             }
 
@@ -134,6 +135,7 @@ internal sealed class BackgroundIndexer
             InsertRange(slot, graph, from, to, IndexingThreads(slot));
             // Codes first, then the graph's published prefix: a search never meets a node without a code.
             Quantize(slot, to);
+            slot.PlaceLayer0(to);
             slot.IndexedUpTo = to;
             more |= to < slot.Store.Count;
         }
@@ -158,7 +160,7 @@ internal sealed class BackgroundIndexer
         if (quantized is null || quantized.Settings != wanted)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            quantized = QuantizedVectors.Train(wanted, slot.Distance, slot.Store, upTo);
+            quantized = QuantizedVectors.Train(wanted, slot.Distance, slot.Store, upTo, slot.Graph?.M0 ?? 0);
             quantized.ExtendTo(slot.Store, upTo);
             slot.Quantized = quantized;
             logger.LogInformation(
@@ -195,19 +197,28 @@ internal sealed class BackgroundIndexer
         return thresholdKb > 0 && (double)slot.Searchable.SetCount * slot.Dimension * sizeof(float) / 1024.0 > thresholdKb;
     }
 
-    /// <summary>Vectors appended but not yet covered by their slot's graph, over the slots that will be indexed.</summary>
-    public long Unindexed(CollectionState current)
+    /// <summary>Vectors appended but not yet covered by their slot's graph, over the slots that will be indexed (see <see cref="CountUnindexed"/>).</summary>
+    public long Unindexed(CollectionState current) => CountUnindexed(current).Queued;
+
+    /// <summary>
+    /// Vectors of <paramref name="current"/> in no HNSW graph (searched exactly), and how many of them this indexer has
+    /// still to insert (the others are in slots below <c>indexing_threshold</c>, never indexed). Call under the read lock.
+    /// </summary>
+    public (long Unindexed, long Queued) CountUnindexed(CollectionState current)
     {
-        long pending = 0;
+        long unindexed = 0, queued = 0;
         foreach (var slot in current.Slots)
         {
+            var upTo = slot.Graph is null ? 0 : slot.IndexedUpTo;
+            long waiting = slot.Searchable.SetCount - slot.Searchable.CountBelow(upTo);
+            unindexed += waiting;
             if (NeedsIndexing(slot))
             {
-                pending += Math.Max(0, slot.Store.Count - slot.IndexedUpTo);
+                queued += waiting;
             }
         }
 
-        return pending;
+        return (unindexed, queued);
     }
 
     /// <summary>True while some slot of <paramref name="current"/> has vectors to index or codes to train.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Collections.Checkpoints;
 using Vectorizer.Engine.Collections.Queries;
+using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
@@ -25,7 +26,7 @@ namespace Vectorizer.Engine.Collections;
 /// </list>
 /// Checkpoints, vacuum and indexing batches take turns under the maintenance gate.
 /// </summary>
-public sealed class Collection : IDisposable
+public sealed partial class Collection : IDisposable
 {
     private readonly ReaderWriterLockSlim rw = new(LockRecursionPolicy.NoRecursion);
     private readonly ILogger logger;
@@ -40,6 +41,7 @@ public sealed class Collection : IDisposable
     private CollectionState state;
     private long operationsSinceCheckpoint;
     private long checkpointLsn;
+    private long version;
     private DateTime lastCheckpointUtc = DateTime.UtcNow;
     private TimeSpan lastCheckpointDuration;
     private bool closed;
@@ -54,7 +56,7 @@ public sealed class Collection : IDisposable
         this.storage = storage;
         state = new CollectionState(config, 0, paths.SpillDirectory);
         indexer = new BackgroundIndexer(this, options, logger);
-        queries = new QueryExecutor(options);
+        queries = new QueryExecutor(options, () => LastLsn);
         checkpoints = new CheckpointStore(name, paths, logger, storage);
         vacuum = new CollectionVacuum(this, indexer, logger);
     }
@@ -84,7 +86,22 @@ public sealed class Collection : IDisposable
     internal bool IsClosed => closed;
 
     /// <summary>Publishes a new state (vacuum). Caller holds the write lock.</summary>
-    internal void ReplaceState(CollectionState fresh) => Volatile.Write(ref state, fresh);
+    internal void ReplaceState(CollectionState fresh)
+    {
+        Volatile.Write(ref state, fresh);
+        BumpVersion();
+    }
+
+    /// <summary>
+    /// Changes with every write applied, every config or payload-index change and every state swap, under the write
+    /// lock, before the writer is acknowledged: an answer computed after reading version <c>v</c> reflects every change
+    /// up to <c>v</c> (and maybe later ones). Caches of query answers key them by it (never by time). Starts at 0 for
+    /// every opened <see cref="Collection"/> object; not persisted.
+    /// </summary>
+    public long Version => Volatile.Read(ref version);
+
+    /// <summary>Caller holds the write lock.</summary>
+    internal void BumpVersion() => Interlocked.Increment(ref version);
 
     /// <summary>Counts an operation towards the next checkpoint.</summary>
     internal void CountOperation() => Interlocked.Increment(ref operationsSinceCheckpoint);
@@ -279,6 +296,7 @@ public sealed class Collection : IDisposable
             updated.Validate(options.MaxVectorSize);
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
+            BumpVersion();
             foreach (var slot in State.Slots)
             {
                 slot.Hnsw = updated.HnswFor(slot.Name);
@@ -399,7 +417,7 @@ public sealed class Collection : IDisposable
                 rw.ExitWriteLock();
             }
 
-            CheckpointCore(force: true);
+            CheckpointCore(null, force: true, rewrite: true);
         }
         finally
         {
@@ -457,6 +475,7 @@ public sealed class Collection : IDisposable
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
+            BumpVersion();
         }
         finally
         {
@@ -530,6 +549,8 @@ public sealed class Collection : IDisposable
     /// </summary>
     public IReadOnlyList<ScoredPoint> Query(QueryRequest request)
     {
+        using var span = EngineTelemetry.Source.StartActivity("search");
+        span?.SetTag(EngineTelemetry.CollectionTag, Name);
         rw.EnterReadLock();
         try
         {
@@ -679,6 +700,29 @@ public sealed class Collection : IDisposable
             : new StorageInfo(vectors, sampled == 0 ? 0 : sampledBytes * current.LiveCount / sampled, disk);
     }
 
+    /// <summary>Bytes of WAL segments on disk (monitoring).</summary>
+    public long WalBytes => wal.SizeBytes;
+
+    /// <summary>When the last checkpoint was written, or the collection was opened when none has been since (monitoring).</summary>
+    public DateTime LastCheckpointUtc => lastCheckpointUtc;
+
+    /// <summary>
+    /// Vectors in no HNSW graph (searched exactly), and how many of them the background indexer has still to insert
+    /// (the others belong to vectors below <c>indexing_threshold</c>, never indexed) (monitoring).
+    /// </summary>
+    public (long Unindexed, long Queued) UnindexedVectors()
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return indexer.CountUnindexed(State);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
     private long DiskBytes(string directory)
     {
         long total = 0;
@@ -769,11 +813,17 @@ public sealed class Collection : IDisposable
         }
     }
 
+    /// <summary>Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate.</summary>
+    private void CheckpointCore() => CheckpointCore(null, force: false);
+
     /// <summary>
-    /// Snapshot under the read lock, WAL fsync, files, retention. Caller holds the maintenance gate. Without
-    /// <paramref name="force"/> nothing is written when nothing changed since the last checkpoint.
+    /// <see cref="CheckpointCore()"/>; <paramref name="underReadLock"/> runs under the same read lock as the capture (it
+    /// sees exactly the state the checkpoint holds), and <paramref name="force"/> writes one even when nothing changed
+    /// but no checkpoint exists at that LSN; <paramref name="rewrite"/> writes one even when one exists at that LSN (the
+    /// vector schema changed, which the WAL does not record). Returns the checkpoint's LSN, or -1 when the collection is
+    /// closed.
     /// </summary>
-    private void CheckpointCore(bool force = false)
+    private long CheckpointCore(Action? underReadLock, bool force, bool rewrite = false)
     {
         var stopwatch = Stopwatch.StartNew();
         CheckpointSnapshot snapshot;
@@ -783,11 +833,12 @@ public sealed class Collection : IDisposable
         {
             if (closed)
             {
-                return;
+                return -1;
             }
 
             operations = Interlocked.Read(ref operationsSinceCheckpoint);
             snapshot = CheckpointSnapshot.Capture(State, wal.LastLsn);
+            underReadLock?.Invoke();
         }
         finally
         {
@@ -795,9 +846,9 @@ public sealed class Collection : IDisposable
         }
 
         var lsn = snapshot.Lsn;
-        if (lsn == CheckpointLsn && operations == 0 && !force)
+        if (lsn == CheckpointLsn && operations == 0 && !rewrite && !(force && !storage.DirectoryExists(Paths.Checkpoint(lsn))))
         {
-            return;
+            return lsn;
         }
 
         // The WAL must be durable up to the checkpoint: a checkpoint ahead of a torn log would break LSN continuity.
@@ -810,6 +861,7 @@ public sealed class Collection : IDisposable
         lastCheckpointDuration = stopwatch.Elapsed;
         checkpoints.ApplyRetention(wal, State.Generation);
         logger.LogInformation("Collection {Name}: checkpoint at LSN {Lsn} ({Points} offsets) in {Elapsed:F2}s", Name, lsn, snapshot.Count, stopwatch.Elapsed.TotalSeconds);
+        return lsn;
     }
 
     /// <summary>True when enough points are tombstoned for <see cref="Vacuum"/> to run.</summary>

@@ -18,7 +18,7 @@ namespace Vectorizer.Engine.Collections;
 /// but <c>collection.json.tmp</c>: a create interrupted before the config was in place, so before any write).
 /// </para>
 /// </summary>
-public sealed class CollectionManager : IDisposable
+public sealed partial class CollectionManager : IDisposable
 {
     private readonly ConcurrentDictionary<string, Collection> collections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FailedCollection> failed = new(StringComparer.Ordinal);
@@ -66,6 +66,7 @@ public sealed class CollectionManager : IDisposable
     {
         FileUtil.CreateDirectoryDurable(storage, CollectionsDirectory);
         storage.DeleteDirectory(TrashDirectory);
+        storage.DeleteDirectory(StagingDirectory);
         foreach (var directory in storage.ListDirectories(CollectionsDirectory))
         {
             var name = Path.GetFileName(directory);

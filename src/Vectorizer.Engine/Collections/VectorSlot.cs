@@ -25,7 +25,9 @@ public sealed class VectorSlot
         Parameters = parameters;
         Hnsw = hnsw;
         Quantization = quantization;
-        Store = new DenseVectorStore(parameters.Size, parameters.OnDisk == true ? spillDirectory : null);
+        // In RAM, each vector shares a record with the graph's layer-0 links (hnswlib's layout), sized for the M
+        // configured now; a graph built later with a larger M keeps its links apart.
+        Store = new DenseVectorStore(parameters.Size, parameters.OnDisk == true ? spillDirectory : null, hnsw.M > 0 ? 2 * Math.Max(2, hnsw.M) : 0);
     }
 
     public string Name { get; }
@@ -74,5 +76,33 @@ public sealed class VectorSlot
     /// <summary>Suffix of the file names of this slot's data: the hex of the name's UTF-8 bytes ("default" for "").</summary>
     public string FileKey => Name.Length == 0 ? "default" : "v-" + Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes(Name));
 
-    public HnswGraph CreateGraph() => new(Math.Max(2, Hnsw.M), Hnsw.EfConstruct);
+    public HnswGraph CreateGraph() => new(Math.Max(2, Hnsw.M), Hnsw.EfConstruct, layer0: Store.Nodes);
+
+    /// <summary>Reads a saved graph (<see cref="HnswGraph.Save"/>), its layer 0 placed as <see cref="CreateGraph"/> places it.</summary>
+    public (HnswGraph Graph, int NodeCount) LoadGraph(ReadOnlySpan<byte> data) => HnswGraph.Load(data, Store.Nodes);
+
+    /// <summary>
+    /// Moves the graph's layer-0 links next to what searches score: the quantized codes when searches use them,
+    /// else the vectors when those are in RAM, else records of the graph's own. Only while nothing is inserted into
+    /// the graph (the indexer, between batches); every inserted node must be below <paramref name="nodeCount"/>.
+    /// </summary>
+    public void PlaceLayer0(int nodeCount)
+    {
+        if (Graph is not { } graph)
+        {
+            return;
+        }
+
+        if (Quantized is { } quantized && quantized.Count >= nodeCount && graph.MoveLayer0(quantized.Codes, nodeCount))
+        {
+            return;
+        }
+
+        if (Store.Nodes is { } nodes && graph.MoveLayer0(nodes, nodeCount))
+        {
+            return;
+        }
+
+        graph.MoveLayer0(null, nodeCount);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Vectorizer.Engine.Diagnostics;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Operations;
@@ -66,7 +67,13 @@ internal sealed class WritePath
 
                 walBuffer.ResetWrittenCount();
                 resolved.Encode(walBuffer);
-                var lsn = wal.Append((byte)resolved.Kind, walBuffer.WrittenSpan);
+                long lsn;
+                using (var span = EngineTelemetry.Source.StartActivity("wal.append"))
+                {
+                    span?.SetTag(EngineTelemetry.CollectionTag, owner.Name);
+                    lsn = wal.Append((byte)resolved.Kind, walBuffer.WrittenSpan);
+                }
+
                 Apply(current, resolved, (ulong)lsn);
                 lsns[i] = lsn;
                 owner.CountOperation();
@@ -74,6 +81,8 @@ internal sealed class WritePath
         }
         finally
         {
+            // Even when an operation failed half-way: a spurious change of version only costs a cache miss.
+            owner.BumpVersion();
             if (walBuffer.Capacity > 8 << 20)
             {
                 // One huge request should not pin its buffer for the life of the collection.
@@ -86,6 +95,9 @@ internal sealed class WritePath
         indexer.Wake();
         if (wait && lsns.Length > 0)
         {
+            // The fsync that covers the last record: this call's own, or one a concurrent writer started (group commit).
+            using var span = EngineTelemetry.Source.StartActivity("wal.fsync");
+            span?.SetTag(EngineTelemetry.CollectionTag, owner.Name);
             await wal.WaitDurableAsync(lsns[^1], cancellationToken).ConfigureAwait(false);
         }
 

@@ -23,6 +23,9 @@ public enum ErrorCode
     AliasNotFound = 12,
     VectorNameNotFound = 13,
 
+    /// <summary>A backup or snapshot that does not exist.</summary>
+    SnapshotNotFound = 14,
+
     CollectionAlreadyExists = 20,
     AliasAlreadyExists = 21,
 

@@ -81,6 +81,16 @@ public sealed class FieldCondition(JsonPath key) : Condition
     public bool? IsEmpty { get; init; }
 
     public bool? IsNull { get; init; }
+
+    /// <summary>
+    /// One plain top-level key with only a <c>match</c> on a single value and/or a numeric <c>range</c>: the shape
+    /// <see cref="FilterEvaluator"/> evaluates without its general machinery.
+    /// </summary>
+    internal bool IsSimple => simple ??= Key.Segments is [{ Kind: JsonPath.SegmentKind.Key }]
+        && IsEmpty is null && IsNull is null && ValuesCount is null && DatetimeRange is null && Geo is null
+        && (Match is null || Match.Kind == MatchKind.Value) && (Match is not null || Range is not null);
+
+    private bool? simple;
 }
 
 /// <summary>The kinds of <c>match</c>.</summary>
@@ -133,6 +143,11 @@ public sealed class MatchCondition
 
     /// <summary>For the text kinds.</summary>
     public string? Text { get; init; }
+
+    /// <summary>The UTF-8 bytes of <see cref="MatchValue.Keyword"/> (null when the value is not a keyword).</summary>
+    internal byte[]? KeywordUtf8 => Value.Keyword is { } keyword ? keywordUtf8 ??= System.Text.Encoding.UTF8.GetBytes(keyword) : null;
+
+    private byte[]? keywordUtf8;
 
     /// <summary>The text tokenized by the last full-text index it was evaluated with (benign race: any copy is correct).</summary>
     private ParsedTextQuery? parsedText;

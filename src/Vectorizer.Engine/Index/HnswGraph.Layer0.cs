@@ -9,8 +9,8 @@ public sealed partial class HnswGraph
 {
     /// <summary>
     /// Beam search on layer 0, the hot loop of every query and insert. Link lists, visited marks and heaps are
-    /// reached through raw pointers or unchecked refs; the next neighbour's visited mark and vector, and the next
-    /// candidate's link list, are prefetched while the current distance is computed (as hnswlib does).
+    /// reached through raw pointers or unchecked refs. Expanding a node first requests the data of all its
+    /// unvisited neighbours, then scores them; the best candidate's record is requested as soon as it is known.
     /// Leaves up to <paramref name="ef"/> accepted nodes in the context's result heap.
     /// </summary>
     [SkipLocalsInit]
@@ -25,12 +25,17 @@ public sealed partial class HnswGraph
         var marks = context.VisitedMarks;
         var tag = context.Epoch;
         ref var visited = ref MemoryMarshal.GetArrayDataReference(marks);
-        var chunkTable = Volatile.Read(ref level0Pointers);
+        var records = Layer0;
+        var chunkTable = records.ChunkPointers;
         var chunks = (nint*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(chunkTable));
-        var stride = level0Stride;
+        var shift = records.ChunkShift;
+        var mask = records.ChunkMask;
+        var stride = (long)records.RecordBytes;
         var maxLinks = M0;
-        var limit = (uint)nodeLimit;
+        // Nodes past the chunk table read above have no record this search can see (the indexer may be growing it).
+        var limit = (uint)Math.Min(nodeLimit, (long)chunkTable.Length << shift);
 
+        var batch = stackalloc int[maxLinks];
         var candidates = context.Candidates;
         var candidateCount = 0;
         ref var results = ref MemoryMarshal.GetArrayDataReference(context.Results);
@@ -59,23 +64,16 @@ public sealed partial class HnswGraph
             }
 
             HeapPopMin(ref candidateHeap, --candidateCount);
-            var links = (int*)chunks[current.Node >> NodeChunkShift] + ((current.Node & NodeChunkMask) * stride);
+            var links = (int*)((byte*)chunks[current.Node >> shift] + ((current.Node & mask) * stride));
             var count = Math.Min(Volatile.Read(ref *links), maxLinks);
-            if (count > 0 && (uint)links[1] < limit)
-            {
-                Prefetch(ref Unsafe.Add(ref visited, links[1]));
-                scorer.Prefetch(links[1]);
-            }
 
+            // Pass 1: the neighbours not visited yet, each marked and its data requested from memory. Every miss
+            // is then in flight at once instead of one after another (a graph walk waits on memory, not on
+            // arithmetic: this is worth more than any layout or kernel change).
+            var fresh = 0;
             for (var i = 1; i <= count; i++)
             {
                 var neighbor = links[i];
-                if (i < count && (uint)links[i + 1] < limit)
-                {
-                    Prefetch(ref Unsafe.Add(ref visited, links[i + 1]));
-                    scorer.Prefetch(links[i + 1]);
-                }
-
                 if ((uint)neighbor >= limit)
                 {
                     continue;
@@ -88,6 +86,14 @@ public sealed partial class HnswGraph
                 }
 
                 mark = tag;
+                batch[fresh++] = neighbor;
+                scorer.Prefetch(neighbor);
+            }
+
+            // Pass 2: score them in link order (the same order, hence the same results, as one pass would give).
+            for (var j = 0; j < fresh; j++)
+            {
+                var neighbor = batch[j];
                 var distance = scorer.Distance(neighbor);
                 if (resultCount < ef || distance < lowerBound)
                 {
@@ -100,9 +106,9 @@ public sealed partial class HnswGraph
                     HeapPushMin(ref MemoryMarshal.GetArrayDataReference(candidates), candidateCount++, new ScoredNode(distance, neighbor));
                     if (Sse.IsSupported)
                     {
-                        // The best candidate is expanded next: start fetching its link list.
+                        // The best candidate is expanded next: start fetching its record (links first).
                         var next = candidates[0].Node;
-                        Sse.Prefetch0((int*)chunks[next >> NodeChunkShift] + ((next & NodeChunkMask) * stride));
+                        Sse.Prefetch0((byte*)chunks[next >> shift] + ((next & mask) * stride));
                     }
 
                     if (filter.Accept(neighbor))
@@ -124,17 +130,9 @@ public sealed partial class HnswGraph
 
         context.CandidateCount = candidateCount;
         context.ResultCount = resultCount;
-        // The link lists live in native blocks owned by this graph: keep it reachable until the loop is done.
-        GC.KeepAlive(this);
+        // The link lists live in native blocks owned by the records: keep them reachable until the loop is done.
+        GC.KeepAlive(records);
+        GC.KeepAlive(chunkTable);
         GC.KeepAlive(marks);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch(ref ushort mark)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref mark));
-        }
     }
 }

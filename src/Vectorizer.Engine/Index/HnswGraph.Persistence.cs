@@ -62,11 +62,12 @@ public sealed partial class HnswGraph
     }
 
     /// <summary>
-    /// Reads a graph written by <see cref="Save"/>; the number of saved nodes is returned too. Bytes that are not such
-    /// a graph throw <see cref="CorruptDataException"/> (a newer version <see cref="UnsupportedFormatException"/>), and
-    /// nothing else: every count, level, link and the entry point is checked before it is used.
+    /// Reads a graph written by <see cref="Save"/>, with layer 0 in <paramref name="layer0"/> when it fits (see the
+    /// constructor); the number of saved nodes is returned too. Bytes that are not such a graph throw
+    /// <see cref="CorruptDataException"/> (a newer version <see cref="UnsupportedFormatException"/>), and nothing
+    /// else: every count, level, link and the entry point is checked before it is used.
     /// </summary>
-    public static (HnswGraph Graph, int NodeCount) Load(ReadOnlySpan<byte> data)
+    public static (HnswGraph Graph, int NodeCount) Load(ReadOnlySpan<byte> data, Vectors.NodeArena? layer0 = null)
     {
         if (data.Length < 48 || BinaryPrimitives.ReadUInt64LittleEndian(data) != GraphMagic)
         {
@@ -92,7 +93,12 @@ public sealed partial class HnswGraph
             throw new CorruptDataException($"Corrupt HNSW graph header (m {m}, ef_construct {efConstruct}, {nodeCount} nodes)");
         }
 
-        var graph = new HnswGraph(m, efConstruct, seed);
+        if (layer0 is { PayloadOwnerGrows: true } && layer0.Capacity < nodeCount)
+        {
+            throw new CorruptDataException($"Corrupt HNSW graph ({nodeCount} nodes, more than the {layer0.Capacity} vectors)");
+        }
+
+        var graph = new HnswGraph(m, efConstruct, seed, layer0);
         graph.EnsureCapacity(nodeCount);
         var position = 48;
         for (var node = 0; node < nodeCount; node++)

@@ -20,13 +20,18 @@ public sealed partial class HnswGraph
     private const int StripeCount = 4096;
 
     private readonly double levelMultiplier;
-    private readonly int level0Stride;
     private readonly int upperStride;
     private readonly object[] stripes;
     private readonly object entryLock = new();
 
-    private readonly List<Memory.NativeBlock> level0Blocks = [];
-    private nint[] level0Pointers = [];
+    // Serialises MoveLayer0: the indexer places layer 0 between batches, but a caller outside it (a config change
+    // applied by the benchmark, a test) may too, and two moves must not copy into the same target at once.
+    private readonly object moveLock = new();
+
+    // Layer 0: one record per node holding its link count and links, usually followed by what scoring the node
+    // reads (its vector or its quantized code; see NodeArena). Searches read this reference once and keep the
+    // arena alive until they are done; it only changes between insert batches (MoveLayer0).
+    private Vectors.NodeArena layer0;
     private int[]?[][] upper = [];
     private long entry = -1;
 
@@ -39,7 +44,14 @@ public sealed partial class HnswGraph
     private int capacity;
     private int insertedCount;
 
-    public HnswGraph(int m, int efConstruct, ulong seed = 0x5EED_1234_ABCD_0001UL)
+    /// <param name="m">Links per node on the upper layers (2·M on layer 0).</param>
+    /// <param name="efConstruct">Beam width of the insert searches.</param>
+    /// <param name="seed">Seeds the level of each node.</param>
+    /// <param name="layer0">
+    /// Node records to keep layer 0 in (the vector store's, so that a node's links and vector share a record);
+    /// ignored when its link header is too small for 2·M links. Null: the graph keeps its own link records.
+    /// </param>
+    public HnswGraph(int m, int efConstruct, ulong seed = 0x5EED_1234_ABCD_0001UL, Vectors.NodeArena? layer0 = null)
     {
         if (m < 2 || m > 512)
         {
@@ -51,14 +63,33 @@ public sealed partial class HnswGraph
         EfConstruct = Math.Max(efConstruct, m);
         Seed = seed;
         levelMultiplier = 1.0 / Math.Log(m);
-        level0Stride = M0 + 1;
         upperStride = M + 1;
         stripes = new object[StripeCount];
         for (var i = 0; i < stripes.Length; i++)
         {
             stripes[i] = new object();
         }
+
+        if (layer0 is not null && layer0.LinkSlots >= M0)
+        {
+            if (!layer0.ClaimLinks())
+            {
+                layer0.ClearLinks(0, (int)Math.Min(int.MaxValue, layer0.Capacity));
+            }
+
+            this.layer0 = layer0;
+        }
+        else
+        {
+            this.layer0 = OwnLayer0();
+        }
     }
+
+    /// <summary>Link records owned by the graph (no payload).</summary>
+    private Vectors.NodeArena OwnLayer0() => new(M0, 0, 1 << NodeChunkShift);
+
+    /// <summary>The records layer 0 lives in now.</summary>
+    public Vectors.NodeArena Layer0 => Volatile.Read(ref layer0);
 
     public int M { get; }
 
@@ -69,7 +100,7 @@ public sealed partial class HnswGraph
     public ulong Seed { get; }
 
     /// <summary>Node ids below this have link storage.</summary>
-    public int Capacity => Volatile.Read(ref capacity);
+    public int Capacity => (int)Math.Min(Volatile.Read(ref capacity), Layer0.Capacity);
 
     /// <summary>Nodes inserted so far.</summary>
     public int InsertedCount => Volatile.Read(ref insertedCount);
@@ -83,7 +114,7 @@ public sealed partial class HnswGraph
         get
         {
             // Link lists of the nodes inserted so far (pages past them are never touched, so never resident).
-            long bytes = (long)InsertedCount * level0Stride * sizeof(int);
+            long bytes = (long)InsertedCount * (M0 + 1) * sizeof(int);
             foreach (var chunk in upper)
             {
                 bytes += chunk.Length * (long)IntPtr.Size;
@@ -97,35 +128,97 @@ public sealed partial class HnswGraph
         }
     }
 
-    /// <summary>Allocates link storage for node ids below <paramref name="nodes"/>. One caller at a time.</summary>
+    /// <summary>
+    /// Allocates link storage for node ids below <paramref name="nodes"/>. One caller at a time, and the same
+    /// thread that inserts. Layer-0 records owned by a vector store must already exist (the store writes them
+    /// before the graph sees the node).
+    /// </summary>
     public void EnsureCapacity(int nodes)
     {
+        var records = Layer0;
+        if (records.Capacity < nodes)
+        {
+            if (records.PayloadOwnerGrows)
+            {
+                throw new InvalidOperationException($"Node {nodes - 1} has no record in the vector store yet.");
+            }
+
+            // Off the GC heap and zero-filled lazily: an empty link list is a zero count.
+            records.EnsureCapacity(nodes);
+        }
+
         if (nodes <= capacity)
         {
             return;
         }
 
         var chunksNeeded = (int)(((long)nodes + NodeChunkMask) >> NodeChunkShift);
-        if (chunksNeeded > level0Blocks.Count)
+        if (chunksNeeded > upper.Length)
         {
-            var newPointers = GC.AllocateArray<nint>(chunksNeeded, pinned: true);
             var newUpper = new int[]?[chunksNeeded][];
-            Array.Copy(level0Pointers, newPointers, level0Pointers.Length);
             Array.Copy(upper, newUpper, upper.Length);
-            for (var c = level0Blocks.Count; c < chunksNeeded; c++)
+            for (var c = upper.Length; c < chunksNeeded; c++)
             {
-                // Off the GC heap and zero-filled lazily: an empty link list is a zero count.
-                var block = new Memory.NativeBlock((long)(NodeChunkMask + 1) * level0Stride * sizeof(int));
-                level0Blocks.Add(block);
-                newPointers[c] = block.Pointer;
                 newUpper[c] = new int[]?[NodeChunkMask + 1];
             }
 
             Volatile.Write(ref upper, newUpper);
-            Volatile.Write(ref level0Pointers, newPointers);
         }
 
         Volatile.Write(ref capacity, chunksNeeded << NodeChunkShift);
+    }
+
+    /// <summary>
+    /// Moves layer 0 into <paramref name="target"/> (null: records of the graph's own), copying the links of the
+    /// nodes below <paramref name="nodeCount"/> (every inserted node must be below it). Searches may run meanwhile
+    /// (they finish on the records they started with, which hold the same links); inserts must not. Returns
+    /// false, changing nothing, when the target cannot hold 2·M links or lacks records for the nodes.
+    /// </summary>
+    public unsafe bool MoveLayer0(Vectors.NodeArena? target, int nodeCount)
+    {
+        lock (moveLock)
+        {
+            return MoveLayer0Locked(target, nodeCount);
+        }
+    }
+
+    private unsafe bool MoveLayer0Locked(Vectors.NodeArena? target, int nodeCount)
+    {
+        var source = Layer0;
+        if (ReferenceEquals(target, source) || (target is null && !source.PayloadOwnerGrows && source.PayloadBytes == 0))
+        {
+            return true;
+        }
+
+        target ??= OwnLayer0();
+        if (target.LinkSlots < M0 || (target.PayloadOwnerGrows && target.Capacity < nodeCount))
+        {
+            return false;
+        }
+
+        if (target.Capacity < nodeCount)
+        {
+            target.EnsureCapacity(nodeCount);
+        }
+
+        var stale = !target.ClaimLinks();
+        for (var node = 0; node < nodeCount; node++)
+        {
+            var from = source.LinksPointer(node);
+            var to = target.LinksPointer(node);
+            var count = Math.Min(*from, M0);
+            new ReadOnlySpan<int>(from + 1, count).CopyTo(new Span<int>(to + 1, count));
+            *to = count;
+        }
+
+        if (stale)
+        {
+            target.ClearLinks(nodeCount, (int)Math.Min(int.MaxValue, target.Capacity));
+        }
+
+        Volatile.Write(ref layer0, target);
+        GC.KeepAlive(source);
+        return true;
     }
 
     /// <summary>The layer a node is assigned to: deterministic per (seed, node), exponentially distributed.</summary>
@@ -159,7 +252,7 @@ public sealed partial class HnswGraph
     {
         if (layer == 0)
         {
-            return new Span<int>((int*)Volatile.Read(ref level0Pointers)[node >> NodeChunkShift] + ((long)(node & NodeChunkMask) * level0Stride), level0Stride);
+            return new Span<int>(Layer0.LinksPointer(node), M0 + 1);
         }
 
         return upper[node >> NodeChunkShift][node & NodeChunkMask].AsSpan((layer - 1) * upperStride, upperStride);
@@ -202,9 +295,10 @@ public sealed partial class HnswGraph
         }
 
         var currentDistance = scorer.Distance(current);
+        context.Reset(nodeLimit);
         for (var layer = LevelOfEntry(packed); layer > 0; layer--)
         {
-            current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit);
+            current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit, context);
         }
 
         ef = Math.Max(ef, k);
@@ -230,23 +324,48 @@ public sealed partial class HnswGraph
         return count;
     }
 
-    private int GreedyClosest<TScorer>(ref TScorer scorer, int current, ref float currentDistance, int layer, int nodeLimit)
+    /// <summary>
+    /// Greedy descent on one upper layer: moves to the closest neighbour until none is closer. Nodes scored earlier
+    /// in the same descent (marked in <paramref name="context"/>'s visited set, started by the caller) are skipped:
+    /// each was no closer than the best node at the time, so it cannot be closer than the best node now, and the
+    /// walk is the one a descent without the marks takes. Neighbours' data is requested before any is scored.
+    /// </summary>
+    [SkipLocalsInit]
+    private unsafe int GreedyClosest<TScorer>(ref TScorer scorer, int current, ref float currentDistance, int layer, int nodeLimit, SearchContext context)
         where TScorer : struct, IGraphScorer
     {
+        var marks = context.VisitedMarks;
+        var tag = context.Epoch;
+        var limit = (uint)Math.Min(nodeLimit, marks.Length);
+        if ((uint)current < (uint)marks.Length)
+        {
+            marks[current] = tag;
+        }
+
+        var batch = stackalloc int[M];
         var changed = true;
         while (changed)
         {
             changed = false;
             var links = Links(current, layer);
             var count = Math.Min(Volatile.Read(ref links[0]), M);
+            var fresh = 0;
             for (var i = 1; i <= count; i++)
             {
                 var candidate = links[i];
-                if ((uint)candidate >= (uint)nodeLimit)
+                if ((uint)candidate >= limit || marks[candidate] == tag)
                 {
                     continue;
                 }
 
+                marks[candidate] = tag;
+                batch[fresh++] = candidate;
+                scorer.Prefetch(candidate);
+            }
+
+            for (var j = 0; j < fresh; j++)
+            {
+                var candidate = batch[j];
                 var d = scorer.Distance(candidate);
                 if (d < currentDistance)
                 {
@@ -257,6 +376,7 @@ public sealed partial class HnswGraph
             }
         }
 
+        GC.KeepAlive(marks);
         return current;
     }
 
@@ -413,9 +533,10 @@ public sealed partial class HnswGraph
             var current = (int)packed;
             var topLevel = LevelOfEntry(packed);
             var currentDistance = scorer.Distance(current);
+            context.Reset(nodeLimit);
             for (var layer = topLevel; layer > level; layer--)
             {
-                current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit);
+                current = GreedyClosest(ref scorer, current, ref currentDistance, layer, nodeLimit, context);
             }
 
             var accept = default(AcceptAllFilter);

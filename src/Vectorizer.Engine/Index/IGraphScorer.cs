@@ -46,6 +46,8 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
     private readonly int shift;
     private readonly int mask;
     private readonly int dim;
+    private readonly long stride;
+    private readonly int vectorOffset;
     private readonly float* query;
 
     /// <param name="store">The vectors.</param>
@@ -58,11 +60,13 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
         shift = store.ChunkShift;
         mask = store.ChunkMask;
         dim = store.Dimension;
+        stride = store.RecordBytes;
+        vectorOffset = store.VectorOffset;
         this.query = query;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly float* Pointer(int node) => (float*)chunks[node >> shift] + ((long)(node & mask) * dim);
+    private readonly float* Pointer(int node) => (float*)((byte*)chunks[node >> shift] + ((node & mask) * stride) + vectorOffset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Distance(int node) => TMetric.Distance(query, Pointer(node), dim);
@@ -73,14 +77,5 @@ public unsafe struct DenseScorer<TMetric> : IGraphScorer
     public readonly void KeepAlive() => GC.KeepAlive(store);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node)
-    {
-        if (Sse.IsSupported)
-        {
-            var p = (byte*)Pointer(node);
-            Sse.Prefetch0(p);
-            Sse.Prefetch0(p + 64);
-            Sse.Prefetch0(p + 128);
-        }
-    }
+    public readonly void Prefetch(int node) => CacheLines.Prefetch((byte*)Pointer(node), dim * sizeof(float));
 }

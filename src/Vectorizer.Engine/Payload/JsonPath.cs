@@ -23,6 +23,11 @@ public sealed class JsonPath : IEquatable<JsonPath>
     /// <summary>The first key of the path (the top-level payload field).</summary>
     public string Head => Segments[0].Key!;
 
+    /// <summary>The UTF-8 bytes of <see cref="Head"/> (for lookups without transcoding).</summary>
+    public byte[] HeadUtf8 => headUtf8 ??= Encoding.UTF8.GetBytes(Head);
+
+    private byte[]? headUtf8;
+
     public static JsonPath Parse(string text)
     {
         if (TryParse(text, out var path, out var error))

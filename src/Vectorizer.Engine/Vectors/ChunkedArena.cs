@@ -20,15 +20,28 @@ public sealed unsafe class ChunkedArena
 
     /// <param name="recordBytes">Bytes per record.</param>
     /// <param name="spillDirectory">When set, chunks are file-backed mappings in this directory.</param>
-    public ChunkedArena(int recordBytes, string? spillDirectory = null)
+    /// <param name="recordsPerChunk">Records per chunk (a power of two); 0 picks <see cref="DefaultRecordsPerChunk"/>.</param>
+    public ChunkedArena(int recordBytes, string? spillDirectory = null, int recordsPerChunk = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(recordBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(recordsPerChunk);
+        if (recordsPerChunk != 0 && !BitOperations.IsPow2(recordsPerChunk))
+        {
+            throw new ArgumentOutOfRangeException(nameof(recordsPerChunk), "must be a power of two");
+        }
+
         RecordBytes = recordBytes;
         this.spillDirectory = spillDirectory;
-        var perChunk = Math.Max(1, TargetChunkBytes / recordBytes);
-        perChunk = Math.Min(MaxChunkRecords, (int)BitOperations.RoundUpToPowerOf2((uint)perChunk + 1) >> 1);
+        var perChunk = recordsPerChunk != 0 ? recordsPerChunk : DefaultRecordsPerChunk(recordBytes);
         ChunkShift = BitOperations.Log2((uint)perChunk);
         ChunkMask = perChunk - 1;
+    }
+
+    /// <summary>The largest power of two of records that fits 16 MiB (at least 1, at most 65,536).</summary>
+    public static int DefaultRecordsPerChunk(int recordBytes)
+    {
+        var perChunk = Math.Max(1, TargetChunkBytes / recordBytes);
+        return Math.Min(MaxChunkRecords, (int)BitOperations.RoundUpToPowerOf2((uint)perChunk + 1) >> 1);
     }
 
     public int RecordBytes { get; }
@@ -41,6 +54,9 @@ public sealed unsafe class ChunkedArena
 
     /// <summary>True when the chunks are memory-mapped files (paged in from disk on demand).</summary>
     public bool OnDisk => spillDirectory is not null && OperatingSystem.IsLinux();
+
+    /// <summary>Records that have memory reserved (whole chunks).</summary>
+    public long Capacity => (long)ChunkPointers.Length << ChunkShift;
 
     /// <summary>The current chunk table (pinned); valid for every offset below the capacity reserved before it was read.</summary>
     public nint[] ChunkPointers => Volatile.Read(ref chunkPointers);
@@ -65,6 +81,17 @@ public sealed unsafe class ChunkedArena
             var block = new NativeBlock((long)ChunkCapacity * RecordBytes, spillDirectory);
             chunks.Add(block);
             pointers[c] = block.Pointer;
+            if (c >= 1)
+            {
+                // Huge pages once the arena outgrows its first chunk: a small collection keeps 4 KiB pages (a huge
+                // page would commit 2 MiB for its first record); the first chunk, full by now, is advised too (the
+                // kernel's khugepaged collapses its pages in the background).
+                block.AdviseHugePages();
+                if (c == 1)
+                {
+                    chunks[0].AdviseHugePages();
+                }
+            }
         }
 
         Volatile.Write(ref chunkPointers, pointers);

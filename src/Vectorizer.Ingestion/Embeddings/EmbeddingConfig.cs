@@ -19,7 +19,7 @@ namespace Vectorizer.Ingestion.Embeddings;
 /// </summary>
 public sealed record EmbeddingConfig
 {
-    public static readonly string[] DenseProviders = ["hash", "openai"];
+    public static readonly string[] DenseProviders = ["local", "hash", "openai"];
     public static readonly string[] SparseProviders = ["bm25"];
 
     [JsonPropertyName("dense")]
@@ -69,6 +69,8 @@ public sealed record EmbeddingConfig
                     Vector = vector,
                     Dimension = Int(element, "dimension", path, 1, 65536) ?? HashEmbeddingGenerator.DefaultDimension,
                 };
+            case "local":
+                return ParseLocal(element, path, vector);
             case "openai":
                 Allow(element, path, "provider", "vector", "base_url", "model", "api_key_env", "dimensions", "batch_size", "timeout_seconds", "max_retries", "cost_per_1k_tokens");
                 var baseUrl = String(element, "base_url", path) ?? throw Bad(path, "missing field `base_url`");
@@ -96,6 +98,75 @@ public sealed record EmbeddingConfig
             default:
                 throw Bad(path + ".provider", $"unknown dense embedding provider `{provider}`, expected one of {Names(DenseProviders)}");
         }
+    }
+
+    /// <summary>
+    /// <c>local</c>: the built-in model (all-MiniLM-L6-v2), or any sentence-transformers ONNX export with its WordPiece
+    /// vocabulary (<c>model_path</c> and <c>vocab_path</c>, both files, and its <c>dimension</c>).
+    /// </summary>
+    private static DenseEmbedderConfig ParseLocal(JsonElement element, string path, string vector)
+    {
+        Allow(element, path, "provider", "vector", "model", "model_path", "vocab_path", "dimension", "max_tokens", "pooling", "normalize", "lowercase", "batch_size");
+        var modelPath = String(element, "model_path", path);
+        var vocabPath = String(element, "vocab_path", path);
+        var model = String(element, "model", path);
+        var dimension = Int(element, "dimension", path, 1, 65536);
+        if (modelPath is null != vocabPath is null)
+        {
+            throw Bad(path, "set both `model_path` and `vocab_path` (an ONNX model and its WordPiece vocab.txt), or neither for the built-in model");
+        }
+
+        if (modelPath is null)
+        {
+            if (model is not null && model != Local.LocalModels.BuiltinName)
+            {
+                throw Bad(path + ".model", $"the built-in model is `{Local.LocalModels.BuiltinName}`; for `{model}` set `model_path` and `vocab_path`");
+            }
+
+            if (dimension is { } size && size != Local.LocalModels.BuiltinDimension)
+            {
+                throw Bad(path + ".dimension", $"{Local.LocalModels.BuiltinName} makes {Local.LocalModels.BuiltinDimension}-dimensional vectors, not {size}");
+            }
+
+            model = Local.LocalModels.BuiltinName;
+            dimension = Local.LocalModels.BuiltinDimension;
+        }
+        else
+        {
+            foreach (var (key, file) in new[] { ("model_path", modelPath), ("vocab_path", vocabPath!) })
+            {
+                if (!Path.IsPathFullyQualified(file) || !File.Exists(file))
+                {
+                    throw Bad($"{path}.{key}", $"`{file}` is not an existing file given by its absolute path");
+                }
+            }
+
+            if (dimension is null)
+            {
+                throw Bad(path, "missing field `dimension` (the size of the model's vectors)");
+            }
+        }
+
+        var pooling = String(element, "pooling", path) ?? "mean";
+        if (pooling is not ("mean" or "cls"))
+        {
+            throw Bad(path + ".pooling", $"unknown pooling `{pooling}`, expected `mean` or `cls`");
+        }
+
+        return new DenseEmbedderConfig
+        {
+            Provider = "local",
+            Vector = vector,
+            Model = modelPath is null ? model : null,
+            ModelPath = modelPath,
+            VocabPath = vocabPath,
+            Dimension = dimension,
+            MaxTokens = Int(element, "max_tokens", path, 2, 8192) ?? Local.LocalModels.BuiltinMaxTokens,
+            Pooling = pooling,
+            Normalize = Bool(element, "normalize", path) ?? true,
+            Lowercase = Bool(element, "lowercase", path) ?? true,
+            BatchSize = Int(element, "batch_size", path, 1, 1024) ?? DenseEmbedderConfig.DefaultLocalBatchSize,
+        };
     }
 
     private static SparseEmbedderConfig ParseSparse(JsonElement element, string path)
@@ -195,6 +266,14 @@ public sealed record EmbeddingConfig
         _ => throw Malformed($"{path}.{name}", "expected a string"),
     };
 
+    private static bool? Bool(JsonElement parent, string name, string path) => Optional(parent, name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.True } => true,
+        { ValueKind: JsonValueKind.False } => false,
+        _ => throw Malformed($"{path}.{name}", "expected true or false"),
+    };
+
     private static int? Int(JsonElement parent, string name, string path, int min, int max)
     {
         if (Optional(parent, name) is not { } value)
@@ -228,11 +307,17 @@ public sealed record EmbeddingConfig
     private static VectorizerException Malformed(string path, string message) => VectorizerException.BadRequest($"{path}: {message}");
 }
 
-/// <summary>The dense embedder of a collection. <c>hash</c> uses <see cref="Dimension"/>; <c>openai</c> the rest.</summary>
+/// <summary>
+/// The dense embedder of a collection. <c>hash</c> uses <see cref="Dimension"/>; <c>local</c> the model fields,
+/// <see cref="Dimension"/> and <see cref="BatchSize"/>; <c>openai</c> the endpoint fields.
+/// </summary>
 public sealed record DenseEmbedderConfig
 {
     public const string DefaultVector = "dense";
     public const int DefaultBatchSize = 64;
+
+    /// <summary>local: texts per forward pass (bench/results/embeddings-*.md: throughput flattens above 32 on 2 cores).</summary>
+    public const int DefaultLocalBatchSize = 32;
     public const int DefaultTimeoutSeconds = 30;
     public const int DefaultMaxRetries = 5;
 
@@ -250,6 +335,36 @@ public sealed record DenseEmbedderConfig
     [JsonPropertyName("base_url")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? BaseUrl { get; init; }
+
+    /// <summary>local: an ONNX sentence-embedding model (absolute path); null for the built-in model.</summary>
+    [JsonPropertyName("model_path")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ModelPath { get; init; }
+
+    /// <summary>local: the model's WordPiece vocabulary (<c>vocab.txt</c>, absolute path).</summary>
+    [JsonPropertyName("vocab_path")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? VocabPath { get; init; }
+
+    /// <summary>local: texts are cut to this many tokens, <c>[CLS]</c> and <c>[SEP]</c> included.</summary>
+    [JsonPropertyName("max_tokens")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxTokens { get; init; }
+
+    /// <summary>local: <c>mean</c> or <c>cls</c>.</summary>
+    [JsonPropertyName("pooling")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Pooling { get; init; }
+
+    /// <summary>local: L2-normalise the vectors.</summary>
+    [JsonPropertyName("normalize")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Normalize { get; init; }
+
+    /// <summary>local: lowercase before tokenizing (uncased models, the built-in one among them).</summary>
+    [JsonPropertyName("lowercase")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Lowercase { get; init; }
 
     [JsonPropertyName("model")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -283,7 +398,7 @@ public sealed record DenseEmbedderConfig
 
     /// <summary>The size of the vectors the provider makes, when known before calling it.</summary>
     [JsonIgnore]
-    public int? OutputDimension => Provider == "hash" ? Dimension : Dimensions;
+    public int? OutputDimension => Provider is "hash" or "local" ? Dimension : Dimensions;
 }
 
 /// <summary>The sparse embedder of a collection (BM25).</summary>

@@ -127,10 +127,18 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         var pending = new List<string>(missing.Keys);
         long tokens = 0;
         var requests = 0;
+        var budget = options?.AdditionalProperties?.TryGetValue(IngestionService.BudgetPropertyName, out var b) == true ? b as IEmbeddingBudget : null;
+        var query = options?.AdditionalProperties?.ContainsKey(IngestionService.QueryPropertyName) == true;
         for (var start = 0; start < pending.Count; start += batchSize)
         {
             var batch = pending.GetRange(start, Math.Min(batchSize, pending.Count - start));
+            if (!query && costPer1kTokens > 0)
+            {
+                budget?.Check(EstimateTokens(batch) * costPer1kTokens / 1000.0);
+            }
+
             var (embeddings, used, attempts) = await RequestAsync(batch, cancellationToken).ConfigureAwait(false);
+            budget?.Record(used, used * costPer1kTokens / 1000.0);
             tokens += used;
             requests += attempts;
             for (var j = 0; j < batch.Count; j++)
@@ -153,7 +161,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         var result = new GeneratedEmbeddings<Embedding<float>>(texts.Count)
         {
             Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens },
-            AdditionalProperties = new AdditionalPropertiesDictionary { ["cached"] = hits, ["embedded"] = pending.Count, ["cost"] = cost },
+            AdditionalProperties = new AdditionalPropertiesDictionary { ["cached"] = hits, ["embedded"] = pending.Count, ["cost"] = cost, ["requests"] = requests },
         };
         foreach (var vector in vectors)
         {
@@ -162,6 +170,9 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
 
         return result;
     }
+
+    /// <summary>What a batch will cost before it is sent: 4 characters a token (OpenAI's rule of thumb for English), rounded up per text.</summary>
+    public static long EstimateTokens(IEnumerable<string> texts) => texts.Sum(t => (long)Math.Max(1, (t.Length + 3) / 4));
 
     private CacheKey CacheKeyOf(string text) => EmbeddingCache.Key(endpoint.AbsoluteUri, config.Model!, config.Dimensions, text);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vectorizer.Ingestion.Embeddings;
 
 namespace Vectorizer.Ingestion.Files;
 
@@ -26,9 +27,23 @@ public sealed record IndexRunProgress
 
     public long Chunks { get; init; }
 
+    /// <summary>Bytes of all the files of the run (resumed ones included).</summary>
+    public long TotalBytes { get; init; }
+
+    /// <summary>Bytes of the files handled so far, resumed ones included.</summary>
+    public long DoneBytes { get; init; }
+
+    /// <summary>Bytes of the files resumed from the checkpoint.</summary>
+    public long ResumedBytes { get; init; }
+
+    /// <summary>Embedding tokens of the whole run, earlier runs it resumes included.</summary>
     public long Tokens { get; init; }
 
+    /// <summary>Embedding cost of the whole run, earlier runs it resumes included.</summary>
     public double Cost { get; init; }
+
+    /// <summary>Set when the run stopped because the next embedding request would pass <c>max_cost</c>: why.</summary>
+    public string? StoppedByCost { get; init; }
 
     public TimeSpan Elapsed { get; init; }
 
@@ -37,7 +52,15 @@ public sealed record IndexRunProgress
 
     public double ChunksPerSecond => Elapsed.TotalSeconds > 0 ? Chunks / Elapsed.TotalSeconds : 0;
 
-    public TimeSpan? Eta => FilesPerSecond > 0 ? TimeSpan.FromSeconds((TotalFiles - DoneFiles) / FilesPerSecond) : null;
+    /// <summary>Bytes of files handled by this run per second (resumed files excluded).</summary>
+    public double BytesPerSecond => Elapsed.TotalSeconds > 0 ? (DoneBytes - ResumedBytes) / Elapsed.TotalSeconds : 0;
+
+    /// <summary>
+    /// What is left at this run's pace, by bytes rather than files: embedding time follows the amount of text (a
+    /// transformer's cost is per token), and files differ in size by orders of magnitude, so a file count makes a
+    /// directory of small files look fast until the large ones come. None before the first batch.
+    /// </summary>
+    public TimeSpan? Eta => BytesPerSecond > 0 && DoneBytes > ResumedBytes ? TimeSpan.FromSeconds((TotalBytes - DoneBytes) / BytesPerSecond) : null;
 }
 
 /// <summary>
@@ -64,6 +87,13 @@ public sealed class FileIndexRun(FileIndexer indexer, string root, string checkp
     public Action<FileIndexResult>? Problem { get; init; }
 
     /// <summary>
+    /// Most money the run's embedding may cost, resumes included (<c>embedding.max_cost</c>, <c>--max-cost</c>; 0: no
+    /// limit). When the next request would pass it, the run stops: the checkpoint (with the tokens and cost so far) is
+    /// written and the result has <see cref="IndexRunProgress.StoppedByCost"/>.
+    /// </summary>
+    public double MaxCost { get; init; }
+
+    /// <summary>
     /// Runs to the end, or until <paramref name="cancellationToken"/> fires: then the checkpoint is written and
     /// <see cref="OperationCanceledException"/> thrown (a rerun resumes).
     /// </summary>
@@ -76,20 +106,37 @@ public sealed class FileIndexRun(FileIndexer indexer, string root, string checkp
             ?? new IndexCheckpoint { Root = normalizedRoot, Collection = Collection };
         var present = new HashSet<(string, string)>();
         var todo = new List<string>(files.Count);
+        var sizes = new List<long>(files.Count);
+        long totalBytes = 0, resumedBytes = 0;
         foreach (var file in files)
         {
             var relative = indexer.Locate(file)!.Value.Relative;
+            var size = SizeOf(file);
+            totalBytes += size;
             if (checkpoint.Completed.Contains(relative))
             {
                 present.Add((indexer.CollectionNameFor(relative), relative));
+                resumedBytes += size;
             }
             else
             {
                 todo.Add(file);
+                sizes.Add(size);
             }
         }
 
-        var progress = new IndexRunProgress { TotalFiles = files.Count, ResumedFiles = files.Count - todo.Count, DoneFiles = files.Count - todo.Count };
+        var budget = new RunBudget(MaxCost, new EmbeddingSpend(checkpoint.Tokens, checkpoint.Cost));
+        var progress = new IndexRunProgress
+        {
+            TotalFiles = files.Count,
+            ResumedFiles = files.Count - todo.Count,
+            DoneFiles = files.Count - todo.Count,
+            TotalBytes = totalBytes,
+            ResumedBytes = resumedBytes,
+            DoneBytes = resumedBytes,
+            Tokens = checkpoint.Tokens,
+            Cost = checkpoint.Cost,
+        };
         Progress?.Invoke(progress);
         var sinceCheckpoint = 0;
         try
@@ -97,8 +144,14 @@ public sealed class FileIndexRun(FileIndexer indexer, string root, string checkp
             for (var start = 0; start < todo.Count; start += BatchFiles)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var batch = await indexer.IndexFilesAsync(todo.GetRange(start, Math.Min(BatchFiles, todo.Count - start)), cancellationToken).ConfigureAwait(false);
-                progress = Count(progress, batch, present, checkpoint) with { Elapsed = clock.Elapsed };
+                var count = Math.Min(BatchFiles, todo.Count - start);
+                var batch = await indexer.IndexFilesAsync(todo.GetRange(start, count), budget, cancellationToken).ConfigureAwait(false);
+                progress = Count(progress, batch, present, checkpoint) with
+                {
+                    Elapsed = clock.Elapsed,
+                    DoneBytes = progress.DoneBytes + sizes.GetRange(start, count).Sum(),
+                };
+                progress = Spent(progress, budget, checkpoint);
                 sinceCheckpoint += batch.Files.Count;
                 if (sinceCheckpoint >= CheckpointEvery)
                 {
@@ -111,15 +164,53 @@ public sealed class FileIndexRun(FileIndexer indexer, string root, string checkp
         }
         catch (OperationCanceledException)
         {
+            Spent(progress, budget, checkpoint);
             checkpoint.Save(checkpointPath);
             throw;
         }
+        catch (IngestionException e) when (e.Code == IngestionErrorCode.CostLimitReached)
+        {
+            // The files of the interrupted batch that were written before the refusal are not in the checkpoint; the
+            // resumed run finds them unchanged (hash-skip) and pays nothing for them. Their cost is in the budget.
+            progress = Spent(progress, budget, checkpoint) with { Elapsed = clock.Elapsed, StoppedByCost = e.Message };
+            checkpoint.Save(checkpointPath);
+            Progress?.Invoke(progress);
+            return progress;
+        }
 
-        var removed = await indexer.RemoveMissingAsync(normalizedRoot, present, cancellationToken).ConfigureAwait(false);
+        // Without a collection mapping every file of the run goes to its one collection, and only that collection is
+        // cleaned: indexing the same directory into a second collection must not empty the first.
+        var only = indexer.Options.CollectionMapping.Count == 0 ? indexer.EnsureCollection(Collection) : null;
+        var removed = await indexer.RemoveMissingAsync(normalizedRoot, present, cancellationToken, only).ConfigureAwait(false);
         File.Delete(checkpointPath);
         progress = progress with { Removed = removed, Elapsed = clock.Elapsed };
         Progress?.Invoke(progress);
         return progress;
+    }
+
+    /// <summary>The budget's totals (the whole run's) into the progress and the checkpoint.</summary>
+    private static IndexRunProgress Spent(IndexRunProgress progress, RunBudget budget, IndexCheckpoint checkpoint)
+    {
+        var spent = budget.Spent;
+        checkpoint.Tokens = spent.Tokens;
+        checkpoint.Cost = spent.Cost;
+        return progress with { Tokens = spent.Tokens, Cost = spent.Cost };
+    }
+
+    private static long SizeOf(string path)
+    {
+        try
+        {
+            return new FileInfo(path).Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 
     private IndexRunProgress Count(IndexRunProgress progress, FileBatchResult batch, HashSet<(string, string)> present, IndexCheckpoint checkpoint)
@@ -172,8 +263,6 @@ public sealed class FileIndexRun(FileIndexer indexer, string root, string checkp
             Skipped = progress.Skipped + skipped,
             Failed = progress.Failed + failed,
             Chunks = progress.Chunks + chunks,
-            Tokens = progress.Tokens + batch.Tokens,
-            Cost = progress.Cost + batch.Cost,
         };
     }
 }

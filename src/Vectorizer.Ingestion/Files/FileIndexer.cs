@@ -10,8 +10,12 @@ using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
 using Vectorizer.Engine.Points;
 using Vectorizer.Ingestion.Chunking;
+using Vectorizer.Ingestion.Embeddings;
 
 namespace Vectorizer.Ingestion.Files;
+
+/// <summary>A file read by a client (<c>vectorizer index --url</c>): its path relative to the root (with <c>/</c>), SHA-256 of its bytes, text, modification time.</summary>
+public sealed record SentFile(string Relative, string Hash, string Text, DateTimeOffset Mtime);
 
 /// <summary>What happened to one file (or removed path).</summary>
 public enum FileOutcome
@@ -188,7 +192,16 @@ public sealed class FileIndexer
     /// Brings the points of each path up to date with the disk: indexes new and changed files, skips unchanged ones,
     /// removes the points of paths that no longer exist. Never throws for one file's problem; returns one result per path.
     /// </summary>
-    public async Task<FileBatchResult> IndexFilesAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    public Task<FileBatchResult> IndexFilesAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken) =>
+        IndexFilesAsync(paths, null, cancellationToken);
+
+    /// <inheritdoc cref="IndexFilesAsync(IReadOnlyList{string}, CancellationToken)"/>
+    /// <param name="budget">
+    /// A run's cap on embedding cost, held to besides the ingestion service's own: when the next embedding request
+    /// would pass it (or the service's own cap), <see cref="IngestionErrorCode.CostLimitReached"/> is thrown, after the
+    /// files already written, instead of being reported as failed files (as it is without a run's budget: the watcher).
+    /// </param>
+    public async Task<FileBatchResult> IndexFilesAsync(IReadOnlyList<string> paths, IEmbeddingBudget? budget, CancellationToken cancellationToken)
     {
         var results = new FileIndexResult?[paths.Count];
         var reads = new ReadFile?[paths.Count];
@@ -212,10 +225,39 @@ public sealed class FileIndexer
             }
         }
 
+        return await IndexReadAsync(reads, results, budget, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Files read by someone else (the client of <c>vectorizer index --url</c>, which walks and reads its own disk):
+    /// their paths relative to <paramref name="root"/>, content hashes and texts, indexed as <see cref="IndexFilesAsync(IReadOnlyList{string}, IEmbeddingBudget?, CancellationToken)"/>
+    /// indexes files it reads (hash-skip, chunking, the collection's embedders, older versions' chunks removed).
+    /// </summary>
+    public Task<FileBatchResult> IndexTextsAsync(string root, IReadOnlyList<SentFile> files, IEmbeddingBudget? budget, CancellationToken cancellationToken)
+    {
+        var reads = new ReadFile?[files.Count];
+        for (var i = 0; i < files.Count; i++)
+        {
+            var file = files[i];
+            reads[i] = new ReadFile(root + "/" + file.Relative, root, file.Relative, CollectionNameFor(file.Relative), file.Hash, file.Text, file.Mtime);
+        }
+
+        return IndexReadAsync(reads, new FileIndexResult?[files.Count], budget, cancellationToken);
+    }
+
+    /// <summary>Whether <paramref name="collection"/> holds the chunks of exactly this version of the file (hash-skip).</summary>
+    public static bool IsUnchanged(Collection collection, string root, string relative, string hash)
+    {
+        var existing = collection.Count(Identity(root, relative));
+        return existing > 0 && collection.Count(Identity(root, relative, withHash: hash)) == existing;
+    }
+
+    private async Task<FileBatchResult> IndexReadAsync(ReadFile?[] reads, FileIndexResult?[] results, IEmbeddingBudget? budget, CancellationToken cancellationToken)
+    {
         long tokens = 0;
         double cost = 0;
         var byCollection = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        for (var i = 0; i < paths.Count; i++)
+        for (var i = 0; i < reads.Length; i++)
         {
             if (results[i] is null && reads[i] is { } read)
             {
@@ -251,7 +293,7 @@ public sealed class FileIndexer
             {
                 var read = reads[i]!;
                 var existing = collection.Count(Identity(read.Root, read.Relative));
-                if (existing > 0 && collection.Count(Identity(read.Root, read.Relative, withHash: read.Hash)) == existing)
+                if (IsUnchanged(collection, read.Root, read.Relative, read.Hash))
                 {
                     results[i] = new FileIndexResult(read.FullPath, FileOutcome.Unchanged, read.Relative, name);
                     continue;
@@ -262,7 +304,7 @@ public sealed class FileIndexer
                 batchChunks += chunks.Count;
                 if (batchChunks >= ChunksPerUpsert)
                 {
-                    (tokens, cost) = Add(await WriteAsync(collection, batch, results, cancellationToken).ConfigureAwait(false), tokens, cost);
+                    (tokens, cost) = Add(await WriteAsync(collection, batch, results, budget, cancellationToken).ConfigureAwait(false), tokens, cost);
                     batch.Clear();
                     batchChunks = 0;
                 }
@@ -270,7 +312,7 @@ public sealed class FileIndexer
 
             if (batch.Count > 0)
             {
-                (tokens, cost) = Add(await WriteAsync(collection, batch, results, cancellationToken).ConfigureAwait(false), tokens, cost);
+                (tokens, cost) = Add(await WriteAsync(collection, batch, results, budget, cancellationToken).ConfigureAwait(false), tokens, cost);
             }
         }
 
@@ -283,7 +325,8 @@ public sealed class FileIndexer
 
     /// <summary>Upserts the chunks of several files at once, then deletes each replaced file's chunks of older versions.</summary>
     private async Task<(long Tokens, double Cost)> WriteAsync(
-        Collection collection, List<(int Index, ReadFile File, IReadOnlyList<Chunk> Chunks, bool Replaces)> batch, FileIndexResult?[] results, CancellationToken cancellationToken)
+        Collection collection, List<(int Index, ReadFile File, IReadOnlyList<Chunk> Chunks, bool Replaces)> batch, FileIndexResult?[] results, IEmbeddingBudget? budget,
+        CancellationToken cancellationToken)
     {
         var points = new List<ChunkPoint>();
         foreach (var (_, file, chunks, _) in batch)
@@ -300,7 +343,7 @@ public sealed class FileIndexer
             IngestResult? added = null;
             if (points.Count > 0)
             {
-                added = await ingestion.AddChunksAsync(collection, points, batch.Count, WaitForSync, cancellationToken).ConfigureAwait(false);
+                added = await ingestion.AddChunksAsync(collection, points, batch.Count, WaitForSync, budget, cancellationToken).ConfigureAwait(false);
             }
 
             foreach (var (index, file, chunks, replaces) in batch)
@@ -321,7 +364,8 @@ public sealed class FileIndexer
 
             return (added?.Usage?.Tokens ?? 0, added?.Usage?.Cost ?? 0);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OutOfMemoryException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OutOfMemoryException
+            && (budget is null || e is not IngestionException { Code: IngestionErrorCode.CostLimitReached }))
         {
             foreach (var (index, file, _, _) in batch)
             {
@@ -369,11 +413,12 @@ public sealed class FileIndexer
     /// After a full scan of <paramref name="root"/>: deletes the points of files of that root that were not seen
     /// (deleted while nobody watched, now excluded, or now mapped to another collection).
     /// </summary>
-    public async Task<int> RemoveMissingAsync(string root, IReadOnlySet<(string Collection, string Relative)> present, CancellationToken cancellationToken)
+    /// <param name="only">Only this collection (a client's run into one collection of a server); null: every file collection.</param>
+    public async Task<int> RemoveMissingAsync(string root, IReadOnlySet<(string Collection, string Relative)> present, CancellationToken cancellationToken, Collection? only = null)
     {
         var removed = 0;
         var rootFilter = new Filter { Must = [Match(WatchRoot, root)] };
-        foreach (var collection in FileCollections().ToList())
+        foreach (var collection in only is null ? FileCollections().ToList() : [only])
         {
             var missing = new HashSet<string>(StringComparer.Ordinal);
             PointId? offset = null;

@@ -21,8 +21,16 @@ public sealed record FileIndexerOptions
     public static readonly IReadOnlyList<string> DefaultExcludePatterns =
         [".*", "**/node_modules/**", "**/__pycache__/**", "**/bin/**", "**/obj/**"];
 
-    /// <summary>The dense hash + sparse BM25 embedders that collections the indexer creates get by default (hybrid search works).</summary>
-    public static readonly EmbeddingConfig DefaultEmbedding = new()
+    /// <summary>
+    /// What collections the indexer creates get when nothing is configured: the built-in sentence-embedding model
+    /// (dense <c>local</c>, all-MiniLM-L6-v2, in-process) and BM25 (sparse), so hybrid search matches meaning and
+    /// words with no service, key or setup.
+    /// </summary>
+    public static readonly EmbeddingConfig DefaultEmbedding = EmbeddingConfig.Parse(
+        System.Text.Json.JsonDocument.Parse("""{"dense": {"provider": "local"}, "sparse": {"provider": "bm25"}}""").RootElement);
+
+    /// <summary>Dense <c>hash</c> + sparse BM25: words only, no model (tiny machines, tests that need speed).</summary>
+    public static readonly EmbeddingConfig LexicalEmbedding = new()
     {
         Dense = new DenseEmbedderConfig { Provider = "hash", Dimension = HashEmbeddingGenerator.DefaultDimension },
         Sparse = new SparseEmbedderConfig { Provider = "bm25" },

@@ -8,7 +8,8 @@ namespace Vectorizer.Ingestion.Files;
 /// Progress of a full indexing run (<c>vectorizer index</c>), so a run that was killed resumes where it stopped:
 /// the files (relative paths) already handled, for one root and collection. Lives in
 /// <c>collections/&lt;name&gt;/ingest/index-checkpoint.json</c>, replaced atomically (write, fsync, rename) every few
-/// files, deleted when the run completes. Losing it costs nothing but time: indexing is idempotent (hash-skip).
+/// files, deleted when the run completes. It also carries the run's cumulative embedding tokens and cost, so a run
+/// stopped by <c>max_cost</c> and resumed is still held to one cap for the whole run. Losing it costs nothing but time: indexing is idempotent (hash-skip).
 /// </summary>
 public sealed class IndexCheckpoint
 {
@@ -29,6 +30,14 @@ public sealed class IndexCheckpoint
 
     [JsonPropertyName("updated_at")]
     public DateTimeOffset UpdatedAt { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Embedding tokens this run has used so far, over all its resumes (held to <c>max_cost</c> with <see cref="Cost"/>).</summary>
+    [JsonPropertyName("tokens")]
+    public long Tokens { get; set; }
+
+    /// <summary>What this run's embedding has cost so far, over all its resumes.</summary>
+    [JsonPropertyName("cost")]
+    public double Cost { get; set; }
 
     /// <summary>Relative paths of the files this run has handled (indexed, unchanged or skipped; not failed).</summary>
     [JsonPropertyName("completed")]

@@ -30,4 +30,7 @@ public sealed class CallContext
 
     /// <summary>A request header (REST) or metadata entry (gRPC), case-insensitive; null when absent.</summary>
     public string? Header(string name) => header(name);
+
+    /// <summary>Set when a rollout routed this call through an alias; the transport completes it with the outcome.</summary>
+    public RouteTicket? Route { get; set; }
 }

@@ -3,6 +3,8 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Payload;
 
+using Vectorizer.Server.Observability;
+
 namespace Vectorizer.Server.Application;
 
 /// <summary>
@@ -10,7 +12,7 @@ namespace Vectorizer.Server.Application;
 /// where a name (or alias) becomes a <see cref="Collection"/> for a call (<see cref="Resolve"/>), so every rule about
 /// who may reach which collection, and which collection an alias sends a read to, lives here.
 /// </summary>
-public sealed class CollectionsService(CollectionManager manager)
+public sealed class CollectionsService(CollectionManager manager, IAliasRouter? router = null)
 {
     public CollectionManager Manager => manager;
 
@@ -23,8 +25,13 @@ public sealed class CollectionsService(CollectionManager manager)
     {
         var collection = manager.TryGet(nameOrAlias);
         call.Access.Demand(level, collection?.Name ?? nameOrAlias);
-        return collection ?? manager.Get(nameOrAlias); // throws: 404, or 409 for a collection that could not be opened
+        collection ??= manager.Get(nameOrAlias); // throws: 404, or 409 for a collection that could not be opened
+        return router is null ? collection : router.Route(call, nameOrAlias, collection, level);
     }
+
+    /// <summary>Repeats a write made through <paramref name="nameOrAlias"/> on the other side of a rollout (<c>rollouts.write_mode</c>).</summary>
+    public ValueTask MirrorWriteAsync(string nameOrAlias, Collection written, Func<Collection, ValueTask> write) =>
+        router is null ? ValueTask.CompletedTask : router.MirrorWriteAsync(nameOrAlias, written, write);
 
     /// <summary>Collection names the caller may see, sorted.</summary>
     public IReadOnlyList<string> List(CallContext call)
@@ -33,7 +40,11 @@ public sealed class CollectionsService(CollectionManager manager)
         return call.Access.IsCollectionScoped ? [.. names.Where(call.Access.CanSee)] : names;
     }
 
-    public CollectionInfo GetInfo(CallContext call, string nameOrAlias) => Resolve(call, nameOrAlias, AccessLevel.Read).GetInfo();
+    public CollectionInfo GetInfo(CallContext call, string nameOrAlias)
+    {
+        using var span = ServerTelemetry.Operation("collections.get", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Read).GetInfo();
+    }
 
     public bool Exists(CallContext call, string nameOrAlias)
     {
@@ -44,16 +55,21 @@ public sealed class CollectionsService(CollectionManager manager)
 
     public Collection Create(CallContext call, string name, CollectionConfig config)
     {
+        using var span = ServerTelemetry.Operation("collections.create", name);
         call.Access.Demand(AccessLevel.Manage, name);
         return manager.Create(name, config);
     }
 
-    public void Update(CallContext call, string nameOrAlias, Func<CollectionConfig, CollectionConfig> change) =>
+    public void Update(CallContext call, string nameOrAlias, Func<CollectionConfig, CollectionConfig> change)
+    {
+        using var span = ServerTelemetry.Operation("collections.update", nameOrAlias);
         Resolve(call, nameOrAlias, AccessLevel.Manage).UpdateConfig(change);
+    }
 
     /// <summary>Deletes a collection (an alias deletes the collection it points to, as Qdrant does); false when none existed.</summary>
     public bool Delete(CallContext call, string nameOrAlias)
     {
+        using var span = ServerTelemetry.Operation("collections.delete", nameOrAlias);
         var name = manager.TryGet(nameOrAlias)?.Name ?? nameOrAlias;
         call.Access.Demand(AccessLevel.Manage, name);
         return manager.Delete(name);
@@ -70,6 +86,7 @@ public sealed class CollectionsService(CollectionManager manager)
 
     public void UpdateAliases(CallContext call, IReadOnlyList<AliasOperation> operations)
     {
+        using var span = ServerTelemetry.Operation("aliases.update");
         call.Access.Demand(AccessLevel.Manage, null);
         manager.UpdateAliases(operations);
     }

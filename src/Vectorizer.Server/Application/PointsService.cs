@@ -3,6 +3,9 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Points;
+using Vectorizer.Server.Application.Caching;
+
+using Vectorizer.Server.Observability;
 
 namespace Vectorizer.Server.Application;
 
@@ -19,34 +22,54 @@ public sealed record GroupLookup(string Collection, PayloadSelector WithPayload,
 public sealed record GroupsAnswer(IReadOnlyList<PointGroup> Groups, IReadOnlyList<PointRecord?>? Lookups = null, Collection? LookupCollection = null);
 
 /// <summary>Point writes and reads: the one implementation behind REST, gRPC and MCP.</summary>
-public sealed class PointsService(CollectionsService collections, IssuesService issues)
+public sealed class PointsService(CollectionsService collections, IssuesService issues, QueryCache cache)
 {
     public async ValueTask<Served<UpdateResult>> UpdateAsync(CallContext call, string collection, UpdateOperation operation, bool wait, CancellationToken cancellationToken)
     {
+        using var span = ServerTelemetry.Operation("points.update", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
         StrictMode.CheckUpdate(target, operation);
-        return new(target, await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false));
+        var result = await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
+        await collections.MirrorWriteAsync(collection, target, async mirror =>
+        {
+            StrictMode.CheckUpdate(mirror, operation);
+            await mirror.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return new(target, result);
     }
 
     public async ValueTask<Served<IReadOnlyList<UpdateResult>>> UpdateBatchAsync(CallContext call, string collection, IReadOnlyList<UpdateOperation> operations, bool wait, CancellationToken cancellationToken)
     {
+        using var span = ServerTelemetry.Operation("points.update_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
         foreach (var operation in operations)
         {
             StrictMode.CheckUpdate(target, operation);
         }
 
-        return new(target, await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false));
+        var results = await target.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
+        await collections.MirrorWriteAsync(collection, target, async mirror =>
+        {
+            foreach (var operation in operations)
+            {
+                StrictMode.CheckUpdate(mirror, operation);
+            }
+
+            await mirror.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return new(target, results);
     }
 
     public Served<IReadOnlyList<PointRecord>> Retrieve(CallContext call, string collection, IReadOnlyList<PointId> ids, PayloadSelector withPayload, VectorSelector withVector)
     {
+        using var span = ServerTelemetry.Operation("points.retrieve", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         return new(target, target.Retrieve(ids, withPayload, withVector));
     }
 
     public Served<ScrollResult> Scroll(CallContext call, string collection, ScrollRequest request)
     {
+        using var span = ServerTelemetry.Operation("points.scroll", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckScroll(target, request);
         issues.ObserveFilter(target, request.Filter);
@@ -55,6 +78,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
 
     public Served<long> Count(CallContext call, string collection, Filter? filter)
     {
+        using var span = ServerTelemetry.Operation("points.count", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckCount(target, filter);
         issues.ObserveFilter(target, filter);
@@ -66,16 +90,20 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     /// search, recommend and discover endpoints are forms of it). Stored-point examples with <c>lookup_from</c> are read
     /// from that collection first (with read access to it).
     /// </summary>
-    public Served<IReadOnlyList<ScoredPoint>> Query(CallContext call, string collection, QueryRequest request)
+    public async ValueTask<Served<IReadOnlyList<ScoredPoint>>> QueryAsync(CallContext call, string collection, QueryRequest request, CancellationToken cancellationToken = default)
     {
+        using var span = ServerTelemetry.Operation("points.query", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQuery(target, request);
-        return new(target, target.Query(Prepare(call, target, request)));
+        var found = await CachedQueryAsync(target, Prepare(call, target, request), cancellationToken).ConfigureAwait(false);
+        call.Route?.Results(found.Count);
+        return new(target, found);
     }
 
-    /// <summary>Several queries against one collection (all answered by the same side of a routed alias).</summary>
-    public Served<IReadOnlyList<IReadOnlyList<ScoredPoint>>> QueryBatch(CallContext call, string collection, IReadOnlyList<QueryRequest> requests)
+    /// <summary>Several queries against one collection (all answered by the same side of a routed alias), each cached on its own.</summary>
+    public async ValueTask<Served<IReadOnlyList<IReadOnlyList<ScoredPoint>>>> QueryBatchAsync(CallContext call, string collection, IReadOnlyList<QueryRequest> requests, CancellationToken cancellationToken = default)
     {
+        using var span = ServerTelemetry.Operation("points.query_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQueryBatch(target, requests);
         var prepared = new List<QueryRequest>(requests.Count);
@@ -87,7 +115,8 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
         var results = new List<IReadOnlyList<ScoredPoint>>(prepared.Count);
         foreach (var request in prepared)
         {
-            results.Add(target.Query(request));
+            results.Add(await CachedQueryAsync(target, request, cancellationToken).ConfigureAwait(false));
+            call.Route?.Results(results[^1].Count);
         }
 
         return new(target, results);
@@ -96,9 +125,11 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     /// <summary>A query's results grouped by a payload field, each group optionally with the point of <paramref name="lookup"/>'s collection whose id is the group's key.</summary>
     public Served<GroupsAnswer> QueryGroups(CallContext call, string collection, GroupsRequest request, GroupLookup? lookup = null)
     {
+        using var span = ServerTelemetry.Operation("points.query_groups", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
         StrictMode.CheckQuery(target, request.Query);
         var groups = target.QueryGroups(request with { Query = Prepare(call, target, request.Query) });
+        call.Route?.Results(groups.Count);
         if (lookup is null)
         {
             return new(target, new GroupsAnswer(groups));
@@ -127,19 +158,25 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     /// <summary>Counts of points per value of an indexed payload field.</summary>
     public Served<IReadOnlyList<FacetHit>> Facet(CallContext call, string collection, FacetRequest request)
     {
+        using var span = ServerTelemetry.Operation("points.facet", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
-        issues.ObserveFilter(target, request.Filter);
         StrictMode.CheckCount(target, request.Filter);
-        return new(target, target.Facet(request));
+        issues.ObserveFilter(target, request.Filter);
+        var hits = target.Facet(request);
+        call.Route?.Results(hits.Count);
+        return new(target, hits);
     }
 
     /// <summary>The distance matrix of a random sample of points.</summary>
     public Served<SearchMatrix> SearchMatrix(CallContext call, string collection, SearchMatrixRequest request)
     {
+        using var span = ServerTelemetry.Operation("points.search_matrix", null);
         var target = collections.Resolve(call, collection, AccessLevel.Read);
-        issues.ObserveFilter(target, request.Filter);
         StrictMode.CheckCount(target, request.Filter);
-        return new(target, target.SearchMatrix(request));
+        issues.ObserveFilter(target, request.Filter);
+        var matrix = target.SearchMatrix(request);
+        call.Route?.Results(matrix.Ids.Count);
+        return new(target, matrix);
     }
 
     /// <summary>A group key as a point id: a non-negative integer, or a UUID string.</summary>
@@ -214,4 +251,15 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
         };
         return request with { Prefetch = prefetch, Query = query, LookupFrom = null };
     }
+
+    /// <summary>Synchronous form of <see cref="QueryAsync"/> (transports written before the cache; the memory level answers synchronously).</summary>
+    public Served<IReadOnlyList<ScoredPoint>> Query(CallContext call, string collection, QueryRequest request) => Wait(QueryAsync(call, collection, request));
+
+    /// <summary>Synchronous form of <see cref="QueryBatchAsync"/>.</summary>
+    public Served<IReadOnlyList<IReadOnlyList<ScoredPoint>>> QueryBatch(CallContext call, string collection, IReadOnlyList<QueryRequest> requests) => Wait(QueryBatchAsync(call, collection, requests));
+
+    private async ValueTask<IReadOnlyList<ScoredPoint>> CachedQueryAsync(Collection target, QueryRequest request, CancellationToken cancellationToken) =>
+        (await cache.GetOrRunAsync(target, "query", request, _ => ValueTask.FromResult(new CachedAnswer { Points = target.Query(request) }), cancellationToken).ConfigureAwait(false)).Points;
+
+    private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
 }

@@ -63,9 +63,15 @@ public static class ConfigSections
         new ConfigSection<LimitsSection>("limits", s => s.Limits, new LimitsValidator()),
         new ConfigSection<EmbeddingSection>("embedding", s => s.Embedding, new EmbeddingValidator()),
         new ConfigSection<FileWatcherSection>("file_watcher", s => s.FileWatcher, new FileWatcherValidator()),
+        new ConfigSection<CacheSection>("cache", s => s.Cache, new CacheValidator()),
+        new ConfigSection<LlmSection>("llm", s => s.Llm, new LlmValidator()),
         new ConfigSection<AuthSection>("auth", s => s.Auth, new AuthValidator()),
         new ConfigSection<RateLimitSection>("rate_limit", s => s.RateLimit, new RateLimitValidator()),
         new ConfigSection<SecuritySection>("security", s => s.Security, new SecurityValidator()),
+        new ConfigSection<Rollouts.RolloutsSection>("rollouts", s => s.Rollouts, new Rollouts.RolloutsValidator()),
+        new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
+        new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
+        new ConfigSection<Backups.BackupSection>("backup", s => s.Backup, new Backups.BackupValidator()),
     ];
 
     /// <summary>
@@ -75,7 +81,7 @@ public static class ConfigSections
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "performance", "replication", "monitoring",
-        "backup", "mcp", "cache", "metrics", "cluster", "api", "storage", "compression", "quantization",
+        "mcp", "cluster", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>
@@ -110,6 +116,11 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
             yield return ("data_dir", "must not be empty");
         }
 
+        if (s.ShutdownDelaySeconds is < 0 or > 300)
+        {
+            yield return ("shutdown_delay_seconds", $"{s.ShutdownDelaySeconds} is outside 0-300");
+        }
+
         foreach (var (key, message) in new TlsValidator().Check(s.Tls))
         {
             yield return ("tls." + key, message);
@@ -129,12 +140,6 @@ public sealed class LoggingValidator : SectionValidator<LoggingSection>
         if (s.Format is not ("text" or "json"))
         {
             yield return ("format", $"`{s.Format}` is not one of text, json");
-        }
-
-        if (s.LogResponses)
-        {
-            yield return ("log_responses", "is not supported: response bodies are never logged (they can hold whole collections); "
-                + "`log_requests: true` logs one line per request with its status and size");
         }
     }
 }
@@ -221,6 +226,16 @@ public sealed class EmbeddingValidator : SectionValidator<EmbeddingSection>
         catch (VectorizerException e)
         {
             problem = e.Message;
+        }
+
+        if (s.Threads is < 0 or > 1024)
+        {
+            yield return ("threads", $"{s.Threads} is not a thread count (0 for one per core, up to 1024)");
+        }
+
+        if (s.MaxCost < 0 || !double.IsFinite(s.MaxCost))
+        {
+            yield return ("max_cost", $"{s.MaxCost} is not an amount (0 for no limit)");
         }
 
         if (problem is null)

@@ -27,6 +27,12 @@ public sealed class VectorizerSettings
     /// <summary>Embedders for collections created by <c>POST /collections/{c}/documents</c>; off unless a provider is set.</summary>
     public EmbeddingSection Embedding { get; set; } = new();
 
+    /// <summary>The query cache (answers of reads, invalidated by writes; optional Redis level).</summary>
+    public CacheSection Cache { get; set; } = new();
+
+    /// <summary>An OpenAI-compatible chat endpoint for HyDE query expansion; off unless <c>base_url</c> is set.</summary>
+    public LlmSection Llm { get; set; } = new();
+
     /// <summary>Keeps collections in step with directories: watched, debounced, indexed by the file indexer.</summary>
     [ConfigurationKeyName("file_watcher")]
     public FileWatcherSection FileWatcher { get; set; } = new();
@@ -39,6 +45,18 @@ public sealed class VectorizerSettings
 
     /// <summary>Where requests may name files (<see cref="Security.AllowedPaths"/>).</summary>
     public SecuritySection Security { get; set; } = new();
+
+    /// <summary>Canary rollouts and A/B tests behind aliases (<see cref="Rollouts.RolloutService"/>).</summary>
+    public Rollouts.RolloutsSection Rollouts { get; set; } = new();
+
+    /// <summary>Prometheus metrics at <c>GET /metrics</c>.</summary>
+    public MetricsSection Metrics { get; set; } = new();
+
+    /// <summary>OpenTelemetry traces exported by OTLP (off by default).</summary>
+    public TelemetrySection Telemetry { get; set; } = new();
+
+    /// <summary>Backups, Qdrant snapshots and the backup schedule (<see cref="Backups.BackupSection"/>).</summary>
+    public Backups.BackupSection Backup { get; set; } = new();
 
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
@@ -75,6 +93,10 @@ public sealed class ServerSection
 
     /// <summary>HTTPS (only) with these PEM files.</summary>
     public TlsSection Tls { get; set; } = new();
+
+    /// <summary>After shutdown begins, keep serving this long with <c>/readyz</c> at 503 before closing the listener.</summary>
+    [ConfigurationKeyName("shutdown_delay_seconds")]
+    public int ShutdownDelaySeconds { get; set; }
 }
 
 public sealed class LoggingSection
@@ -89,7 +111,10 @@ public sealed class LoggingSection
     [ConfigurationKeyName("log_requests")]
     public bool LogRequests { get; set; }
 
-    /// <summary>Accepted as <c>false</c> only: response bodies are never logged (a refused <c>true</c> says so at startup).</summary>
+    /// <summary>
+    /// Adds the response to the access-log line (implies one line per request): the first
+    /// <see cref="Http.AccessLog.LoggedBodyBytes"/> bytes of a JSON or text body. Bodies can hold payloads: for debugging.
+    /// </summary>
     [ConfigurationKeyName("log_responses")]
     public bool LogResponses { get; set; }
 }
@@ -164,13 +189,24 @@ public sealed class LimitsSection
 /// <summary>
 /// The <c>embedding:</c> section: the same fields as a collection's <c>embedding</c> section. When a provider is
 /// set, <c>POST /collections/{c}/documents</c> on a collection that does not exist creates it with these
-/// embedders; collections created with their own <c>embedding</c> section keep theirs.
+/// embedders; collections created with their own <c>embedding</c> section keep theirs. Besides: the process's
+/// ONNX Runtime threads for <c>local</c> models and the cost cap.
 /// </summary>
 public sealed class EmbeddingSection
 {
     public DenseEmbeddingSection Dense { get; set; } = new();
 
     public SparseEmbeddingSection Sparse { get; set; } = new();
+
+    /// <summary><c>local</c> models: ONNX Runtime's intra-op threads (0: one per physical core).</summary>
+    public int Threads { get; set; }
+
+    /// <summary>
+    /// Most money embedding may cost (by the providers' <c>cost_per_1k_tokens</c>): per run of <c>vectorizer index</c>,
+    /// per UTC day for the server. 0: no limit.
+    /// </summary>
+    [ConfigurationKeyName("max_cost")]
+    public double MaxCost { get; set; }
 
     public bool IsEnabled() => Dense.Provider.Length > 0 || Sparse.Provider.Length > 0;
 
@@ -190,13 +226,28 @@ public sealed class EmbeddingSection
             {
                 dense["dimension"] = Dense.Dimension;
             }
+            else if (Dense.Provider == "local")
+            {
+                if (Dense.ModelPath.Length > 0 || Dense.VocabPath.Length > 0)
+                {
+                    dense["model_path"] = Dense.ModelPath.Length > 0 ? Dense.ModelPath : null;
+                    dense["vocab_path"] = Dense.VocabPath.Length > 0 ? Dense.VocabPath : null;
+                    dense["dimension"] = Dense.Dimension;
+                }
+
+                dense["max_tokens"] = Dense.MaxTokens;
+                dense["pooling"] = Dense.Pooling;
+                dense["normalize"] = Dense.Normalize;
+                dense["lowercase"] = Dense.Lowercase;
+                dense["batch_size"] = Dense.BatchSize > 0 ? Dense.BatchSize : null;
+            }
             else
             {
                 dense["base_url"] = Dense.BaseUrl;
                 dense["model"] = Dense.Model;
                 dense["api_key_env"] = Dense.ApiKeyEnv.Length > 0 ? Dense.ApiKeyEnv : null;
                 dense["dimensions"] = Dense.Dimensions > 0 ? Dense.Dimensions : null;
-                dense["batch_size"] = Dense.BatchSize;
+                dense["batch_size"] = Dense.BatchSize > 0 ? Dense.BatchSize : null;
                 dense["timeout_seconds"] = Dense.TimeoutSeconds;
                 dense["max_retries"] = Dense.MaxRetries;
                 dense["cost_per_1k_tokens"] = Dense.CostPer1kTokens;
@@ -216,13 +267,34 @@ public sealed class EmbeddingSection
 
 public sealed class DenseEmbeddingSection
 {
-    /// <summary><c>hash</c>, <c>openai</c>, or empty for none.</summary>
+    /// <summary><c>local</c>, <c>hash</c>, <c>openai</c>, or empty for none.</summary>
     public string Provider { get; set; } = "";
 
     public string Vector { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultVector;
 
-    /// <summary>hash: the vector size.</summary>
+    /// <summary>hash: the vector size; local with <c>model_path</c>: the model's vector size.</summary>
     public int Dimension { get; set; } = Ingestion.Embeddings.HashEmbeddingGenerator.DefaultDimension;
+
+    /// <summary>local: an ONNX sentence-embedding model (absolute path); empty for the built-in all-MiniLM-L6-v2.</summary>
+    [ConfigurationKeyName("model_path")]
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>local: the model's WordPiece <c>vocab.txt</c> (absolute path).</summary>
+    [ConfigurationKeyName("vocab_path")]
+    public string VocabPath { get; set; } = "";
+
+    /// <summary>local: texts are cut to this many tokens.</summary>
+    [ConfigurationKeyName("max_tokens")]
+    public int MaxTokens { get; set; } = Ingestion.Embeddings.Local.LocalModels.BuiltinMaxTokens;
+
+    /// <summary>local: <c>mean</c> or <c>cls</c>.</summary>
+    public string Pooling { get; set; } = "mean";
+
+    /// <summary>local: L2-normalise the vectors.</summary>
+    public bool Normalize { get; set; } = true;
+
+    /// <summary>local: lowercase before tokenizing (uncased models).</summary>
+    public bool Lowercase { get; set; } = true;
 
     /// <summary>openai: <c>{base_url}/embeddings</c> is called.</summary>
     [ConfigurationKeyName("base_url")]
@@ -237,8 +309,9 @@ public sealed class DenseEmbeddingSection
     /// <summary>openai: sent as <c>dimensions</c> and used as the vector size; 0 leaves it to the model (then the size must be declared).</summary>
     public int Dimensions { get; set; }
 
+    /// <summary>Texts per request (openai, default 64) or per forward pass (local, default 32); 0: the provider's default.</summary>
     [ConfigurationKeyName("batch_size")]
-    public int BatchSize { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultBatchSize;
+    public int BatchSize { get; set; }
 
     [ConfigurationKeyName("timeout_seconds")]
     public int TimeoutSeconds { get; set; } = Ingestion.Embeddings.DenseEmbedderConfig.DefaultTimeoutSeconds;
@@ -264,6 +337,9 @@ public sealed class SparseEmbeddingSection
 
 public static class VectorizerSettingsExtensions
 {
+    /// <summary>The ingestion service's process-wide settings.</summary>
+    public static Ingestion.IngestionOptions ToIngestionOptions(this VectorizerSettings settings) => new() { LocalThreads = settings.Embedding.Threads };
+
     public static long MaxRequestBytes(this VectorizerSettings settings) => (long)settings.Limits.MaxRequestMb << 20;
 }
 
@@ -313,7 +389,7 @@ public sealed class FileWatcherSection
 
     /// <summary>
     /// The indexer's options (globs parsed, roots made absolute). Collections it creates get <paramref name="embedding"/>,
-    /// or dense hash + sparse BM25 when null.
+    /// or dense local + sparse BM25 when null.
     /// </summary>
     public Ingestion.Files.FileIndexerOptions ToIndexerOptions(Ingestion.Embeddings.EmbeddingConfig? embedding) => new()
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Collections;
@@ -26,7 +27,7 @@ public sealed record WatcherSnapshot(
 /// Not disposable on purpose: the container would dispose it twice (as itself and as a hosted service); StopAsync cleans up.
 /// </summary>
 public sealed class FileWatcherHost(
-    VectorizerSettings settings, ConfigSource source, CollectionManager manager, IngestionService ingestion, ILoggerFactory loggerFactory) : IHostedService
+    VectorizerSettings settings, ConfigSource source, EngineLifetime engine, IServiceProvider services, ILoggerFactory loggerFactory) : IHostedService
 {
     private readonly ILogger logger = loggerFactory.CreateLogger("Vectorizer.FileWatcher");
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -51,6 +52,15 @@ public sealed class FileWatcherHost(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await engine.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (engine.Loaded.IsFaulted)
+        {
+            return; // the engine's start reports why (one error, not two)
+        }
+
         await RestartAsync(section).ConfigureAwait(false);
         if (section.HotReload && source.Path is { } path && File.Exists(path))
         {
@@ -130,7 +140,7 @@ public sealed class FileWatcherHost(
                 return;
             }
 
-            var indexer = new FileIndexer(manager, ingestion, next.ToIndexerOptions(settings.Embedding.ToEmbeddingConfig()), logger);
+            var indexer = new FileIndexer(engine.Manager, services.GetRequiredService<IngestionService>(), next.ToIndexerOptions(settings.Embedding.ToEmbeddingConfig()), logger);
             var started = new FileWatcher(indexer, next.ToWatcherOptions(), stats, logger);
             started.Start();
             Volatile.Write(ref watcher, started);

@@ -17,9 +17,14 @@ using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Ops;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Application.Caching;
+using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Mcp;
+using Vectorizer.Server.Observability;
+using Vectorizer.Server.Rollouts;
 using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Hosting;
@@ -62,7 +67,11 @@ public static class VectorizerHost
             }
         });
         builder.AddVectorizerGrpc(settings);
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(options =>
+        {
+            options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);
+            options.ServicesStartConcurrently = true; // the web server listens while the engine loads (EngineLifetime)
+        });
         // Settings made in code (tests, embedders of the CLI) are held to the same rules as loaded ones.
         if (ConfigLoader.Validate(settings) is { Count: > 0 } problems)
         {
@@ -79,36 +88,49 @@ public static class VectorizerHost
         builder.Services.AddSingleton<EngineLifetime>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>());
         builder.Services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
-        builder.Services.AddSingleton(provider => new IngestionService(
-            provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddTextSearch(settings);
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
         builder.Services.AddSingleton<IssuesService>();
         builder.Services.AddSingleton<DocumentsService>();
+        builder.Services.AddFilesApi();
         builder.Services.AddVectorizerSecurity(settings);
+        builder.Services.AddVectorizerMcp();
+        builder.Services.AddRollouts(settings);
+        builder.Services.AddBackups(settings);
 
         // After the engine: started once it is open, stopped before it closes.
+        builder.Services.AddVectorizerObservability(settings);
         builder.Services.AddSingleton(new ConfigSource(configPath));
         builder.Services.AddSingleton<FileWatcherHost>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<FileWatcherHost>());
 
         var app = builder.Build();
-        app.Use(AccessLog.Middleware(settings.Logging.LogRequests ? app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category) : null));
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var logRequests = settings.Logging.LogRequests || settings.Logging.LogResponses;
+        app.Use(AccessLog.Middleware(loggers.CreateLogger("Vectorizer.Http"), logRequests ? loggers.CreateLogger(AccessLog.Category) : null, settings.Logging.LogResponses));
+        app.UseVectorizerObservability();
         app.Use(HandleErrors);
         app.UseStatusCodePages(WriteStatusCodePage);
         app.UseRouting();
         app.Use(DecodeCollectionName);
         app.UseVectorizerSecurity(settings);
         app.UseQdrantParameters();
+        app.UseRollouts();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
         app.MapSearchApi();
         app.MapNodeApi();
         app.MapDocumentsApi();
+        app.MapFilesApi();
         app.MapOpsApi();
         app.MapVectorizerGrpc();
+        app.MapRolloutsApi();
+        app.MapObservabilityApi();
+        app.MapVectorizerMcp();
+        app.MapBackupsApi();
         return app;
     }
 
@@ -128,7 +150,9 @@ public static class VectorizerHost
         });
         // ASP.NET Core's own request logging is about five lines a request; the access log is one (AccessLog).
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        logging.AddFilter(AccessLog.Category, section.LogRequests ? LogLevel.Information : LogLevel.None);
+        logging.AddFilter(AccessLog.Category, section.LogRequests || section.LogResponses ? LogLevel.Information : LogLevel.None);
+        // The request's scope (AccessLog) carries request_id and trace_id; no second copy of the trace ids.
+        logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.None);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
         // "Hosting failed to start" repeats, with a stack trace, the error `vectorizer serve` reports in one line.
@@ -137,6 +161,7 @@ public static class VectorizerHost
         {
             logging.AddJsonConsole(options =>
             {
+                options.IncludeScopes = true;
                 options.UseUtcTimestamp = true;
                 options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
             });
@@ -227,6 +252,7 @@ public sealed class EngineLifetime : IHostedService
 {
     private readonly ILoggerFactory loggerFactory;
     private readonly Lazy<CollectionManager> manager;
+    private readonly TaskCompletionSource loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DataDirectoryLock? dataLock;
 
     public EngineLifetime(VectorizerSettings settings, ILoggerFactory loggerFactory)
@@ -250,11 +276,29 @@ public sealed class EngineLifetime : IHostedService
 
     public CollectionManager Manager => manager.Value;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Completes once every collection is loaded (faults when the engine could not open).</summary>
+    public Task Loaded => loaded.Task;
+
+    public bool IsLoaded => loaded.Task.IsCompletedSuccessfully;
+
+    /// <summary>
+    /// Opens the engine off the host's thread: the host starts its services concurrently, so the web server listens
+    /// meanwhile, answering probes (<c>/livez</c> 200, <c>/readyz</c> 503) and 503 to the rest until this completes.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = manager.Value;
+        try
+        {
+            await Task.Run(() => manager.Value, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            loaded.TrySetException(e);
+            throw;
+        }
+
+        loaded.TrySetResult();
         loggerFactory.CreateLogger("Vectorizer").LogInformation("Data directory {DataDir}", manager.Value.DataDirectory);
-        return Task.CompletedTask;
     }
 
     /// <summary>Runs after Kestrel stopped accepting and drained in-flight requests: flush the WAL, checkpoint, close, unlock.</summary>

@@ -28,6 +28,7 @@ public static class ErrorMapper
         ErrorCode.CollectionNotFound => StatusCodes.Status404NotFound,
         ErrorCode.PointNotFound => StatusCodes.Status404NotFound,
         ErrorCode.AliasNotFound => StatusCodes.Status404NotFound,
+        ErrorCode.SnapshotNotFound => StatusCodes.Status404NotFound,
         ErrorCode.VectorNameNotFound => StatusCodes.Status400BadRequest,
         ErrorCode.CollectionAlreadyExists => StatusCodes.Status409Conflict,
         ErrorCode.AliasAlreadyExists => StatusCodes.Status409Conflict,
@@ -44,6 +45,7 @@ public static class ErrorMapper
     public static int StatusCode(IngestionErrorCode code) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => StatusCodes.Status502BadGateway,
+        IngestionErrorCode.CostLimitReached => StatusCodes.Status429TooManyRequests,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -66,7 +68,7 @@ public static class ErrorMapper
         ErrorCode.CollectionFailed => "Collection failed: " + message,
         ErrorCode.ValidationFailed => $"Validation error in JSON body: [{message}]",
         ErrorCode.OperationTooLarge => "Payload error: " + message,
-        ErrorCode.CollectionNotFound or ErrorCode.PointNotFound or ErrorCode.AliasNotFound => "Not found: " + message,
+        ErrorCode.CollectionNotFound or ErrorCode.PointNotFound or ErrorCode.AliasNotFound or ErrorCode.SnapshotNotFound => "Not found: " + message,
         ErrorCode.ShuttingDown or ErrorCode.DataDirectoryInUse => "Service unavailable: " + message,
         ErrorCode.Forbidden => message,
         ErrorCode.StorageFailure or ErrorCode.Internal => "Service internal error: " + message,
@@ -76,6 +78,7 @@ public static class ErrorMapper
     public static string Message(IngestionErrorCode code, string message) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => "Embedding provider error: " + message,
+        IngestionErrorCode.CostLimitReached => "Embedding cost limit: " + message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 

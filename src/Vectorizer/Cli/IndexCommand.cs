@@ -26,8 +26,11 @@ internal static class IndexCommand
     private static readonly Option<string> CollectionOption = new("--collection") { Description = "Target collection (created when missing)", Required = true };
     private static readonly Option<string?> ProviderOption = new("--provider")
     {
-        Description = "Embedders for a new collection: hash (dense hash + sparse bm25, the default), bm25 (sparse only), openai (dense openai + sparse bm25)",
+        Description = "Embedders for a new collection: local (the built-in all-MiniLM-L6-v2 model + sparse bm25, the default), " +
+            "hash (dense hash + sparse bm25: words only, fast), bm25 (sparse only), openai (dense openai + sparse bm25)",
     };
+
+    private static readonly Option<int?> ThreadsOption = new("--threads") { Description = "local: ONNX Runtime threads (default: embedding.threads, else one per core)" };
 
     private static readonly Option<int?> DimensionOption = new("--dimension") { Description = "hash: vector size (default 512)" };
     private static readonly Option<string?> BaseUrlOption = new("--base-url") { Description = "openai: {base-url}/embeddings is called" };
@@ -45,6 +48,18 @@ internal static class IndexCommand
     private static readonly Option<string[]> IncludeExtOption = new("--include-ext") { Description = "Only these extensions, e.g. .md,.cs (repeatable)" };
     private static readonly Option<long?> MaxFileSizeOption = new("--max-file-size") { Description = "Skip larger files, in bytes (default 10485760)" };
     private static readonly Option<int?> CheckpointEveryOption = new("--checkpoint-every") { Description = "Files between checkpoint writes (default 100)" };
+    private static readonly Option<double?> MaxCostOption = new("--max-cost")
+    {
+        Description = "Most this run's embedding may cost, resumes included (default: embedding.max_cost; 0: no limit). " +
+            "When the next batch would pass it, the run stops with a checkpoint: run again with a higher limit to resume",
+    };
+
+    private static readonly Option<string?> UrlOption = new("--url")
+    {
+        Description = "Send the work to a running server (http://host:port): files are read here and indexed there with the collection's embedders. " +
+            "Without it, a data directory held by a server that answers at the configured address is indexed through that server",
+    };
+
     private static readonly Option<bool> PlainOption = new("--plain") { Description = "Plain progress lines even on a terminal" };
 
     public static Command Create(Option<string?> configOption, Option<string?> dataDirOption)
@@ -54,11 +69,13 @@ internal static class IndexCommand
         command.Add(CollectionOption);
         command.Add(ProviderOption);
         command.Add(DimensionOption);
+        command.Add(ThreadsOption);
         command.Add(BaseUrlOption);
         command.Add(ModelOption);
         command.Add(ApiKeyEnvOption);
         command.Add(DimensionsOption);
         command.Add(CostOption);
+        command.Add(MaxCostOption);
         command.Add(configOption);
         command.Add(dataDirOption);
         command.Add(WatchOption);
@@ -67,6 +84,7 @@ internal static class IndexCommand
         command.Add(MaxFileSizeOption);
         command.Add(CheckpointEveryOption);
         command.Add(PlainOption);
+        command.Add(UrlOption);
         command.SetAction((parse, _) => RunAsync(parse, configOption, dataDirOption));
         return command;
     }
@@ -87,6 +105,13 @@ internal static class IndexCommand
         }
 
         var collectionName = parse.GetValue(CollectionOption)!;
+        var maxCost = parse.GetValue(MaxCostOption) ?? settings.Embedding.MaxCost;
+        if (maxCost < 0 || !double.IsFinite(maxCost))
+        {
+            Console.Error.WriteLine("error: --max-cost: must be 0 (no limit) or more");
+            return 2;
+        }
+
         FileIndexerOptions options;
         try
         {
@@ -116,12 +141,32 @@ internal static class IndexCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var loggers = LoggerFactory.Create(logging => VectorizerHost.ConfigureLogging(logging, new LoggingSection { Level = "warn" }));
         var logger = loggers.CreateLogger("Vectorizer.Index");
+        // A remote run reads the files here: the local data directory (when the root holds it) is still never sent.
+        options = options with { DataDirectory = Path.GetFullPath(settings.ToEngineOptions().DataDir) };
+        if (parse.GetValue(UrlOption) is { } url)
+        {
+            return await RemoteAsync(parse, url, RemoteApiKey(settings), options, maxCost, stop.Token).ConfigureAwait(false);
+        }
+
         var engineOptions = settings.ToEngineOptions();
         DataDirectoryLock dataLock;
         try
         {
             // One process per data directory: a running server (or another index run) would see writes it did not make.
             dataLock = DataDirectoryLock.Acquire(engineOptions.DataDir);
+        }
+        catch (VectorizerException e) when (e.Code == ErrorCode.DataDirectoryInUse)
+        {
+            // Held by a server? If it answers at the configured address, the work goes to it.
+            var configured = ConfiguredUrl(settings);
+            if (await ServesAsync(configured, RemoteApiKey(settings), engineOptions.DataDir, stop.Token).ConfigureAwait(false))
+            {
+                Console.WriteLine($"The data directory {engineOptions.DataDir} is in use by the server at {configured}: indexing through it (--url)");
+                return await RemoteAsync(parse, configured, RemoteApiKey(settings), options, maxCost, stop.Token).ConfigureAwait(false);
+            }
+
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
         }
         catch (VectorizerException e)
         {
@@ -131,7 +176,10 @@ internal static class IndexCommand
 
         using var heldLock = dataLock;
         using var manager = CollectionManager.Open(engineOptions, loggers);
-        using var ingestion = new IngestionService(manager.DataDirectory, loggers);
+        using var ingestion = new IngestionService(manager.DataDirectory, loggers, options: settings.ToIngestionOptions() with
+        {
+            LocalThreads = parse.GetValue(ThreadsOption) ?? settings.Embedding.Threads,
+        });
         var indexer = new FileIndexer(manager, ingestion, options, logger);
         Collection collection;
         try
@@ -159,13 +207,14 @@ internal static class IndexCommand
 
         var paid = ingestion.For(collection).Config.Dense?.Provider == "openai";
         var problems = new List<FileIndexResult>();
-        FileIndexRun Run(Action<IndexRunProgress> progress) => new(indexer, options.Roots[0], IndexCheckpoint.PathFor(collection.Paths.Root))
+        Func<CancellationToken, Task<IndexRunProgress>> Run(Action<IndexRunProgress> progress) => new FileIndexRun(indexer, options.Roots[0], IndexCheckpoint.PathFor(collection.Paths.Root))
         {
             Collection = collectionName,
             CheckpointEvery = Math.Max(1, parse.GetValue(CheckpointEveryOption) ?? 100),
             Problem = problems.Add,
             Progress = progress,
-        };
+            MaxCost = maxCost,
+        }.RunAsync;
         IndexRunProgress result;
         try
         {
@@ -180,6 +229,11 @@ internal static class IndexCommand
 
         PrintProblems(problems);
         PrintSummary(result, paid);
+        if (StoppedByCost(result))
+        {
+            return 3;
+        }
+
         if (!parse.GetValue(WatchOption))
         {
             return result.Failed > 0 ? 1 : 0;
@@ -210,7 +264,7 @@ internal static class IndexCommand
         }
     }
 
-    /// <summary>--provider (with its options) when given, else the config's <c>embedding:</c> section, else dense hash + sparse bm25.</summary>
+    /// <summary>--provider (with its options) when given, else the config's <c>embedding:</c> section, else dense local + sparse bm25.</summary>
     private static EmbeddingConfig Embedding(ParseResult parse, VectorizerSettings settings)
     {
         var provider = parse.GetValue(ProviderOption);
@@ -222,6 +276,9 @@ internal static class IndexCommand
         var section = new JsonObject();
         switch (provider)
         {
+            case "local":
+                section["dense"] = new JsonObject { ["provider"] = "local" };
+                break;
             case "hash":
                 section["dense"] = new JsonObject { ["provider"] = "hash", ["dimension"] = parse.GetValue(DimensionOption) ?? HashEmbeddingGenerator.DefaultDimension };
                 break;
@@ -244,7 +301,7 @@ internal static class IndexCommand
             case "bm25":
                 break;
             default:
-                throw VectorizerException.BadRequest($"--provider: unknown provider `{provider}`, expected one of `hash`, `bm25`, `openai`");
+                throw VectorizerException.BadRequest($"--provider: unknown provider `{provider}`, expected one of `local`, `hash`, `bm25`, `openai`");
         }
 
         section["sparse"] = new JsonObject { ["provider"] = "bm25" };
@@ -252,9 +309,177 @@ internal static class IndexCommand
     }
 
     private static string Describe(EmbeddingConfig config) =>
-        string.Join(" + ", new[] { config.Dense is { } d ? $"dense {d.Provider}" : null, config.Sparse is { } s ? $"sparse {s.Provider}" : null }.Where(p => p is not null));
+        string.Join(" + ", new[]
+        {
+            config.Dense is { } d ? $"dense {d.Provider}" + (d.Provider == "local" ? $" ({d.Model ?? Path.GetFileName(d.ModelPath)})" : "") : null,
+            config.Sparse is { } s ? $"sparse {s.Provider}" : null,
+        }.Where(p => p is not null));
 
-    private static async Task<IndexRunProgress> WithProgressBarAsync(Func<Action<IndexRunProgress>, FileIndexRun> run, bool paid, CancellationToken cancellationToken)
+    private static bool StoppedByCost(IndexRunProgress result)
+    {
+        if (result.StoppedByCost is not { } why)
+        {
+            return false;
+        }
+
+        Console.WriteLine($"Stopped: {why}. The checkpoint is saved (with this run's tokens and cost); " +
+            "run the same command with a higher --max-cost (or embedding.max_cost) to resume.");
+        return true;
+    }
+
+    /// <summary>The run done by a server (<see cref="RemoteIndexRun"/>); same progress, summary and exit codes as a local one.</summary>
+    private static async Task<int> RemoteAsync(ParseResult parse, string url, string? apiKey, FileIndexerOptions options, double maxCost, CancellationToken cancellationToken)
+    {
+        if (parse.GetValue(WatchOption))
+        {
+            Console.Error.WriteLine("error: --watch does not combine with --url: a server keeps directories in step itself (file_watcher in its configuration)");
+            return 2;
+        }
+
+        if (parse.GetValue(ProviderOption) is not null)
+        {
+            Console.Error.WriteLine("error: --provider does not combine with --url: the server's embedders are used (its `embedding:` section, else local + bm25)");
+            return 2;
+        }
+
+        if (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
+        {
+            Console.Error.WriteLine($"error: --url: `{url}` is not an http(s) URL");
+            return 2;
+        }
+
+        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromMinutes(10) };
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            http.DefaultRequestHeaders.Add(Server.Security.Authenticator.ApiKeyHeader, apiKey);
+        }
+
+        var collection = options.DefaultCollection;
+        var root = options.Roots[0];
+        var selector = new FileSelector(options);
+        var checkpointPath = RemoteIndexRun.CheckpointPathFor(baseUri.AbsoluteUri, collection, root);
+        var embedders = await DescribeRemoteAsync(http, collection, cancellationToken).ConfigureAwait(false);
+        if (embedders is null)
+        {
+            return 1;
+        }
+
+        Console.WriteLine($"Indexing {root} into `{collection}` on {baseUri.AbsoluteUri.TrimEnd('/')} ({embedders}; checkpoint: {checkpointPath})");
+        var problems = new List<FileIndexResult>();
+        Func<CancellationToken, Task<IndexRunProgress>> Run(Action<IndexRunProgress> progress) => new RemoteIndexRun(http, collection, selector, root, checkpointPath)
+        {
+            CheckpointEvery = Math.Max(1, parse.GetValue(CheckpointEveryOption) ?? 100),
+            Problem = problems.Add,
+            Progress = progress,
+            MaxCost = maxCost,
+        }.RunAsync;
+        IndexRunProgress result;
+        try
+        {
+            var interactive = !Console.IsOutputRedirected && !parse.GetValue(PlainOption) && AnsiConsole.Profile.Capabilities.Interactive;
+            result = interactive ? await WithProgressBarAsync(Run, false, cancellationToken).ConfigureAwait(false) : await WithLinesAsync(Run, false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine("Interrupted: the checkpoint is saved; run the same command again to resume.");
+            return 130;
+        }
+        catch (Exception e) when (e is RemoteIndexException or HttpRequestException)
+        {
+            PrintProblems(problems);
+            Console.Error.WriteLine($"error: {e.Message}. The checkpoint is saved; run the same command again to resume.");
+            return 1;
+        }
+
+        PrintProblems(problems);
+        PrintSummary(result, false);
+        return StoppedByCost(result) ? 3 : result.Failed > 0 ? 1 : 0;
+    }
+
+    /// <summary>The collection's embedders on the server, or what it will create; null (after an error message) when the server cannot be used.</summary>
+    private static async Task<string?> DescribeRemoteAsync(HttpClient http, string collection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.GetAsync($"collections/{Uri.EscapeDataString(collection)}/embedding", cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return "a new collection, with the server's embedders";
+            }
+
+            if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                Console.Error.WriteLine($"error: the server at {http.BaseAddress} refused the request ({(int)response.StatusCode}): set VECTORIZER_API_KEY (or auth.api_key in the configuration) to a key that may write");
+                return null;
+            }
+
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            using var json = JsonDocument.Parse(body);
+            if (!response.IsSuccessStatusCode || !json.RootElement.TryGetProperty("result", out var result))
+            {
+                Console.Error.WriteLine($"error: collection `{collection}` on {http.BaseAddress}: {(int)response.StatusCode} {body}");
+                return null;
+            }
+
+            return Describe(EmbeddingConfig.Parse(result, "embedding"));
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or VectorizerException)
+        {
+            Console.Error.WriteLine($"error: cannot use the server at {http.BaseAddress}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Where the configured server listens (as <c>vectorizer status</c> finds it).</summary>
+    private static string ConfiguredUrl(VectorizerSettings settings)
+    {
+        var host = settings.Server.Host is "0.0.0.0" or "::" ? "127.0.0.1" : settings.Server.Host;
+        return $"{(settings.Server.Tls.Enabled ? "https" : "http")}://{host}:{settings.Server.Port}";
+    }
+
+    private static string? RemoteApiKey(VectorizerSettings settings) =>
+        Environment.GetEnvironmentVariable("VECTORIZER_API_KEY") is { Length: > 0 } key ? key
+        : settings.Auth.ApiKey.Length > 0 ? settings.Auth.ApiKey
+        : null;
+
+    /// <summary>
+    /// Whether the server at <paramref name="url"/> is the one holding <paramref name="dataDir"/> (its <c>/api/status</c>
+    /// names that directory): never send the work to whatever else answers on the configured port.
+    /// </summary>
+    private static async Task<bool> ServesAsync(string url, string? apiKey, string dataDir, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, url.TrimEnd('/') + "/api/status");
+            if (!string.IsNullOrEmpty(apiKey))
+            {
+                request.Headers.Add(Server.Security.Authenticator.ApiKeyHeader, apiKey);
+            }
+
+            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine($"note: the server at {url} answered {(int)response.StatusCode} to /api/status, so it cannot be told apart from another; pass --url to index through it");
+                return false;
+            }
+
+            using var status = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+            return status.RootElement.TryGetProperty("data_dir", out var served) && served.ValueKind == JsonValueKind.String
+                && Path.TrimEndingDirectorySeparator(Path.GetFullPath(served.GetString()!)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"note: the server at {url} did not answer /api/status within 20 s; pass --url to index through it");
+            return false;
+        }
+        catch (Exception e) when (e is HttpRequestException or UriFormatException or JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<IndexRunProgress> WithProgressBarAsync(Func<Action<IndexRunProgress>, Func<CancellationToken, Task<IndexRunProgress>>> run, bool paid, CancellationToken cancellationToken)
     {
         IndexRunProgress? last = null;
         await AnsiConsole.Progress()
@@ -264,19 +489,21 @@ internal static class IndexCommand
             .StartAsync(async context =>
             {
                 var task = context.AddTask("scanning", maxValue: 1);
-                last = await run(p => Update(task, p)).RunAsync(cancellationToken).ConfigureAwait(false);
+                last = await run(p => Update(task, p))(cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
         return last!;
 
         void Update(ProgressTask task, IndexRunProgress progress)
         {
-            task.MaxValue = Math.Max(1, progress.TotalFiles);
-            task.Value = progress.DoneFiles;
+            // By bytes, so Spectre's remaining time follows the amount of text left (see IndexRunProgress.Eta); only this
+            // run's part, so files resumed from a checkpoint do not count as speed.
+            task.MaxValue = Math.Max(1, progress.TotalBytes - progress.ResumedBytes);
+            task.Value = progress.DoneBytes - progress.ResumedBytes;
             task.Description = Markup.Escape(Line(progress, paid, withEta: false));
         }
     }
 
-    private static async Task<IndexRunProgress> WithLinesAsync(Func<Action<IndexRunProgress>, FileIndexRun> run, bool paid, CancellationToken cancellationToken)
+    private static async Task<IndexRunProgress> WithLinesAsync(Func<Action<IndexRunProgress>, Func<CancellationToken, Task<IndexRunProgress>>> run, bool paid, CancellationToken cancellationToken)
     {
         var lastLine = DateTime.MinValue;
         return await run(progress =>
@@ -286,7 +513,7 @@ internal static class IndexCommand
                 lastLine = DateTime.UtcNow;
                 Console.WriteLine("progress: " + Line(progress, paid, withEta: true));
             }
-        }).RunAsync(cancellationToken).ConfigureAwait(false);
+        })(cancellationToken).ConfigureAwait(false);
     }
 
     private static string Line(IndexRunProgress p, bool paid, bool withEta)

@@ -338,7 +338,7 @@ internal sealed class CheckpointStore
             {
                 try
                 {
-                    var (graph, nodes) = HnswGraph.Load(ChecksummedFile.Read(storage, Path.Combine(paths.Root, CheckedRelative(graphFile))).Span);
+                    var (graph, nodes) = slot.LoadGraph(ChecksummedFile.Read(storage, Path.Combine(paths.Root, CheckedRelative(graphFile))).Span);
                     slot.Graph = graph;
                     slot.IndexedUpTo = Math.Min(nodes, manifest.Count);
                 }

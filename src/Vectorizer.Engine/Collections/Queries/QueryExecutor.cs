@@ -20,10 +20,14 @@ namespace Vectorizer.Engine.Collections.Queries;
 internal sealed class QueryExecutor
 {
     private readonly EngineOptions options;
+    private readonly Func<long> version;
 
-    public QueryExecutor(EngineOptions options)
+    /// <param name="options">The engine's options.</param>
+    /// <param name="version">The collection's WAL position (every write advances it): searches remember unindexed filters' answers at it.</param>
+    public QueryExecutor(EngineOptions options, Func<long> version)
     {
         this.options = options;
+        this.version = version;
     }
 
     /// <summary>A point's offset and its score (and order value, from <c>order_by</c>), in the order of the list that holds it (best first).</summary>
@@ -520,7 +524,7 @@ internal sealed class QueryExecutor
 
         var (slot, vector, exclude) = ResolveQueryVector(current, request);
         var efSearch = Math.Max(limit, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
-        var nodes = VectorSearch.Search(current, slot, vector, filter, exclude, limit, efSearch, request.Exact, request.Quantization);
+        var nodes = VectorSearch.Search(current, slot, vector, filter, exclude, limit, efSearch, request.Exact, request.Quantization, version());
         var ranked = new List<Ranked>(nodes.Count);
         foreach (var node in nodes)
         {

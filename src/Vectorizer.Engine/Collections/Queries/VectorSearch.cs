@@ -21,12 +21,16 @@ internal static class VectorSearch
     /// <paramref name="excluded"/>. See <see cref="Plan{TScorer}"/>; with a quantized copy the graph is searched over the
     /// codes (see <see cref="SearchQuantized{TMetric}"/>).
     /// </summary>
-    public static List<ScoredNode> Search(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int[]? excluded, int k, int ef, bool exact, QuantizationSearchParams? quantization = null) =>
+    /// <param name="filterCacheVersion">
+    /// The collection's WAL position, when filters no index answers may be remembered between queries at it
+    /// (<see cref="FilterResultCache"/>); null: evaluate them afresh.
+    /// </param>
+    public static List<ScoredNode> Search(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int[]? excluded, int k, int ef, bool exact, QuantizationSearchParams? quantization = null, long? filterCacheVersion = null) =>
         slot.Distance switch
         {
-            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization),
-            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization),
-            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization),
+            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization, filterCacheVersion),
             _ => throw new ArgumentOutOfRangeException(nameof(slot)),
         };
 
@@ -34,13 +38,13 @@ internal static class VectorSearch
     /// The best <paramref name="k"/> offsets by any scorer (lower distance first), by the same plan as a vector search
     /// but never over quantized codes: the recommendation, discovery and context queries, whose scores are not a metric.
     /// </summary>
-    public static List<ScoredNode> SearchWith<TScorer>(CollectionState current, VectorSlot slot, ref TScorer scorer, Filter? filter, int[]? excluded, int k, int ef, bool exact)
+    public static List<ScoredNode> SearchWith<TScorer>(CollectionState current, VectorSlot slot, ref TScorer scorer, Filter? filter, int[]? excluded, int k, int ef, bool exact, long? filterCacheVersion = null)
         where TScorer : struct, IGraphScorer
     {
         var context = SearchContext.Rent();
         try
         {
-            return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, null, context);
+            return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, null, context, filterCacheVersion);
         }
         finally
         {
@@ -48,7 +52,7 @@ internal static class VectorSearch
         }
     }
 
-    private static unsafe List<ScoredNode> SearchCore<TMetric>(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int[]? excluded, int k, int ef, bool exact, QuantizationSearchParams? quantization)
+    private static unsafe List<ScoredNode> SearchCore<TMetric>(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int[]? excluded, int k, int ef, bool exact, QuantizationSearchParams? quantization, long? filterCacheVersion)
         where TMetric : struct, IMetric
     {
         var context = SearchContext.Rent();
@@ -65,7 +69,7 @@ internal static class VectorSearch
                         quantized.Count >= indexed ? SearchQuantized(quantized, graph, ref originals, ref nodeFilter, query, k, ef, indexed, quantization, searchContext) : null;
                 }
 
-                return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, viaCodes, context);
+                return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, viaCodes, context, filterCacheVersion);
             }
         }
         finally
@@ -79,20 +83,29 @@ internal static class VectorSearch
         where TScorer : struct, IGraphScorer;
 
     /// <summary>
-    /// The plan of every search over a dense slot: payload-index candidates scored one by one when few, else an exact
-    /// scan below <c>full_scan_threshold</c>, else the graph for the indexed prefix (through <paramref name="indexedSearch"/>
-    /// when it applies) and an exact scan of the unindexed tail, merged. Falls back to an exact scan whenever the graph
-    /// finds fewer than <paramref name="k"/> results, so a filtered query returns <paramref name="k"/> points whenever
-    /// that many match.
+    /// The plan of every search over a dense slot: payload-index candidates (or, for a filter no index answers, its
+    /// remembered matches: <see cref="FilterResultCache"/>) scored one by one when few, else an exact scan below
+    /// <c>full_scan_threshold</c>, else the graph for the indexed prefix (through <paramref name="indexedSearch"/> when it
+    /// applies) and an exact scan of the unindexed tail, merged. Falls back to an exact scan whenever the graph finds
+    /// fewer than <paramref name="k"/> results, so a filtered query returns <paramref name="k"/> points whenever that
+    /// many match.
     /// </summary>
-    private static List<ScoredNode> Plan<TScorer>(CollectionState current, VectorSlot slot, ref TScorer scorer, Filter? filter, int[]? excluded, int k, int ef, bool exact, IndexedSearch<TScorer>? indexedSearch, SearchContext context)
+    private static List<ScoredNode> Plan<TScorer>(CollectionState current, VectorSlot slot, ref TScorer scorer, Filter? filter, int[]? excluded, int k, int ef, bool exact, IndexedSearch<TScorer>? indexedSearch, SearchContext context, long? filterCacheVersion)
         where TScorer : struct, IGraphScorer
     {
         var count = current.Count;
-        var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, null);
         var graph = slot.Graph;
         var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
         var candidates = current.IndexedCandidates(filter);
+        if (candidates is null && filter is not null && filterCacheVersion is { } version && FilterResultCache.Lookup(current, filter, version) is { } matching)
+        {
+            // A filter no index answers, seen before at this state: its matching points, exactly.
+            candidates = matching;
+            filter = null;
+        }
+
+        var payloadLast = slot.Dimension * sizeof(float) <= PayloadLastMaxVectorBytes;
+        var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, null, payloadLast);
         if (candidates is not null)
         {
             if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
@@ -103,7 +116,7 @@ internal static class VectorSearch
 
             // Too many to score one by one: filtered HNSW, where a bitmap of the index's candidates turns
             // away most nodes before the full filter is evaluated on their payload.
-            nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, CandidateBitmap(candidates, count));
+            nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, CandidateBitmap(candidates, count), payloadLast);
         }
 
         if (exact || graph is null || indexed == 0 || (candidates is null && PreferExact(current, slot, filter)))
@@ -132,7 +145,7 @@ internal static class VectorSearch
             results = Merge(results, ExactScan(ref scorer, ref nodeFilter, indexed, count, k, context), k);
         }
 
-        if (results.Count < k && (filter is not null || excluded is { Length: > 0 } || current.DeletedCount > 0))
+        if (results.Count < k && (filter is not null || candidates is not null || excluded is { Length: > 0 } || current.DeletedCount > 0))
         {
             var exhaustive = ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
             if (exhaustive.Count > results.Count)
@@ -257,7 +270,23 @@ internal static class VectorSearch
         where TScorer : struct, IGraphScorer =>
         TopK(ref scorer, ref filter, candidates, 0, candidates.Length, k, context);
 
-    /// <summary>The <paramref name="k"/> closest accepted offsets among [from, to), or among candidates[from..to] when given.</summary>
+    /// <summary>
+    /// Vectors up to this size are scored before the payload filter is evaluated (see <see cref="TopK"/>); larger
+    /// ones after. A scan is bound by the bytes it reads: a 100-d vector (400 B) costs tens of nanoseconds, a 784-d
+    /// one (3 KiB) a few hundred, as much as evaluating a condition against a JSON payload. Score-first on
+    /// fashion-mnist (784-d, 60k points) made an unindexed 1 % filter 4× slower than filter-first (every query read
+    /// all 188 MB of vectors); on glove (100-d) it is what took unindexed 10 % filters from 0.15× to 0.75× of
+    /// unfiltered over REST.
+    /// </summary>
+    private const int PayloadLastMaxVectorBytes = 1024;
+
+    /// <summary>
+    /// The <paramref name="k"/> closest accepted offsets among [from, to), or among candidates[from..to] when given.
+    /// For small vectors (<see cref="SearchFilter.PayloadLast"/>) the payload filter is evaluated last, only for an
+    /// offset close enough to enter the results: scoring such a vector costs a few nanoseconds, evaluating a
+    /// condition against a JSON payload a few hundred, and once the results are full few offsets come closer (10 %
+    /// selectivity over 35k points: ~600 evaluations instead of 35,000). For large vectors it is evaluated first.
+    /// </summary>
     private static List<ScoredNode> TopK<TScorer>(ref TScorer scorer, ref SearchFilter filter, int[]? candidates, int from, int to, int k, SearchContext context)
         where TScorer : struct, IGraphScorer
     {
@@ -265,17 +294,27 @@ internal static class VectorSearch
         for (var i = from; i < to; i++)
         {
             var offset = candidates is null ? i : candidates[i];
-            if (!filter.Accept(offset))
+            if (!filter.AcceptWithoutPayload(offset) || (!filter.PayloadLast && !filter.AcceptPayload(offset)))
             {
                 continue;
             }
 
             var d = scorer.Distance(offset);
+            if (context.ResultCount >= k && !(d < context.WorstResult))
+            {
+                continue;
+            }
+
+            if (filter.PayloadLast && !filter.AcceptPayload(offset))
+            {
+                continue;
+            }
+
             if (context.ResultCount < k)
             {
                 context.PushResult(d, offset);
             }
-            else if (d < context.WorstResult)
+            else
             {
                 context.PopResult();
                 context.PushResult(d, offset);
@@ -353,10 +392,17 @@ internal static class VectorSearch
     /// Searchable, not excluded, inside <paramref name="allowed"/> (the payload index's candidates, when given) and
     /// matching the filter, checked in that order (cheapest first).
     /// </summary>
-    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, CollectionState facts, int[]? excluded, ulong[]? allowed) : INodeFilter
+    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, CollectionState facts, int[]? excluded, ulong[]? allowed, bool payloadLast) : INodeFilter
     {
+        /// <summary>An exact scan scores a point before it evaluates the payload filter (small vectors; see <see cref="PayloadLastMaxVectorBytes"/>).</summary>
+        public bool PayloadLast => payloadLast;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Accept(int node)
+        public bool Accept(int node) => AcceptWithoutPayload(node) && AcceptPayload(node);
+
+        /// <summary>The bitmap checks (searchable, not excluded, among the payload index's candidates).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool AcceptWithoutPayload(int node)
         {
             var word = node >> 6;
             if ((uint)word >= (uint)searchable.Length || (searchable[word] & (1UL << node)) == 0 || (excluded is not null && Array.IndexOf(excluded, node) >= 0))
@@ -364,12 +410,11 @@ internal static class VectorSearch
                 return false;
             }
 
-            if (allowed is not null && ((uint)word >= (uint)allowed.Length || (allowed[word] & (1UL << node)) == 0))
-            {
-                return false;
-            }
-
-            return filter is null || FilterEvaluator.Matches(filter, facts, node);
+            return allowed is null || ((uint)word < (uint)allowed.Length && (allowed[word] & (1UL << node)) != 0);
         }
+
+        /// <summary>The filter itself (evaluated against the point's payload).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool AcceptPayload(int node) => filter is null || FilterEvaluator.Matches(filter, facts, node);
     }
 }

@@ -8,8 +8,8 @@ namespace Vectorizer.Engine.Vectors.Quantization;
 /// The distance is the Hamming distance between the query's bits and the vector's, which ranks well only for
 /// centred, high-dimensional embeddings: use it with rescoring and oversampling.
 /// </summary>
-public sealed unsafe class BinaryQuantizer(QuantizationSettings settings, Distance distance, int dimension)
-    : QuantizedVectors(settings, distance, dimension, ((dimension + 63) / 64) * sizeof(ulong))
+public sealed unsafe class BinaryQuantizer(QuantizationSettings settings, Distance distance, int dimension, int linkSlots = 0)
+    : QuantizedVectors(settings, distance, dimension, ((dimension + 63) / 64) * sizeof(ulong), linkSlots)
 {
     public int Words { get; } = (dimension + 63) / 64;
 
@@ -59,7 +59,7 @@ public unsafe struct BinaryScorer : IGraphScorer
     public readonly float Between(int a, int b) => throw CodeCursor.BetweenNotSupported();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node) => codes.Prefetch(node, 1);
+    public readonly void Prefetch(int node) => codes.Prefetch(node);
 
     public readonly void KeepAlive() => codes.KeepAlive();
 }

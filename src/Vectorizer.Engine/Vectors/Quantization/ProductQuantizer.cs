@@ -15,8 +15,8 @@ public sealed unsafe class ProductQuantizer : QuantizedVectors
     private const int PqSample = 10_000;
     private readonly float[] centroids; // [subspace][centroid][SubDimension]; the last sub-space may use fewer dimensions
 
-    private ProductQuantizer(QuantizationSettings settings, Distance distance, int dimension, int subDimension, float[] centroids)
-        : base(settings, distance, dimension, (dimension + subDimension - 1) / subDimension)
+    private ProductQuantizer(QuantizationSettings settings, Distance distance, int dimension, int subDimension, float[] centroids, int linkSlots)
+        : base(settings, distance, dimension, (dimension + subDimension - 1) / subDimension, linkSlots)
     {
         SubDimension = subDimension;
         Subspaces = (dimension + subDimension - 1) / subDimension;
@@ -31,7 +31,7 @@ public sealed unsafe class ProductQuantizer : QuantizedVectors
 
     private int Width(int subspace) => Math.Min(SubDimension, Dimension - (subspace * SubDimension));
 
-    internal static ProductQuantizer TrainProduct(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count)
+    internal static ProductQuantizer TrainProduct(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count, int linkSlots)
     {
         var dimension = store.Dimension;
         var subDimension = Math.Max(1, settings.Compression / 4);
@@ -49,7 +49,7 @@ public sealed unsafe class ProductQuantizer : QuantizedVectors
 
             KMeans(points, width, centroids.AsSpan(s * Centroids * subDimension, Centroids * subDimension), subDimension);
         });
-        return new ProductQuantizer(settings, distance, dimension, subDimension, centroids);
+        return new ProductQuantizer(settings, distance, dimension, subDimension, centroids, linkSlots);
     }
 
     /// <summary>Lloyd's k-means, initialised with evenly spaced sample points; empty clusters keep their centroid.</summary>
@@ -190,7 +190,7 @@ public unsafe struct ProductScorer : IGraphScorer
     public readonly float Between(int a, int b) => throw CodeCursor.BetweenNotSupported();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node) => codes.Prefetch(node, 1);
+    public readonly void Prefetch(int node) => codes.Prefetch(node);
 
     public readonly void KeepAlive() => codes.KeepAlive();
 }

@@ -6,7 +6,9 @@ namespace Vectorizer.Engine.Vectors.Quantization;
 /// A compressed copy of one vector slot, searched by the graph instead of the float32 originals (which then
 /// only re-score the few best candidates). Trained once from a sample of the vectors present when quantization
 /// starts; codes are appended in offset order as the indexer reaches each vector, so every graph node has one.
-/// Codes are always in RAM (anonymous memory), whether or not the originals are <c>on_disk</c>.
+/// Codes are always in RAM (anonymous memory), whether or not the originals are <c>on_disk</c>. Each code is the
+/// payload of a <see cref="NodeArena"/> record with room for the graph's layer-0 links in front (Qdrant calls this
+/// inline storage): once the graph moves its links there, a search over the codes reads one record per node.
 /// </summary>
 public abstract unsafe class QuantizedVectors
 {
@@ -15,12 +17,17 @@ public abstract unsafe class QuantizedVectors
 
     private int count;
 
-    protected QuantizedVectors(QuantizationSettings settings, Distance distance, int dimension, int recordBytes)
+    /// <param name="settings">What was asked for.</param>
+    /// <param name="distance">The vectors' distance.</param>
+    /// <param name="dimension">The vectors' dimension.</param>
+    /// <param name="codeBytes">Bytes per code.</param>
+    /// <param name="linkSlots">Layer-0 links to reserve before each code (0: none).</param>
+    protected QuantizedVectors(QuantizationSettings settings, Distance distance, int dimension, int codeBytes, int linkSlots)
     {
         Settings = settings;
         Distance = distance;
         Dimension = dimension;
-        Codes = new ChunkedArena(recordBytes);
+        Codes = new NodeArena(linkSlots, codeBytes);
     }
 
     public QuantizationSettings Settings { get; }
@@ -29,23 +36,27 @@ public abstract unsafe class QuantizedVectors
 
     public int Dimension { get; }
 
-    public ChunkedArena Codes { get; }
+    /// <summary>The codes, as the payload of node records.</summary>
+    public NodeArena Codes { get; }
 
     /// <summary>Offsets below this have codes.</summary>
     public int Count => Volatile.Read(ref count);
 
     /// <summary>Bytes of codes plus the quantizer's own tables.</summary>
-    public long RamBytes => ((long)Count * Codes.RecordBytes) + TableBytes;
+    public long RamBytes => ((long)Count * Codes.PayloadBytes) + TableBytes;
 
     protected virtual long TableBytes => 0;
 
-    /// <summary>Trains the quantizer that <paramref name="settings"/> asks for on the first <paramref name="count"/> vectors of <paramref name="store"/>.</summary>
-    public static QuantizedVectors Train(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count) =>
+    /// <summary>
+    /// Trains the quantizer that <paramref name="settings"/> asks for on the first <paramref name="count"/> vectors
+    /// of <paramref name="store"/>, with room for <paramref name="linkSlots"/> layer-0 links before each code.
+    /// </summary>
+    public static QuantizedVectors Train(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count, int linkSlots = 0) =>
         settings.Kind switch
         {
-            QuantizationKind.Scalar => ScalarQuantizer.TrainScalar(settings, distance, store, count),
-            QuantizationKind.Binary => new BinaryQuantizer(settings, distance, store.Dimension),
-            QuantizationKind.Product => ProductQuantizer.TrainProduct(settings, distance, store, count),
+            QuantizationKind.Scalar => ScalarQuantizer.TrainScalar(settings, distance, store, count, linkSlots),
+            QuantizationKind.Binary => new BinaryQuantizer(settings, distance, store.Dimension, linkSlots),
+            QuantizationKind.Product => ProductQuantizer.TrainProduct(settings, distance, store, count, linkSlots),
             _ => throw new ArgumentOutOfRangeException(nameof(settings)),
         };
 
@@ -61,7 +72,7 @@ public abstract unsafe class QuantizedVectors
         Codes.EnsureCapacity(upTo);
         for (var offset = from; offset < upTo; offset++)
         {
-            Encode(new ReadOnlySpan<float>(store.GetPointer(offset), Dimension), Codes.GetPointer(offset));
+            Encode(new ReadOnlySpan<float>(store.GetPointer(offset), Dimension), Codes.PayloadPointer(offset));
         }
 
         Volatile.Write(ref count, upTo);

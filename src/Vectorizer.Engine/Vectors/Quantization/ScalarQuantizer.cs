@@ -16,8 +16,8 @@ public sealed unsafe class ScalarQuantizer : QuantizedVectors
     private readonly float[] center;
     private readonly float[] alpha;
 
-    private ScalarQuantizer(QuantizationSettings settings, Distance distance, int dimension, float[] center, float[] alpha)
-        : base(settings, distance, dimension, Pad16(dimension) + sizeof(float))
+    private ScalarQuantizer(QuantizationSettings settings, Distance distance, int dimension, float[] center, float[] alpha, int linkSlots)
+        : base(settings, distance, dimension, Pad16(dimension) + sizeof(float), linkSlots)
     {
         PaddedDimension = Pad16(dimension);
         this.center = center;
@@ -28,7 +28,7 @@ public sealed unsafe class ScalarQuantizer : QuantizedVectors
 
     protected override long TableBytes => 2L * PaddedDimension * sizeof(float);
 
-    internal static ScalarQuantizer TrainScalar(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count)
+    internal static ScalarQuantizer TrainScalar(QuantizationSettings settings, Distance distance, DenseVectorStore store, int count, int linkSlots)
     {
         var dimension = store.Dimension;
         var padded = Pad16(dimension);
@@ -57,7 +57,7 @@ public sealed unsafe class ScalarQuantizer : QuantizedVectors
         }
 
         GC.KeepAlive(store);
-        return new ScalarQuantizer(settings, distance, dimension, center, alpha);
+        return new ScalarQuantizer(settings, distance, dimension, center, alpha, linkSlots);
     }
 
     protected override void Encode(ReadOnlySpan<float> vector, byte* destination)
@@ -145,7 +145,7 @@ public unsafe struct ScalarScorer : IGraphScorer
     public readonly float Between(int a, int b) => throw CodeCursor.BetweenNotSupported();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Prefetch(int node) => codes.Prefetch(node, 2);
+    public readonly void Prefetch(int node) => codes.Prefetch(node);
 
     public readonly void KeepAlive() => codes.KeepAlive();
 }

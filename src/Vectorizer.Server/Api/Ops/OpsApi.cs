@@ -4,10 +4,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
+using Vectorizer.Ingestion.Embeddings;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Api.Qdrant;
 using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Security;
@@ -21,7 +23,8 @@ public static class OpsApi
     {
         app.MapGet("/health", (ServerClock clock) => TypedResults.Json(
             new HealthInfo("healthy", ServiceApi.Version, clock.Uptime.TotalSeconds, DateTimeOffset.UtcNow), ApiJson.Default.HealthInfo)).RequireAccess(AccessLevel.Read);
-        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock) => TypedResults.Json(Status(manager, clock), ApiJson.Default.ServerStatus))
+        app.MapGet("/api/status", (CollectionManager manager, ServerClock clock, QueryCache cache, DailyBudget budget, Backups.BackupScheduler backups) =>
+                TypedResults.Json(Status(manager, clock, cache, budget) with { Backups = backups.Status() }, ApiJson.Default.ServerStatus))
             .RequireAccess(AccessLevel.Read);
         app.MapGet("/api/watcher/status", (FileWatcherHost watcher) => TypedResults.Json(WatcherStatus(watcher.Snapshot()), ApiJson.Default.WatcherStatus))
             .RequireAccess(AccessLevel.Read);
@@ -83,7 +86,7 @@ public static class OpsApi
             [.. stats.RecentErrors().Select(p => new WatcherProblem(p.Path, p.Reason, p.Time))]);
     }
 
-    public static ServerStatus Status(CollectionManager manager, ServerClock clock)
+    public static ServerStatus Status(CollectionManager manager, ServerClock clock, QueryCache? cache = null, DailyBudget? budget = null)
     {
         var collections = new List<CollectionStatusInfo>();
         long points = 0;
@@ -114,6 +117,8 @@ public static class OpsApi
             points,
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
             collections,
-            failed);
+            failed,
+            cache?.Stats is { } c ? new QueryCacheInfo(c.Enabled, c.Hits, c.Misses, Math.Round(c.HitRate, 4), c.Bypassed, c.SecondLevel) : null,
+            budget?.Today is { } d ? new EmbeddingSpendInfo(d.Day, d.Tokens, Math.Round(d.Cost, 6), d.Requests, budget.MaxCostPerDay) : null);
     }
 }

@@ -32,7 +32,28 @@ public sealed record ServerStatus(
     [property: JsonPropertyName("total_points")] long TotalPoints,
     [property: JsonPropertyName("memory")] MemoryInfo Memory,
     [property: JsonPropertyName("collections")] IReadOnlyList<CollectionStatusInfo> Collections,
-    [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections);
+    [property: JsonPropertyName("failed_collections")] IReadOnlyList<FailedCollectionInfo> FailedCollections,
+    [property: JsonPropertyName("query_cache"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueryCacheInfo? QueryCache = null,
+    [property: JsonPropertyName("embedding"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingSpendInfo? Embedding = null,
+    [property: JsonPropertyName("backups")] Backups.BackupScheduleStatus? Backups = null);
+
+
+/// <summary>The query cache's counters since the start (also the meter <c>Vectorizer.QueryCache</c>).</summary>
+public sealed record QueryCacheInfo(
+    [property: JsonPropertyName("enabled")] bool Enabled,
+    [property: JsonPropertyName("hits")] long Hits,
+    [property: JsonPropertyName("misses")] long Misses,
+    [property: JsonPropertyName("hit_rate")] double HitRate,
+    [property: JsonPropertyName("bypassed")] long Bypassed,
+    [property: JsonPropertyName("second_level")] string SecondLevel);
+
+/// <summary>Embedding spent today (UTC) against <c>embedding.max_cost</c> (0: no limit).</summary>
+public sealed record EmbeddingSpendInfo(
+    [property: JsonPropertyName("day")] string Day,
+    [property: JsonPropertyName("tokens")] long Tokens,
+    [property: JsonPropertyName("cost")] double Cost,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("max_cost_per_day")] double MaxCostPerDay);
 
 /// <summary>A collection whose folder exists but that could not be opened (not served; its files are kept).</summary>
 public sealed record FailedCollectionInfo(

@@ -42,7 +42,7 @@ public static class DocumentsApi
     private static async Task<IResult> SearchText(string collection, HttpContext context, DocumentsService documents, VectorizerSettings settings)
     {
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var (target, points) = await documents.SearchTextAsync(context.Call(), collection, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
-        return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, points, target.Config.NamedVectors));
+        var (target, result) = await documents.SearchAsync(context.Call(), collection, DocumentJson.ParseSearch(body.Root), context.RequestAborted).ConfigureAwait(false);
+        return QdrantResults.Ok(w => DocumentJson.SearchResult(w, result, target.Config.NamedVectors));
     }
 }

@@ -165,7 +165,7 @@ public static class PointsApi
     {
         var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes(), emptyAsObject: true).ConfigureAwait(false);
-        var (target, found) = points.Query(context.Call(), collection, RequestJson.ParseQuery(body.Root));
+        var (target, found) = await points.QueryAsync(context.Call(), collection, RequestJson.ParseQuery(body.Root), context.RequestAborted).ConfigureAwait(false);
         return QdrantResults.Ok(w => ResponseJson.QueryResponse(w, found, target.Config.NamedVectors));
     }
 
@@ -173,7 +173,7 @@ public static class PointsApi
     {
         var (points, settings) = Services(context);
         using var body = await JsonBody.ReadAsync(context, settings.MaxRequestBytes()).ConfigureAwait(false);
-        var (target, results) = points.QueryBatch(context.Call(), collection, RequestJson.ParseQueryBatch(body.Root));
+        var (target, results) = await points.QueryBatchAsync(context.Call(), collection, RequestJson.ParseQueryBatch(body.Root), context.RequestAborted).ConfigureAwait(false);
         return QdrantResults.Ok(w =>
         {
             w.WriteStartArray();

@@ -8,7 +8,7 @@ namespace Vectorizer.Server.Api.Qdrant;
 
 /// <summary>
 /// Qdrant's service endpoints: the version handshake (<c>title</c>, <c>version</c>: the Qdrant API served, <c>commit</c>,
-/// and <c>vectorizer_version</c>: this server's own) and the health probes.
+/// and <c>vectorizer_version</c>: this server's own) and <c>/healthz</c> (<c>/livez</c>, <c>/readyz</c>: <c>HealthApi</c>).
 /// </summary>
 public static class ServiceApi
 {
@@ -22,8 +22,6 @@ public static class ServiceApi
     {
         app.MapGet("/", () => TypedResults.Json(new VersionInfo(ServerInfo.Title, ServerInfo.QdrantVersion, ServerInfo.Commit, ServerInfo.Version), ApiJson.Default.VersionInfo)).AllowAnonymousProbe();
         app.MapGet("/healthz", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
-        app.MapGet("/livez", () => TypedResults.Text("healthz check passed")).AllowAnonymousProbe();
-        app.MapGet("/readyz", () => TypedResults.Text("all shards are ready")).AllowAnonymousProbe();
         return app;
     }
 }

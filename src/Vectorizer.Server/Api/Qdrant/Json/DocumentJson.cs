@@ -2,6 +2,7 @@ using System.Text.Json;
 using Vectorizer.Engine.Points;
 using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Chunking;
+using Vectorizer.Ingestion.Expansion;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -54,11 +55,30 @@ internal static class DocumentJson
         return (documents, chunking);
     }
 
-    /// <summary><c>{"query", "limit"?, "offset"?, "filter"?, "mode"?, "with_payload"?, "score_threshold"?}</c>.</summary>
+    /// <summary><c>{"query", "limit"?, "offset"?, "filter"?, "mode"?, "with_payload"?, "score_threshold"?, "expand"?: {"hyde", "mode"?}}</c>.</summary>
     public static TextSearchRequest ParseSearch(JsonInput body)
     {
         body.ExpectObject();
-        body.DenyUnknown("query", "limit", "offset", "filter", "mode", "with_payload", "score_threshold");
+        body.DenyUnknown("query", "limit", "offset", "filter", "mode", "with_payload", "score_threshold", "expand");
+        QueryExpansionRequest? expand = null;
+        if (body.TryGet("expand", out var expandInput))
+        {
+            expandInput.ExpectObject();
+            expandInput.DenyUnknown("hyde", "mode");
+            var hydeMode = HydeMode.Average;
+            if (expandInput.TryGet("mode", out var hydeModeInput))
+            {
+                hydeMode = hydeModeInput.AsString() switch
+                {
+                    "average" => HydeMode.Average,
+                    "replace" => HydeMode.Replace,
+                    var other => throw hydeModeInput.Error($"unknown variant `{other}`, expected `average` or `replace`"),
+                };
+            }
+
+            expand = new QueryExpansionRequest(expandInput.TryGet("hyde", out var hyde) && hyde.AsBool(), hydeMode);
+        }
+
         TextSearchMode? mode = null;
         if (body.TryGet("mode", out var modeInput))
         {
@@ -86,7 +106,49 @@ internal static class DocumentJson
             Mode = mode,
             WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: true),
             ScoreThreshold = body.TryGet("score_threshold", out var threshold) ? (float)threshold.AsDouble() : null,
+            Expand = expand,
         };
+    }
+
+    /// <summary>The <c>/points/query</c> result, plus <c>expansion</c> when one was asked for: <c>{"hyde": status, "text"?, "message"?}</c>.</summary>
+    public static void SearchResult(Utf8JsonWriter writer, TextSearchResult result, bool namedVectors)
+    {
+        if (result.Expansion is not { } expansion)
+        {
+            ResponseJson.QueryResponse(writer, result.Points, namedVectors);
+            return;
+        }
+
+        writer.WriteStartObject();
+        writer.WriteStartArray("points");
+        foreach (var point in result.Points)
+        {
+            ResponseJson.ScoredPoint(writer, point, namedVectors);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartObject("expansion");
+        writer.WriteString("hyde", expansion.Status switch
+        {
+            QueryExpansionStatus.Applied => "applied",
+            QueryExpansionStatus.Cached => "cached",
+            QueryExpansionStatus.TimedOut => "timed_out",
+            QueryExpansionStatus.Failed => "failed",
+            _ => "unknown",
+        });
+        writer.WriteBoolean("expanded", expansion.Expanded);
+        if (expansion.Text is { } text)
+        {
+            writer.WriteString("text", text);
+        }
+
+        if (expansion.Message is { } message)
+        {
+            writer.WriteString("message", message);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
     }
 
     public static void IngestResult(Utf8JsonWriter writer, IngestResult result)
