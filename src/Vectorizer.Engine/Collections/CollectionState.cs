@@ -307,11 +307,23 @@ public sealed class CollectionState : IPointFacts
 
     /// <summary>
     /// Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>. A vector of
-    /// another size than its slot's is left out: writes are validated before they reach the WAL, so only the replay of a
-    /// record older than the re-creation of a vector under the same name can carry one.
+    /// another size than its slot's throws before anything changes: writes are validated before they reach the WAL, so
+    /// only a damaged or mismatched log can carry one, and an acknowledged record is never silently dropped (the replay
+    /// stops and the collection is reported failed, its files kept).
     /// </summary>
     private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, CollectionState? source, int sourceOffset)
     {
+        if (source is null)
+        {
+            foreach (var slot in Slots)
+            {
+                if (vectors!.TryGetValue(slot.Name, out var given) && given.Length > 0 && given.Length != slot.Dimension)
+                {
+                    throw new InvalidDataException($"Point {id}: vector `{slot.Name}` has {given.Length} dimensions, the collection's has {slot.Dimension}");
+                }
+            }
+        }
+
         var offset = count;
         EnsureCapacity(offset + 1);
         SetId(offset, id);
@@ -323,7 +335,7 @@ public sealed class CollectionState : IPointFacts
             var slot = Slots[i];
             ReadOnlySpan<float> vector = default;
             var present = source is null
-                ? vectors!.TryGetValue(slot.Name, out var array) && array.Length == slot.Dimension && (vector = array).Length > 0
+                ? vectors!.TryGetValue(slot.Name, out var array) && (vector = array).Length > 0
                 : source.Slots[i].Searchable.Get(sourceOffset) && (vector = source.Slots[i].Store.Get(sourceOffset)).Length > 0;
             if (present)
             {
