@@ -28,6 +28,7 @@ public static class GrpcErrorMapper
         ErrorCode.PointNotFound => global::Grpc.Core.StatusCode.NotFound,
         ErrorCode.AliasNotFound => global::Grpc.Core.StatusCode.NotFound,
         ErrorCode.VectorNameNotFound => global::Grpc.Core.StatusCode.InvalidArgument,
+        ErrorCode.SnapshotNotFound => global::Grpc.Core.StatusCode.NotFound,
         ErrorCode.CollectionAlreadyExists => global::Grpc.Core.StatusCode.AlreadyExists,
         ErrorCode.AliasAlreadyExists => global::Grpc.Core.StatusCode.AlreadyExists,
         ErrorCode.CollectionFailed => global::Grpc.Core.StatusCode.FailedPrecondition,
@@ -43,6 +44,7 @@ public static class GrpcErrorMapper
     public static StatusCode StatusCode(IngestionErrorCode code) => code switch
     {
         IngestionErrorCode.EmbeddingProviderFailed => global::Grpc.Core.StatusCode.Unavailable,
+        IngestionErrorCode.CostLimitReached => global::Grpc.Core.StatusCode.ResourceExhausted,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
