@@ -294,8 +294,41 @@ public class GrpcApiTests
         Assert.Equal(StatusCode.InvalidArgument, unsupported.StatusCode);
         Assert.False(await client.CollectionExistsAsync("multi"));
 
-        var snapshot = await Assert.ThrowsAsync<RpcException>(() => client.ListSnapshotsAsync(name));
-        Assert.Equal(StatusCode.Unimplemented, snapshot.StatusCode);
+        var snapshot = await Assert.ThrowsAsync<RpcException>(() => client.DeleteSnapshotAsync(name, "missing.snapshot"));
+        Assert.Equal(StatusCode.NotFound, snapshot.StatusCode);
+    }
+
+    [Fact]
+    public async Task SnapshotsAreRestsSnapshots()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var client = Client(server);
+        var name = await CreateAndFillAsync(client);
+
+        var created = await client.CreateSnapshotAsync(name);
+        Assert.EndsWith(".snapshot", created.Name, StringComparison.Ordinal);
+        Assert.True(created.Size > 0);
+        var listed = Assert.Single(await client.ListSnapshotsAsync(name));
+        Assert.Equal(created.Name, listed.Name);
+        Assert.Equal(created.Checksum, listed.Checksum);
+
+        // The same archive REST lists and serves: its checksum is the SHA-256 of the bytes downloaded.
+        var rest = (await server.Get($"/collections/{name}/snapshots")).AssertOk().Result;
+        Assert.Equal(created.Name, Assert.Single(rest.EnumerateArray()).GetProperty("name").GetString());
+        var bytes = await server.Client.GetByteArrayAsync($"/collections/{name}/snapshots/{created.Name}");
+        Assert.Equal(created.Checksum, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+
+        await client.DeleteSnapshotAsync(name, created.Name);
+        Assert.Empty(await client.ListSnapshotsAsync(name));
+        Assert.Equal(0, (await server.Get($"/collections/{name}/snapshots")).AssertOk().Result.GetArrayLength());
+
+        var full = await client.CreateFullSnapshotAsync();
+        Assert.StartsWith("full-snapshot-", full.Name, StringComparison.Ordinal);
+        Assert.Equal(full.Name, Assert.Single(await client.ListFullSnapshotsAsync()).Name);
+        await client.DeleteFullSnapshotAsync(full.Name);
+        Assert.Empty(await client.ListFullSnapshotsAsync());
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => client.DeleteFullSnapshotAsync(full.Name))).StatusCode);
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => client.ListSnapshotsAsync("missing"))).StatusCode);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Vectorizer.Server.Application;
 using P = Vectorizer.Server.Grpc.Protos;
@@ -22,21 +24,73 @@ public sealed class QdrantGrpcService : P.Qdrant.QdrantBase
     }
 }
 
-/// <summary><c>qdrant.Snapshots</c>: snapshots are not built yet (issue 12); every rpc says so.</summary>
-public sealed class SnapshotsGrpcService : P.Snapshots.SnapshotsBase
+/// <summary>
+/// <c>qdrant.Snapshots</c>: Qdrant's snapshot API over <see cref="BackupsService"/>, the same methods as REST's
+/// <c>/collections/{c}/snapshots</c> and <c>/snapshots</c> (manage access, checked there too).
+/// </summary>
+public sealed class SnapshotsGrpcService(BackupsService backups) : P.Snapshots.SnapshotsBase
 {
-    private static RpcException NotYet(string rpc) =>
-        new(new Status(StatusCode.Unimplemented, $"qdrant.Snapshots/{rpc}: snapshots are not supported by this version of Vectorizer yet"));
+    public override async Task<P.CreateSnapshotResponse> Create(P.CreateSnapshotRequest request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var created = await backups.CreateSnapshotAsync(context.Call(), request.CollectionName, context.CancellationToken).ConfigureAwait(false);
+        return new P.CreateSnapshotResponse { SnapshotDescription = Describe(created), Time = CollectionsGrpcService.Seconds(start) };
+    }
 
-    public override Task<P.CreateSnapshotResponse> Create(P.CreateSnapshotRequest request, ServerCallContext context) => throw NotYet("Create");
+    public override Task<P.ListSnapshotsResponse> List(P.ListSnapshotsRequest request, ServerCallContext context) =>
+        Task.FromResult(ListCore(context, request.CollectionName));
 
-    public override Task<P.ListSnapshotsResponse> List(P.ListSnapshotsRequest request, ServerCallContext context) => throw NotYet("List");
+    public override async Task<P.DeleteSnapshotResponse> Delete(P.DeleteSnapshotRequest request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await backups.DeleteSnapshotAsync(context.Call(), request.CollectionName, request.SnapshotName, context.CancellationToken).ConfigureAwait(false);
+        return new P.DeleteSnapshotResponse { Time = CollectionsGrpcService.Seconds(start) };
+    }
 
-    public override Task<P.DeleteSnapshotResponse> Delete(P.DeleteSnapshotRequest request, ServerCallContext context) => throw NotYet("Delete");
+    public override async Task<P.CreateSnapshotResponse> CreateFull(P.CreateFullSnapshotRequest request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var created = await backups.CreateSnapshotAsync(context.Call(), null, context.CancellationToken).ConfigureAwait(false);
+        return new P.CreateSnapshotResponse { SnapshotDescription = Describe(created), Time = CollectionsGrpcService.Seconds(start) };
+    }
 
-    public override Task<P.CreateSnapshotResponse> CreateFull(P.CreateFullSnapshotRequest request, ServerCallContext context) => throw NotYet("CreateFull");
+    public override Task<P.ListSnapshotsResponse> ListFull(P.ListFullSnapshotsRequest request, ServerCallContext context) =>
+        Task.FromResult(ListCore(context, null));
 
-    public override Task<P.ListSnapshotsResponse> ListFull(P.ListFullSnapshotsRequest request, ServerCallContext context) => throw NotYet("ListFull");
+    public override async Task<P.DeleteSnapshotResponse> DeleteFull(P.DeleteFullSnapshotRequest request, ServerCallContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await backups.DeleteSnapshotAsync(context.Call(), null, request.SnapshotName, context.CancellationToken).ConfigureAwait(false);
+        return new P.DeleteSnapshotResponse { Time = CollectionsGrpcService.Seconds(start) };
+    }
 
-    public override Task<P.DeleteSnapshotResponse> DeleteFull(P.DeleteFullSnapshotRequest request, ServerCallContext context) => throw NotYet("DeleteFull");
+    private P.ListSnapshotsResponse ListCore(ServerCallContext context, string? collection)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var response = new P.ListSnapshotsResponse();
+        foreach (var snapshot in backups.ListSnapshots(context.Call(), collection))
+        {
+            response.SnapshotDescriptions.Add(Describe(snapshot));
+        }
+
+        response.Time = CollectionsGrpcService.Seconds(start);
+        return response;
+    }
+
+    /// <summary>Qdrant's <c>SnapshotDescription</c>, as REST writes it (name, creation time, size, SHA-256 checksum).</summary>
+    private static P.SnapshotDescription Describe(BackupDescription snapshot)
+    {
+        var description = new P.SnapshotDescription
+        {
+            Name = snapshot.Name,
+            CreationTime = Timestamp.FromDateTimeOffset(snapshot.CreatedAt),
+            Size = snapshot.Size,
+        };
+        if (snapshot.Sha256 is { } checksum)
+        {
+            description.Checksum = checksum;
+        }
+
+        return description;
+    }
 }
