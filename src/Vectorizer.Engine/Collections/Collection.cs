@@ -411,6 +411,7 @@ public sealed partial class Collection : IDisposable
                 var current = State;
                 apply(updated, current);
                 current.Generation++;
+                BumpVersion(); // cached answers computed with the old vectors are stale
             }
             finally
             {

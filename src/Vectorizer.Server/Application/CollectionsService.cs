@@ -102,12 +102,18 @@ public sealed class CollectionsService(CollectionManager manager, IAliasRouter? 
         Resolve(call, nameOrAlias, AccessLevel.Manage).DeletePayloadIndex(field);
 
     /// <summary>Adds a named dense vector to a collection (no point has it yet).</summary>
-    public UpdateResult CreateVector(CallContext call, string nameOrAlias, string vectorName, VectorParams parameters) =>
-        Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, parameters, null);
+    public UpdateResult CreateVector(CallContext call, string nameOrAlias, string vectorName, VectorParams parameters)
+    {
+        using var span = ServerTelemetry.Operation("collections.create_vector", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, parameters, null);
+    }
 
     /// <summary>Adds a named sparse vector to a collection.</summary>
-    public UpdateResult CreateSparseVector(CallContext call, string nameOrAlias, string vectorName, SparseVectorParams parameters) =>
-        Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, null, parameters);
+    public UpdateResult CreateSparseVector(CallContext call, string nameOrAlias, string vectorName, SparseVectorParams parameters)
+    {
+        using var span = ServerTelemetry.Operation("collections.create_vector", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, null, parameters);
+    }
 
     /// <summary>The collection's background optimizations: running, recently completed, waiting.</summary>
     public OptimizationsReport Optimizations(CallContext call, string nameOrAlias) =>
@@ -140,8 +146,11 @@ public sealed class CollectionsService(CollectionManager manager, IAliasRouter? 
     }
 
     /// <summary>Removes a named vector (dense or sparse) with every point's value of it.</summary>
-    public UpdateResult DeleteVector(CallContext call, string nameOrAlias, string vectorName) =>
-        Resolve(call, nameOrAlias, AccessLevel.Manage).DeleteVector(vectorName);
+    public UpdateResult DeleteVector(CallContext call, string nameOrAlias, string vectorName)
+    {
+        using var span = ServerTelemetry.Operation("collections.delete_vector", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Manage).DeleteVector(vectorName);
+    }
 }
 
 /// <summary>One shard held by this node, with its point count and replica state (<c>Active</c> on a single node).</summary>
