@@ -244,6 +244,8 @@ public sealed class QdrantConformanceTests : IAsyncLifetime
         Assert.Equal(1, hits[0].GetProperty("id").GetInt32());
 
         (await server.Delete("/collections/nv/vectors/extra")).AssertOk();
+        // The same query again is not answered from the query cache: the vector it searched is gone.
+        (await server.Post("/collections/nv/points/query", """{"query": [0, 0], "using": "extra", "with_vector": true}""")).AssertError(400, "extra");
         (await server.Delete("/collections/nv/vectors/words")).AssertOk();
         (await server.Delete("/collections/nv/vectors/extra")).AssertError(400, "Not existing vector name error: extra");
         var vector = (await server.Get("/collections/nv/points/1")).AssertOk().Result.GetProperty("vector");
