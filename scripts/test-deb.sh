@@ -26,7 +26,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 log="$(mktemp)"
 cd /var/lib/vectorizer
 # setpriv execs the server itself (runuser would sit between it and our SIGTERM).
-VECTORIZER_PORT="$port" setpriv --reuid vectorizer --regid vectorizer --init-groups $exec_start >"$log" 2>&1 &
+DOTNET_BUNDLE_EXTRACT_BASE_DIR="$(sed -n 's/^Environment=DOTNET_BUNDLE_EXTRACT_BASE_DIR=//p' "$unit")" VECTORIZER_PORT="$port" setpriv --reuid vectorizer --regid vectorizer --init-groups $exec_start >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi

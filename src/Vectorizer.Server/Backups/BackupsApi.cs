@@ -11,6 +11,7 @@ using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Security;
 
@@ -29,7 +30,7 @@ public static class BackupsApi
         services.AddSingleton(provider => new BackupsService(
             provider.GetRequiredService<Engine.Collections.CollectionManager>(), settings.Backup, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<BackupScheduler>();
-        services.AddHostedService(provider => provider.GetRequiredService<BackupScheduler>());
+        services.AddHostedServiceAfterEngine<BackupScheduler>();
         return services;
     }
 

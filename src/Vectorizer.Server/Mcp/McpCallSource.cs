@@ -31,7 +31,6 @@ internal sealed class HttpMcpCallSource(IHttpContextAccessor accessor) : IMcpCal
 /// <summary>stdio with the data directory opened in-process: whoever started the process owns the directory.</summary>
 internal sealed class LocalMcpCallSource : IMcpCallSource
 {
-    private readonly CallContext call = new(Access.Full, "mcp");
-
-    public CallContext Current() => call;
+    /// <summary>A context per call: a call's rollout routing (<see cref="CallContext.Route"/>) is its own.</summary>
+    public CallContext Current() => new(Access.Full, "mcp");
 }

@@ -9,6 +9,7 @@ using Vectorizer.Engine.Collections;
 using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Security;
@@ -43,10 +44,11 @@ public static class McpStdio
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(provider => provider.GetRequiredService<EngineLifetime>()); // before the MCP server: opened first, closed last
         services.AddSingleton(provider => provider.GetRequiredService<EngineLifetime>().Manager);
-        services.AddSingleton(provider => new IngestionService(provider.GetRequiredService<CollectionManager>().DataDirectory, provider.GetRequiredService<ILoggerFactory>()));
+        services.AddTextSearch(settings); // the ingestion service with the query cache, HyDE and the embedding budget, as in the server
         services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         services.AddSingleton<CollectionsService>();
         services.AddSingleton<PointsService>();
+        services.AddSingleton<IssuesService>();
         services.AddSingleton<DocumentsService>();
         services.AddSingleton(new AllowedPaths(settings));
         services.AddSingleton<HealthChecks>();

@@ -26,9 +26,21 @@ internal static class ToolInvoker
     public static async ValueTask<CallToolResult> InvokeAsync(McpTool tool, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
     {
         var services = request.Services ?? throw new InvalidOperationException("MCP request without services");
+        var call = services.GetRequiredService<IMcpCallSource>().Current();
+        var result = await RunAsync(tool, request, services, call, cancellationToken).ConfigureAwait(false);
+
+        // A read routed by a rollout counts for the side that answered, as a REST request does.
+        call.Route?.Complete(result.IsError == true && Rollouts.RolloutsApi.IsFailure(StatusOf(result)));
+        return result;
+    }
+
+    private static int StatusOf(CallToolResult result) =>
+        result.Meta?[ErrorMetaKey]?["status"]?.GetValue<int>() ?? 500;
+
+    private static async ValueTask<CallToolResult> RunAsync(McpTool tool, RequestContext<CallToolRequestParams> request, IServiceProvider services, Application.CallContext call, CancellationToken cancellationToken)
+    {
         try
         {
-            var call = services.GetRequiredService<IMcpCallSource>().Current();
             var arguments = Arguments(request.Params?.Arguments);
             ToolArguments.Check(tool.Input, arguments);
             Func<ModelContextProtocol.ProgressNotificationValue, Task>? progress = null;

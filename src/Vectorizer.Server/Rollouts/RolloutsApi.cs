@@ -8,6 +8,7 @@ using Vectorizer.Engine.Collections;
 using Vectorizer.Server.Api.Qdrant.Json;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Security;
 
@@ -29,7 +30,7 @@ public static class RolloutsApi
             provider.GetRequiredService<ILoggerFactory>(),
             provider.GetService<TimeProvider>()));
         services.AddSingleton<IAliasRouter>(provider => provider.GetRequiredService<RolloutService>());
-        services.AddHostedService(provider => provider.GetRequiredService<RolloutService>());
+        services.AddHostedServiceAfterEngine<RolloutService>();
         return services;
     }
 
@@ -38,8 +39,16 @@ public static class RolloutsApi
     {
         // Resolved at the first request: resolving it here would open the engine while the pipeline is being built.
         RolloutService? service = null;
+        EngineLifetime? engine = null;
         return app.Use((context, next) =>
         {
+            // While the engine loads nothing is routed (and resolving the service would wait for the engine).
+            engine ??= context.RequestServices.GetRequiredService<EngineLifetime>();
+            if (service is null && !engine.IsLoaded)
+            {
+                return next(context);
+            }
+
             service ??= context.RequestServices.GetRequiredService<RolloutService>();
             return service.HasRoutes ? Track(context, next) : next(context);
         });
