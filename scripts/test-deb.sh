@@ -7,8 +7,19 @@ set -euo pipefail
 deb="$(realpath "$1")"
 unit=/lib/systemd/system/vectorizer.service
 fail() { echo "test-deb: $*" >&2; exit 1; }
-! dpkg -s vectorizer >/dev/null 2>&1 || fail "vectorizer is installed on this machine already: not touching it"
+# Refuse only a package an operator installed; one left removed-but-configured ("rc", e.g. by an interrupted run of
+# this script) is purged by this run like the one it installs.
+status="$(dpkg-query -W -f='${Status}' vectorizer 2>/dev/null || true)"
+[ "$status" != "install ok installed" ] || fail "vectorizer is installed on this machine already: not touching it"
 collection="installed-test-$$"
+pid=""
+# Whatever happens below, leave the machine as we found it: stop our server and purge the package (data is kept).
+cleanup() {
+  [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+  if dpkg-query -W vectorizer >/dev/null 2>&1; then dpkg -P vectorizer >/dev/null 2>&1 || true; fi
+  rm -rf "/var/lib/vectorizer/collections/$collection"
+}
+trap cleanup EXIT
 
 dpkg -i "$deb"
 getent passwd vectorizer >/dev/null || fail "no vectorizer user"
@@ -41,7 +52,8 @@ curl -fsS -X PUT "http://127.0.0.1:$port/collections/$collection/points?wait=tru
 curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^vectorizer_collection_points{.*collection="'"$collection"'"} 1' || fail "/metrics lacks the collection"
 echo
 kill -TERM "$pid"
-wait "$pid" || { cat "$log"; fail "the server did not stop cleanly on SIGTERM"; }
+wait "$pid" || { pid=""; cat "$log"; fail "the server did not stop cleanly on SIGTERM"; }
+pid=""
 grep -q "checkpointed" "$log" || { cat "$log"; fail "no final checkpoint in the log"; }
 
 cd /
