@@ -116,6 +116,27 @@ var hnswEfOption = new Option<int?>("--hnsw-ef") { Description = "hnsw_ef sent w
 var clientsOption = new Option<int>("--clients") { Description = "concurrent upsert clients", DefaultValueFactory = _ => 1 };
 var wrkThreadsOption = new Option<int>("--wrk-threads") { DefaultValueFactory = _ => 2 };
 var extraConfigOption = new Option<string>("--collection-extra") { Description = "extra JSON members for the create-collection body, e.g. ', \"optimizers_config\": {\"indexing_threshold\": 0}'", DefaultValueFactory = _ => "" };
+var roundsGrpcOption = new Option<int>("--rounds") { Description = "interleaved rounds (REST and gRPC alternate who goes first)", DefaultValueFactory = _ => 3 };
+var grpcPointsOption = new Option<int>("--points") { DefaultValueFactory = _ => 20_000 };
+var grpcBatchOption = new Option<int>("--batch") { DefaultValueFactory = _ => 64 };
+var grpcClientsOption = new Option<int>("--clients") { Description = "concurrent clients (upserts and queries)", DefaultValueFactory = _ => 8 };
+var grpcQueriesOption = new Option<int>("--queries") { Description = "queries per round and transport", DefaultValueFactory = _ => 4000 };
+var grpc = new Command("grpc", "Upsert and query throughput over gRPC (the official Qdrant.Client) against REST, same server, same data") { datasetOption, grpcPointsOption, grpcBatchOption, grpcClientsOption, grpcQueriesOption, roundsGrpcOption, markdownOption };
+grpc.SetAction(parse =>
+{
+    var body = GrpcBenchmark.Run(
+        new GrpcBenchmark.Options(parse.GetValue(datasetOption)!, parse.GetValue(grpcPointsOption), parse.GetValue(grpcBatchOption), parse.GetValue(grpcClientsOption), parse.GetValue(grpcQueriesOption), parse.GetValue(roundsGrpcOption)),
+        Console.Out);
+    var report = $"Command: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n\n{body}";
+    Console.WriteLine();
+    Console.WriteLine(report);
+    if (parse.GetValue(markdownOption) is { } path)
+    {
+        File.WriteAllText(path, report);
+    }
+});
+root.Add(grpc);
+
 var filterCategoriesOption = new Option<int>("--filter-categories") { Description = "also measure queries filtered on an unindexed integer field g = id mod N (N=10: 10 % selectivity)", DefaultValueFactory = _ => 0 };
 var rest = new Command("rest", "The server over HTTP: batched wait=true upserts, then wrk on /points/query") { datasetOption, pointsOption, batchOption, connectionsOption, secondsOption, hnswEfOption, clientsOption, wrkThreadsOption, markdownOption, extraConfigOption, filterCategoriesOption };
 rest.SetAction(parse =>

@@ -292,6 +292,9 @@ public static partial class RestBenchmark
     {
         public string Url { get; } = url;
 
+        /// <summary>The gRPC address the server printed (Qdrant's API), when it has one.</summary>
+        public string? GrpcUrl { get; set; }
+
         public void Dispose()
         {
             if (!process.HasExited)
@@ -323,16 +326,21 @@ public static partial class RestBenchmark
             build.WaitForExit();
         }
 
-        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", "warn", .. extra])
+        var start = new ProcessStartInfo("dotnet", [dll, "serve", "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, "--log-level", "warn", .. extra])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         var process = Process.Start(start)!;
         var url = new TaskCompletionSource<string>();
+        var grpcUrl = new TaskCompletionSource<string>();
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { } line && line.Contains("listening on ", StringComparison.Ordinal))
+            if (e.Data is { } grpcLine && grpcLine.StartsWith("gRPC", StringComparison.Ordinal) && grpcLine.Contains("listening on ", StringComparison.Ordinal))
+            {
+                grpcUrl.TrySetResult(grpcLine[(grpcLine.IndexOf("listening on ", StringComparison.Ordinal) + 13)..].Split(' ')[0]);
+            }
+            else if (e.Data is { } line && line.Contains("listening on ", StringComparison.Ordinal))
             {
                 url.TrySetResult(line[(line.IndexOf("listening on ", StringComparison.Ordinal) + 13)..].Split(' ')[0]);
             }
@@ -353,6 +361,7 @@ public static partial class RestBenchmark
         }
 
         log.WriteLine($"server ({configuration} build, separate process) at {url.Task.Result}");
-        return new ServerProcess(process, url.Task.Result);
+        _ = grpcUrl.Task.Wait(TimeSpan.FromSeconds(5));
+        return new ServerProcess(process, url.Task.Result) { GrpcUrl = grpcUrl.Task.IsCompletedSuccessfully ? grpcUrl.Task.Result : null };
     }
 }

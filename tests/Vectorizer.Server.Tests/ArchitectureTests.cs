@@ -46,6 +46,9 @@ public class ArchitectureTests
         { "MalformedBody", 1, 400 },
         { "RequestTooLarge", 2, 413 },
         { "Unauthorized", 3, 401 },
+        { "InvalidPathParameters", 4, 422 },
+        { "InvalidQueryParameters", 5, 422 },
+        { "StandaloneMode", 6, 405 },
     };
 
     [Theory]

@@ -61,7 +61,7 @@ public class CliTests
         var dataDir = TestServer.NewDataDir();
         try
         {
-            var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--host", "127.0.0.1", "--port", port, "--data-dir", dataDir);
+            var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--host", "127.0.0.1", "--port", port, "--grpc-port", "0", "--data-dir", dataDir);
             Assert.True(code == 2, stdout + stderr);
             Assert.Equal(
                 $"error: cannot listen on 127.0.0.1:{port}: the address is already in use (another server is listening there?); choose another port with --port, server.port or VECTORIZER_PORT",

@@ -139,7 +139,7 @@ public sealed class ConfigTests : IDisposable
             """);
         Assert.Contains(issues, i => i.Key == "server.prot" && i.Line == 3 && i.Message.Contains("unknown key", StringComparison.Ordinal));
         Assert.Contains(issues, i => i.Key == "auto_save.interval_seconds" && i.Line == 5 && i.Message.Contains("whole number", StringComparison.Ordinal));
-        Assert.Equal("line 3, column 3: `server.prot`: unknown key; expected one of `host`, `port`, `data_dir`, `tls`, `shutdown_delay_seconds`", issues.First(i => i.Key == "server.prot").ToString());
+        Assert.Equal("line 3, column 3: `server.prot`: unknown key; expected one of `host`, `port`, `grpc_port`, `grpc_enabled`, `data_dir`, `tls`, `shutdown_delay_seconds`", issues.First(i => i.Key == "server.prot").ToString());
         var syntax = ConfigLoader.ValidateYaml("server:\n  port: [1, 2\n");
         Assert.Contains(syntax, i => i.Message.StartsWith("YAML syntax error", StringComparison.Ordinal) && i.Line is not null);
 
@@ -201,7 +201,7 @@ public sealed class ConfigTests : IDisposable
 
         environment["VECTORIZER_SERVER__PROT"] = "1";
         var issue = Assert.Single(Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, environment)).Issues);
-        Assert.Equal("`server.prot` (from VECTORIZER_SERVER__PROT): unknown key; expected one of `host`, `port`, `data_dir`, `tls`, `shutdown_delay_seconds`", issue.ToString());
+        Assert.Equal("`server.prot` (from VECTORIZER_SERVER__PROT): unknown key; expected one of `host`, `port`, `grpc_port`, `grpc_enabled`, `data_dir`, `tls`, `shutdown_delay_seconds`", issue.ToString());
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public sealed class DataDirectoryLockTests
         {
             await using (await TestServer.StartAsync(dataDir: dataDir))
             {
-                var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir);
+                var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir);
                 Assert.True(code == 2, stdout + stderr);
                 var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one line, no stack trace
                 Assert.StartsWith($"error: data directory {dataDir} is in use by another Vectorizer process", line, StringComparison.Ordinal);

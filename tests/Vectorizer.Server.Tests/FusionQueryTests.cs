@@ -70,9 +70,10 @@ public sealed class FusionQueryTests : IAsyncLifetime
     [Fact]
     public async Task DbsfNormalisesEachListByMeanAndThreeSigma()
     {
-        // a: mean 0.8, σ 0.0816 → 1 = 0.7041, 2 = 0.5, 4 = 0.2959; b: mean 0.85, σ 0.05 → 2 = 0.6667, 3 = 0.3333.
+        // Qdrant's sample standard deviation (n − 1), no clamping:
+        // a: mean 0.8, s 0.1 → 1 = 0.6667, 2 = 0.5, 4 = 0.3333; b: mean 0.85, s 0.0707 → 2 = 0.6179, 3 = 0.3821.
         Assert.Equal(
-            [("2", 1.1667), ("1", 0.7041), ("3", 0.3333), ("4", 0.2959)],
+            [("2", 1.1179), ("1", 0.6667), ("3", 0.3821), ("4", 0.3333)],
             await Query("{" + Prefetch + """, "query": {"fusion": "dbsf"}}"""));
     }
 

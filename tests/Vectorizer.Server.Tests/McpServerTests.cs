@@ -55,7 +55,7 @@ public sealed class McpServerTests(ITestOutputHelper output)
 
             Assert.NotNull(tool.Annotations);
             Assert.Equal(tool.Annotations!.ReadOnlyHint, tool.Name is "list_collections" or "get_collection" or "list_aliases" or "get_points" or "count_points"
-                or "scroll_points" or "search" or "search_text" or "hybrid_query" or "watcher_status" or "server_status");
+                or "scroll_points" or "search" or "search_text" or "hybrid_query" or "recommend" or "watcher_status" or "server_status");
         }
 
         // Valid calls, in an order that builds what the next needs; each result checked against the output schema.
@@ -83,6 +83,9 @@ public sealed class McpServerTests(ITestOutputHelper output)
         var found = await Valid("search", """{"collection": "cities", "vector": [0.2, 0.1, 0.9, 0.7], "limit": 2, "filter": {"must": [{"key": "city", "match": {"any": ["Berlin", "Moscow"]}}]}}""");
         Assert.Equal(1, found.GetProperty("points")[0].GetProperty("id").GetInt64()); // the README's example: Berlin, 0.89
         Assert.Equal(2, (await Valid("search", """{"collection": "cities", "point_id": 1, "limit": 2}""")).GetProperty("points").GetArrayLength());
+        var recommended = await Valid("recommend", """{"collection": "cities", "positive": [1], "negative": [[0.0, 0.0, 0.0, 1.0]], "strategy": "best_score", "limit": 5}""");
+        Assert.Equal(2, recommended.GetProperty("points").GetArrayLength()); // the example itself is left out
+        Assert.DoesNotContain(recommended.GetProperty("points").EnumerateArray(), p => p.GetProperty("id").GetInt64() == 1);
         await Valid("set_payload", """{"collection": "cities", "payload": {"country": "DE"}, "points": [1]}""");
         Assert.Equal(1, (await Valid("count_points", """{"collection": "cities", "filter": {"must": [{"key": "country", "match": {"value": "DE"}}]}}""")).GetProperty("count").GetInt64());
         Assert.Equal(2, (await Valid("add_documents", """
@@ -154,6 +157,7 @@ public sealed class McpServerTests(ITestOutputHelper output)
             ("search", """{"collection": "notes", "limit": 5}""", "vector"),
             ("search_text", """{"collection": "notes", "query": "x", "mode": "fuzzy"}""", "mode"),
             ("hybrid_query", """{"collection": "notes", "prefetch": [{"query": [1, 2], "using": "dense"}], "fusion": "max"}""", "fusion"),
+            ("recommend", """{"collection": "cities", "positive": [1], "strategy": "worst"}""", "strategy"),
             ("add_documents", """{"collection": "notes", "documents": [{"body": "x"}]}""", "body"),
             ("index_path", """{"collection": "docs", "path": "/etc"}""", "path"),
             ("watcher_status", """{"verbose": true}""", "verbose"),

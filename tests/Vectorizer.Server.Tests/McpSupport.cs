@@ -14,7 +14,7 @@ internal static class McpSupport
     [
         "list_collections", "get_collection", "create_collection", "delete_collection", "list_aliases", "switch_alias",
         "upsert_points", "get_points", "delete_points", "set_payload", "count_points", "scroll_points",
-        "search", "search_text", "hybrid_query",
+        "search", "search_text", "hybrid_query", "recommend",
         "add_documents", "index_path", "watcher_status",
         "health_check", "server_status",
     ];

@@ -129,8 +129,8 @@ public sealed class PayloadIndexTests
     {
         await using var server = await TestServer.StartAsync();
         await server.CreateCollection("c", size: 3);
-        (await server.Put("/collections/c/index", """{"field_name": "x", "field_schema": "colour"}""")).AssertError(400, "unknown variant `colour`");
-        (await server.Put("/collections/c/index", """{"field_name": "x", "field_schema": {"type": "Keyword"}}""")).AssertError(400, "unknown variant `Keyword`");
+        (await server.Put("/collections/c/index", """{"field_name": "x", "field_schema": "colour"}""")).AssertError(422, "unknown variant `colour`");
+        (await server.Put("/collections/c/index", """{"field_name": "x", "field_schema": {"type": "Keyword"}}""")).AssertError(422, "unknown variant `Keyword`");
         (await server.Put("/collections/c/index", """{"field_schema": "keyword"}""")).AssertError(400, "missing field `field_name`");
         (await server.Put("/collections/c/index", """{"field_name": "x"}""")).AssertError(400, "field_schema is required");
         (await server.Put("/collections/c/index", """{"field_name": "a[", "field_schema": "keyword"}""")).AssertError(400, "Bad field_name");

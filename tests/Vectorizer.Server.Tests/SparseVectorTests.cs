@@ -65,8 +65,8 @@ public sealed class SparseVectorTests
                         """));
 
                 // Bad input changes nothing.
-                (await server.Put("/collections/s/points", """{"points": [{"id": 9, "vector": {"text": {"indices": [1, 1], "values": [1, 2]}}}]}""")).AssertError(400, "indices must be unique");
-                (await server.Put("/collections/s/points", """{"points": [{"id": 9, "vector": {"text": {"indices": [1, 2], "values": [1]}}}]}""")).AssertError(400, "same length");
+                (await server.Put("/collections/s/points", """{"points": [{"id": 9, "vector": {"text": {"indices": [1, 1], "values": [1, 2]}}}]}""")).AssertError(422, "indices: must be unique");
+                (await server.Put("/collections/s/points", """{"points": [{"id": 9, "vector": {"text": {"indices": [1, 2], "values": [1]}}}]}""")).AssertError(422, "same length");
                 (await server.Put("/collections/s/points", """{"points": [{"id": 9, "vector": {"text": {"indices": [-1], "values": [1]}}}]}""")).AssertError(400, "unsigned 32-bit");
                 (await server.Put("/collections/s/points", """{"points": [{"id": 9, "vector": {"nope": {"indices": [1], "values": [1]}}}]}""")).AssertError(400, "nope");
                 (await server.Post("/collections/s/points/query", """{"query": {"indices": [1], "values": [1]}, "using": "dense"}""")).AssertError(400, "is a dense vector");

@@ -16,6 +16,7 @@ public sealed class TestServer : IAsyncDisposable
 
     private TestServer(WebApplication app, string url, string dataDir, bool ownsDataDir, VectorizerSettings settings)
     {
+        GrpcUrl = Grpc.GrpcHosting.ListeningAddress(app);
         this.app = app;
         this.ownsDataDir = ownsDataDir;
         Url = url;
@@ -25,6 +26,9 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     public string Url { get; }
+
+    /// <summary>The gRPC endpoint (<c>http://127.0.0.1:port</c>), null when <c>grpc_enabled</c> is false.</summary>
+    public string? GrpcUrl { get; }
 
     public string DataDir { get; }
 
@@ -49,6 +53,7 @@ public sealed class TestServer : IAsyncDisposable
 
         settings.Server.Host = "127.0.0.1";
         settings.Server.Port = 0;
+        settings.Server.GrpcPort = 0;
         settings.Server.DataDir = dataDir;
         configure?.Invoke(settings);
         var app = VectorizerHost.Build(settings, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(), configPath);

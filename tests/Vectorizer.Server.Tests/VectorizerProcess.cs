@@ -148,7 +148,7 @@ public sealed partial class VectorizerProcess : IAsyncDisposable
     public static async Task<VectorizerProcess> StartAsync(string dataDir, params string[] extra)
     {
         var start = StartInfo();
-        foreach (var argument in (string[])[ExecutablePath(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, .. extra])
+        foreach (var argument in (string[])[ExecutablePath(), "serve", "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, .. extra])
         {
             start.ArgumentList.Add(argument);
         }

@@ -72,18 +72,29 @@ internal sealed class BackgroundIndexer
                 }
 
                 var more = true;
+                long total = -1;
                 while (more && !cancellationToken.IsCancellationRequested)
                 {
                     await owner.MaintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
                     try
                     {
-                        more = Step(owner.State);
+                        var current = owner.State;
+                        if (total < 0 && HasPendingWork(current))
+                        {
+                            total = Unindexed(current);
+                            owner.Optimizations.Begin("indexing", total, current.LiveCount);
+                        }
+
+                        more = Step(current);
+                        owner.Optimizations.Progress(total - Unindexed(current));
                     }
                     finally
                     {
                         owner.MaintenanceGate.Release();
                     }
                 }
+
+                owner.Optimizations.Finish("indexing");
             }
             catch (OperationCanceledException)
             {
@@ -91,6 +102,7 @@ internal sealed class BackgroundIndexer
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
+                owner.Optimizations.Finish("indexing", e.Message);
                 logger.LogError(e, "Collection {Name}: indexing failed; retrying in 5 s", owner.Name);
                 await Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
                 signal.Release();
@@ -184,6 +196,9 @@ internal sealed class BackgroundIndexer
         var thresholdKb = owner.Config.Optimizers.IndexingThreshold ?? 10000;
         return thresholdKb > 0 && (double)slot.Searchable.SetCount * slot.Dimension * sizeof(float) / 1024.0 > thresholdKb;
     }
+
+    /// <summary>Vectors appended but not yet covered by their slot's graph, over the slots that will be indexed (see <see cref="CountUnindexed"/>).</summary>
+    public long Unindexed(CollectionState current) => CountUnindexed(current).Queued;
 
     /// <summary>
     /// Vectors of <paramref name="current"/> in no HNSW graph (searched exactly), and how many of them this indexer has

@@ -76,6 +76,9 @@ public sealed partial class Collection : IDisposable
     /// <summary>Reads take it shared, writes exclusive (for the WAL append and the in-memory apply only).</summary>
     internal ReaderWriterLockSlim Lock => rw;
 
+    /// <summary>The record of background optimizations (indexing, vacuum).</summary>
+    internal OptimizationLog Optimizations { get; } = new(TimeProvider.System);
+
     /// <summary>Serialises checkpoints, vacuum and indexing batches (none of them holds <see cref="Lock"/> for long).</summary>
     internal SemaphoreSlim MaintenanceGate { get; } = new(1, 1);
 
@@ -303,6 +306,13 @@ public sealed partial class Collection : IDisposable
                     slot.Quantized = null;
                 }
             }
+
+            foreach (var slot in State.SparseSlots)
+            {
+                var parameters = updated.SparseVectors[slot.Name];
+                slot.Idf = parameters.Idf;
+                slot.FullScanThreshold = parameters.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold;
+            }
         }
         finally
         {
@@ -310,6 +320,113 @@ public sealed partial class Collection : IDisposable
         }
 
         indexer.Wake();
+    }
+
+    /// <summary>
+    /// Adds a named vector, dense (<paramref name="dense"/>) or sparse (<paramref name="sparse"/>), that no point has yet.
+    /// The new config and the new state are published together under the write lock; then a checkpoint is taken (in a new
+    /// vector generation, so a vector re-created under an old name never shares files with the old one) so that a restart
+    /// never replays the WAL across the change. A dense vector reserves its space for every existing offset.
+    /// </summary>
+    public UpdateResult CreateVector(string name, VectorParams? dense, SparseVectorParams? sparse)
+    {
+        if ((dense is null) == (sparse is null))
+        {
+            throw new VectorizerException(ErrorCode.Internal, "A new vector is either dense or sparse");
+        }
+
+        if (name.Length == 0)
+        {
+            throw VectorizerException.BadRequest("Vector name must not be empty");
+        }
+
+        return ChangeVectors(config =>
+        {
+            if (config.Vectors.ContainsKey(name) || config.SparseVectors.ContainsKey(name))
+            {
+                throw VectorizerException.BadRequest($"Vector with name `{name}` already exists");
+            }
+
+            return dense is not null
+                ? WithVectors(config, new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal) { [name] = dense })
+                : config with { SparseVectors = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal) { [name] = sparse! } };
+        }, (updated, current) =>
+        {
+            if (dense is not null)
+            {
+                current.AddSlot(new VectorSlot(name, updated.Vectors[name], updated.HnswFor(name), updated.QuantizationFor(name), Paths.SpillDirectory));
+            }
+            else
+            {
+                current.AddSparseSlot(new Sparse.SparseSlot(name, sparse!.Idf) { FullScanThreshold = sparse.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold });
+            }
+        });
+    }
+
+    /// <summary>Removes a named vector (dense or sparse) and every point's value of it; see <see cref="CreateVector"/> for how.</summary>
+    public UpdateResult DeleteVector(string name) =>
+        ChangeVectors(config =>
+        {
+            if (config.Vectors.ContainsKey(name))
+            {
+                var vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal);
+                vectors.Remove(name);
+                return WithVectors(config, vectors);
+            }
+
+            if (config.SparseVectors.ContainsKey(name))
+            {
+                var sparse = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal);
+                sparse.Remove(name);
+                return config with { SparseVectors = sparse };
+            }
+
+            throw VectorizerException.VectorNameNotFound(name);
+        }, (_, current) => current.RemoveVector(name));
+
+    /// <summary>
+    /// New dense vectors. A collection is "named" (its points' vectors are objects) unless its only dense vector is the
+    /// unnamed one: adding a named vector next to it makes it named, removing that vector again makes it plain.
+    /// </summary>
+    private static CollectionConfig WithVectors(CollectionConfig config, Dictionary<string, VectorParams> vectors) =>
+        config with { Vectors = vectors, NamedVectors = !(vectors.Count == 1 && vectors.ContainsKey("")) };
+
+    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, Action<CollectionConfig, CollectionState> apply)
+    {
+        MaintenanceGate.Wait();
+        try
+        {
+            rw.EnterWriteLock();
+            try
+            {
+                if (closed)
+                {
+                    throw new VectorizerException(ErrorCode.ShuttingDown, $"Collection `{Name}` is closed");
+                }
+
+                var updated = change(Config);
+                updated.Validate(options.MaxVectorSize);
+                CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
+                Config = updated;
+                var current = State;
+                apply(updated, current);
+                current.Generation++;
+                BumpVersion(); // cached answers computed with the old vectors are stale
+            }
+            finally
+            {
+                rw.ExitWriteLock();
+            }
+
+            CheckpointCore(null, force: true, rewrite: true);
+        }
+        finally
+        {
+            MaintenanceGate.Release();
+        }
+
+        indexer.Wake();
+        return new UpdateResult(wal.LastLsn, UpdateStatus.Completed);
     }
 
     /// <summary>Creates or replaces the index of <paramref name="field"/> (a payload key, nested keys allowed).</summary>
@@ -446,6 +563,48 @@ public sealed partial class Collection : IDisposable
         }
     }
 
+    /// <summary>A query's results grouped by a payload field (see <see cref="GroupsRequest"/>).</summary>
+    public IReadOnlyList<PointGroup> QueryGroups(GroupsRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return queries.QueryGroups(State, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>Counts of points per value of an indexed payload field (see <see cref="FacetRequest"/>).</summary>
+    public IReadOnlyList<FacetHit> Facet(FacetRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return Facets.Count(State, Config.PayloadSchema, request);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
+    /// <summary>The distance matrix of a random sample of points (see <see cref="SearchMatrixRequest"/>).</summary>
+    public SearchMatrix SearchMatrix(SearchMatrixRequest request)
+    {
+        rw.EnterReadLock();
+        try
+        {
+            return DistanceMatrix.Compute(State, request, Random.Shared);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
     /// <summary>Internal: raw nearest-neighbour search for benchmarks and tests (offsets and internal distances).</summary>
     internal List<ScoredNode> SearchRaw(string vectorName, float[] preprocessedQuery, int k, int ef, bool exact)
     {
@@ -453,7 +612,7 @@ public sealed partial class Collection : IDisposable
         try
         {
             var current = State;
-            return VectorSearch.Search(current, WritePath.SlotOrThrow(current, vectorName), preprocessedQuery, null, -1, k, ef, exact);
+            return VectorSearch.Search(current, WritePath.SlotOrThrow(current, vectorName), preprocessedQuery, null, null, k, ef, exact);
         }
         finally
         {
@@ -594,6 +753,29 @@ public sealed partial class Collection : IDisposable
         return bytes;
     }
 
+    /// <summary>The background optimizations: running, recently completed, and waiting (see <see cref="OptimizationsReport"/>).</summary>
+    public OptimizationsReport GetOptimizations()
+    {
+        rw.EnterReadLock();
+        try
+        {
+            var current = State;
+            var running = Optimizations.Running;
+            var segment = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"{Name}/{current.Generation}")));
+            return new OptimizationsReport(
+                running is null ? [] : [running],
+                Optimizations.Completed,
+                running?.Optimizer == "indexing" ? 0 : indexer.Unindexed(current),
+                running?.Optimizer != "vacuum" && vacuum.IsDue(current),
+                segment,
+                current.LiveCount);
+        }
+        finally
+        {
+            rw.ExitReadLock();
+        }
+    }
+
     /// <summary>Blocks until the indexer has covered everything appended so far (tests and benchmarks).</summary>
     public Task WaitForIndexingAsync(TimeSpan timeout) => indexer.WaitUntilIdleAsync(timeout);
 
@@ -638,9 +820,11 @@ public sealed partial class Collection : IDisposable
     /// <summary>
     /// <see cref="CheckpointCore()"/>; <paramref name="underReadLock"/> runs under the same read lock as the capture (it
     /// sees exactly the state the checkpoint holds), and <paramref name="force"/> writes one even when nothing changed
-    /// but no checkpoint exists at that LSN. Returns the checkpoint's LSN, or -1 when the collection is closed.
+    /// but no checkpoint exists at that LSN; <paramref name="rewrite"/> writes one even when one exists at that LSN (the
+    /// vector schema changed, which the WAL does not record). Returns the checkpoint's LSN, or -1 when the collection is
+    /// closed.
     /// </summary>
-    private long CheckpointCore(Action? underReadLock, bool force)
+    private long CheckpointCore(Action? underReadLock, bool force, bool rewrite = false)
     {
         var stopwatch = Stopwatch.StartNew();
         CheckpointSnapshot snapshot;
@@ -663,7 +847,7 @@ public sealed partial class Collection : IDisposable
         }
 
         var lsn = snapshot.Lsn;
-        if (lsn == CheckpointLsn && operations == 0 && !(force && !storage.DirectoryExists(Paths.Checkpoint(lsn))))
+        if (lsn == CheckpointLsn && operations == 0 && !rewrite && !(force && !storage.DirectoryExists(Paths.Checkpoint(lsn))))
         {
             return lsn;
         }
@@ -694,7 +878,23 @@ public sealed partial class Collection : IDisposable
         MaintenanceGate.Wait();
         try
         {
-            vacuum.Run();
+            var current = State;
+            var due = vacuum.IsDue(current);
+            if (due)
+            {
+                Optimizations.Begin("vacuum", current.Count, current.LiveCount);
+            }
+
+            try
+            {
+                vacuum.Run();
+                Optimizations.Finish("vacuum");
+            }
+            catch (Exception e) when (due)
+            {
+                Optimizations.Finish("vacuum", e.Message);
+                throw;
+            }
         }
         finally
         {

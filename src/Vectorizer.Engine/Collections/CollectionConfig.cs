@@ -238,7 +238,7 @@ public sealed record CollectionConfig
         {
             if (Vectors.ContainsKey(name))
             {
-                throw VectorizerException.Validation($"sparse_vectors.{name}: the name is already used by a dense vector");
+                throw VectorizerException.Validation($"Dense and sparse vector names must be unique - duplicate found with '{name}'");
             }
         }
 

@@ -165,12 +165,41 @@ public sealed class CollectionState : IPointFacts
         }
     }
 
-    /// <summary>Incremented whenever offsets are renumbered (vacuum); names the vector files on disk.</summary>
-    public long Generation { get; }
+    /// <summary>
+    /// Incremented whenever offsets are renumbered (vacuum) or a vector is added or removed (so that a vector re-created
+    /// under the same name never shares chunk files with the old one); names the vector files on disk.
+    /// </summary>
+    public long Generation { get; internal set; }
 
-    public IReadOnlyList<VectorSlot> Slots { get; }
+    /// <summary>The dense vectors; replaced as a whole (copy on write) when a vector is added or removed under the write lock.</summary>
+    public IReadOnlyList<VectorSlot> Slots { get; private set; }
 
-    public IReadOnlyList<SparseSlot> SparseSlots { get; }
+    /// <summary>The sparse vectors; replaced as a whole like <see cref="Slots"/>.</summary>
+    public IReadOnlyList<SparseSlot> SparseSlots { get; private set; }
+
+    /// <summary>Adds an empty dense vector: no existing offset has it. Caller holds the write lock.</summary>
+    internal void AddSlot(VectorSlot slot)
+    {
+        var n = Count;
+        slot.Store.EnsureCapacity(n);
+        for (var i = 0; i < n; i++)
+        {
+            slot.Store.AppendEmpty();
+        }
+
+        slot.Searchable.EnsureCapacity(n);
+        Slots = [.. Slots, slot];
+    }
+
+    /// <summary>Adds an empty sparse vector. Caller holds the write lock.</summary>
+    internal void AddSparseSlot(SparseSlot slot) => SparseSlots = [.. SparseSlots, slot];
+
+    /// <summary>Drops a dense or sparse vector and its data. Caller holds the write lock.</summary>
+    internal void RemoveVector(string name)
+    {
+        Slots = [.. Slots.Where(s => s.Name != name)];
+        SparseSlots = [.. SparseSlots.Where(s => s.Name != name)];
+    }
 
     public SparseSlot? SparseSlot(string name)
     {
@@ -276,9 +305,25 @@ public sealed class CollectionState : IPointFacts
         return copy;
     }
 
-    /// <summary>Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>.</summary>
+    /// <summary>
+    /// Vectors come from <paramref name="vectors"/>, or from the same slots of <paramref name="source"/>. A vector of
+    /// another size than its slot's throws before anything changes: writes are validated before they reach the WAL, so
+    /// only a damaged or mismatched log can carry one, and an acknowledged record is never silently dropped (the replay
+    /// stops and the collection is reported failed, its files kept).
+    /// </summary>
     private int AppendCore(PointId id, ulong version, PointPayload? payload, IReadOnlyDictionary<string, float[]>? vectors, CollectionState? source, int sourceOffset)
     {
+        if (source is null)
+        {
+            foreach (var slot in Slots)
+            {
+                if (vectors!.TryGetValue(slot.Name, out var given) && given.Length > 0 && given.Length != slot.Dimension)
+                {
+                    throw new InvalidDataException($"Point {id}: vector `{slot.Name}` has {given.Length} dimensions, the collection's has {slot.Dimension}");
+                }
+            }
+        }
+
         var offset = count;
         EnsureCapacity(offset + 1);
         SetId(offset, id);

@@ -90,6 +90,9 @@ public sealed record QueryRequest
     public PayloadSelector WithPayload { get; init; } = PayloadSelector.None;
 
     public VectorSelector WithVector { get; init; } = VectorSelector.None;
+
+    /// <summary>Where stored-point examples are looked up (another collection); resolved by the caller, never by the engine.</summary>
+    public LookupLocation? LookupFrom { get; init; }
 }
 
 /// <summary>

@@ -69,15 +69,22 @@ public sealed class PointPayload
     public PointPayload Merge(PointPayload values, JsonPath? key)
     {
         var target = ToNode();
-        var destination = target;
-        if (key is not null)
+        var destinations = new List<JsonObject>();
+        if (key is null)
         {
-            destination = NavigateOrCreate(target, key);
+            destinations.Add(target);
+        }
+        else
+        {
+            NavigateOrCreate(target, key, 0, destinations);
         }
 
-        foreach (var property in values.Root.EnumerateObject())
+        foreach (var destination in destinations)
         {
-            destination[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+            foreach (var property in values.Root.EnumerateObject())
+            {
+                destination[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+            }
         }
 
         return FromNode(target);
@@ -96,18 +103,12 @@ public sealed class PointPayload
         return changed ? FromNode(target) : this;
     }
 
-    /// <summary>A payload with only the given top-level paths (<paramref name="include"/>) or without them (<paramref name="exclude"/>).</summary>
+    /// <summary>A payload with only the given paths (<paramref name="include"/>, nested and array paths keep their structure) or without them (<paramref name="exclude"/>).</summary>
     public PointPayload Select(IReadOnlyList<JsonPath>? include, IReadOnlyList<JsonPath>? exclude)
     {
         if (include is not null)
         {
-            var result = new JsonObject();
-            foreach (var path in include)
-            {
-                CopyPath(Root, result, path, 0);
-            }
-
-            return FromNode(result);
+            return FromNode(Project(Root, Selection.Of(include)) as JsonObject ?? []);
         }
 
         return exclude is { Count: > 0 } ? DeleteKeys(exclude) : this;
@@ -121,29 +122,54 @@ public sealed class PointPayload
         return new PointPayload(document.RootElement.Clone());
     }
 
-    private static JsonObject NavigateOrCreate(JsonObject root, JsonPath path)
+    /// <summary>
+    /// The objects at <paramref name="path"/> below <paramref name="node"/>: object keys are created (or replace a value
+    /// that is not an object), <c>[n]</c> descends into an existing element, <c>[]</c> into every element.
+    /// </summary>
+    private static void NavigateOrCreate(JsonObject node, JsonPath path, int index, List<JsonObject> found)
     {
-        JsonObject current = root;
-        foreach (var segment in path.Segments)
+        if (index == path.Segments.Count)
         {
-            if (segment.Kind != JsonPath.SegmentKind.Key)
-            {
-                throw VectorizerException.BadRequest($"Payload key `{path.Text}` for set_payload may only contain object keys");
-            }
-
-            if (current[segment.Key!] is JsonObject existing)
-            {
-                current = existing;
-            }
-            else
-            {
-                var created = new JsonObject();
-                current[segment.Key!] = created;
-                current = created;
-            }
+            found.Add(node);
+            return;
         }
 
-        return current;
+        var segment = path.Segments[index];
+        if (segment.Kind != JsonPath.SegmentKind.Key)
+        {
+            throw VectorizerException.BadRequest($"Payload key `{path.Text}` for set_payload: an array selector must follow a key");
+        }
+
+        var next = index + 1;
+        if (next < path.Segments.Count && path.Segments[next].Kind != JsonPath.SegmentKind.Key)
+        {
+            // key[n] or key[]: descend into the existing array's elements (nothing is created inside arrays).
+            if (node[segment.Key!] is not JsonArray array)
+            {
+                return;
+            }
+
+            var elements = path.Segments[next].Kind == JsonPath.SegmentKind.All
+                ? array.ToList()
+                : path.Segments[next].Index < array.Count ? [array[path.Segments[next].Index]] : [];
+            foreach (var element in elements)
+            {
+                if (element is JsonObject obj)
+                {
+                    NavigateOrCreate(obj, path, next + 1, found);
+                }
+            }
+
+            return;
+        }
+
+        if (node[segment.Key!] is not JsonObject child)
+        {
+            child = new JsonObject();
+            node[segment.Key!] = child;
+        }
+
+        NavigateOrCreate(child, path, next, found);
     }
 
     private static bool Remove(JsonNode? node, JsonPath path, int index)
@@ -187,38 +213,98 @@ public sealed class PointPayload
         }
     }
 
-    private static void CopyPath(JsonElement source, JsonObject destination, JsonPath path, int index)
+    /// <summary>
+    /// The parts of <paramref name="source"/> the include paths name, with the structure around them: <c>a.b[].c</c> keeps
+    /// <c>c</c> of every element of <c>a.b</c> (as Qdrant's include selectors do), <c>a.b[1]</c> only that element.
+    /// </summary>
+    private static JsonNode? Project(JsonElement source, Selection selection)
     {
-        var segment = path.Segments[index];
-        if (segment.Kind != JsonPath.SegmentKind.Key || source.ValueKind != JsonValueKind.Object ||
-            !source.TryGetProperty(segment.Key!, out var value))
+        if (selection.Whole)
         {
-            return;
+            return JsonNode.Parse(source.GetRawText());
         }
 
-        if (index == path.Segments.Count - 1)
+        switch (source.ValueKind)
         {
-            destination[segment.Key!] = JsonNode.Parse(value.GetRawText());
-            return;
+            case JsonValueKind.Object when selection.Keys.Count > 0:
+                var obj = new JsonObject();
+                foreach (var (key, child) in selection.Keys)
+                {
+                    if (source.TryGetProperty(key, out var value) && Project(value, child) is { } projected)
+                    {
+                        obj[key] = projected;
+                    }
+                }
+
+                return obj.Count > 0 ? obj : null;
+            case JsonValueKind.Array when selection.All is not null || selection.Indexes.Count > 0:
+                var array = new JsonArray();
+                var i = 0;
+                foreach (var item in source.EnumerateArray())
+                {
+                    var fromAll = selection.All is { } all ? Project(item, all) : null;
+                    var fromIndex = selection.Indexes.TryGetValue(i, out var at) ? Project(item, at) : null;
+                    if (Merge(fromAll, fromIndex) is { } merged)
+                    {
+                        array.Add(merged);
+                    }
+
+                    i++;
+                }
+
+                return array.Count > 0 ? array : null;
+            default:
+                return null;
+        }
+    }
+
+    private static JsonNode? Merge(JsonNode? a, JsonNode? b)
+    {
+        if (a is JsonObject left && b is JsonObject right)
+        {
+            foreach (var (key, value) in right.ToList())
+            {
+                right.Remove(key);
+                left[key] = Merge(left[key]?.DeepClone(), value) ?? value;
+            }
+
+            return left;
         }
 
-        if (path.Segments[index + 1].Kind != JsonPath.SegmentKind.Key)
-        {
-            // Array selectors: keep the whole array value.
-            destination[segment.Key!] = JsonNode.Parse(value.GetRawText());
-            return;
-        }
+        return a ?? b;
+    }
 
-        if (destination[segment.Key!] is not JsonObject child)
-        {
-            child = new JsonObject();
-            destination[segment.Key!] = child;
-        }
+    /// <summary>The include paths as a tree: which keys, array elements (<c>[]</c> or <c>[n]</c>) and whole values to keep.</summary>
+    private sealed class Selection
+    {
+        public bool Whole { get; private set; }
 
-        CopyPath(value, child, path, index + 1);
-        if (child.Count == 0)
+        public Dictionary<string, Selection> Keys { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<int, Selection> Indexes { get; } = [];
+
+        public Selection? All { get; private set; }
+
+        public static Selection Of(IReadOnlyList<JsonPath> paths)
         {
-            destination.Remove(segment.Key!);
+            var root = new Selection();
+            foreach (var path in paths)
+            {
+                var node = root;
+                foreach (var segment in path.Segments)
+                {
+                    node = segment.Kind switch
+                    {
+                        JsonPath.SegmentKind.Key => node.Keys.TryGetValue(segment.Key!, out var k) ? k : node.Keys[segment.Key!] = new Selection(),
+                        JsonPath.SegmentKind.Index => node.Indexes.TryGetValue(segment.Index, out var n) ? n : node.Indexes[segment.Index] = new Selection(),
+                        _ => node.All ??= new Selection(),
+                    };
+                }
+
+                node.Whole = true;
+            }
+
+            return root;
         }
     }
 }

@@ -27,10 +27,11 @@ public sealed class SparseSlot
 
     public string Name { get; }
 
-    public bool Idf { get; }
+    /// <summary>Weights query dimensions by IDF (the <c>idf</c> modifier; document frequencies are always kept, so it may change at any time).</summary>
+    public bool Idf { get; set; }
 
     /// <summary>Filtered queries expected to match fewer points than this score them one by one (<see cref="SearchPoints"/>).</summary>
-    public int FullScanThreshold { get; init; } = DefaultFullScanThreshold;
+    public int FullScanThreshold { get; set; } = DefaultFullScanThreshold;
 
     /// <summary>Offsets that hold a live vector of this name.</summary>
     public Bitmap Searchable { get; } = new();

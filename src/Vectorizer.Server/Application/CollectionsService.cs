@@ -100,4 +100,61 @@ public sealed class CollectionsService(CollectionManager manager, IAliasRouter? 
 
     public UpdateResult DeletePayloadIndex(CallContext call, string nameOrAlias, string field) =>
         Resolve(call, nameOrAlias, AccessLevel.Manage).DeletePayloadIndex(field);
+
+    /// <summary>Adds a named dense vector to a collection (no point has it yet).</summary>
+    public UpdateResult CreateVector(CallContext call, string nameOrAlias, string vectorName, VectorParams parameters)
+    {
+        using var span = ServerTelemetry.Operation("collections.create_vector", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, parameters, null);
+    }
+
+    /// <summary>Adds a named sparse vector to a collection.</summary>
+    public UpdateResult CreateSparseVector(CallContext call, string nameOrAlias, string vectorName, SparseVectorParams parameters)
+    {
+        using var span = ServerTelemetry.Operation("collections.create_vector", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Manage).CreateVector(vectorName, null, parameters);
+    }
+
+    /// <summary>The collection's background optimizations: running, recently completed, waiting.</summary>
+    public OptimizationsReport Optimizations(CallContext call, string nameOrAlias) =>
+        Resolve(call, nameOrAlias, AccessLevel.Read).GetOptimizations();
+
+    /// <summary>
+    /// This node's id in cluster answers: without a cluster (this server has none) a stable number derived from the data
+    /// directory, so it stays the same across restarts.
+    /// </summary>
+    public ulong PeerId
+    {
+        get
+        {
+            // FNV-1a over the path's UTF-8 bytes, kept below 2^63 for clients that read it as a signed integer.
+            var hash = 14695981039346656037UL;
+            foreach (var b in System.Text.Encoding.UTF8.GetBytes(manager.DataDirectory))
+            {
+                hash = (hash ^ b) * 1099511628211UL;
+            }
+
+            return hash >> 1;
+        }
+    }
+
+    /// <summary>How a collection is distributed: on a single node, one local shard holding every point.</summary>
+    public CollectionClusterInfo ClusterInfo(CallContext call, string nameOrAlias)
+    {
+        var collection = Resolve(call, nameOrAlias, AccessLevel.Read);
+        return new CollectionClusterInfo(PeerId, 1, [new LocalShardInfo(0, collection.GetInfo().PointsCount, "Active")]);
+    }
+
+    /// <summary>Removes a named vector (dense or sparse) with every point's value of it.</summary>
+    public UpdateResult DeleteVector(CallContext call, string nameOrAlias, string vectorName)
+    {
+        using var span = ServerTelemetry.Operation("collections.delete_vector", nameOrAlias);
+        return Resolve(call, nameOrAlias, AccessLevel.Manage).DeleteVector(vectorName);
+    }
 }
+
+/// <summary>One shard held by this node, with its point count and replica state (<c>Active</c> on a single node).</summary>
+public sealed record LocalShardInfo(int ShardId, long PointsCount, string State);
+
+/// <summary>A collection's distribution: this node's id, the shard count, and the shards held here (all of them on a single node).</summary>
+public sealed record CollectionClusterInfo(ulong PeerId, int ShardCount, IReadOnlyList<LocalShardInfo> LocalShards);

@@ -43,6 +43,7 @@ public static class ConfigLoader
     {
         ["VECTORIZER_HOST"] = "server:host",
         ["VECTORIZER_PORT"] = "server:port",
+        ["VECTORIZER_GRPC_PORT"] = "server:grpc_port",
         ["VECTORIZER_DATA_DIR"] = "server:data_dir",
         ["VECTORIZER_LOG_LEVEL"] = "logging:level",
         ["VECTORIZER_LOG_FORMAT"] = "logging:format",

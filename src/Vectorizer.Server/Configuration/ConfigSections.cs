@@ -102,6 +102,15 @@ public sealed class ServerValidator : SectionValidator<ServerSection>
             yield return ("port", $"{s.Port} is not a TCP port (0-65535)");
         }
 
+        if (s.GrpcPort is < 0 or > 65535)
+        {
+            yield return ("grpc_port", $"{s.GrpcPort} is not a TCP port (0-65535)");
+        }
+        else if (s.GrpcEnabled && s.GrpcPort != 0 && s.GrpcPort == s.Port)
+        {
+            yield return ("grpc_port", $"{s.GrpcPort} is also the REST port; give gRPC its own port (or grpc_enabled: false)");
+        }
+
         if (string.IsNullOrWhiteSpace(s.DataDir))
         {
             yield return ("data_dir", "must not be empty");

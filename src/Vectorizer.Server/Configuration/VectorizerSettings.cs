@@ -80,6 +80,14 @@ public sealed class ServerSection
     /// <summary>TCP port; 0 picks a free one (tests).</summary>
     public int Port { get; set; } = 15002;
 
+    /// <summary>Qdrant's gRPC API (HTTP/2 without TLS), on the same host; 0 picks a free one (tests).</summary>
+    [ConfigurationKeyName("grpc_port")]
+    public int GrpcPort { get; set; } = 6334;
+
+    /// <summary>Whether the gRPC port is opened at all.</summary>
+    [ConfigurationKeyName("grpc_enabled")]
+    public bool GrpcEnabled { get; set; } = true;
+
     [ConfigurationKeyName("data_dir")]
     public string DataDir { get; set; } = "./data";
 

@@ -20,6 +20,7 @@ using Vectorizer.Server.Application;
 using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Observability;
@@ -65,6 +66,7 @@ public static class VectorizerHost
                 kestrel.ListenAnyIP(settings.Server.Port, listen => listen.UseVectorizerTls(settings));
             }
         });
+        builder.AddVectorizerGrpc(settings);
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);
@@ -90,6 +92,7 @@ public static class VectorizerHost
         builder.Services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         builder.Services.AddSingleton<CollectionsService>();
         builder.Services.AddSingleton<PointsService>();
+        builder.Services.AddSingleton<IssuesService>();
         builder.Services.AddSingleton<DocumentsService>();
         builder.Services.AddFilesApi();
         builder.Services.AddVectorizerSecurity(settings);
@@ -113,13 +116,17 @@ public static class VectorizerHost
         app.UseRouting();
         app.Use(DecodeCollectionName);
         app.UseVectorizerSecurity(settings);
+        app.UseQdrantParameters();
         app.UseRollouts();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
+        app.MapSearchApi();
+        app.MapNodeApi();
         app.MapDocumentsApi();
         app.MapFilesApi();
         app.MapOpsApi();
+        app.MapVectorizerGrpc();
         app.MapRolloutsApi();
         app.MapObservabilityApi();
         app.MapVectorizerMcp();

@@ -54,6 +54,9 @@ public static class ErrorMapper
         ApiErrorCode.MalformedBody => StatusCodes.Status400BadRequest,
         ApiErrorCode.RequestTooLarge => StatusCodes.Status413PayloadTooLarge,
         ApiErrorCode.Unauthorized => StatusCodes.Status401Unauthorized,
+        ApiErrorCode.InvalidPathParameters => StatusCodes.Status422UnprocessableEntity,
+        ApiErrorCode.InvalidQueryParameters => StatusCodes.Status422UnprocessableEntity,
+        ApiErrorCode.StandaloneMode => StatusCodes.Status405MethodNotAllowed,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 
@@ -84,6 +87,9 @@ public static class ErrorMapper
         ApiErrorCode.MalformedBody => "Format error in JSON body: " + message,
         ApiErrorCode.RequestTooLarge => "Payload error: " + message,
         ApiErrorCode.Unauthorized => message,
+        ApiErrorCode.InvalidPathParameters => $"Validation error in path parameters: [{message}]",
+        ApiErrorCode.InvalidQueryParameters => $"Validation error in query parameters: [{message}]",
+        ApiErrorCode.StandaloneMode => message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };
 }

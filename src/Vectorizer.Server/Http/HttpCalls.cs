@@ -27,6 +27,8 @@ public static class HttpCalls
     private static CallContext Create(HttpContext context, Access access)
     {
         var headers = context.Request.Headers;
-        return new CallContext(access, "rest", context.TraceIdentifier, name => headers.TryGetValue(name, out var value) ? value.ToString() : null);
+        // gRPC calls are HTTP/2 requests of the same pipeline (metadata are headers): one CallContext for both.
+        var transport = context.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.Ordinal) ? "grpc" : "rest";
+        return new CallContext(access, transport, context.TraceIdentifier, name => headers.TryGetValue(name, out var value) ? value.ToString() : null);
     }
 }

@@ -75,6 +75,7 @@ internal sealed class JsonBody : IDisposable
                 throw new ApiException(ApiErrorCode.MalformedBody, "EOF while parsing a value at line 1 column 0");
             }
 
+            RequireUtf8(bytes);
             try
             {
                 return new JsonBody(JsonDocument.Parse(bytes, ParseOptions));
@@ -109,6 +110,33 @@ internal sealed class JsonBody : IDisposable
         }
 
         return drained;
+    }
+
+    /// <summary>
+    /// JSON text is UTF-8 (RFC 8259): a body with an invalid sequence (say <c>FF FE</c> inside a string) is refused, as
+    /// Qdrant does, instead of being stored with replacement characters.
+    /// </summary>
+    private static void RequireUtf8(byte[] bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return;
+        }
+
+        var chars = new char[bytes.Length];
+        System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out var valid, out _, replaceInvalidSequences: false);
+        var line = 1;
+        var lineStart = 0;
+        for (var i = 0; i < valid; i++)
+        {
+            if (bytes[i] == (byte)'\n')
+            {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+
+        throw new ApiException(ApiErrorCode.MalformedBody, $"invalid UTF-8 sequence at line {line} column {valid - lineStart + 1}");
     }
 
     private static bool IsWhiteSpace(byte[] bytes)

@@ -48,6 +48,7 @@ public static class McpStdio
         services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         services.AddSingleton<CollectionsService>();
         services.AddSingleton<PointsService>();
+        services.AddSingleton<IssuesService>();
         services.AddSingleton<DocumentsService>();
         services.AddSingleton(new AllowedPaths(settings));
         services.AddSingleton<HealthChecks>();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Server.Configuration;
+using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Hosting;
 
 namespace Vectorizer.Cli;
@@ -16,6 +17,7 @@ public static class VectorizerCli
     private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "Path to config.yml (default: $VECTORIZER_CONFIG, else ./config.yml when present)" };
     private static readonly Option<string?> HostOption = new("--host") { Description = "Address to listen on (server.host)" };
     private static readonly Option<int?> PortOption = new("--port", "-p") { Description = "TCP port (server.port; 0 picks a free one)" };
+    private static readonly Option<int?> GrpcPortOption = new("--grpc-port") { Description = "gRPC port (server.grpc_port; 0 picks a free one)" };
     private static readonly Option<string?> DataDirOption = new("--data-dir") { Description = "Data directory (server.data_dir)" };
     private static readonly Option<string?> LogLevelOption = new("--log-level") { Description = "trace, debug, info, warn or error" };
     private static readonly Option<string?> LogFormatOption = new("--log-format") { Description = "text or json" };
@@ -73,6 +75,11 @@ public static class VectorizerCli
             }
 
             Console.WriteLine($"Vectorizer {Server.Api.Qdrant.ServiceApi.Version} listening on {VectorizerHost.ListeningAddress(app)} (data: {Path.GetFullPath(settings.Server.DataDir)})");
+            if (GrpcHosting.ListeningAddress(app) is { } grpc)
+            {
+                Console.WriteLine($"gRPC (Qdrant's API) listening on {grpc}");
+            }
+
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             return 0;
@@ -84,12 +91,20 @@ public static class VectorizerCli
     private static (string Message, int Code) StartupFailure(Exception e, VectorizerSettings settings)
     {
         var address = $"{settings.Server.Host}:{settings.Server.Port}";
+        var portHint = "--port, server.port or VECTORIZER_PORT";
+        if (settings.Server.GrpcEnabled && settings.Server.GrpcPort != 0 && e.Message.Contains($":{settings.Server.GrpcPort}", StringComparison.Ordinal))
+        {
+            // Kestrel names the address it failed to bind; the gRPC port has its own settings.
+            address = $"{settings.Server.Host}:{settings.Server.GrpcPort}";
+            portHint = "--grpc-port, server.grpc_port or VECTORIZER_GRPC_PORT (or server.grpc_enabled: false)";
+        }
+
         var socket = e as SocketException ?? e.InnerException?.InnerException as SocketException ?? e.InnerException as SocketException;
         return (e, socket?.SocketErrorCode) switch
         {
             (VectorizerException, _) => (e.Message, 2),
             (_, SocketError.AddressAlreadyInUse) =>
-                ($"cannot listen on {address}: the address is already in use (another server is listening there?); choose another port with --port, server.port or VECTORIZER_PORT", 2),
+                ($"cannot listen on {address}: the address is already in use (another server is listening there?); choose another port with {portHint}", 2),
             (_, SocketError.AccessDenied) => ($"cannot listen on {address}: permission denied (ports below 1024 need privileges)", 2),
             (_, SocketError.AddressNotAvailable) => ($"cannot listen on {address}: the address is not one of this machine's", 2),
             (IOException or UnauthorizedAccessException or SocketException, _) => ($"cannot start: {e.Message}", 2),
@@ -224,6 +239,7 @@ public static class VectorizerCli
         command.Add(ConfigOption);
         command.Add(HostOption);
         command.Add(PortOption);
+        command.Add(GrpcPortOption);
         command.Add(DataDirOption);
         command.Add(LogLevelOption);
         command.Add(LogFormatOption);
@@ -237,6 +253,7 @@ public static class VectorizerCli
         {
             ["server:host"] = parse.GetValue(HostOption),
             ["server:port"] = parse.GetValue(PortOption)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["server:grpc_port"] = parse.GetValue(GrpcPortOption)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["server:data_dir"] = parse.GetValue(DataDirOption),
             ["logging:level"] = parse.GetValue(LogLevelOption),
             ["logging:format"] = parse.GetValue(LogFormatOption),

@@ -12,8 +12,13 @@ if (!url) {
   process.exit(2);
 }
 
+// The version handshake: with the compatibility check on (the default), the client compares the server's
+// `version` with its own and prints a warning through console.warn when they are not compatible.
+const warnings = [];
+const warn = console.warn;
+console.warn = (...args) => warnings.push(args.join(" "));
 const apiKey = process.argv[3];
-const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
+const client = new QdrantClient({ url, apiKey, checkCompatibility: true });
 const A = "js_docs_v1";
 const B = "js_docs_v2";
 const ALIAS = "js_docs";
@@ -32,6 +37,18 @@ async function step(name, fn) {
     process.exit(1);
   }
 }
+
+await step("version handshake prints no compatibility warning", async () => {
+  const info = await client.versionInfo();
+  // Let the constructor's own check (a promise started before ours) settle.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  console.warn = warn;
+  // (With an API key over plain HTTP the client also warns about the connection: only version warnings count.)
+  assert.deepEqual(warnings.filter((w) => /version/i.test(w)), []);
+  assert.match(info.version, /^1\.19\.\d+$/);
+  assert.ok(info.vectorizer_version, "our own version in a separate field");
+  assert.ok("commit" in info);
+});
 
 if (apiKey) {
   await step("without the key the server answers 401", async () => {
@@ -216,6 +233,56 @@ await step("quantized search: int8 then binary, rescored, and ignored", async ()
   const { points } = await client.query(Q, { query: v8(321), limit: 3, params: { quantization: { rescore: true, oversampling: 50 } } });
   assert.equal(points[0].id, 321);
   assert.equal(await client.deleteCollection(Q), true);
+});
+
+await step("groups, facets, search matrix, recommend and discover through the client", async () => {
+  const G = "js_groups";
+  await client.createCollection(G, { vectors: { size: 4, distance: "Dot" } });
+  await client.upsert(G, {
+    wait: true,
+    points: Array.from({ length: 12 }, (_, i) => ({ id: i + 1, vector: vec(i + 1), payload: { color: ["red", "green", "blue"][i % 3], n: i } })),
+  });
+  await client.createPayloadIndex(G, { field_name: "color", field_schema: "keyword", wait: true });
+
+  const { groups } = await client.queryGroups(G, { query: vec(1), group_by: "color", group_size: 2, limit: 3, with_payload: true });
+  assert.equal(groups.length, 3);
+  for (const group of groups) {
+    assert.equal(group.hits.length, 2);
+    for (const hit of group.hits) assert.equal(hit.payload.color, group.id);
+  }
+
+  const facet = await client.facet(G, { key: "color" });
+  assert.deepEqual(facet.hits, [{ value: "blue", count: 4 }, { value: "green", count: 4 }, { value: "red", count: 4 }]);
+
+  const pairs = await client.searchMatrixPairs(G, { sample: 5, limit: 2 });
+  assert.equal(pairs.pairs.length, 10);
+  const offsets = await client.searchMatrixOffsets(G, { sample: 5, limit: 2 });
+  assert.equal(offsets.ids.length, 5);
+  assert.equal(offsets.scores.length, 10);
+
+  const recommended = await client.query(G, { query: { recommend: { positive: [1, 2], negative: [3], strategy: "best_score" } }, limit: 3 });
+  assert.equal(recommended.points.length, 3);
+  assert.ok(!recommended.points.some((p) => [1, 2, 3].includes(p.id)), "examples are excluded");
+  const discovered = await client.query(G, { query: { discover: { target: 4, context: [{ positive: 5, negative: 6 }] } }, limit: 3 });
+  assert.equal(discovered.points.length, 3);
+
+  await client.createVectorName(G, "extra", { dense: { size: 2, distance: "Cosine" } });
+  let info = await client.getCollection(G);
+  assert.equal(info.config.params.vectors.extra.size, 2);
+  await client.updateVectors(G, { wait: true, points: [{ id: 1, vector: { extra: [1, 0] } }] });
+  const [one] = await client.retrieve(G, { ids: [1], with_vector: true });
+  assert.deepEqual(one.vector.extra, [1, 0]);
+  await client.deleteVectorName(G, "extra");
+  info = await client.getCollection(G);
+  assert.equal(info.config.params.vectors.extra, undefined);
+
+  const optimizations = await client.getOptimizations(G, { with: "completed,queued,idle_segments" });
+  assert.ok(Array.isArray(optimizations.running));
+  assert.ok("queued_points" in optimizations.summary);
+  const cluster = await client.collectionClusterInfo(G);
+  assert.equal(cluster.shard_count, 1);
+  assert.equal(cluster.local_shards[0].points_count, 12);
+  assert.equal(await client.deleteCollection(G), true);
 });
 
 await step("errors come back as Qdrant errors", async () => {

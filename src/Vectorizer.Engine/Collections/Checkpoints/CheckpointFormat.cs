@@ -83,9 +83,11 @@ internal static class CheckpointFormat
     /// <summary>
     /// Reads <c>points.bin</c> into <paramref name="target"/>. Bytes that are not what <see cref="WritePoints"/> writes
     /// throw <see cref="CorruptDataException"/> and nothing else (the caller falls back to an older checkpoint only on
-    /// that): wrong magic or counts, bitmaps longer than the points, a live id twice, bad JSON, a short file.
+    /// that): wrong magic or counts, bitmaps longer than the points, a live id twice, bad JSON, a short file. Searchable
+    /// bitmaps of vectors outside <paramref name="usable"/> (removed or re-created since the checkpoint) are read and skipped;
+    /// without <paramref name="usable"/>, every vector must be one of <paramref name="target"/>'s.
     /// </summary>
-    public static void ReadPoints(ReadOnlySpan<byte> data, CollectionState target, int expectedCount)
+    public static void ReadPoints(ReadOnlySpan<byte> data, CollectionState target, int expectedCount, IReadOnlySet<string>? usable = null)
     {
         var reader = new SpanReader(data);
         if (!reader.Take(8).SequenceEqual(PointsMagic))
@@ -109,7 +111,7 @@ internal static class CheckpointFormat
         }
 
         var slotCount = reader.Int32();
-        if (slotCount < 0 || slotCount > target.Slots.Count)
+        if (slotCount < 0 || slotCount > reader.Remaining / 4)
         {
             throw new CorruptDataException($"points.bin: {slotCount} vectors");
         }
@@ -118,8 +120,11 @@ internal static class CheckpointFormat
         {
             var name = reader.String();
             var words = reader.Words(count);
-            var slot = target.Slot(name) ?? throw new CorruptDataException($"points.bin: unknown vector `{name}`");
-            slot.Searchable = Bitmap.FromWords(words);
+            if (usable is null || usable.Contains(name))
+            {
+                var slot = target.Slot(name) ?? throw new CorruptDataException($"points.bin: unknown vector `{name}`");
+                slot.Searchable = Bitmap.FromWords(words);
+            }
         }
 
         var deleted = Bitmap.FromWords(reader.Words(count));
@@ -175,7 +180,7 @@ internal static class CheckpointFormat
     {
         var reader = new SpanReader(data);
         var slots = reader.Int32();
-        if (slots < 0 || slots > target.SparseSlots.Count)
+        if (slots < 0 || slots > reader.Remaining / 8)
         {
             throw new CorruptDataException($"sparse.bin: {slots} sparse vectors");
         }
@@ -184,7 +189,8 @@ internal static class CheckpointFormat
         for (var s = 0; s < slots; s++)
         {
             var name = reader.String();
-            var slot = target.SparseSlot(name) ?? throw new CorruptDataException($"sparse.bin: unknown sparse vector `{name}`");
+            // A sparse vector removed since the checkpoint is read and dropped.
+            var slot = target.SparseSlot(name);
             if (!seen.Add(name))
             {
                 throw new CorruptDataException($"sparse.bin: sparse vector `{name}` twice");
@@ -217,7 +223,7 @@ internal static class CheckpointFormat
                     }
                 }
 
-                slot.Set(offset, SparseVector.FromSorted(indices, values));
+                slot?.Set(offset, SparseVector.FromSorted(indices, values));
             }
         }
 

@@ -282,8 +282,23 @@ internal sealed class CheckpointStore
         }
 
         var loaded = new CollectionState(config, manifest.Generation, paths.SpillDirectory);
+
+        // Vectors added or removed after this checkpoint (PUT/DELETE /collections/{c}/vectors/{name}, with a crash before
+        // the checkpoint that follows the change): a vector the config no longer has, or has with another layout, is
+        // skipped; one the checkpoint lacks starts empty. New chunk files then go to a new generation, never over files
+        // this checkpoint (or the one before) still names.
+        var usable = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in manifest.Slots)
+        {
+            if (loaded.Slot(entry.Name) is { } known && entry.Dimension == known.Dimension && entry.ChunkCapacity == known.Store.ChunkCapacity)
+            {
+                usable.Add(entry.Name);
+            }
+        }
+
+        var schemaChanged = usable.Count != manifest.Slots.Count || usable.Count != loaded.Slots.Count;
         var points = ChecksummedFile.Read(storage, Path.Combine(directory, "points.bin"));
-        CheckpointFormat.ReadPoints(points.Span, loaded, manifest.Count);
+        CheckpointFormat.ReadPoints(points.Span, loaded, manifest.Count, usable);
         if (manifest.Sparse is { } sparseFile)
         {
             CheckpointFormat.ReadSparse(ChecksummedFile.Read(storage, Path.Combine(directory, CheckedRelative(sparseFile))).Span, loaded, manifest.Count);
@@ -291,12 +306,13 @@ internal sealed class CheckpointStore
 
         foreach (var entry in manifest.Slots)
         {
-            var slot = loaded.Slot(entry.Name) ?? throw new CorruptDataException($"checkpoint has unknown vector `{entry.Name}`");
-            if (entry.Dimension != slot.Dimension || entry.ChunkCapacity != slot.Store.ChunkCapacity)
+            if (!usable.Contains(entry.Name))
             {
-                throw new CorruptDataException($"vector `{entry.Name}` layout does not match the collection");
+                logger.LogWarning("Collection {Name}: checkpoint {Lsn} holds vector `{Vector}`, which the collection no longer has in that form; skipped", name, lsn, entry.Name);
+                continue;
             }
 
+            var slot = loaded.Slot(entry.Name)!;
             foreach (var chunk in entry.Chunks)
             {
                 var bytes = storage.ReadAllBytes(Path.Combine(paths.Root, CheckedRelative(chunk.File)));
@@ -332,6 +348,25 @@ internal sealed class CheckpointStore
                     logger.LogWarning("Collection {Name}: HNSW graph for `{Vector}` is damaged ({Error}); it will be rebuilt", name, entry.Name, e.Message);
                 }
             }
+        }
+
+        foreach (var slot in loaded.Slots)
+        {
+            if (!usable.Contains(slot.Name))
+            {
+                slot.Store.EnsureCapacity(manifest.Count);
+                for (var i = 0; i < manifest.Count; i++)
+                {
+                    slot.Store.AppendEmpty();
+                }
+
+                slot.Searchable.EnsureCapacity(manifest.Count);
+            }
+        }
+
+        if (schemaChanged)
+        {
+            loaded.Generation = manifest.Generation + 1;
         }
 
         return loaded;

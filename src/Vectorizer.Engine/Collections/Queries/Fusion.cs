@@ -7,9 +7,8 @@ internal static class Fusion
 {
     /// <summary>
     /// RRF: a point at 0-based position p of a list with weight w scores 1 / ((p + 1) / w + k − 1), summed over
-    /// the lists (Qdrant's formula; k = 2 by default). DBSF: each list's scores are mapped from
-    /// [mean − 3σ, mean + 3σ] to [0, 1] (clamped; reversed when lower is better), then summed.
-    /// Ties go to the lower offset so the order is deterministic.
+    /// the lists (Qdrant's formula; k = 2 by default). DBSF: see <see cref="DistributionNormalized"/>; the normalised
+    /// scores are summed. Ties go to the lower offset so the order is deterministic.
     /// </summary>
     public static List<(int Offset, float Score)> Fuse(
         IReadOnlyList<IReadOnlyList<(int Offset, float Score)>> lists, IReadOnlyList<bool> higherIsBetter, FusionQuery fusion, int limit)
@@ -40,29 +39,9 @@ internal static class Fusion
                 continue;
             }
 
-            if (list.Count == 0)
+            foreach (var (offset, normalized) in DistributionNormalized(list, higherIsBetter[l]))
             {
-                continue;
-            }
-
-            double sum = 0, squares = 0;
-            foreach (var (_, score) in list)
-            {
-                sum += score;
-                squares += (double)score * score;
-            }
-
-            var mean = sum / list.Count;
-            var std = Math.Sqrt(Math.Max(0, (squares / list.Count) - (mean * mean)));
-            foreach (var (offset, score) in list)
-            {
-                var normalized = std == 0 ? 0.5 : Math.Clamp((score - (mean - (3 * std))) / (6 * std), 0, 1);
-                if (!higherIsBetter[l])
-                {
-                    normalized = 1 - normalized;
-                }
-
-                totals[offset] = totals.GetValueOrDefault(offset) + (float)normalized;
+                totals[offset] = totals.GetValueOrDefault(offset) + normalized;
             }
         }
 
@@ -79,5 +58,40 @@ internal static class Fusion
         }
 
         return fused;
+    }
+
+    /// <summary>
+    /// Qdrant's distribution-based normalisation of one list: scores mapped linearly from [mean − 3σ, mean + 3σ] to
+    /// [0, 1], with the sample standard deviation (n − 1) and no clamping, so an outlier may land outside [0, 1]; a
+    /// single point, or a list of equal scores, gets 0.5. Distances (Euclid, Manhattan: lower is better) are mirrored
+    /// so that the nearest point gets the highest value: Qdrant sums them as they are, which would rank the farthest
+    /// points first.
+    /// </summary>
+    public static IEnumerable<(int Offset, float Normalized)> DistributionNormalized(IReadOnlyList<(int Offset, float Score)> list, bool higherIsBetter)
+    {
+        if (list.Count == 0)
+        {
+            yield break;
+        }
+
+        double sum = 0;
+        foreach (var (_, score) in list)
+        {
+            sum += score;
+        }
+
+        var mean = sum / list.Count;
+        double squares = 0;
+        foreach (var (_, score) in list)
+        {
+            squares += (score - mean) * (score - mean);
+        }
+
+        var std = list.Count < 2 ? 0 : Math.Sqrt(squares / (list.Count - 1));
+        foreach (var (offset, score) in list)
+        {
+            var normalized = std == 0 ? 0.5 : (score - (mean - (3 * std))) / (6 * std);
+            yield return (offset, (float)(higherIsBetter ? normalized : 1 - normalized));
+        }
     }
 }

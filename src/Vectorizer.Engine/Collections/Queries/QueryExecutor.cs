@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Filters;
 using Vectorizer.Engine.Index;
@@ -115,12 +116,136 @@ internal sealed class QueryExecutor
     }
 
     /// <summary>
-    /// Universal query: nearest neighbours of a vector or of a stored point, or (without a query) points in id
-    /// order with score 1. Scores follow Qdrant: similarity for Cosine/Dot, distance for Euclid/Manhattan.
+    /// Universal query: nearest neighbours of a vector or of a stored point, recommendations, discovery and context
+    /// searches, fusion and re-scoring of prefetched points, payload order, random samples, or (without a query) points
+    /// in id order with score 1. Scores follow Qdrant: similarity for Cosine/Dot, distance for Euclid/Manhattan; the
+    /// example queries score by their own formulas (higher is better).
     /// </summary>
     public List<ScoredPoint> Query(CollectionState current, QueryRequest request)
     {
         ValidateVectorSelector(current, request.WithVector);
+        ValidateWindow(request);
+        var (ranked, _) = RankTop(current, request, Window(current, (long)request.Offset + request.Limit));
+        var results = new List<ScoredPoint>(Math.Max(0, ranked.Count - request.Offset));
+        for (var i = request.Offset; i < ranked.Count; i++)
+        {
+            var (offset, score, orderValue) = ranked[i];
+            results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector, orderValue));
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// A query's results grouped by a payload field (see <see cref="GroupsRequest"/>). The query runs for
+    /// <c>limit × group_size</c> points first and again for twice as many while a group is short and more points
+    /// match: the groups are those of the best points, and every group gets its best points.
+    /// </summary>
+    public List<PointGroup> QueryGroups(CollectionState current, GroupsRequest request)
+    {
+        var query = request.Query;
+        ValidateVectorSelector(current, query.WithVector);
+        ValidateWindow(query);
+        if (request.GroupSize < 1)
+        {
+            throw VectorizerException.Validation($"group_size: value {request.GroupSize} invalid, must be 1 or larger");
+        }
+
+        if (request.Limit < 1)
+        {
+            throw VectorizerException.Validation($"limit: value {request.Limit} invalid, must be 1 or larger");
+        }
+
+        var wanted = (long)request.Limit * request.GroupSize;
+        var fetch = Window(current, wanted);
+        var values = new List<JsonElement>();
+        while (true)
+        {
+            var (ranked, _) = RankTop(current, query, fetch);
+            var groups = new List<(GroupKey Key, List<Ranked> Hits)>();
+            var byKey = new Dictionary<GroupKey, int>();
+            var full = 0;
+            foreach (var item in ranked)
+            {
+                values.Clear();
+                request.GroupBy.CollectValues(current.PayloadOf(item.Offset), values);
+                var keys = GroupKeys(values);
+                foreach (var key in keys)
+                {
+                    if (!byKey.TryGetValue(key, out var index))
+                    {
+                        if (groups.Count == request.Limit)
+                        {
+                            continue;
+                        }
+
+                        index = groups.Count;
+                        byKey[key] = index;
+                        groups.Add((key, []));
+                    }
+
+                    var hits = groups[index].Hits;
+                    if (hits.Count < request.GroupSize)
+                    {
+                        hits.Add(item);
+                        if (hits.Count == request.GroupSize)
+                        {
+                            full++;
+                        }
+                    }
+                }
+            }
+
+            var exhausted = ranked.Count < fetch || fetch >= current.Count;
+            if (exhausted || full == request.Limit)
+            {
+                return groups.ConvertAll(g => new PointGroup(
+                    g.Key,
+                    g.Hits.ConvertAll(h => ToScored(current, h.Offset, h.Score, query.WithPayload, query.WithVector, h.OrderValue))));
+            }
+
+            fetch = Window(current, (long)fetch * 2);
+        }
+    }
+
+    /// <summary>The group keys of a point: its distinct string and integer values at the group-by path (arrays fan out).</summary>
+    private static List<GroupKey> GroupKeys(List<JsonElement> values)
+    {
+        var keys = new List<GroupKey>(values.Count);
+        foreach (var value in values)
+        {
+            if (value.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in value.EnumerateArray())
+                {
+                    AddKey(item, keys);
+                }
+            }
+            else
+            {
+                AddKey(value, keys);
+            }
+        }
+
+        return keys;
+
+        static void AddKey(JsonElement value, List<GroupKey> keys)
+        {
+            GroupKey? key = value.ValueKind switch
+            {
+                JsonValueKind.String => GroupKey.Of(value.GetString()!),
+                JsonValueKind.Number when value.TryGetInt64(out var integer) => GroupKey.Of(integer),
+                _ => null,
+            };
+            if (key is { } k && !keys.Contains(k))
+            {
+                keys.Add(k);
+            }
+        }
+    }
+
+    private static void ValidateWindow(QueryRequest request)
+    {
         if (request.Limit < 1)
         {
             throw VectorizerException.Validation($"limit: value {request.Limit} invalid, must be 1 or larger");
@@ -130,63 +255,61 @@ internal sealed class QueryExecutor
         {
             throw VectorizerException.Validation($"offset: value {request.Offset} invalid, must be 0 or larger");
         }
+    }
 
-        if (request.Prefetch.Count > 0 || request.Query is FusionQuery or SparseVectorQuery or OrderByQuery or SampleQuery || current.SparseSlot(request.Using) is not null)
-        {
-            return QueryWithPrefetch(current, request);
-        }
+    /// <summary>
+    /// How many results to compute: what was asked for, but never more than the points there are (a client may ask for
+    /// <c>u64::MAX</c>; buffers are sized by this).
+    /// </summary>
+    private static int Window(CollectionState current, long wanted) => (int)Math.Clamp(Math.Min(wanted, current.Count), 1, int.MaxValue);
 
-        if (request.Query is null)
+    /// <summary>The best <paramref name="k"/> points of a top-level request, past its score threshold, and whether higher scores are better.</summary>
+    private (List<Ranked> Ranked, bool HigherIsBetter) RankTop(CollectionState current, QueryRequest request, int k)
+    {
+        if (request.Prefetch.Count == 0 && request.Query is null)
         {
             if (request.ScoreThreshold is not null)
             {
                 throw VectorizerException.BadRequest("A query is needed to use the score_threshold. Can't have score_threshold without defining a query.");
             }
 
-            return QueryWithoutVector(current, request);
+            return (ByIds(current, request.Filter, k), true);
         }
 
-        var k = checked(request.Offset + request.Limit);
-        var (slot, vector, exclude) = ResolveQueryVector(current, request);
-        var ef = Math.Max(k, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
-        var nodes = VectorSearch.Search(current, slot, vector, request.Filter, exclude, k, ef, request.Exact, request.Quantization, version());
-        var results = new List<ScoredPoint>(Math.Max(0, nodes.Count - request.Offset));
-        for (var i = request.Offset; i < nodes.Count; i++)
-        {
-            var score = slot.Distance.ToScore(nodes[i].Distance);
-            if (request.ScoreThreshold is { } threshold && !PassesThreshold(slot.Distance, score, threshold))
-            {
-                break;
-            }
-
-            results.Add(ToScored(current, nodes[i].Node, score, request.WithPayload, request.WithVector));
-        }
-
-        return results;
+        var (ranked, higherIsBetter) = Rank(current, request, inheritedFilter: null, k);
+        ApplyThreshold(request, ranked, higherIsBetter);
+        return (ranked, higherIsBetter);
     }
 
-    private static bool PassesThreshold(Distance distance, float score, float threshold) =>
-        distance.HigherIsBetter() ? score > threshold : score < threshold;
-
-    private static List<ScoredPoint> QueryWithoutVector(CollectionState current, QueryRequest request)
+    /// <summary>Cuts the list at the first point that does not pass the request's score threshold (order_by and sample queries have none).</summary>
+    private static void ApplyThreshold(QueryRequest request, List<Ranked> ranked, bool higherIsBetter)
     {
-        var results = new List<ScoredPoint>(request.Limit);
-        var skipped = 0;
+        if (request.ScoreThreshold is not { } threshold || request.Query is OrderByQuery or SampleQuery)
+        {
+            return;
+        }
+
+        var keep = ranked.FindIndex(r => higherIsBetter ? r.Score <= threshold : r.Score >= threshold);
+        if (keep >= 0)
+        {
+            ranked.RemoveRange(keep, ranked.Count - keep);
+        }
+    }
+
+    /// <summary>Points in id order passing the filter, score 1 (a query without a vector, or a prefetch without a query).</summary>
+    private static List<Ranked> ByIds(CollectionState current, Filter? filter, int limit)
+    {
+        var results = new List<Ranked>(Math.Min(limit, 1024));
         foreach (var id in current.OrderedIds())
         {
             current.TryGetOffset(id, out var offset);
-            if (request.Filter is not null && !FilterEvaluator.Matches(request.Filter, current, offset))
+            if (filter is not null && !FilterEvaluator.Matches(filter, current, offset))
             {
                 continue;
             }
 
-            if (skipped++ < request.Offset)
-            {
-                continue;
-            }
-
-            results.Add(ToScored(current, offset, 1.0f, request.WithPayload, request.WithVector));
-            if (results.Count == request.Limit)
+            results.Add(new Ranked(offset, 1.0f));
+            if (results.Count == limit)
             {
                 break;
             }
@@ -194,6 +317,7 @@ internal sealed class QueryExecutor
 
         return results;
     }
+
 
     private static void ValidateVectorSelector(CollectionState current, VectorSelector selector)
     {
@@ -230,37 +354,25 @@ internal sealed class QueryExecutor
 
     // ------------------------------------------------------------------ prefetch and fusion
 
-    private List<ScoredPoint> QueryWithPrefetch(CollectionState current, QueryRequest request)
-    {
-        var k = checked(request.Offset + request.Limit);
-        var (ranked, higherIsBetter) = Rank(current, request, inheritedFilter: null, k);
-        var results = new List<ScoredPoint>(Math.Max(0, ranked.Count - request.Offset));
-
-        // As in Qdrant, order_by and sample results all score 1 and ignore score_threshold.
-        var threshold = request.Query is OrderByQuery or SampleQuery ? null : request.ScoreThreshold;
-        for (var i = request.Offset; i < ranked.Count; i++)
-        {
-            var (offset, score, orderValue) = ranked[i];
-            if (threshold is { } t && (higherIsBetter ? score <= t : score >= t))
-            {
-                break;
-            }
-
-            results.Add(ToScored(current, offset, score, request.WithPayload, request.WithVector, orderValue));
-        }
-
-        return results;
-    }
-
     /// <summary>The best <paramref name="limit"/> points of one (sub-)query, best first, and whether higher scores are better.</summary>
     private (List<Ranked> Ranked, bool HigherIsBetter) Rank(CollectionState current, QueryRequest request, Filter? inheritedFilter, int limit)
     {
         var filter = Combine(inheritedFilter, request.Filter);
+        if (request.LookupFrom is not null)
+        {
+            throw new VectorizerException(ErrorCode.Internal, "`lookup_from` must be resolved before the query reaches the collection");
+        }
+
+        if (request.ScoreThreshold is not null && request.Query is OrderByQuery)
+        {
+            throw VectorizerException.BadRequest("Can't use score_threshold with an order_by query.");
+        }
+
         if (request.Prefetch.Count == 0)
         {
             return request.Query switch
             {
-                null => throw VectorizerException.BadRequest("A prefetch needs a `query`"),
+                null => (ByIds(current, filter, limit), true),
                 FusionQuery => throw VectorizerException.BadRequest("A fusion query needs at least one `prefetch`"),
                 OrderByQuery orderBy => (Ordered(current, orderBy.OrderBy, filter, null, limit), true),
                 SampleQuery => (Sampled(current, filter, null, limit), true),
@@ -268,16 +380,18 @@ internal sealed class QueryExecutor
             };
         }
 
+        if (request.Query is null)
+        {
+            throw VectorizerException.BadRequest("A query is needed to merge the prefetches. Can't have prefetches without defining a query.");
+        }
+
         var lists = new List<List<Ranked>>(request.Prefetch.Count);
         var directions = new List<bool>(request.Prefetch.Count);
         foreach (var prefetch in request.Prefetch)
         {
-            var (list, higherIsBetter) = Rank(current, prefetch, filter, prefetch.Limit);
-            if (prefetch.ScoreThreshold is { } threshold && prefetch.Query is not (OrderByQuery or SampleQuery))
-            {
-                list.RemoveAll(r => higherIsBetter ? r.Score <= threshold : r.Score >= threshold);
-            }
-
+            ValidateWindow(prefetch);
+            var (list, higherIsBetter) = Rank(current, prefetch, filter, Window(current, prefetch.Limit));
+            ApplyThreshold(prefetch, list, higherIsBetter);
             lists.Add(list);
             directions.Add(higherIsBetter);
         }
@@ -286,8 +400,6 @@ internal sealed class QueryExecutor
         {
             case FusionQuery fusion:
                 return (Fuse(lists, directions, fusion, limit), true);
-            case null:
-                return (Union(lists, limit), directions[0]);
             case OrderByQuery orderBy:
                 return (Ordered(current, orderBy.OrderBy, filter, UnionOffsets(lists), limit), true);
             case SampleQuery:
@@ -296,6 +408,7 @@ internal sealed class QueryExecutor
                 return Rescore(current, request, Union(lists, int.MaxValue), filter, limit);
         }
     }
+
 
     /// <summary>Points in <paramref name="orderBy"/>'s order, each once, scoring 1 (Qdrant) with their order value.</summary>
     private static List<Ranked> Ordered(CollectionState current, OrderBy orderBy, Filter? filter, int[]? within, int limit)
@@ -344,11 +457,21 @@ internal sealed class QueryExecutor
         : inner is null || inner.IsEmpty ? outer
         : new Filter { Must = [new FilterCondition(outer), new FilterCondition(inner)] };
 
-    /// <summary>The query's vector (preprocessed), its slot, and the point to exclude (a query by point id).</summary>
-    private static (VectorSlot Slot, float[] Vector, int Exclude) ResolveQueryVector(CollectionState current, QueryRequest request)
+    /// <summary>
+    /// The plain vector a query searches with: the query itself, or the average vector of a recommendation (with the
+    /// stored examples to exclude).
+    /// </summary>
+    private static (QueryInput Query, int[]? Excluded) PlainQuery(CollectionState current, QueryRequest request) =>
+        request.Query is RecommendQuery recommend
+            ? ExampleScoring.AverageVector(current, request.Using, recommend)
+            : (request.Query!, null);
+
+    /// <summary>The query's vector (preprocessed), its slot, and the points to exclude (a query by point id, stored examples).</summary>
+    private static (VectorSlot Slot, float[] Vector, int[]? Excluded) ResolveQueryVector(CollectionState current, QueryRequest request)
     {
         var slot = WritePath.SlotOrThrow(current, request.Using);
-        switch (request.Query)
+        var (input, excluded) = PlainQuery(current, request);
+        switch (input)
         {
             case DenseVectorQuery dense:
                 if (dense.Vector.Length != slot.Dimension)
@@ -363,7 +486,7 @@ internal sealed class QueryExecutor
 
                 var vector = (float[])dense.Vector.Clone();
                 MetricDispatch.Preprocess(slot.Distance, vector);
-                return (slot, vector, -1);
+                return (slot, vector, excluded);
             case PointIdQuery byId:
                 if (!current.TryGetOffset(byId.Id, out var exclude))
                 {
@@ -375,16 +498,23 @@ internal sealed class QueryExecutor
                     throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{request.Using}` for point {byId.Id} not found");
                 }
 
-                return (slot, slot.Store.Get(exclude).ToArray(), exclude);
+                return (slot, slot.Store.Get(exclude).ToArray(), [exclude]);
             case SparseVectorQuery:
                 throw VectorizerException.BadRequest($"`{(request.Using.Length == 0 ? "the default vector" : request.Using)}` is a dense vector; sparse queries need `using` to name a sparse vector");
             default:
-                throw VectorizerException.BadRequest($"Query type {request.Query?.GetType().Name} cannot be used here");
+                throw VectorizerException.BadRequest($"Query type {input.GetType().Name} cannot be used here");
         }
     }
 
     private (List<Ranked>, bool) Search(CollectionState current, QueryRequest request, Filter? filter, int limit)
     {
+        if (ExampleScoring.IsScoredByExamples(request.Query))
+        {
+            var scoring = ExampleScoring.Create(current, request.Using, request.Query!);
+            var ef = current.Slot(request.Using) is { } denseSlot ? Math.Max(limit, request.HnswEf ?? denseSlot.Hnsw.Ef ?? options.HnswDefaults.EfSearch) : limit;
+            return (scoring.Search(current, filter, limit, ef, request.Exact).ConvertAll(r => new Ranked(r.Offset, r.Score)), true);
+        }
+
         if (current.SparseSlot(request.Using) is { } sparseSlot)
         {
             var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
@@ -393,8 +523,8 @@ internal sealed class QueryExecutor
         }
 
         var (slot, vector, exclude) = ResolveQueryVector(current, request);
-        var ef = Math.Max(limit, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
-        var nodes = VectorSearch.Search(current, slot, vector, filter, exclude, limit, ef, request.Exact, request.Quantization, version());
+        var efSearch = Math.Max(limit, request.HnswEf ?? slot.Hnsw.Ef ?? options.HnswDefaults.EfSearch);
+        var nodes = VectorSearch.Search(current, slot, vector, filter, exclude, limit, efSearch, request.Exact, request.Quantization, version());
         var ranked = new List<Ranked>(nodes.Count);
         foreach (var node in nodes)
         {
@@ -404,28 +534,46 @@ internal sealed class QueryExecutor
         return (ranked, slot.Distance.HigherIsBetter());
     }
 
-    /// <summary>The sparse query vector (given, or a stored point's) and the point to exclude.</summary>
-    private static (SparseVector Query, int Exclude) ResolveSparseQuery(CollectionState current, SparseSlot slot, QueryRequest request)
+    /// <summary>The sparse query vector (given, a stored point's, or a recommendation's average) and the points to exclude.</summary>
+    private static (SparseVector Query, int[]? Excluded) ResolveSparseQuery(CollectionState current, SparseSlot slot, QueryRequest request)
     {
-        switch (request.Query)
+        var (input, excluded) = PlainQuery(current, request);
+        switch (input)
         {
             case SparseVectorQuery sparse:
-                return (sparse.Vector, -1);
+                return (sparse.Vector, excluded);
             case PointIdQuery byId:
                 if (!current.TryGetOffset(byId.Id, out var offset))
                 {
                     throw VectorizerException.PointNotFound(byId.Id.ToString());
                 }
 
-                return (slot.Get(offset) ?? throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{slot.Name}` for point {byId.Id} not found"), offset);
+                return (slot.Get(offset) ?? throw new VectorizerException(ErrorCode.PointNotFound, $"Vector with name `{slot.Name}` for point {byId.Id} not found"), [offset]);
             default:
                 throw VectorizerException.BadRequest($"`{slot.Name}` is a sparse vector: query it with {{\"indices\": [...], \"values\": [...]}}");
         }
     }
 
-    /// <summary>The prefetched points scored exactly by this query's vector.</summary>
+    /// <summary>The prefetched points scored exactly by this query (its vector, or its examples).</summary>
     private static (List<Ranked>, bool) Rescore(CollectionState current, QueryRequest request, List<Ranked> candidates, Filter? filter, int limit)
     {
+        if (ExampleScoring.IsScoredByExamples(request.Query))
+        {
+            var scoring = ExampleScoring.Create(current, request.Using, request.Query!);
+            var byExamples = new List<Ranked>(candidates.Count);
+            foreach (var candidate in candidates)
+            {
+                var offset = candidate.Offset;
+                if (Array.IndexOf(scoring.Excluded, offset) < 0 && scoring.HasVector(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset)))
+                {
+                    byExamples.Add(new Ranked(offset, scoring.Score(offset)));
+                }
+            }
+
+            byExamples.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Offset.CompareTo(b.Offset));
+            return (byExamples.Count > limit ? byExamples[..limit] : byExamples, true);
+        }
+
         if (current.SparseSlot(request.Using) is { } sparseSlot)
         {
             var (query, excluded) = ResolveSparseQuery(current, sparseSlot, request);
@@ -433,7 +581,7 @@ internal sealed class QueryExecutor
             var rescored = new List<Ranked>(candidates.Count);
             foreach (var candidate in candidates)
             {
-                if (candidate.Offset != excluded && sparseSlot.Get(candidate.Offset) is not null && (filter is null || FilterEvaluator.Matches(filter, current, candidate.Offset)))
+                if (!IsExcluded(excluded, candidate.Offset) && sparseSlot.Get(candidate.Offset) is not null && (filter is null || FilterEvaluator.Matches(filter, current, candidate.Offset)))
                 {
                     rescored.Add(new Ranked(candidate.Offset, sparseSlot.Score(query, weights, candidate.Offset)));
                 }
@@ -448,7 +596,7 @@ internal sealed class QueryExecutor
         foreach (var candidate in candidates)
         {
             var offset = candidate.Offset;
-            if (offset == exclude || !slot.Searchable.Get(offset) || (filter is not null && !FilterEvaluator.Matches(filter, current, offset)))
+            if (IsExcluded(exclude, offset) || !slot.Searchable.Get(offset) || (filter is not null && !FilterEvaluator.Matches(filter, current, offset)))
             {
                 continue;
             }
@@ -465,6 +613,9 @@ internal sealed class QueryExecutor
 
         return (ranked, slot.Distance.HigherIsBetter());
     }
+
+    private static bool IsExcluded(int[]? excluded, int offset) => excluded is not null && Array.IndexOf(excluded, offset) >= 0;
+
 
     /// <summary>Every point of the lists once, in first-seen order (list by list).</summary>
     private static List<Ranked> Union(List<List<Ranked>> lists, int limit)

@@ -17,108 +17,145 @@ internal static class VectorSearch
     private const int SelectivitySample = 256;
 
     /// <summary>
-    /// Nearest neighbours of <paramref name="query"/> (preprocessed) among searchable, filter-passing offsets.
-    /// Uses the graph for the indexed prefix and an exact scan for the unindexed tail; falls back to an exact
-    /// scan whenever the graph finds fewer than <paramref name="k"/> results, so a filtered query returns
-    /// <paramref name="k"/> points whenever that many match. With a quantized copy the graph is searched over
-    /// the codes (see <see cref="SearchQuantized{TMetric}"/>).
+    /// Nearest neighbours of <paramref name="query"/> (preprocessed) among searchable, filter-passing offsets, except
+    /// <paramref name="excluded"/>. See <see cref="Plan{TScorer}"/>; with a quantized copy the graph is searched over the
+    /// codes (see <see cref="SearchQuantized{TMetric}"/>).
     /// </summary>
     /// <param name="filterCacheVersion">
     /// The collection's WAL position, when filters no index answers may be remembered between queries at it
     /// (<see cref="FilterResultCache"/>); null: evaluate them afresh.
     /// </param>
-    public static List<ScoredNode> Search(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization = null, long? filterCacheVersion = null) =>
+    public static List<ScoredNode> Search(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int[]? excluded, int k, int ef, bool exact, QuantizationSearchParams? quantization = null, long? filterCacheVersion = null) =>
         slot.Distance switch
         {
-            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization, filterCacheVersion),
-            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization, filterCacheVersion),
-            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excludeOffset, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Cosine or Distance.Dot => SearchCore<DotMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Euclid => SearchCore<EuclidMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization, filterCacheVersion),
+            Distance.Manhattan => SearchCore<ManhattanMetric>(current, slot, query, filter, excluded, k, ef, exact, quantization, filterCacheVersion),
             _ => throw new ArgumentOutOfRangeException(nameof(slot)),
         };
 
-    private static unsafe List<ScoredNode> SearchCore<TMetric>(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int excludeOffset, int k, int ef, bool exact, QuantizationSearchParams? quantization, long? filterCacheVersion)
+    /// <summary>
+    /// The best <paramref name="k"/> offsets by any scorer (lower distance first), by the same plan as a vector search
+    /// but never over quantized codes: the recommendation, discovery and context queries, whose scores are not a metric.
+    /// </summary>
+    public static List<ScoredNode> SearchWith<TScorer>(CollectionState current, VectorSlot slot, ref TScorer scorer, Filter? filter, int[]? excluded, int k, int ef, bool exact, long? filterCacheVersion = null)
+        where TScorer : struct, IGraphScorer
+    {
+        var context = SearchContext.Rent();
+        try
+        {
+            return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, null, context, filterCacheVersion);
+        }
+        finally
+        {
+            SearchContext.Return(context);
+        }
+    }
+
+    private static unsafe List<ScoredNode> SearchCore<TMetric>(CollectionState current, VectorSlot slot, float[] query, Filter? filter, int[]? excluded, int k, int ef, bool exact, QuantizationSearchParams? quantization, long? filterCacheVersion)
         where TMetric : struct, IMetric
     {
-        var count = current.Count;
         var context = SearchContext.Rent();
         try
         {
             fixed (float* q = query)
             {
                 var scorer = new DenseScorer<TMetric>(slot.Store, q);
-                var graph = slot.Graph;
-                var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
-                var candidates = current.IndexedCandidates(filter);
-                if (candidates is null && filter is not null && filterCacheVersion is { } version && FilterResultCache.Lookup(current, filter, version) is { } matching)
-                {
-                    // A filter no index answers, seen before at this state: its matching points, exactly.
-                    candidates = matching;
-                    filter = null;
-                }
-
-                var payloadLast = slot.Dimension * sizeof(float) <= PayloadLastMaxVectorBytes;
-                var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, null, payloadLast);
-                if (candidates is not null)
-                {
-                    if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
-                    {
-                        // The payload indexes narrow the filter to few points: score just those, exactly.
-                        return ScoreCandidates(ref scorer, ref nodeFilter, candidates, k, context);
-                    }
-
-                    // Too many to score one by one: filtered HNSW, where a bitmap of the index's candidates turns
-                    // away most nodes before the full filter is evaluated on their payload.
-                    nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excludeOffset, CandidateBitmap(candidates, count), payloadLast);
-                }
-
-                if (exact || graph is null || indexed == 0 || (candidates is null && PreferExact(current, slot, filter)))
-                {
-                    return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
-                }
-
                 quantization ??= QuantizationSearchParams.Default;
-                List<ScoredNode> results;
-                if (slot.Quantized is { } quantized && !quantization.Ignore && quantized.Count >= indexed)
+                IndexedSearch<DenseScorer<TMetric>>? viaCodes = null;
+                if (slot.Quantized is { } quantized && !quantization.Ignore)
                 {
-                    results = SearchQuantized(quantized, graph, ref scorer, ref nodeFilter, query, k, ef, indexed, quantization, context);
-                }
-                else
-                {
-                    var buffer = new ScoredNode[k];
-                    var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context);
-                    results = new List<ScoredNode>(k);
-                    for (var i = 0; i < found; i++)
-                    {
-                        // Nodes inserted past the published prefix are covered by the tail scan below.
-                        if (buffer[i].Node < indexed)
-                        {
-                            results.Add(buffer[i]);
-                        }
-                    }
+                    viaCodes = (HnswGraph graph, ref DenseScorer<TMetric> originals, ref SearchFilter nodeFilter, int indexed, SearchContext searchContext) =>
+                        quantized.Count >= indexed ? SearchQuantized(quantized, graph, ref originals, ref nodeFilter, query, k, ef, indexed, quantization, searchContext) : null;
                 }
 
-                if (indexed < count)
-                {
-                    results = Merge(results, ExactScan(ref scorer, ref nodeFilter, indexed, count, k, context), k);
-                }
-
-                if (results.Count < k && (filter is not null || candidates is not null || excludeOffset >= 0 || current.DeletedCount > 0))
-                {
-                    var exhaustive = ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
-                    if (exhaustive.Count > results.Count)
-                    {
-                        results = exhaustive;
-                    }
-                }
-
-                scorer.KeepAlive();
-                return results;
+                return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, viaCodes, context, filterCacheVersion);
             }
         }
         finally
         {
             SearchContext.Return(context);
         }
+    }
+
+    /// <summary>A search of the graph's indexed prefix other than the plain one (over quantized codes); null when it does not apply.</summary>
+    private delegate List<ScoredNode>? IndexedSearch<TScorer>(HnswGraph graph, ref TScorer scorer, ref SearchFilter filter, int indexed, SearchContext context)
+        where TScorer : struct, IGraphScorer;
+
+    /// <summary>
+    /// The plan of every search over a dense slot: payload-index candidates (or, for a filter no index answers, its
+    /// remembered matches: <see cref="FilterResultCache"/>) scored one by one when few, else an exact scan below
+    /// <c>full_scan_threshold</c>, else the graph for the indexed prefix (through <paramref name="indexedSearch"/> when it
+    /// applies) and an exact scan of the unindexed tail, merged. Falls back to an exact scan whenever the graph finds
+    /// fewer than <paramref name="k"/> results, so a filtered query returns <paramref name="k"/> points whenever that
+    /// many match.
+    /// </summary>
+    private static List<ScoredNode> Plan<TScorer>(CollectionState current, VectorSlot slot, ref TScorer scorer, Filter? filter, int[]? excluded, int k, int ef, bool exact, IndexedSearch<TScorer>? indexedSearch, SearchContext context, long? filterCacheVersion)
+        where TScorer : struct, IGraphScorer
+    {
+        var count = current.Count;
+        var graph = slot.Graph;
+        var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
+        var candidates = current.IndexedCandidates(filter);
+        if (candidates is null && filter is not null && filterCacheVersion is { } version && FilterResultCache.Lookup(current, filter, version) is { } matching)
+        {
+            // A filter no index answers, seen before at this state: its matching points, exactly.
+            candidates = matching;
+            filter = null;
+        }
+
+        var payloadLast = slot.Dimension * sizeof(float) <= PayloadLastMaxVectorBytes;
+        var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, null, payloadLast);
+        if (candidates is not null)
+        {
+            if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
+            {
+                // The payload indexes narrow the filter to few points: score just those, exactly.
+                return ScoreCandidates(ref scorer, ref nodeFilter, candidates, k, context);
+            }
+
+            // Too many to score one by one: filtered HNSW, where a bitmap of the index's candidates turns
+            // away most nodes before the full filter is evaluated on their payload.
+            nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, CandidateBitmap(candidates, count), payloadLast);
+        }
+
+        if (exact || graph is null || indexed == 0 || (candidates is null && PreferExact(current, slot, filter)))
+        {
+            return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
+        }
+
+        var results = indexedSearch?.Invoke(graph, ref scorer, ref nodeFilter, indexed, context);
+        if (results is null)
+        {
+            var buffer = new ScoredNode[k];
+            var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context);
+            results = new List<ScoredNode>(k);
+            for (var i = 0; i < found; i++)
+            {
+                // Nodes inserted past the published prefix are covered by the tail scan below.
+                if (buffer[i].Node < indexed)
+                {
+                    results.Add(buffer[i]);
+                }
+            }
+        }
+
+        if (indexed < count)
+        {
+            results = Merge(results, ExactScan(ref scorer, ref nodeFilter, indexed, count, k, context), k);
+        }
+
+        if (results.Count < k && (filter is not null || candidates is not null || excluded is { Length: > 0 } || current.DeletedCount > 0))
+        {
+            var exhaustive = ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
+            if (exhaustive.Count > results.Count)
+            {
+                results = exhaustive;
+            }
+        }
+
+        scorer.KeepAlive();
+        return results;
     }
 
     /// <summary>
@@ -335,9 +372,9 @@ internal static class VectorSearch
     /// candidate count, or every live point when no index answers the filter (Qdrant's upper bound). Both ways give
     /// the same answer.
     /// </summary>
-    public static List<ScoredNode> SearchSparse(CollectionState current, SparseSlot slot, SparseVector query, int excluded, Filter? filter, int limit)
+    public static List<ScoredNode> SearchSparse(CollectionState current, SparseSlot slot, SparseVector query, int[]? excluded, Filter? filter, int limit)
     {
-        bool Accept(int offset) => offset != excluded && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset));
+        bool Accept(int offset) => (excluded is null || Array.IndexOf(excluded, offset) < 0) && current.IsLive(offset) && (filter is null || FilterEvaluator.Matches(filter, current, offset));
 
         if (filter is not null && !filter.IsEmpty)
         {
@@ -355,7 +392,7 @@ internal static class VectorSearch
     /// Searchable, not excluded, inside <paramref name="allowed"/> (the payload index's candidates, when given) and
     /// matching the filter, checked in that order (cheapest first).
     /// </summary>
-    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, CollectionState facts, int excludeOffset, ulong[]? allowed, bool payloadLast) : INodeFilter
+    private readonly struct SearchFilter(ulong[] searchable, Filter? filter, CollectionState facts, int[]? excluded, ulong[]? allowed, bool payloadLast) : INodeFilter
     {
         /// <summary>An exact scan scores a point before it evaluates the payload filter (small vectors; see <see cref="PayloadLastMaxVectorBytes"/>).</summary>
         public bool PayloadLast => payloadLast;
@@ -368,7 +405,7 @@ internal static class VectorSearch
         public bool AcceptWithoutPayload(int node)
         {
             var word = node >> 6;
-            if ((uint)word >= (uint)searchable.Length || (searchable[word] & (1UL << node)) == 0 || node == excludeOffset)
+            if ((uint)word >= (uint)searchable.Length || (searchable[word] & (1UL << node)) == 0 || (excluded is not null && Array.IndexOf(excluded, node) >= 0))
             {
                 return false;
             }

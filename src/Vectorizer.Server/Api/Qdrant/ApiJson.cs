@@ -4,7 +4,9 @@ namespace Vectorizer.Server.Api.Qdrant;
 
 public sealed record VersionInfo(
     [property: JsonPropertyName("title")] string Title,
-    [property: JsonPropertyName("version")] string Version);
+    [property: JsonPropertyName("version")] string Version,
+    [property: JsonPropertyName("commit")] string? Commit,
+    [property: JsonPropertyName("vectorizer_version")] string VectorizerVersion);
 
 public sealed record HealthInfo(
     [property: JsonPropertyName("status")] string Status,

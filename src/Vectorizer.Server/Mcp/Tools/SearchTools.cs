@@ -8,9 +8,9 @@ using Vectorizer.Server.Application;
 namespace Vectorizer.Server.Mcp;
 
 /// <summary>
-/// Searches: by vector or point id, by text (the collection's embedders), and hybrid (prefetches fused with RRF or
-/// DBSF). Each becomes the body of Qdrant's <c>/points/query</c> (or our <c>/search/text</c>) and goes through the
-/// same parser and <see cref="PointsService.Query"/> / <see cref="DocumentsService.SearchTextAsync"/> as REST.
+/// Searches: by vector or point id, by text (the collection's embedders), hybrid (prefetches fused with RRF or
+/// DBSF), and recommendations. Each becomes the body of Qdrant's <c>/points/query</c> (or our <c>/search/text</c>) and goes through the
+/// same parser and <see cref="PointsService.QueryAsync"/> / <see cref="DocumentsService.SearchTextAsync"/> as REST.
 /// </summary>
 internal static class SearchTools
 {
@@ -89,7 +89,32 @@ internal static class SearchTools
                 Schemas.WithVector),
             Schemas.Points(Schemas.ScoredPoint, "The fused points, best first."),
             HybridQuery),
+        new(
+            "recommend",
+            "Recommend points like some and unlike others",
+            "Points like the `positive` examples and unlike the `negative` ones (each a point id or a dense vector), optionally filtered; the examples themselves "
+            + "are left out. `strategy`: average_vector (default: one query from the examples' average), best_score (each point scored by its best positive "
+            + "against its best negative) or sum_scores.",
+            ToolEffect.Read,
+            Schema.Object(
+                Schemas.Collection,
+                new Prop("positive", Schema.ArrayOf(Example("A point to resemble: its id, or a dense vector."), "Points or vectors the results should resemble.", minItems: 1), Required: true),
+                new Prop("negative", Schema.ArrayOf(Example("A point to avoid: its id, or a dense vector."), "Points or vectors the results should not resemble.")),
+                new Prop("strategy", Schema.Enum("How the examples are combined.", "average_vector", "average_vector", "best_score", "sum_scores")),
+                Using,
+                Schemas.Filter,
+                Limit,
+                new Prop("offset", Schema.Integer("Skip this many of the best points (paging).", minimum: 0, @default: 0)),
+                ScoreThreshold,
+                Schemas.WithPayload(@default: true),
+                Schemas.WithVector,
+                Params),
+            Schemas.Points(Schemas.ScoredPoint, "The points found, best first."),
+            Recommend),
     ];
+
+    private static JsonObject Example(string description) =>
+        Schema.AnyOf(description, Schemas.PointId("A point id."), Schemas.DenseVector("A dense vector of the collection's size."));
 
     private static Task<ToolOutput> Search(ToolCall call)
     {
@@ -133,11 +158,20 @@ internal static class SearchTools
         return Query(call, body);
     }
 
-    private static Task<ToolOutput> Query(ToolCall call, JsonObject body)
+    private static Task<ToolOutput> Recommend(ToolCall call)
+    {
+        var recommend = new JsonObject();
+        Copy(call.Arguments, recommend, "positive", "negative", "strategy");
+        var body = new JsonObject { ["query"] = new JsonObject { ["recommend"] = recommend }, ["with_payload"] = true };
+        Copy(call.Arguments, body, "using", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params");
+        return Query(call, body);
+    }
+
+    private static async Task<ToolOutput> Query(ToolCall call, JsonObject body)
     {
         var request = RequestJson.ParseQuery(JsonInput.Root(JsonSerializer.SerializeToElement(body)));
-        var (target, points) = call.Service<PointsService>().Query(call.Call, call.Collection, request);
-        return Task.FromResult(Found(target, points));
+        var (target, points) = await call.Service<PointsService>().QueryAsync(call.Call, call.Collection, request, call.CancellationToken).ConfigureAwait(false);
+        return Found(target, points);
     }
 
     private static ToolOutput Found(Collection target, IReadOnlyList<Engine.Collections.ScoredPoint> points)

@@ -49,9 +49,9 @@ internal static class CollectionJson
         {
             Vectors = vectors,
             NamedVectors = named,
-            ShardNumber = body.TryGet("shard_number", out var shards) ? shards.AsInt(min: 1) : 1,
-            ReplicationFactor = body.TryGet("replication_factor", out var rf) ? rf.AsInt(min: 1) : 1,
-            WriteConsistencyFactor = body.TryGet("write_consistency_factor", out var wcf) ? wcf.AsInt(min: 1) : 1,
+            ShardNumber = body.TryGet("shard_number", out var shards) ? shards.AsUInt32(min: 1) : 1,
+            ReplicationFactor = body.TryGet("replication_factor", out var rf) ? rf.AsUInt32(min: 1) : 1,
+            WriteConsistencyFactor = body.TryGet("write_consistency_factor", out var wcf) ? wcf.AsUInt32(min: 1) : 1,
             OnDiskPayload = body.TryGet("on_disk_payload", out var odp) && odp.AsBool(),
             Hnsw = defaults.ToConfig().Apply(body.TryGet("hnsw_config", out var h) ? ParseHnswDiff(h) : null),
             Optimizers = ApplyOptimizers(new OptimizersConfig(), body.TryGet("optimizers_config", out var o) ? o : null),
@@ -75,33 +75,61 @@ internal static class CollectionJson
         {
             var parameters = new JsonInput(property.Value, $"sparse_vectors.{property.Name}");
             parameters.ExpectObject();
-            SparseVectorModifier? modifier = null;
-            if (parameters.TryGet("modifier", out var modifierInput))
+            result[property.Name] = new SparseVectorParams
             {
-                modifier = modifierInput.AsString() switch
-                {
-                    "idf" => SparseVectorModifier.Idf,
-                    "none" => SparseVectorModifier.None,
-                    var other => throw modifierInput.Error($"unknown variant `{other}`, expected `none` or `idf`"),
-                };
-            }
-
-            SparseIndexParams? index = null;
-            if (parameters.TryGet("index", out var indexInput))
-            {
-                indexInput.ExpectObject();
-                index = new SparseIndexParams
-                {
-                    FullScanThreshold = indexInput.TryGet("full_scan_threshold", out var threshold) ? threshold.AsInt(min: 0) : null,
-                    OnDisk = indexInput.TryGet("on_disk", out var onDisk) ? onDisk.AsBool() : null,
-                    Datatype = indexInput.TryGet("datatype", out var datatype) ? datatype.AsString() : null,
-                };
-            }
-
-            result[property.Name] = new SparseVectorParams { Modifier = modifier, Index = index };
+                Modifier = parameters.TryGet("modifier", out var modifier) ? ParseModifier(modifier) : null,
+                Index = parameters.TryGet("index", out var index) ? ApplySparseIndex(new SparseIndexParams(), index.ExpectObject()) : null,
+            };
         }
 
         return result;
+    }
+
+    /// <summary>A sparse vector's <c>modifier</c>: <c>none</c> or <c>idf</c> (Qdrant's examples also write <c>Idf</c>).</summary>
+    private static SparseVectorModifier ParseModifier(JsonInput input) => input.AsString() switch
+    {
+        "idf" or "Idf" => SparseVectorModifier.Idf,
+        "none" or "None" => SparseVectorModifier.None,
+        var other => throw input.Error($"unknown variant `{other}`, expected `none` or `idf`"),
+    };
+
+    /// <summary><c>index: {"full_scan_threshold", "on_disk", "datatype"}</c> over <paramref name="current"/>.</summary>
+    private static SparseIndexParams ApplySparseIndex(SparseIndexParams current, JsonInput input) => current with
+    {
+        FullScanThreshold = input.TryGet("full_scan_threshold", out var threshold) ? threshold.AsInt(min: 0) : current.FullScanThreshold,
+        OnDisk = input.TryGet("on_disk", out var onDisk) ? onDisk.AsBool() : current.OnDisk,
+        Datatype = input.TryGet("datatype", out var datatype) ? datatype.AsString() : current.Datatype,
+    };
+
+    /// <summary>
+    /// <c>PUT /collections/{c}/vectors/{name}</c>: <c>{"dense": {"size", "distance", "datatype"}}</c> or
+    /// <c>{"sparse": {"modifier", "datatype"}}</c>.
+    /// </summary>
+    public static (VectorParams? Dense, SparseVectorParams? Sparse) ParseVectorName(JsonInput body, int maxVectorSize)
+    {
+        body.ExpectObject();
+        if (body.TryGet("dense", out var dense))
+        {
+            body.DenyUnknown("dense");
+            dense.ExpectObject();
+            dense.DenyUnknown("size", "distance", "multivector_config", "datatype");
+            return (ParseVectorParams(dense, maxVectorSize), null);
+        }
+
+        if (body.TryGet("sparse", out var sparse))
+        {
+            body.DenyUnknown("sparse");
+            sparse.ExpectObject();
+            sparse.DenyUnknown("modifier", "datatype");
+            if (sparse.TryGet("datatype", out var datatype) && datatype.AsString() is not ("float32" or "Float32"))
+            {
+                throw VectorizerException.BadRequest($"datatype `{datatype.AsString()}` is not supported yet; use float32");
+            }
+
+            return (null, new SparseVectorParams { Modifier = sparse.TryGet("modifier", out var modifier) ? ParseModifier(modifier) : null });
+        }
+
+        throw body.Error("expected `dense` or `sparse`");
     }
 
     private static VectorParams ParseVectorParams(JsonInput input, int maxVectorSize)
@@ -275,9 +303,17 @@ internal static class CollectionJson
     public static Func<CollectionConfig, CollectionConfig> ParseUpdate(JsonInput body)
     {
         body.ExpectObject();
-        if (body.TryGet("sparse_vectors", out var sparse) && sparse.Kind == JsonValueKind.Object && sparse.Element.EnumerateObject().Any())
+        var sparseDiffs = new Dictionary<string, (SparseVectorModifier? Modifier, JsonInput? Index)>(StringComparer.Ordinal);
+        if (body.TryGet("sparse_vectors", out var sparse))
         {
-            throw VectorizerException.BadRequest("sparse_vectors parameters can not be changed after the collection is created");
+            sparse.ExpectObject();
+            foreach (var property in sparse.Element.EnumerateObject())
+            {
+                var item = new JsonInput(property.Value, $"sparse_vectors.{property.Name}").ExpectObject();
+                sparseDiffs[property.Name] = (
+                    item.TryGet("modifier", out var modifier) ? ParseModifier(modifier) : null,
+                    item.TryGet("index", out var index) ? index.ExpectObject() : null);
+            }
         }
 
         if (body.Has("embedding"))
@@ -324,9 +360,25 @@ internal static class CollectionJson
                 };
             }
 
+            var updatedSparse = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal);
+            foreach (var (name, diff) in sparseDiffs)
+            {
+                if (!updatedSparse.TryGetValue(name, out var current))
+                {
+                    throw VectorizerException.VectorNameNotFound(name);
+                }
+
+                updatedSparse[name] = current with
+                {
+                    Modifier = diff.Modifier ?? current.Modifier,
+                    Index = diff.Index is { } index ? ApplySparseIndex(current.Index ?? new SparseIndexParams(), index) : current.Index,
+                };
+            }
+
             var updated = config with
             {
                 Vectors = updatedVectors,
+                SparseVectors = updatedSparse,
                 Hnsw = config.Hnsw.Apply(hnsw),
                 Optimizers = ApplyOptimizers(config.Optimizers, optimizers),
                 Quantization = quantization is { } q ? q.Settings : config.Quantization,
@@ -337,8 +389,8 @@ internal static class CollectionJson
             {
                 updated = updated with
                 {
-                    ReplicationFactor = p.TryGet("replication_factor", out var rf) ? rf.AsInt(min: 1) : updated.ReplicationFactor,
-                    WriteConsistencyFactor = p.TryGet("write_consistency_factor", out var wcf) ? wcf.AsInt(min: 1) : updated.WriteConsistencyFactor,
+                    ReplicationFactor = p.TryGet("replication_factor", out var rf) ? rf.AsUInt32(min: 1) : updated.ReplicationFactor,
+                    WriteConsistencyFactor = p.TryGet("write_consistency_factor", out var wcf) ? wcf.AsUInt32(min: 1) : updated.WriteConsistencyFactor,
                     OnDiskPayload = p.TryGet("on_disk_payload", out var odp) ? odp.AsBool() : updated.OnDiskPayload,
                 };
             }
@@ -398,12 +450,36 @@ internal static class CollectionJson
         var name = input.AsString();
         return PayloadFieldSchema.TryParseType(name, out var type)
             ? type
-            : throw input.Error($"unknown variant `{name}`, expected one of `keyword`, `integer`, `float`, `geo`, `text`, `bool`, `datetime`, `uuid`");
+            : throw input.Invalid($"unknown variant `{name}`, expected one of `keyword`, `integer`, `float`, `geo`, `text`, `bool`, `datetime`, `uuid`");
     }
+
+    /// <summary>The parameters each index type takes (Qdrant's <c>*IndexParams</c>); any other is a validation error (422).</summary>
+    private static string[] IndexParamsOf(PayloadSchemaType type) => type switch
+    {
+        PayloadSchemaType.Keyword or PayloadSchemaType.Uuid => ["type", "is_tenant", "on_disk", "enable_hnsw"],
+        PayloadSchemaType.Integer => ["type", "lookup", "range", "is_principal", "on_disk", "enable_hnsw"],
+        PayloadSchemaType.Float or PayloadSchemaType.Datetime => ["type", "is_principal", "on_disk", "enable_hnsw"],
+        PayloadSchemaType.Text => ["type", "tokenizer", "min_token_len", "max_token_len", "lowercase", "ascii_folding", "phrase_matching", "stopwords", "stemmer", "on_disk", "enable_hnsw"],
+        _ => ["type", "on_disk", "enable_hnsw"],
+    };
 
     private static PayloadIndexParams ParsePayloadIndexParams(JsonInput input, PayloadSchemaType type)
     {
+        var allowed = IndexParamsOf(type);
+        foreach (var property in input.Element.EnumerateObject())
+        {
+            if (Array.IndexOf(allowed, property.Name) < 0)
+            {
+                throw input.Invalid($"unknown field `{property.Name}` for a {input.Required("type").AsString()} index, expected one of {string.Join(", ", allowed.Select(a => $"`{a}`"))}");
+            }
+        }
+
         bool? Bool(string name) => input.TryGet(name, out var value) ? value.AsBool() : null;
+        if (Bool("lookup") == false && Bool("range") == false)
+        {
+            throw input.Invalid("the 'lookup' and 'range' capabilities can't be both disabled");
+        }
+
         return new PayloadIndexParams
         {
             IsTenant = Bool("is_tenant"),

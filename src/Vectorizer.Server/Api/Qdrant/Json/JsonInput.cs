@@ -116,17 +116,28 @@ internal readonly struct JsonInput(JsonElement element, string path)
             throw Error($"invalid type: {Describe(Element)}, expected an integer");
         }
 
-        if (value < min)
+        if (value < min || value > max)
         {
-            throw Invalid($"value {value} invalid, must be {min} or larger");
-        }
-
-        if (value > max)
-        {
-            throw Invalid($"value {value} invalid, must be {max} or smaller");
+            throw Invalid(min != int.MinValue && max != int.MaxValue
+                ? $"value {value} invalid, must be from {min} to {max}"
+                : value < min ? $"value {value} invalid, must be {min} or larger" : $"value {value} invalid, must be {max} or smaller");
         }
 
         return (int)value;
+    }
+
+    /// <summary>
+    /// A <c>u32</c> of Qdrant's schema that must be at least <paramref name="min"/>: a negative number does not
+    /// deserialize (400, serde's wording), one below <paramref name="min"/> fails validation (422).
+    /// </summary>
+    public int AsUInt32(int min)
+    {
+        if (Element.ValueKind == JsonValueKind.Number && Element.TryGetInt64(out var value) && value < 0)
+        {
+            throw Error($"invalid value: integer `{value}`, expected u32");
+        }
+
+        return AsInt(min: min);
     }
 
     public float[] AsFloatArray()

@@ -92,7 +92,19 @@ internal static class PointJson
                 : throw item.Error($"invalid value: {JsonInput.Describe(item.Element)}, expected an unsigned 32-bit integer");
         }
 
-        return SparseVector.Create(indices, input.Required("values").AsFloatArray(), name);
+        var valuesInput = input.Required("values");
+        var values = valuesInput.AsFloatArray();
+        if (values.Length != indices.Length)
+        {
+            throw valuesInput.Invalid("must be the same length as indices");
+        }
+
+        if (indices.Length != new HashSet<uint>(indices).Count)
+        {
+            throw indexInput.Invalid("must be unique");
+        }
+
+        return SparseVector.Create(indices, values, name);
     }
 
     private static float[] ParseDense(JsonInput input)

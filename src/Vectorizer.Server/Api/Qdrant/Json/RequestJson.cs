@@ -17,12 +17,7 @@ internal static class RequestJson
     private static QueryRequest ParseQuery(JsonInput body, bool topLevel)
     {
         body.ExpectObject();
-        if (body.Has("lookup_from"))
-        {
-            throw new VectorizerException(ErrorCode.BadRequest, "`lookup_from` is not supported yet");
-        }
-
-        var searchParams = body.TryGet("params", out var p) ? p.ExpectObject() : default;
+        var (hnswEf, exactSearch, quantizationParams) = ParseSearchParams(body);
         var prefetch = new List<QueryRequest>();
         if (body.TryGet("prefetch", out var prefetchInput) && prefetchInput.Kind != JsonValueKind.Null)
         {
@@ -45,15 +40,68 @@ internal static class RequestJson
             Query = body.TryGet("query", out var query) ? ParseQueryInput(query) : null,
             Using = body.TryGet("using", out var use) ? use.AsString() : "",
             Filter = FilterJson.ParseOptional(body, "filter"),
-            HnswEf = searchParams.TryGet("hnsw_ef", out var ef) ? ef.AsInt(min: 1) : null,
-            Exact = searchParams.TryGet("exact", out var exact) && exact.AsBool(),
-            Quantization = searchParams.TryGet("quantization", out var quantization) ? ParseQuantizationParams(quantization) : null,
-            Limit = body.TryGet("limit", out var limit) ? limit.AsInt(min: 1) : 10,
-            Offset = topLevel && body.TryGet("offset", out var offset) ? offset.AsInt(min: 0) : 0,
+            HnswEf = hnswEf,
+            Exact = exactSearch,
+            Quantization = quantizationParams,
+            Limit = body.TryGet("limit", out var limit) ? ParseLimit(limit) : 10,
+            Offset = topLevel && body.TryGet("offset", out var offset) ? ParseOffset(offset) : 0,
             ScoreThreshold = body.TryGet("score_threshold", out var threshold) ? (float)threshold.AsDouble() : null,
             WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: false),
             WithVector = PointJson.ParseWithVector(body, fallback: false),
+            LookupFrom = ParseLookupFrom(body),
         };
+    }
+
+    /// <summary>
+    /// A <c>limit</c>: an unsigned integer of any size (Qdrant accepts <c>u64::MAX</c>, meaning "all"; the engine never
+    /// computes more results than there are points), at least 1.
+    /// </summary>
+    public static int ParseLimit(JsonInput input)
+    {
+        if (input.Kind == JsonValueKind.Number && input.Element.TryGetUInt64(out var value))
+        {
+            return value == 0 ? throw input.Invalid("value 0 invalid, must be 1 or larger") : (int)Math.Min(value, int.MaxValue);
+        }
+
+        throw input.Error($"invalid value: {JsonInput.Describe(input.Element)}, expected an unsigned integer");
+    }
+
+    /// <summary>An <c>offset</c>: an unsigned integer (clamped: no collection holds more points than <see cref="int.MaxValue"/>).</summary>
+    public static int ParseOffset(JsonInput input) =>
+        input.Kind == JsonValueKind.Number && input.Element.TryGetUInt64(out var value)
+            ? (int)Math.Min(value, int.MaxValue)
+            : throw input.Error($"invalid value: {JsonInput.Describe(input.Element)}, expected an unsigned integer");
+
+    /// <summary><c>lookup_from: {"collection", "vector"}</c>.</summary>
+    public static LookupLocation? ParseLookupFrom(JsonInput body)
+    {
+        if (!body.TryGet("lookup_from", out var lookup))
+        {
+            return null;
+        }
+
+        lookup.ExpectObject();
+        if (lookup.Has("shard_key"))
+        {
+            throw VectorizerException.BadRequest("lookup_from.shard_key: shard keys do not exist on a single node");
+        }
+
+        return new LookupLocation(lookup.Required("collection").AsString(), lookup.TryGet("vector", out var vector) ? vector.AsString() : null);
+    }
+
+    /// <summary><c>params: {"hnsw_ef", "exact", "quantization"}</c> (<c>indexed_only</c> and <c>acorn</c> are accepted: every point is searchable at once).</summary>
+    public static (int? HnswEf, bool Exact, QuantizationSearchParams? Quantization) ParseSearchParams(JsonInput body)
+    {
+        if (!body.TryGet("params", out var p))
+        {
+            return (null, false, null);
+        }
+
+        p.ExpectObject();
+        return (
+            p.TryGet("hnsw_ef", out var ef) ? ef.AsInt(min: 1) : null,
+            p.TryGet("exact", out var exact) && exact.AsBool(),
+            p.TryGet("quantization", out var quantization) ? ParseQuantizationParams(quantization) : null);
     }
 
     /// <summary><c>params.quantization {ignore, rescore, oversampling}</c> with Qdrant's defaults (false, true, 1).</summary>
@@ -73,25 +121,30 @@ internal static class RequestJson
     }
 
     /// <summary>
-    /// A vector, a point id, <c>{"nearest": ...}</c>, a fusion, <c>{"order_by": "key" | {"key", "direction", "start_from"}}</c>
-    /// or <c>{"sample": "random"}</c>.
+    /// Qdrant's <c>QueryInterface</c>: a vector (dense, sparse), a point id, <c>{"nearest": ...}</c>,
+    /// <c>{"recommend": {...}}</c>, <c>{"discover": {...}}</c>, <c>{"context": ...}</c>, a fusion,
+    /// <c>{"order_by": "key" | {"key", "direction", "start_from"}}</c> or <c>{"sample": "random"}</c>.
     /// </summary>
     private static QueryInput ParseQueryInput(JsonInput input)
     {
         switch (input.Kind)
         {
-            case JsonValueKind.Array:
-                if (input.Element.GetArrayLength() > 0 && input.Element[0].ValueKind == JsonValueKind.Array)
+            case JsonValueKind.Object when input.TryGet("nearest", out var nearest):
+                input.DenyUnknown("nearest", "mmr");
+                if (input.Has("mmr"))
                 {
-                    throw new VectorizerException(ErrorCode.BadRequest, "Multi-vector queries are not supported yet");
+                    throw VectorizerException.BadRequest("`mmr` (maximal marginal relevance) is not supported yet");
                 }
 
-                return new DenseVectorQuery(input.AsFloatArray());
-            case JsonValueKind.Number:
-            case JsonValueKind.String:
-                return new PointIdQuery(PointJson.ParseId(input));
-            case JsonValueKind.Object when input.TryGet("nearest", out var nearest):
-                return ParseQueryInput(nearest);
+                return ParseVectorInput(nearest);
+            case JsonValueKind.Object when input.TryGet("recommend", out var recommend):
+                return ParseRecommendInput(recommend);
+            case JsonValueKind.Object when input.TryGet("discover", out var discover):
+                discover.ExpectObject();
+                return new DiscoverQuery(ParseVectorInput(discover.Required("target")), ParsePairs(discover, "context"));
+            case JsonValueKind.Object when input.Has("context"):
+                var pairs = ParsePairs(input, "context");
+                return pairs.Count == 0 ? throw input.Invalid("context: must contain at least 1 pair") : new ContextQuery(pairs);
             case JsonValueKind.Object when input.TryGet("fusion", out var fusion):
                 return fusion.AsString() switch
                 {
@@ -109,17 +162,94 @@ internal static class RequestJson
                     FusionMethod.Rrf,
                     rrf.TryGet("k", out var k) && k.Kind != JsonValueKind.Null ? k.AsInt(min: 1) : FusionQuery.DefaultRrfK,
                     rrf.TryGet("weights", out var weights) && weights.Kind != JsonValueKind.Null ? weights.AsFloatArray() : null);
+            case JsonValueKind.Object when input.Has("formula") || input.Has("relevance_feedback"):
+                throw VectorizerException.BadRequest($"Query type `{input.Element.EnumerateObject().First().Name}` is not supported yet");
+            default:
+                return ParseVectorInput(input);
+        }
+    }
+
+    /// <summary>
+    /// Qdrant's <c>VectorInput</c>: a dense vector, a sparse vector (<c>{indices, values}</c>) or a point id. Multi-vectors
+    /// and inference objects (text, images to embed) are refused with a clear message.
+    /// </summary>
+    public static QueryInput ParseVectorInput(JsonInput input)
+    {
+        switch (input.Kind)
+        {
+            case JsonValueKind.Array:
+                if (input.Element.GetArrayLength() > 0 && input.Element[0].ValueKind == JsonValueKind.Array)
+                {
+                    throw new VectorizerException(ErrorCode.BadRequest, "Multi-vector queries are not supported yet");
+                }
+
+                return new DenseVectorQuery(input.AsFloatArray());
+            case JsonValueKind.Number:
+            case JsonValueKind.String:
+                return new PointIdQuery(PointJson.ParseId(input));
+            case JsonValueKind.Object when input.Has("indices") || input.Has("values"):
+                return new SparseVectorQuery(PointJson.ParseSparse(input, "query"));
             case JsonValueKind.Object:
                 var kind = input.Element.EnumerateObject().FirstOrDefault().Name ?? "{}";
-                if (kind is "indices" or "values")
+                if (kind is "text" or "image" or "object" or "model")
                 {
-                    return new SparseVectorQuery(PointJson.ParseSparse(input, "query"));
+                    throw VectorizerException.BadRequest("Inference objects (text, images to embed) are not supported: send the vector itself");
                 }
 
                 throw new VectorizerException(ErrorCode.BadRequest, $"Query type `{kind}` is not supported yet");
             default:
                 throw input.Error("Expected some form of vector, id, or a type of query");
         }
+    }
+
+    /// <summary><c>{"positive": [...], "negative": [...], "strategy": "average_vector" | "best_score" | "sum_scores"}</c>.</summary>
+    public static RecommendQuery ParseRecommendInput(JsonInput input)
+    {
+        input.ExpectObject();
+        return new RecommendQuery(
+            ParseExamples(input, "positive"),
+            ParseExamples(input, "negative"),
+            input.TryGet("strategy", out var strategy) ? ParseStrategy(strategy) : RecommendStrategy.AverageVector);
+    }
+
+    public static RecommendStrategy ParseStrategy(JsonInput strategy) => strategy.AsString() switch
+    {
+        "average_vector" => RecommendStrategy.AverageVector,
+        "best_score" => RecommendStrategy.BestScore,
+        "sum_scores" => RecommendStrategy.SumScores,
+        var other => throw strategy.Error($"unknown variant `{other}`, expected one of `average_vector`, `best_score`, `sum_scores`"),
+    };
+
+    public static List<QueryInput> ParseExamples(JsonInput parent, string name)
+    {
+        var examples = new List<QueryInput>();
+        if (parent.TryGet(name, out var list))
+        {
+            foreach (var item in list.Items())
+            {
+                examples.Add(ParseVectorInput(item));
+            }
+        }
+
+        return examples;
+    }
+
+    /// <summary>Context pairs: one <c>{"positive", "negative"}</c> object or a list of them.</summary>
+    public static List<ContextPair> ParsePairs(JsonInput parent, string name)
+    {
+        var pairs = new List<ContextPair>();
+        if (!parent.TryGet(name, out var input))
+        {
+            return pairs;
+        }
+
+        foreach (var item in input.Kind == JsonValueKind.Array ? input.Items() : [input])
+        {
+            item.ExpectObject();
+            pairs.Add(new ContextPair(ParseVectorInput(item.Required("positive")), ParseVectorInput(item.Required("negative"))));
+        }
+
+        return pairs;
     }
 
     public static IReadOnlyList<QueryRequest> ParseQueryBatch(JsonInput body)
@@ -259,6 +389,11 @@ internal static class RequestJson
             item.ExpectObject();
             var vector = item.TryGet("vector", out var v) ? v : item.Required("vectors");
             var (dense, sparse) = PointJson.ParseVectors(vector);
+            if (dense.Count == 0 && (sparse is null || sparse.Count == 0))
+            {
+                throw vector.Invalid("must specify vectors to update for point");
+            }
+
             points.Add(new PointVectors(PointJson.ParseId(item.Required("id")), dense, sparse));
         }
 

@@ -3,6 +3,7 @@ using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Operations;
 using Vectorizer.Engine.Points;
 using Vectorizer.Engine.Sparse;
+using Vectorizer.Server.Application;
 
 namespace Vectorizer.Server.Api.Qdrant.Json;
 
@@ -144,6 +145,144 @@ internal static class ResponseJson
         foreach (var point in points)
         {
             ScoredPoint(writer, point, named);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A list of scored points (the legacy search, recommend and discover endpoints answer this).</summary>
+    public static void ScoredPoints(Utf8JsonWriter writer, IReadOnlyList<ScoredPoint> points, bool named)
+    {
+        writer.WriteStartArray();
+        foreach (var point in points)
+        {
+            ScoredPoint(writer, point, named);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    /// <summary><c>GroupsResult</c>: <c>{"groups": [{"id", "hits", "lookup"}]}</c>.</summary>
+    public static void Groups(Utf8JsonWriter writer, GroupsAnswer answer, bool named)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("groups");
+        for (var i = 0; i < answer.Groups.Count; i++)
+        {
+            var group = answer.Groups[i];
+            writer.WriteStartObject();
+            writer.WritePropertyName("id");
+            if (group.Id.IsText)
+            {
+                writer.WriteStringValue(group.Id.Text);
+            }
+            else
+            {
+                writer.WriteNumberValue(group.Id.Integer);
+            }
+
+            writer.WritePropertyName("hits");
+            ScoredPoints(writer, group.Hits, named);
+            if (answer.Lookups is { } lookups)
+            {
+                writer.WritePropertyName("lookup");
+                if (lookups[i] is { } record)
+                {
+                    Record(writer, record, answer.LookupCollection!.Config.NamedVectors);
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary><c>FacetResponse</c>: <c>{"hits": [{"value", "count"}]}</c>.</summary>
+    public static void Facet(Utf8JsonWriter writer, IReadOnlyList<FacetHit> hits)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("hits");
+        foreach (var hit in hits)
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("value");
+            switch (hit.Value.Kind)
+            {
+                case FacetValueKind.Keyword:
+                    writer.WriteStringValue(hit.Value.Keyword);
+                    break;
+                case FacetValueKind.Integer:
+                    writer.WriteNumberValue(hit.Value.Integer);
+                    break;
+                default:
+                    writer.WriteBooleanValue(hit.Value.Boolean);
+                    break;
+            }
+
+            writer.WriteNumber("count", hit.Count);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary><c>SearchMatrixPairsResponse</c>: <c>{"pairs": [{"a", "b", "score"}]}</c>.</summary>
+    public static void MatrixPairs(Utf8JsonWriter writer, SearchMatrix matrix)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("pairs");
+        foreach (var entry in matrix.Entries)
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("a");
+            Id(writer, matrix.Ids[entry.Row]);
+            writer.WritePropertyName("b");
+            Id(writer, matrix.Ids[entry.Column]);
+            writer.WriteNumber("score", entry.Score);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary><c>SearchMatrixOffsetsResponse</c>: the matrix in coordinate form, indexes into <c>ids</c>.</summary>
+    public static void MatrixOffsets(Utf8JsonWriter writer, SearchMatrix matrix)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("offsets_row");
+        foreach (var entry in matrix.Entries)
+        {
+            writer.WriteNumberValue(entry.Row);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("offsets_col");
+        foreach (var entry in matrix.Entries)
+        {
+            writer.WriteNumberValue(entry.Column);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("scores");
+        foreach (var entry in matrix.Entries)
+        {
+            writer.WriteNumberValue(entry.Score);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("ids");
+        foreach (var id in matrix.Ids)
+        {
+            Id(writer, id);
         }
 
         writer.WriteEndArray();
