@@ -8,6 +8,7 @@ using ModelContextProtocol.Server;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Health;
+using Vectorizer.Server.Backups;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Configuration;
@@ -52,6 +53,7 @@ public static class McpStdio
         services.AddSingleton<DocumentsService>();
         services.AddSingleton(new AllowedPaths(settings));
         services.AddSingleton<HealthChecks>();
+        services.AddBackupsService(settings); // the backup tools (no schedule: that is the server's)
         services.AddSingleton<IMcpCallSource, LocalMcpCallSource>();
         services.AddMcpServer(McpSetup.Configure)
             .WithStdioServerTransport()
