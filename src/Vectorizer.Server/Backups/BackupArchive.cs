@@ -99,7 +99,7 @@ public static class BackupArchive
         }
     }
 
-    /// <summary>zstd at level 3 (its default): faster than gzip's fastest level and smaller (see docs/backups.md).</summary>
+    /// <summary>zstd at level 3, its own default (why zstd at all: docs/architecture.md, "Backups and snapshots").</summary>
     public const int ZstdLevel = 3;
 
     private static Stream Compress(string compression, Stream destination) => compression switch

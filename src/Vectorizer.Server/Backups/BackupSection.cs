@@ -18,7 +18,7 @@ public sealed class BackupSection
     [ConfigurationKeyName("snapshots_directory")]
     public string SnapshotsDirectory { get; set; } = "";
 
-    /// <summary><c>gzip</c> (the default: any tar reads it), <c>zstd</c> (faster and smaller; see docs/backups.md) or <c>none</c>. Readers take any of them.</summary>
+    /// <summary><c>gzip</c> (the default: any tar reads it), <c>zstd</c> (for speed; see the README) or <c>none</c>. Readers take any of them.</summary>
     public string Compression { get; set; } = "gzip";
 
     /// <summary>Scheduled backups of every collection.</summary>
