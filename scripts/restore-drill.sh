@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The weekly disaster-recovery drill (operators' guide): back up a collection of a running server, verify the backup,
-# restore it into a temporary collection, check that the copy answers like the original did, then remove the copy.
-# The live collection is never touched. Exit 0 and "PASS" when the drill succeeded; 1 and "FAIL: ..." otherwise.
+# restore it into a temporary collection, check that the copy answers like the original did, then remove the copy and
+# the drill's backup (set DRILL_KEEP_BACKUP=1 to keep it). The live collection is never touched. Exit 0 and "PASS"
+# when the drill succeeded; 1 and "FAIL: ..." otherwise.
 #
 #   scripts/restore-drill.sh [URL] COLLECTION        # URL defaults to http://127.0.0.1:15002
 #   VECTORIZER_API_KEY=... scripts/restore-drill.sh https://db.internal:15002 docs
@@ -54,5 +55,10 @@ page=$(call POST "/collections/$drill/points/scroll" '{"limit": 10, "with_payloa
 [[ "$points" == 0 || "$page" == *'"id"'* ]] || fail "the restored copy returns no points"
 search=$(call POST "/collections/$drill/points/query" '{"limit": 3}')
 [[ "$search" == *'"points"'* ]] || fail "the restored copy does not answer queries: $search"
+
+if [[ "${DRILL_KEEP_BACKUP:-0}" != 1 ]]; then
+  # A weekly drill would otherwise leave a full backup behind every week (retention only removes scheduled ones).
+  curl -sS -f -X DELETE "${headers[@]}" "$url/api/backups/$id" > /dev/null || echo "drill: could not delete backup $id (delete it by hand)" >&2
+fi
 
 echo "PASS: $collection restored from $id into $drill ($count points), then removed"

@@ -97,10 +97,12 @@ restart.SetAction(parse =>
 root.Add(restart);
 
 var changedOption = new Option<double>("--changed") { Description = "percent of the points changed before the incremental", DefaultValueFactory = _ => 1 };
-var backup = new Command("backup", "Full and incremental backup, verify and restore of a built collection (time, archive size)") { datasetOption, pointsOption, changedOption };
+var compressionOption = new Option<string>("--compression") { Description = "backup.compression values, comma-separated: the first for every row, each other for a full backup and restore beside it", DefaultValueFactory = _ => "gzip" };
+var backup = new Command("backup", "Full and incremental backup, verify and restore of a built collection (time, archive size)") { datasetOption, pointsOption, changedOption, compressionOption };
 backup.SetAction(parse =>
 {
-    var rows = BackupBenchmark.Run(parse.GetValue(datasetOption)!, parse.GetValue(pointsOption), parse.GetValue(changedOption), Console.Out);
+    var rows = BackupBenchmark.Run(
+        parse.GetValue(datasetOption)!, parse.GetValue(pointsOption), parse.GetValue(changedOption), parse.GetValue(compressionOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Console.Out);
     Console.WriteLine();
     Console.WriteLine($"Command: `{Machine.CommandLine(args)}`  \nCommit: {Machine.Commit()}  \nMachine: {Machine.Describe()}\n");
     Console.WriteLine("| dataset | points | operation | time | archive |");

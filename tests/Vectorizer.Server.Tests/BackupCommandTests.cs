@@ -91,6 +91,7 @@ public partial class BackupCommandTests
         Assert.Equal(before, await BackupTests.Fingerprint(server, "drilled"));
         var names = (await server.Get("/collections")).AssertOk().Result.GetProperty("collections").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
         Assert.Equal(["drilled"], names);
+        Assert.Empty((await server.Get("/api/backups")).AssertOk().Result.GetProperty("backups").EnumerateArray()); // the drill's backup is removed
 
         var (missing, missingOutput) = await JsClientTests.Run("bash", TestPaths.Root, script, server.Url, "nothing_here");
         Assert.Equal(1, missing);

@@ -33,6 +33,9 @@ public sealed class McpClientsTests(ITestOutputHelper output)
             Assert.Equal(2, found.GetProperty("points")[0].GetProperty("id").GetInt64());
             Assert.Equal("vectorizer://collections/notes", Assert.Single(await client.ListResourcesAsync()).Uri);
             (await client.Call("get_collection", """{"collection": "nope"}""")).Failed("get_collection");
+            var backup = (await client.Call("create_backup", """{"collection": "notes"}""")).Ok("create_backup").GetProperty("id").GetString();
+            Assert.Equal(backup, (await client.Call("list_backups", "{}")).Ok("list_backups").GetProperty("backups")[0].GetProperty("id").GetString());
+            Assert.True(File.Exists(Path.Combine(dataDir, "backups", backup + ".tar.gz")));
             await ReportSearchLatency(client, "stdio, in-process");
         }
 

@@ -55,7 +55,7 @@ public sealed class McpServerTests(ITestOutputHelper output)
 
             Assert.NotNull(tool.Annotations);
             Assert.Equal(tool.Annotations!.ReadOnlyHint, tool.Name is "list_collections" or "get_collection" or "list_aliases" or "get_points" or "count_points"
-                or "scroll_points" or "search" or "search_text" or "hybrid_query" or "recommend" or "watcher_status" or "server_status");
+                or "scroll_points" or "search" or "search_text" or "hybrid_query" or "recommend" or "watcher_status" or "server_status" or "list_backups");
         }
 
         // Valid calls, in an order that builds what the next needs; each result checked against the output schema.
@@ -133,6 +133,27 @@ public sealed class McpServerTests(ITestOutputHelper output)
         Assert.Equal("PASS", (await Valid("health_check", """{"collection": "docs", "fix": true, "confirm": "docs"}""")).GetProperty("status").GetString());
         var status = await Valid("server_status", "{}");
         Assert.Equal(3, status.GetProperty("collections_count").GetInt32());
+
+        // Backups: a full one and an incremental on it, listed; the full one restored as a copy, the chain over the live collection.
+        var full = await Valid("create_backup", """{"collection": "cities"}""");
+        Assert.Equal(("full", 3L), (full.GetProperty("type").GetString(), full.GetProperty("points").GetInt64()));
+        var fullId = full.GetProperty("id").GetString()!;
+        await Valid("set_payload", """{"collection": "cities", "payload": {"country": "GB"}, "points": [2]}""");
+        var incremental = await Valid("create_backup", """{"collection": "cities", "type": "incremental"}""");
+        Assert.Equal(("incremental", fullId), (incremental.GetProperty("type").GetString(), incremental.GetProperty("parent").GetString()));
+        var incrementalId = incremental.GetProperty("id").GetString()!;
+        var backups = (await Valid("list_backups", "{}")).GetProperty("backups");
+        Assert.Equal([incrementalId, fullId], backups.EnumerateArray().Select(b => b.GetProperty("id").GetString()));
+        var copy = await Valid("restore_backup", $$"""{"backup_id": "{{fullId}}", "collection": "cities", "as": "cities_copy", "confirm": "{{fullId}}"}""");
+        Assert.Equal(("cities_copy", 3L, false), (copy.GetProperty("collections")[0].GetProperty("name").GetString(), copy.GetProperty("collections")[0].GetProperty("points").GetInt64(), copy.GetProperty("collections")[0].GetProperty("replaced").GetBoolean()));
+        Assert.Equal(0, (await Valid("count_points", """{"collection": "cities_copy", "filter": {"must": [{"key": "country", "match": {"value": "GB"}}]}}""")).GetProperty("count").GetInt64());
+        await Valid("upsert_points", """{"collection": "cities", "points": [{"id": 9, "vector": [1, 0, 0, 0]}]}""");
+        var replaced = await Valid("restore_backup", $$"""{"backup_id": "{{incrementalId}}", "confirm": "{{incrementalId}}"}""");
+        Assert.True(replaced.GetProperty("collections")[0].GetProperty("replaced").GetBoolean());
+        Assert.Single(replaced.GetProperty("safety_backups").EnumerateArray()); // the state it replaced (with point 9), backed up first
+        Assert.Equal(3, (await Valid("count_points", """{"collection": "cities"}""")).GetProperty("count").GetInt64());
+        Assert.Equal(1, (await Valid("count_points", """{"collection": "cities", "filter": {"must": [{"key": "country", "match": {"value": "GB"}}]}}""")).GetProperty("count").GetInt64());
+        Assert.True((await Valid("delete_collection", """{"collection": "cities_copy", "confirm": "cities_copy"}""")).GetProperty("deleted").GetBoolean());
         await Valid("delete_points", """{"collection": "cities", "points": [3]}""");
         await Valid("delete_points", """{"collection": "cities", "filter": {"must": [{"key": "city", "match": {"value": "London"}}]}}""");
         Assert.Equal(1, (await Valid("count_points", """{"collection": "cities"}""")).GetProperty("count").GetInt64());
@@ -163,6 +184,9 @@ public sealed class McpServerTests(ITestOutputHelper output)
             ("watcher_status", """{"verbose": true}""", "verbose"),
             ("health_check", """{"collection": "docs", "fix": true}""", "confirm"),
             ("server_status", """{"verbose": true}""", "verbose"),
+            ("create_backup", """{"collection": "notes", "type": "differential"}""", "type"),
+            ("list_backups", """{"collection": "notes"}""", "collection"),
+            ("restore_backup", """{"backup_id": "20260101T000000Z-full-000000", "confirm": "yes"}""", "confirm"),
         };
         Assert.Equal(McpSupport.ExpectedTools.Order(), invalid.Select(i => i.Tool).Order());
         foreach (var (tool, arguments, names) in invalid)
@@ -317,6 +341,9 @@ public sealed class McpServerTests(ITestOutputHelper output)
             ("delete_collection", """{"collection": "mine", "confirm": "mine"}"""),
             ("switch_alias", """{"alias": "a", "collection": "mine"}"""),
             ("delete_points", """{"collection": "mine", "points": [1]}"""),
+            ("create_backup", """{"collection": "mine"}"""),
+            ("list_backups", "{}"),
+            ("restore_backup", """{"backup_id": "20260101T000000Z-full-000000", "confirm": "20260101T000000Z-full-000000"}"""),
         })
         {
             var (message, code, status) = (await reader.Call(tool, arguments)).Failed(tool);

@@ -17,6 +17,7 @@ internal static class McpSupport
         "search", "search_text", "hybrid_query", "recommend",
         "add_documents", "index_path", "watcher_status",
         "health_check", "server_status",
+        "create_backup", "list_backups", "restore_backup",
     ];
 
     /// <summary>Connects over streamable HTTP to <c>/mcp</c>, sending <paramref name="apiKey"/> (an API key or JWT) when given.</summary>

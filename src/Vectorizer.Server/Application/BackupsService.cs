@@ -60,7 +60,21 @@ public sealed class BackupsService
 
     public string SnapshotsDirectory { get; }
 
-    private string Extension => settings.Compression == "gzip" ? ".tar.gz" : ".tar";
+    /// <summary>Outcomes and the running operation's progress (metrics, <c>GET /api/backups/progress</c>).</summary>
+    public BackupActivity Activity { get; } = new();
+
+    /// <summary>The file name endings of backup archives, by compression.</summary>
+    private static readonly string[] Extensions = [".tar.gz", ".tar.zst", ".tar"];
+
+    private string Extension => settings.Compression switch
+    {
+        "gzip" => ".tar.gz",
+        "zstd" => ".tar.zst",
+        _ => ".tar",
+    };
+
+    /// <summary>Whether a file name in the backup directory is an archive's (<c>ID.tar.gz</c>, <c>ID.tar.zst</c>, <c>ID.tar</c>).</summary>
+    public static bool IsArchiveName(string name) => Extensions.Any(e => name.EndsWith(e, StringComparison.Ordinal));
 
     // ------------------------------------------------------------------ backups (our API, the CLI, the schedule)
 
@@ -68,15 +82,8 @@ public sealed class BackupsService
     public async Task<BackupDescription> CreateAsync(CallContext call, BackupRequest request, BackupProgress? progress = null, CancellationToken cancellationToken = default)
     {
         call.Access.Demand(AccessLevel.Manage, null);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return Create(request, progress);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        return await TrackedAsync(call, "create", request.Incremental ? "incremental" : "full", progress, cancellationToken, tracked => Create(request, tracked), created => created.Size)
+            .ConfigureAwait(false);
     }
 
     private BackupDescription Create(BackupRequest request, BackupProgress? progress)
@@ -118,18 +125,13 @@ public sealed class BackupsService
     public async Task<VerifyResult> VerifyAsync(CallContext call, string idOrFile, BackupProgress? progress = null, CancellationToken cancellationToken = default)
     {
         call.Access.Demand(AccessLevel.Manage, null);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await TrackedAsync(call, "verify", "backup", progress, cancellationToken, tracked =>
         {
             var started = time.GetTimestamp();
             var path = Locate(idOrFile);
-            var (chain, files, bytes) = VerifyChain(path, progress);
+            var (chain, files, bytes) = VerifyChain(path, tracked);
             return new VerifyResult(chain[0].Manifest.Id, [.. chain.Skip(1).Select(c => c.Manifest.Id)], files, bytes, time.GetElapsedTime(started).TotalSeconds);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -140,15 +142,7 @@ public sealed class BackupsService
     public async Task<RestoreResult> RestoreAsync(CallContext call, string idOrFile, string? collection = null, string? asName = null, BackupProgress? progress = null, CancellationToken cancellationToken = default)
     {
         call.Access.Demand(AccessLevel.Manage, null);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return Restore(Locate(idOrFile), collection, asName, progress);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        return await TrackedAsync(call, "restore", "backup", progress, cancellationToken, tracked => Restore(Locate(idOrFile), collection, asName, tracked)).ConfigureAwait(false);
     }
 
     /// <summary>Deletes a backup; refused while a backup that is kept builds on it.</summary>
@@ -244,20 +238,15 @@ public sealed class BackupsService
     {
         call.Access.Demand(AccessLevel.Manage, collection);
         var targets = Targets(collection);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await TrackedAsync(call, "create", "snapshot", null, cancellationToken, tracked =>
         {
             var now = time.GetUtcNow();
             var stamp = now.ToString("yyyy-MM-dd-HH-mm-ss", CultureInfo.InvariantCulture) + "-" + RandomSuffix();
             var name = (collection is null ? "full-snapshot-" : targets[0].Name + "-") + stamp + ".snapshot";
             var folder = SnapshotFolder(collection is null ? null : targets[0].Name);
-            var manifest = Write(Path.Combine(folder, name), Path.GetFileNameWithoutExtension(name), now, targets, collection is null, null, "snapshot", null);
+            var manifest = Write(Path.Combine(folder, name), Path.GetFileNameWithoutExtension(name), now, targets, collection is null, null, "snapshot", tracked);
             return Describe(Path.Combine(folder, name), manifest);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        }, created => created.Size).ConfigureAwait(false);
     }
 
     /// <summary>Snapshots of one collection, or the full-storage ones (<paramref name="collection"/> null), newest first.</summary>
@@ -338,7 +327,7 @@ public sealed class BackupsService
 
         try
         {
-            return await RecoverFileAsync(path, collection, checksum, cancellationToken).ConfigureAwait(false);
+            return await RecoverFileAsync(call, path, collection, checksum, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -364,10 +353,10 @@ public sealed class BackupsService
         }
 
         File.Move(temporary, path, overwrite: true);
-        return await RecoverFileAsync(path, collection, checksum, cancellationToken).ConfigureAwait(false);
+        return await RecoverFileAsync(call, path, collection, checksum, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<RestoreResult> RecoverFileAsync(string path, string collection, string? checksum, CancellationToken cancellationToken)
+    private async Task<RestoreResult> RecoverFileAsync(CallContext call, string path, string collection, string? checksum, CancellationToken cancellationToken)
     {
         if (checksum is not null)
         {
@@ -383,8 +372,7 @@ public sealed class BackupsService
             }
         }
 
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await TrackedAsync(call, "restore", "snapshot", null, cancellationToken, tracked =>
         {
             var manifest = BackupArchive.ReadManifest(path);
             if (manifest.Collections.Count != 1)
@@ -392,12 +380,8 @@ public sealed class BackupsService
                 throw VectorizerException.BadRequest($"Snapshot {Path.GetFileName(path)} holds {manifest.Collections.Count} collections; a collection is recovered from a snapshot of one collection");
             }
 
-            return Restore(path, manifest.Collections[0].Name, collection, null);
-        }
-        finally
-        {
-            gate.Release();
-        }
+            return Restore(path, manifest.Collections[0].Name, collection, tracked);
+        }).ConfigureAwait(false);
     }
 
     private async Task<string> DownloadAsync(Uri uri, string? apiKey, CancellationToken cancellationToken)
@@ -433,6 +417,38 @@ public sealed class BackupsService
     }
 
     // ------------------------------------------------------------------ the shared machinery
+
+    /// <summary>
+    /// Runs <paramref name="run"/> alone (the gate), as the running operation (its progress readable by others), and
+    /// records its outcome, duration and, for an archive written, its size (<paramref name="size"/>). A cancelled
+    /// operation is not counted.
+    /// </summary>
+    private async Task<T> TrackedAsync<T>(
+        CallContext call, string operation, string kind, BackupProgress? progress, CancellationToken cancellationToken, Func<BackupProgress, T> run, Func<T, long>? size = null)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var started = time.GetTimestamp();
+        try
+        {
+            var result = run(Activity.Begin(operation, kind, call.RequestId, time.GetUtcNow(), progress));
+            Activity.End(operation, kind, succeeded: true, time.GetUtcNow(), time.GetElapsedTime(started).TotalSeconds, size?.Invoke(result));
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            Activity.Abandon();
+            throw;
+        }
+        catch
+        {
+            Activity.End(operation, kind, succeeded: false, time.GetUtcNow(), time.GetElapsedTime(started).TotalSeconds, null);
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     private List<Collection> Targets(string? collection)
     {
@@ -700,7 +716,7 @@ public sealed class BackupsService
 
         foreach (var path in Directory.GetFiles(folder))
         {
-            if (!(path.EndsWith(".tar.gz", StringComparison.Ordinal) || path.EndsWith(".tar", StringComparison.Ordinal) || path.EndsWith(".snapshot", StringComparison.Ordinal)))
+            if (!(IsArchiveName(path) || path.EndsWith(".snapshot", StringComparison.Ordinal)))
             {
                 continue;
             }
@@ -729,10 +745,10 @@ public sealed class BackupsService
 
         if (idOrFile.IndexOfAny(['/', '\\']) < 0 && idOrFile is not ("." or ".."))
         {
-            foreach (var extension in new[] { ".tar.gz", ".tar", "" })
+            foreach (var extension in (string[])[.. Extensions, ""])
             {
                 var candidate = Path.Combine(BackupsDirectory, idOrFile + extension);
-                if (File.Exists(candidate) && (extension.Length > 0 || candidate.EndsWith(".tar.gz", StringComparison.Ordinal) || candidate.EndsWith(".tar", StringComparison.Ordinal)))
+                if (File.Exists(candidate) && (extension.Length > 0 || IsArchiveName(candidate)))
                 {
                     return candidate;
                 }

@@ -6,12 +6,13 @@ using System.Text.Json;
 using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Errors;
 using Vectorizer.Engine.Storage;
+using ZstdSharp;
 
 namespace Vectorizer.Server.Backups;
 
 /// <summary>
-/// The backup archive, format <see cref="FormatVersion"/>: a tar file (POSIX pax, <c>System.Formats.Tar</c>), gzip-compressed
-/// or not, whose members are, in this order:
+/// The backup archive, format <see cref="FormatVersion"/>: a tar file (POSIX pax, <c>System.Formats.Tar</c>), compressed with
+/// gzip or zstd (ZstdSharp) or not at all, whose members are, in this order:
 /// <code>
 /// manifest.json                                   BackupManifest: collections, files (size, SHA-256, which archive holds each)
 /// manifest.sha256                                 SHA-256 of manifest.json, lowercase hex
@@ -20,7 +21,8 @@ namespace Vectorizer.Server.Backups;
 /// A collection's files, put in a folder at their paths, are a collection folder that opens at the manifest's LSN (see
 /// <see cref="CollectionSnapshot"/>). Reading never trusts the archive: the manifest's checksum, every member's size
 /// and SHA-256, members missing, unexpected, repeated or out of order, and a truncated stream are all refused with a
-/// message that says which. Qdrant's snapshot API serves the same archives (as <c>.snapshot</c> files).
+/// message that says which. Qdrant's snapshot API serves the same archives (as <c>.snapshot</c> files). The compression is
+/// read from the file's first bytes (gzip's and zstd's magic numbers), so a reader needs no setting and reads all three.
 /// </summary>
 public static class BackupArchive
 {
@@ -64,7 +66,7 @@ public static class BackupArchive
             using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 using var hashing = new HashingStream(file);
-                using (var compressed = manifest.Compression == "gzip" ? new GZipStream(hashing, CompressionLevel.Fastest, leaveOpen: true) : (Stream)new NonClosing(hashing))
+                using (var compressed = Compress(manifest.Compression, hashing))
                 using (var tar = new TarWriter(compressed, TarEntryFormat.Pax, leaveOpen: true))
                 {
                     WriteMember(tar, ManifestMember, new MemoryStream(manifestBytes), manifest.CreatedAt);
@@ -96,6 +98,16 @@ public static class BackupArchive
             throw;
         }
     }
+
+    /// <summary>zstd at level 3, its own default (why zstd at all: docs/architecture.md, "Backups and snapshots").</summary>
+    public const int ZstdLevel = 3;
+
+    private static Stream Compress(string compression, Stream destination) => compression switch
+    {
+        "gzip" => new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true),
+        "zstd" => new CompressionStream(destination, ZstdLevel, leaveOpen: true),
+        _ => new NonClosing(destination),
+    };
 
     private static void WriteMember(TarWriter tar, string name, Stream data, DateTimeOffset time)
     {
@@ -193,7 +205,7 @@ public static class BackupArchive
                     throw Invalid(path, $"unexpected member `{extra.Name}` after the last file the manifest names");
                 }
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ZstdException)
             {
                 throw Invalid(path, $"the archive is damaged or truncated ({e.Message})");
             }
@@ -219,10 +231,15 @@ public static class BackupArchive
             throw new VectorizerException(ErrorCode.SnapshotNotFound, $"No backup or snapshot at `{path}`");
         }
 
-        var magic = new byte[2];
-        var read = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+        var magic = new byte[4];
+        var read = file.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
         file.Position = 0;
-        Stream stream = read == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(file, CompressionMode.Decompress) : file;
+        Stream stream = read switch
+        {
+            >= 2 when magic[0] == 0x1f && magic[1] == 0x8b => new GZipStream(file, CompressionMode.Decompress),
+            4 when magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd => new DecompressionStream(file, leaveOpen: false),
+            _ => file,
+        };
         tar = new TarReader(stream, leaveOpen: true);
         return stream;
     }
@@ -236,7 +253,7 @@ public static class BackupArchive
             manifestBytes = ReadSmallMember(tar, ManifestMember, path);
             checksum = Encoding.ASCII.GetString(ReadSmallMember(tar, ManifestChecksumMember, path)).Trim();
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ZstdException)
         {
             throw Invalid(path, $"not a readable archive ({e.Message})");
         }

@@ -18,7 +18,7 @@ public sealed class BackupSection
     [ConfigurationKeyName("snapshots_directory")]
     public string SnapshotsDirectory { get; set; } = "";
 
-    /// <summary><c>gzip</c> or <c>none</c>.</summary>
+    /// <summary><c>gzip</c> (the default: any tar reads it), <c>zstd</c> (for speed; see the README) or <c>none</c>. Readers take any of them.</summary>
     public string Compression { get; set; } = "gzip";
 
     /// <summary>Scheduled backups of every collection.</summary>
@@ -55,9 +55,9 @@ public sealed class BackupValidator : SectionValidator<BackupSection>
 {
     public override IEnumerable<(string Key, string Message)> Check(BackupSection s)
     {
-        if (s.Compression is not ("gzip" or "none"))
+        if (s.Compression is not ("gzip" or "zstd" or "none"))
         {
-            yield return ("compression", $"expected `gzip` or `none`, got `{s.Compression}`");
+            yield return ("compression", $"expected `gzip`, `zstd` or `none`, got `{s.Compression}`");
         }
 
         string? cron = null;

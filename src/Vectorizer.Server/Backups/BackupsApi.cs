@@ -26,22 +26,40 @@ public static class BackupsApi
     /// <summary>Registers the service, the schedule and the status they report.</summary>
     public static IServiceCollection AddBackups(this IServiceCollection services, VectorizerSettings settings)
     {
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(provider => new BackupsService(
-            provider.GetRequiredService<Engine.Collections.CollectionManager>(), settings.Backup, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
+        services.AddBackupsService(settings);
+        services.AddSingleton<BackupMetrics>();
         services.AddSingleton<BackupScheduler>();
         services.AddHostedServiceAfterEngine<BackupScheduler>();
         return services;
     }
 
+    /// <summary>The service alone (no schedule): for <c>vectorizer mcp</c> in-process.</summary>
+    public static IServiceCollection AddBackupsService(this IServiceCollection services, VectorizerSettings settings)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(provider => new BackupsService(
+            provider.GetRequiredService<Engine.Collections.CollectionManager>(), settings.Backup, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILoggerFactory>()));
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder app)
     {
+        if (app.ServiceProvider.GetRequiredService<VectorizerSettings>().Metrics.Enabled)
+        {
+            _ = app.ServiceProvider.GetRequiredService<BackupMetrics>(); // registers the observable instruments
+        }
+
         // Ours (the product documents' routes).
         app.MapGet("/api/backups", (HttpContext context, BackupsService backups) =>
             QdrantResults.Ok(w => WriteBackups(w, backups.List(context.Call())))).RequireAccess(AccessLevel.Manage);
         app.MapPost("/api/backups/create", CreateBackup).RequireAccess(AccessLevel.Manage);
         app.MapPost("/api/backups/restore", RestoreBackup).RequireAccess(AccessLevel.Manage);
         app.MapPost("/api/backups/verify", VerifyBackup).RequireAccess(AccessLevel.Manage);
+        app.MapGet("/api/backups/progress", (HttpContext context, BackupsService backups) =>
+        {
+            context.Call().Access.Demand(AccessLevel.Manage, null);
+            return QdrantResults.Ok(w => WriteProgress(w, backups.Activity.Current));
+        }).RequireAccess(AccessLevel.Manage);
         app.MapDelete("/api/backups/{id}", async (string id, HttpContext context, BackupsService backups) =>
         {
             await backups.DeleteAsync(context.Call(), id, context.RequestAborted).ConfigureAwait(false);
@@ -153,7 +171,7 @@ public static class BackupsApi
     }
 
     /// <summary>Over HTTP a backup is named by its id, never by a path.</summary>
-    private static void CheckId(string id)
+    internal static void CheckId(string id)
     {
         if (id.Length == 0 || id.IndexOfAny(['/', '\\']) >= 0 || id is "." or "..")
         {
@@ -322,7 +340,7 @@ public static class BackupsApi
         w.WriteEndObject();
     }
 
-    private static void WriteBackups(Utf8JsonWriter w, IReadOnlyList<BackupDescription> list)
+    internal static void WriteBackups(Utf8JsonWriter w, IReadOnlyList<BackupDescription> list)
     {
         w.WriteStartObject();
         w.WriteStartArray("backups");
@@ -335,7 +353,7 @@ public static class BackupsApi
         w.WriteEndObject();
     }
 
-    private static void WriteBackup(Utf8JsonWriter w, BackupDescription backup)
+    internal static void WriteBackup(Utf8JsonWriter w, BackupDescription backup)
     {
         w.WriteStartObject();
         w.WriteString("id", backup.Id);
@@ -361,7 +379,27 @@ public static class BackupsApi
         w.WriteEndObject();
     }
 
-    private static void WriteRestore(Utf8JsonWriter w, RestoreResult result)
+    /// <summary>The running operation (null when none): what, for which request (<c>X-Request-Id</c>), bytes done of total in its phase.</summary>
+    private static void WriteProgress(Utf8JsonWriter w, BackupProgressReport? current)
+    {
+        if (current is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartObject();
+        w.WriteString("operation", current.Operation);
+        w.WriteString("kind", current.Kind);
+        w.WriteString("request_id", current.RequestId);
+        w.WriteString("started_at", current.StartedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("phase", current.Phase);
+        w.WriteNumber("done", current.Done);
+        w.WriteNumber("total", current.Total);
+        w.WriteEndObject();
+    }
+
+    internal static void WriteRestore(Utf8JsonWriter w, RestoreResult result)
     {
         w.WriteStartObject();
         w.WriteString("backup_id", result.BackupId);

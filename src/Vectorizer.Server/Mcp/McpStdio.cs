@@ -10,6 +10,7 @@ using Vectorizer.Ingestion;
 using Vectorizer.Ingestion.Health;
 using Vectorizer.Server.Application;
 using Vectorizer.Server.Application.Caching;
+using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Security;
@@ -52,6 +53,7 @@ public static class McpStdio
         services.AddSingleton<DocumentsService>();
         services.AddSingleton(new AllowedPaths(settings));
         services.AddSingleton<HealthChecks>();
+        services.AddBackupsService(settings); // the backup tools (no schedule: that is the server's)
         services.AddSingleton<IMcpCallSource, LocalMcpCallSource>();
         services.AddMcpServer(McpSetup.Configure)
             .WithStdioServerTransport()

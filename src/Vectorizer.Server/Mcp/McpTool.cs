@@ -132,6 +132,7 @@ internal static class McpTools
         .. SearchTools.All,
         .. IngestionTools.All,
         .. OperationsTools.All,
+        .. BackupTools.All,
     ];
 
     public static McpServerTool ToServerTool(McpTool tool)

@@ -52,7 +52,7 @@ public static class BackupCommand
             Console.WriteLine(Describe(created));
             Console.WriteLine($"file: {created.Path}");
             return 0;
-        }, http => HttpCreate(http, parse, cancellationToken)));
+        }, http => WithServerProgress(parse, http, requestId => HttpCreate(http, parse, cancellationToken, requestId), cancellationToken)));
 
         var list = new Command("list", "List the backups in backup.directory, newest first");
         Common(list);
@@ -70,7 +70,8 @@ public static class BackupCommand
             var result = await backups.VerifyAsync(CallContext.Internal, parse.GetValue(BackupArgument)!, progress, cancellationToken).ConfigureAwait(false);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid: {result.Id}{(result.Chain.Count > 0 ? " (chain: " + string.Join(", ", result.Chain) + ")" : "")}, {result.Files} files, {result.Bytes} bytes, {result.Seconds:F2} s"));
             return 0;
-        }, http => HttpPost(http, "/api/backups/verify", new Dictionary<string, string?> { ["backup_id"] = parse.GetValue(BackupArgument) }, r => $"valid: {r.GetProperty("backup_id").GetString()}", cancellationToken)));
+        }, http => WithServerProgress(parse, http, requestId => HttpPost(
+            http, "/api/backups/verify", new Dictionary<string, string?> { ["backup_id"] = parse.GetValue(BackupArgument) }, r => $"valid: {r.GetProperty("backup_id").GetString()}", cancellationToken, requestId), cancellationToken)));
 
         var restore = new Command("restore", "Restore a backup (verified first; what it replaces is backed up first)");
         restore.Add(BackupArgument);
@@ -92,12 +93,12 @@ public static class BackupCommand
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {result.Seconds:F2} s"));
             return 0;
-        }, http => HttpPost(http, "/api/backups/restore", new Dictionary<string, string?>
+        }, http => WithServerProgress(parse, http, requestId => HttpPost(http, "/api/backups/restore", new Dictionary<string, string?>
         {
             ["backup_id"] = parse.GetValue(BackupArgument),
             ["collection"] = parse.GetValue(CollectionOption),
             ["as"] = parse.GetValue(AsOption),
-        }, RestoreLine, cancellationToken)));
+        }, RestoreLine, cancellationToken, requestId), cancellationToken)));
 
         var delete = new Command("delete", "Delete a backup (refused while a kept incremental builds on it)");
         delete.Add(BackupArgument);
@@ -196,42 +197,7 @@ public static class BackupCommand
             var backups = new BackupsService(manager, settings.Backup, TimeProvider.System, loggers);
             try
             {
-                var interactive = !Console.IsOutputRedirected && !parse.GetValue(PlainOption) && AnsiConsole.Profile.Capabilities.Interactive;
-                if (!interactive)
-                {
-                    var last = DateTime.MinValue;
-                    return await inProcess(backups, (phase, done, total) =>
-                    {
-                        if (DateTime.UtcNow - last >= TimeSpan.FromSeconds(1))
-                        {
-                            last = DateTime.UtcNow;
-                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"progress: {phase} {done >> 20}/{total >> 20} MiB"));
-                        }
-                    }).ConfigureAwait(false);
-                }
-
-                var code = 0;
-                await AnsiConsole.Progress()
-                    .AutoClear(true)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                    .StartAsync(async context =>
-                    {
-                        var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
-                        code = await inProcess(backups, (phase, done, total) =>
-                        {
-                            lock (tasks)
-                            {
-                                if (!tasks.TryGetValue(phase, out var task))
-                                {
-                                    tasks[phase] = task = context.AddTask(phase);
-                                }
-
-                                task.MaxValue = Math.Max(1, total);
-                                task.Value = done;
-                            }
-                        }).ConfigureAwait(false);
-                    }).ConfigureAwait(false);
-                return code;
+                return await WithProgress(parse, progress => inProcess(backups, progress)).ConfigureAwait(false);
             }
             catch (VectorizerException e)
             {
@@ -241,10 +207,96 @@ public static class BackupCommand
         }
     }
 
-    private static async Task<int> HttpCreate(HttpClient http, ParseResult parse, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="run"/> with a progress display: a bar per phase on an interactive terminal; else (redirected
+    /// output, <c>--plain</c>) a <c>progress: PHASE DONE/TOTAL MiB</c> line at most once a second.
+    /// </summary>
+    private static async Task<int> WithProgress(ParseResult parse, Func<BackupProgress, Task<int>> run)
+    {
+        var interactive = !Console.IsOutputRedirected && !parse.GetValue(PlainOption) && AnsiConsole.Profile.Capabilities.Interactive;
+        if (!interactive)
+        {
+            var last = DateTime.MinValue;
+            return await run((phase, done, total) =>
+            {
+                if (DateTime.UtcNow - last >= TimeSpan.FromSeconds(1))
+                {
+                    last = DateTime.UtcNow;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"progress: {phase} {done >> 20}/{total >> 20} MiB"));
+                }
+            }).ConfigureAwait(false);
+        }
+
+        var code = 0;
+        await AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async context =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                code = await run((phase, done, total) =>
+                {
+                    lock (tasks)
+                    {
+                        if (!tasks.TryGetValue(phase, out var task))
+                        {
+                            tasks[phase] = task = context.AddTask(phase);
+                        }
+
+                        task.MaxValue = Math.Max(1, total);
+                        task.Value = done;
+                    }
+                }).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        return code;
+    }
+
+    /// <summary>
+    /// Over HTTP: sends the request with an <c>X-Request-Id</c> of its own and, until it is answered, polls
+    /// <c>GET /api/backups/progress</c> (four times a second), showing the server's progress for that request only (another
+    /// client's operation, running first, is not shown). A server without the route, or a failed poll, only loses the display.
+    /// </summary>
+    private static Task<int> WithServerProgress(ParseResult parse, HttpClient http, Func<string, Task<int>> request, CancellationToken cancellationToken) =>
+        WithProgress(parse, async progress =>
+        {
+            var requestId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            var answer = request(requestId);
+            while (!answer.IsCompleted)
+            {
+                await Task.WhenAny(answer, Task.Delay(250, cancellationToken)).ConfigureAwait(false);
+                if (answer.IsCompleted || cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                try
+                {
+                    using var response = await http.GetAsync("/api/backups/progress", cancellationToken).ConfigureAwait(false);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        continue;
+                    }
+
+                    var body = await response.Content.ReadFromJsonAsync(CliJson.Default.JsonElement, cancellationToken).ConfigureAwait(false);
+                    if (body.TryGetProperty("result", out var current) && current.ValueKind == JsonValueKind.Object &&
+                        current.GetProperty("request_id").GetString() == requestId && current.GetProperty("phase").GetString() is { Length: > 0 } phase)
+                    {
+                        progress(phase, current.GetProperty("done").GetInt64(), current.GetProperty("total").GetInt64());
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException)
+                {
+                    // the display only
+                }
+            }
+
+            return await answer.ConfigureAwait(false);
+        });
+
+    private static async Task<int> HttpCreate(HttpClient http, ParseResult parse, CancellationToken cancellationToken, string? requestId)
     {
         var body = new Dictionary<string, string?> { ["collection"] = parse.GetValue(CollectionOption), ["type"] = parse.GetValue(IncrementalOption) ? "incremental" : "full" };
-        return await HttpPost(http, "/api/backups/create", body, r => $"{r.GetProperty("id").GetString()}: {r.GetProperty("type").GetString()}, {r.GetProperty("size").GetInt64()} bytes", cancellationToken).ConfigureAwait(false);
+        return await HttpPost(http, "/api/backups/create", body, r => $"{r.GetProperty("id").GetString()}: {r.GetProperty("type").GetString()}, {r.GetProperty("size").GetInt64()} bytes", cancellationToken, requestId).ConfigureAwait(false);
     }
 
     private static async Task<int> HttpList(HttpClient http, CancellationToken cancellationToken)
@@ -262,11 +314,16 @@ public static class BackupCommand
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> HttpPost(HttpClient http, string path, Dictionary<string, string?> body, Func<JsonElement, string> describe, CancellationToken cancellationToken)
+    private static async Task<int> HttpPost(HttpClient http, string path, Dictionary<string, string?> body, Func<JsonElement, string> describe, CancellationToken cancellationToken, string? requestId = null)
     {
         var json = JsonSerializer.Serialize(body.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value), CliJson.Default.DictionaryStringString);
-        using var content = new StringContent(json, Encoding.UTF8, "application/json");
-        var response = await http.PostAsync(path, content, cancellationToken).ConfigureAwait(false);
+        using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (requestId is not null)
+        {
+            message.Headers.Add("X-Request-Id", requestId);
+        }
+
+        var response = await http.SendAsync(message, cancellationToken).ConfigureAwait(false);
         return await Answer(response, describe, cancellationToken).ConfigureAwait(false);
     }
 
