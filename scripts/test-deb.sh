@@ -49,7 +49,9 @@ echo
 [ "$(ps -o user= -p "$pid" | tr -d ' ')" = vectorizer ] || fail "not running as vectorizer"
 curl -fsS -X PUT "http://127.0.0.1:$port/collections/$collection" -H 'Content-Type: application/json' -d '{"vectors": {"size": 2, "distance": "Dot"}}'
 curl -fsS -X PUT "http://127.0.0.1:$port/collections/$collection/points?wait=true" -H 'Content-Type: application/json' -d '{"points": [{"id": 1, "vector": [1, 0]}]}'
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^vectorizer_collection_points{.*collection="'"$collection"'"} 1' || fail "/metrics lacks the collection"
+# Read the whole page first: grep -q stops at the first match and, under pipefail, curl's broken pipe would fail the check.
+metrics="$(curl -fsS "http://127.0.0.1:$port/metrics")"
+grep -q '^vectorizer_collection_points{.*collection="'"$collection"'"} 1' <<<"$metrics" || { grep '^vectorizer_collection_points' <<<"$metrics" >&2 || true; fail "/metrics lacks the collection"; }
 echo
 kill -TERM "$pid"
 wait "$pid" || { pid=""; cat "$log"; fail "the server did not stop cleanly on SIGTERM"; }
