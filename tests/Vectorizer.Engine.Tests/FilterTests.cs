@@ -136,7 +136,8 @@ public sealed class FilterTests : IDisposable
         static CountRange AtLeast(long n) => new(null, n, null, null);
         Assert.Equal([3, 4], Ids(Must(new FieldCondition(K("reviews")) { ValuesCount = AtLeast(2) }))); // one array of two objects
         Assert.Empty(Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = AtLeast(2) }))); // two values of one each (the sum was 2)
-        Assert.Equal([3, 4], Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = new CountRange(null, null, null, 1) })));
+        Assert.Equal([3, 4], Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = new CountRange(null, 1, null, 1) })));
+        Assert.Equal([1, 2, 3, 4, 5], Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = new CountRange(null, null, null, 1) }))); // missing: 0
         Assert.Empty(Ids(Must(new FieldCondition(K("tags[]")) { ValuesCount = AtLeast(2) }))); // `tags[]` splits ["a", "b"] into two values
         Assert.Equal([1], Ids(Must(new FieldCondition(K("tags")) { ValuesCount = AtLeast(2) })));
         Assert.Equal([5], Ids(Must(new FieldCondition(K("city")) { ValuesCount = AtLeast(2) })));

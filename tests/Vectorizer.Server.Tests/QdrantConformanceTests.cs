@@ -346,15 +346,15 @@ public sealed class QdrantConformanceTests : IAsyncLifetime
 
         Assert.Empty(await Count("""{"should": []}"""));
         Assert.Empty(await Count("""{"must": [{"has_id": [1, 2]}], "should": []}"""));
-        Assert.Equal([1, 2, 3], await Count("""{"must": [], "must_not": []}"""));
-        Assert.Equal([1, 2, 3], await Count("""{"must_not": [{"should": []}]}"""));
+        Assert.Equal(new[] { 1, 2, 3 }, await Count("""{"must": [], "must_not": []}"""));
+        Assert.Equal(new[] { 1, 2, 3 }, await Count("""{"must_not": [{"should": []}]}"""));
         Assert.Equal(0, (await server.Post("/collections/f/points/count", """{"filter": {"should": []}, "exact": true}""")).AssertOk().Result.GetProperty("count").GetInt32());
 
-        Assert.Equal([1], await Count("""{"must": [{"key": "tags", "values_count": {"gte": 3}}]}"""));
+        Assert.Equal(new[] { 1 }, await Count("""{"must": [{"key": "tags", "values_count": {"gte": 3}}]}"""));
         Assert.Empty(await Count("""{"must": [{"key": "tags[]", "values_count": {"gte": 2}}]}"""));
-        Assert.Equal([2], await Count("""{"must": [{"key": "reviews[].score", "values_count": {"gte": 3}}]}""")); // point 1: 2 and 1, not 3
-        Assert.Equal([1, 3], await Count("""{"must": [{"key": "reviews[].score", "values_count": {"lt": 2}}]}""")); // 3 alone counts 1; missing counts 0
-        Assert.Equal([3], await Count("""{"must": [{"key": "tags", "values_count": {"lt": 1}}]}""")); // a missing key counts 0
+        Assert.Equal(new[] { 2 }, await Count("""{"must": [{"key": "reviews[].score", "values_count": {"gte": 3}}]}""")); // point 1: 2 and 1, not 3
+        Assert.Equal(new[] { 1, 3 }, await Count("""{"must": [{"key": "reviews[].score", "values_count": {"lt": 2}}]}""")); // 3 alone counts 1; missing counts 0
+        Assert.Equal(new[] { 3 }, await Count("""{"must": [{"key": "tags", "values_count": {"lt": 1}}]}""")); // a missing key counts 0
     }
 
     private static float[] Floats(JsonElement array) => [.. array.EnumerateArray().Select(v => v.GetSingle())];
