@@ -129,6 +129,39 @@ public sealed class FilterTests : IDisposable
     }
 
     [Fact]
+    public void ValuesCountCountsEachValueTheKeyReachesOnItsOwn()
+    {
+        // As Qdrant's query checker: every value the key resolves to is counted alone (an array by its length, null as
+        // 0, else 1) and one value in range is enough; the counts of several values are never added up.
+        static CountRange AtLeast(long n) => new(null, n, null, null);
+        Assert.Equal([3, 4], Ids(Must(new FieldCondition(K("reviews")) { ValuesCount = AtLeast(2) }))); // one array of two objects
+        Assert.Empty(Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = AtLeast(2) }))); // two values of one each (the sum was 2)
+        Assert.Equal([3, 4], Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = new CountRange(null, 1, null, 1) })));
+        Assert.Equal([1, 2, 3, 4, 5], Ids(Must(new FieldCondition(K("reviews[].score")) { ValuesCount = new CountRange(null, null, null, 1) }))); // missing: 0
+        Assert.Empty(Ids(Must(new FieldCondition(K("tags[]")) { ValuesCount = AtLeast(2) }))); // `tags[]` splits ["a", "b"] into two values
+        Assert.Equal([1], Ids(Must(new FieldCondition(K("tags")) { ValuesCount = AtLeast(2) })));
+        Assert.Equal([5], Ids(Must(new FieldCondition(K("city")) { ValuesCount = AtLeast(2) })));
+
+        // A point where the key reaches nothing counts 0; `tags[]` over [] reaches nothing, over [null] reaches a null.
+        Assert.Equal([3, 4, 5], Ids(Must(new FieldCondition(K("tags[]")) { ValuesCount = new CountRange(null, null, 1, null) })));
+    }
+
+    [Fact]
+    public void AnEmptyShouldListMatchesNoPointAndEmptyMustListsMatchAll()
+    {
+        // Qdrant: `should` holds when any of its conditions does, so `should: []` holds for no point (issue qdrant#554,
+        // kept as is); an absent `should`, `must: []` and `must_not: []` hold for every point.
+        Assert.Empty(Ids(new Filter { Should = [] }));
+        Assert.Empty(Ids(new Filter { Must = [MatchKeyword("city", "Berlin")], Should = [] }));
+        Assert.False(new Filter { Should = [] }.IsEmpty);
+        Assert.Equal([1, 2, 3, 4, 5], Ids(new Filter { Must = [], MustNot = [] }));
+        Assert.True(new Filter { Must = [], MustNot = [] }.IsEmpty);
+        Assert.Equal([1, 2, 3, 4, 5], Ids(new Filter { Must = [new FilterCondition(new Filter())] }));
+        Assert.Empty(Ids(new Filter { MustNot = [new FilterCondition(new Filter { Should = [] })], Should = [] }));
+        Assert.Equal([1, 2, 3, 4, 5], Ids(new Filter { MustNot = [new FilterCondition(new Filter { Should = [] })] }));
+    }
+
+    [Fact]
     public void HasIdShouldMustNotAndMinShould()
     {
         var hasId = new HasIdCondition([PointId.FromNumber(1), PointId.FromNumber(2), PointId.FromNumber(3)]);

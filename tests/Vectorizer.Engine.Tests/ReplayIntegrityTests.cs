@@ -87,8 +87,8 @@ public class ReplayIntegrityTests
     [Fact]
     public async Task AVectorReCreatedWithAnotherSizeReopensFromItsCheckpoint()
     {
-        // Creating or deleting a vector is not a WAL record: it rewrites the checkpoint at its LSN, so the records
-        // replayed on open are all of the current vector schema, and the strict replay above never meets an old one.
+        // Creating or deleting a vector rewrites the checkpoint at its LSN, so the records replayed on a normal open are
+        // all of the current vector schema (a replay across a change: VectorChangeRecoveryTests).
         using var dir = new TempDirectory();
         var random = new Random(5);
         using (var manager = TestData.Open(dir.Path))

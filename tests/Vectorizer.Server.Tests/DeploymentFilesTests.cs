@@ -131,21 +131,43 @@ public sealed partial class DeploymentFilesTests
         var documents = KubernetesDocuments();
         var configMap = documents.Single(d => Scalar(d, "kind") == "ConfigMap");
         var yaml = Scalar(configMap, "data", "config.yml");
-        Assert.Empty(ConfigLoader.ValidateYaml(yaml));
+
+        // Valid but for the credential, which comes from the Secret through the environment (checked below).
+        var issue = Assert.Single(ConfigLoader.ValidateYaml(yaml));
+        Assert.Contains("no credential is configured", issue.ToString(), StringComparison.Ordinal);
         var path = TestPaths.NewPath("k8s-config-") + ".yml";
         File.WriteAllText(path, yaml);
+        var container = KubernetesContainer();
+
+        // Authentication is on, with the keys from the Secret `vectorizer-auth` (vectorizer-auth.yaml is its template):
+        // the config is refused without them and accepted with them.
+        var secret = KubernetesDocuments("vectorizer-auth.yaml").Single(d => Scalar(d, "kind") == "Secret");
+        var secretKeys = ((YamlMappingNode)secret["stringData"]).Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value!, kv => ((YamlScalarNode)kv.Value).Value);
+        Assert.All(secretKeys.Values, v => Assert.Equal("", v)); // a template: no key is committed
+        var fromSecret = ((YamlSequenceNode)container["env"]).Cast<YamlMappingNode>()
+            .Where(e => e.Children.ContainsKey("valueFrom"))
+            .ToDictionary(e => Scalar(e, "name"), e => (Name: Scalar(e, "valueFrom", "secretKeyRef", "name"), Key: Scalar(e, "valueFrom", "secretKeyRef", "key")));
+        Assert.Equal(("vectorizer-auth", "api-key"), fromSecret["VECTORIZER_API_KEY"]);
+        Assert.Equal(("vectorizer-auth", "read-only-api-key"), fromSecret["VECTORIZER_READ_ONLY_API_KEY"]);
+        Assert.All(fromSecret.Values, r => Assert.Equal(Scalar(secret, "metadata", "name"), r.Name));
+        Assert.All(fromSecret.Values, r => Assert.Contains(r.Key, secretKeys.Keys));
         VectorizerSettings settings;
         try
         {
-            settings = ConfigLoader.Load(path, new Dictionary<string, string?>()).Settings;
+            var refused = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, new Dictionary<string, string?>()));
+            Assert.Contains("no credential is configured", refused.Message, StringComparison.Ordinal);
+            var environment = new Dictionary<string, string?> { ["VECTORIZER_API_KEY"] = "k8s-full-key-0123456789", ["VECTORIZER_READ_ONLY_API_KEY"] = "k8s-read-key-0123456789" };
+            settings = ConfigLoader.Load(path, environment).Settings;
         }
         finally
         {
             File.Delete(path);
         }
 
+        Assert.True(settings.Auth.Enabled);
+        Assert.Equal("k8s-full-key-0123456789", settings.Auth.ApiKey);
+        Assert.Equal("k8s-read-key-0123456789", settings.Auth.ReadOnlyApiKey);
         var statefulSet = documents.Single(d => Scalar(d, "kind") == "StatefulSet");
-        var container = KubernetesContainer();
         var port = (YamlMappingNode)((YamlSequenceNode)container["ports"])[0];
         Assert.Equal(settings.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Scalar(port, "containerPort"));
         Assert.Equal("/livez", Scalar(container, "livenessProbe", "httpGet", "path"));
@@ -196,10 +218,10 @@ public sealed partial class DeploymentFilesTests
         }
     }
 
-    private static List<YamlMappingNode> KubernetesDocuments()
+    private static List<YamlMappingNode> KubernetesDocuments(string file = "vectorizer.yaml")
     {
         var yaml = new YamlStream();
-        yaml.Load(new StringReader(File.ReadAllText(Path.Combine(Root, "packaging", "kubernetes", "vectorizer.yaml"))));
+        yaml.Load(new StringReader(File.ReadAllText(Path.Combine(Root, "packaging", "kubernetes", file))));
         return [.. yaml.Documents.Select(d => (YamlMappingNode)d.RootNode)];
     }
 

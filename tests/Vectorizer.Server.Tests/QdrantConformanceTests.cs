@@ -324,5 +324,38 @@ public sealed class QdrantConformanceTests : IAsyncLifetime
         Assert.Empty((await server.Get("/issues")).AssertOk().Result.GetProperty("issues").EnumerateArray());
     }
 
+    [Fact]
+    public async Task AnEmptyShouldListMatchesNothingAndValuesCountCountsEachValueAlone()
+    {
+        // Qdrant's query checker: `should: []` is "any of no conditions" (qdrant#554, kept), an absent or empty `must`
+        // matches all; values_count counts each value the key reaches on its own and never adds them up.
+        (await server.Put("/collections/f", """{"vectors": {"size": 2, "distance": "Dot"}}""")).AssertOk();
+        (await server.Put("/collections/f/points?wait=true", """
+            {"points": [
+              {"id": 1, "vector": [1, 0], "payload": {"tags": ["a", "b", "c"], "reviews": [{"score": [1, 2]}, {"score": 3}]}},
+              {"id": 2, "vector": [0, 1], "payload": {"tags": "a", "reviews": [{"score": [1, 2, 3]}]}},
+              {"id": 3, "vector": [1, 1], "payload": {}}
+            ]}
+            """)).AssertOk();
+
+        async Task<int[]> Count(string filter)
+        {
+            var result = (await server.Post("/collections/f/points/scroll", $$"""{"filter": {{filter}}, "limit": 10}""")).AssertOk().Result;
+            return [.. result.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("id").GetInt32())];
+        }
+
+        Assert.Empty(await Count("""{"should": []}"""));
+        Assert.Empty(await Count("""{"must": [{"has_id": [1, 2]}], "should": []}"""));
+        Assert.Equal(new[] { 1, 2, 3 }, await Count("""{"must": [], "must_not": []}"""));
+        Assert.Equal(new[] { 1, 2, 3 }, await Count("""{"must_not": [{"should": []}]}"""));
+        Assert.Equal(0, (await server.Post("/collections/f/points/count", """{"filter": {"should": []}, "exact": true}""")).AssertOk().Result.GetProperty("count").GetInt32());
+
+        Assert.Equal(new[] { 1 }, await Count("""{"must": [{"key": "tags", "values_count": {"gte": 3}}]}"""));
+        Assert.Empty(await Count("""{"must": [{"key": "tags[]", "values_count": {"gte": 2}}]}"""));
+        Assert.Equal(new[] { 2 }, await Count("""{"must": [{"key": "reviews[].score", "values_count": {"gte": 3}}]}""")); // point 1: 2 and 1, not 3
+        Assert.Equal(new[] { 1, 3 }, await Count("""{"must": [{"key": "reviews[].score", "values_count": {"lt": 2}}]}""")); // 3 alone counts 1; missing counts 0
+        Assert.Equal(new[] { 3 }, await Count("""{"must": [{"key": "tags", "values_count": {"lt": 1}}]}""")); // a missing key counts 0
+    }
+
     private static float[] Floats(JsonElement array) => [.. array.EnumerateArray().Select(v => v.GetSingle())];
 }

@@ -148,18 +148,29 @@ public sealed partial class Collection : IDisposable
     internal static Collection Open(string name, CollectionPaths paths, EngineOptions options, ILogger logger, IStorage? storage, bool acceptGap)
     {
         storage ??= PhysicalStorage.Instance;
-        var config = CollectionConfigFile.Read(storage, paths.ConfigFile);
+        var written = CollectionConfigFile.Read(storage, paths.ConfigFile);
 
         // What a killed process left may be only in the page cache: make the folder's names durable before building on them.
         FileUtil.CreateDirectoryDurable(storage, paths.Root);
         FileUtil.CreateDirectoryDurable(storage, paths.CheckpointsDirectory);
+
+        // Vector changes in the WAL (from its first record: whichever checkpoint loads, the replay starts after it) give
+        // the schema the replay must end with; collection.json is rolled forward to it once the replay succeeded.
+        var changes = VectorChanges.Scan(storage, paths.WalDirectory, (WalStart(storage, paths) ?? 1) - 1);
+        var config = changes.Apply(written);
         var collection = new Collection(name, paths, config, options, logger, storage);
-        collection.Recover(acceptGap);
+        collection.Recover(acceptGap, changes);
+        if (!ReferenceEquals(config, written))
+        {
+            logger.LogWarning("Collection {Name}: a vector change in the WAL had not reached collection.json (a crash cut it short); completing it", name);
+            CollectionConfigFile.Write(storage, paths.ConfigFile, config);
+        }
+
         collection.Start();
         return collection;
     }
 
-    private void Recover(bool acceptGap)
+    private void Recover(bool acceptGap, VectorChanges changes)
     {
         var started = Stopwatch.StartNew();
         var (loaded, lsn) = checkpoints.LoadNewest(Config);
@@ -181,7 +192,7 @@ public sealed partial class Collection : IDisposable
         wal = WriteAheadLog.Open(storage, Paths.WalDirectory, options.WalSegmentBytes ?? ((long)Config.Wal.WalCapacityMb << 20), logger, lsn, record =>
         {
             replayed++;
-            ApplyRecord(state, record);
+            ApplyRecord(state, record, changes, Config, Paths.SpillDirectory);
         });
 
         operationsSinceCheckpoint = replayed;
@@ -211,7 +222,10 @@ public sealed partial class Collection : IDisposable
     /// not decode, or fails to apply, stops the open (the collection is reported as failed, its files kept), rather than
     /// serve a state that silently differs from what clients were told.
     /// </summary>
-    internal static void ApplyRecord(CollectionState target, WalRecord record)
+    /// <param name="changes">The vector changes of the replayed WAL (<see cref="VectorChanges.Scan"/>).</param>
+    /// <param name="config">The config the replay ends with (<see cref="VectorChanges.Apply"/>).</param>
+    /// <param name="spillDirectory">Where a re-created vector's <c>on_disk</c> values go (null: in RAM).</param>
+    internal static void ApplyRecord(CollectionState target, WalRecord record, VectorChanges changes, CollectionConfig config, string? spillDirectory)
     {
         WalOperation operation;
         try
@@ -227,7 +241,14 @@ public sealed partial class Collection : IDisposable
 
         try
         {
-            WritePath.Apply(target, operation, (ulong)record.Lsn);
+            if (operation.ChangedVector is not null)
+            {
+                changes.Reset(target, config, operation, record.Lsn, spillDirectory);
+            }
+            else
+            {
+                WritePath.Apply(target, changes.Strip(operation, record.Lsn), (ulong)record.Lsn);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -347,10 +368,8 @@ public sealed partial class Collection : IDisposable
                 throw VectorizerException.BadRequest($"Vector with name `{name}` already exists");
             }
 
-            return dense is not null
-                ? WithVectors(config, new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal) { [name] = dense })
-                : config with { SparseVectors = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal) { [name] = sparse! } };
-        }, (updated, current) =>
+            return VectorChanges.WithCreated(config, name, dense, sparse);
+        }, WalOperation.CreateVector(name, dense, sparse), (updated, current) =>
         {
             if (dense is not null)
             {
@@ -365,33 +384,19 @@ public sealed partial class Collection : IDisposable
 
     /// <summary>Removes a named vector (dense or sparse) and every point's value of it; see <see cref="CreateVector"/> for how.</summary>
     public UpdateResult DeleteVector(string name) =>
-        ChangeVectors(config =>
-        {
-            if (config.Vectors.ContainsKey(name))
-            {
-                var vectors = new Dictionary<string, VectorParams>(config.Vectors, StringComparer.Ordinal);
-                vectors.Remove(name);
-                return WithVectors(config, vectors);
-            }
-
-            if (config.SparseVectors.ContainsKey(name))
-            {
-                var sparse = new Dictionary<string, SparseVectorParams>(config.SparseVectors, StringComparer.Ordinal);
-                sparse.Remove(name);
-                return config with { SparseVectors = sparse };
-            }
-
-            throw VectorizerException.VectorNameNotFound(name);
-        }, (_, current) => current.RemoveVector(name));
+        ChangeVectors(
+            config => config.Vectors.ContainsKey(name) || config.SparseVectors.ContainsKey(name)
+                ? VectorChanges.WithDeleted(config, name)
+                : throw VectorizerException.VectorNameNotFound(name),
+            WalOperation.DeleteVector(name),
+            (_, current) => current.RemoveVector(name));
 
     /// <summary>
-    /// New dense vectors. A collection is "named" (its points' vectors are objects) unless its only dense vector is the
-    /// unnamed one: adding a named vector next to it makes it named, removing that vector again makes it plain.
+    /// A vector change: under the maintenance gate and the write lock, the WAL record (the commit point: an open rolls
+    /// <c>collection.json</c> forward to it, see <see cref="VectorChanges"/>), then <c>collection.json</c>, then the state;
+    /// then the record is fsynced and a checkpoint taken, so that a normal open replays nothing across the change.
     /// </summary>
-    private static CollectionConfig WithVectors(CollectionConfig config, Dictionary<string, VectorParams> vectors) =>
-        config with { Vectors = vectors, NamedVectors = !(vectors.Count == 1 && vectors.ContainsKey("")) };
-
-    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, Action<CollectionConfig, CollectionState> apply)
+    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, WalOperation record, Action<CollectionConfig, CollectionState> apply)
     {
         MaintenanceGate.Wait();
         try
@@ -406,6 +411,7 @@ public sealed partial class Collection : IDisposable
 
                 var updated = change(Config);
                 updated.Validate(options.MaxVectorSize);
+                wal.Append((byte)record.Kind, record.Encode());
                 CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
                 Config = updated;
                 var current = State;
@@ -418,6 +424,7 @@ public sealed partial class Collection : IDisposable
                 rw.ExitWriteLock();
             }
 
+            wal.Flush();
             CheckpointCore(null, force: true, rewrite: true);
         }
         finally

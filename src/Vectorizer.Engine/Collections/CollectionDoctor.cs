@@ -48,6 +48,18 @@ public static class CollectionDoctor
             return new CollectionCheck(name, paths.Root, CollectionProblem.NewerFormat, e.Message, findings, 0, 0, 0, 0);
         }
 
+        // As an open does: the schema the replay ends with (a damaged WAL is reported by the replay below).
+        var changes = VectorChanges.None;
+        try
+        {
+            changes = VectorChanges.Scan(storage, paths.WalDirectory, (Collection.WalStart(storage, paths) ?? 1) - 1);
+            config = changes.Apply(config);
+        }
+        catch (Exception e) when (e is CorruptDataException or UnsupportedFormatException)
+        {
+            changes = VectorChanges.None;
+        }
+
         var store = new CheckpointStore(name, paths, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, storage);
         CollectionState? state;
         long checkpointLsn;
@@ -73,7 +85,7 @@ public static class CollectionDoctor
         {
             var scan = WriteAheadLog.Scan(storage, paths.WalDirectory, checkpointLsn, record =>
             {
-                Collection.ApplyRecord(state, record);
+                Collection.ApplyRecord(state, record, changes, config, null);
                 lastGood = record.Lsn;
                 replayed++;
             });

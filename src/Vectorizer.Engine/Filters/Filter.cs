@@ -14,7 +14,11 @@ public sealed class Filter
 
     public MinShould? MinShould { get; init; }
 
-    public bool IsEmpty => Must is null or { Count: 0 } && Should is null or { Count: 0 } && MustNot is null or { Count: 0 } && MinShould is null;
+    /// <summary>
+    /// True when the filter keeps every point. An empty <c>should</c> list is not empty: as in Qdrant, "at least one of
+    /// no conditions" holds for no point (an absent <c>should</c> holds for all).
+    /// </summary>
+    public bool IsEmpty => Must is null or { Count: 0 } && Should is null && MustNot is null or { Count: 0 } && MinShould is null;
 }
 
 /// <summary>At least <see cref="MinCount"/> of <see cref="Conditions"/> must hold.</summary>

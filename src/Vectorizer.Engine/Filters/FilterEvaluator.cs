@@ -57,7 +57,7 @@ public static class FilterEvaluator
             }
         }
 
-        if (filter.Should is { Count: > 0 } should)
+        if (filter.Should is { } should) // an empty list matches nothing (Qdrant's `any` over no conditions)
         {
             var any = false;
             foreach (var condition in should)
@@ -277,7 +277,7 @@ public static class FilterEvaluator
         try
         {
             field.Key.CollectValues(root, values);
-            if (field.ValuesCount is { } count && !count.Contains(CountValues(values)))
+            if (field.ValuesCount is { } count && !AnyValueCountIn(count, values))
             {
                 return false;
             }
@@ -341,21 +341,34 @@ public static class FilterEvaluator
         values.RemoveRange(0, n);
     }
 
-    private static long CountValues(List<JsonElement> values)
+    /// <summary>
+    /// Qdrant's <c>values_count</c>: each value the key resolves to is counted on its own (an array by its elements,
+    /// null as 0, anything else as 1), and the condition holds when one of them is in the range; a key that resolves to
+    /// nothing counts 0. So <c>tags</c> holding <c>[1, 2, 3]</c> counts 3, while <c>tags[]</c> (three values) counts
+    /// 1 three times, and <c>a[].b</c> counts each object's <c>b</c> separately, never their sum.
+    /// </summary>
+    private static bool AnyValueCountIn(CountRange range, List<JsonElement> values)
     {
-        // Qdrant: an array counts its elements, null and a missing key count 0, any other value 1.
-        long count = 0;
+        if (values.Count == 0)
+        {
+            return range.Contains(0);
+        }
+
         foreach (var value in values)
         {
-            count += value.ValueKind switch
+            long count = value.ValueKind switch
             {
                 JsonValueKind.Array => value.GetArrayLength(),
                 JsonValueKind.Null => 0,
                 _ => 1,
             };
+            if (range.Contains(count))
+            {
+                return true;
+            }
         }
 
-        return count;
+        return false;
     }
 
     private static bool CheckMatch(MatchCondition match, List<JsonElement> values)

@@ -24,6 +24,12 @@ public enum WalOperationKind : byte
     ClearPayload = 6,
     UpdateVectors = 7,
     DeleteVectors = 8,
+
+    /// <summary>A named vector was added to the collection (WAL format 2): <c>VectorNames[0]</c> with <c>DenseParams</c> or <c>SparseParams</c>.</summary>
+    CreateVector = 9,
+
+    /// <summary>A named vector was removed from the collection, with every point's value of it (WAL format 2): <c>VectorNames[0]</c>.</summary>
+    DeleteVector = 10,
 }
 
 /// <summary>
@@ -39,10 +45,28 @@ public sealed record WalOperation(
     JsonPath? Key = null,
     IReadOnlyList<JsonPath>? Keys = null,
     IReadOnlyList<string>? VectorNames = null,
-    IReadOnlyList<IReadOnlyDictionary<string, SparseVector>?>? Sparse = null)
+    IReadOnlyList<IReadOnlyDictionary<string, SparseVector>?>? Sparse = null,
+    Collections.VectorParams? DenseParams = null,
+    Collections.SparseVectorParams? SparseParams = null)
 {
+    /// <summary>A <see cref="WalOperationKind.CreateVector"/> record: <paramref name="name"/>, dense or sparse.</summary>
+    public static WalOperation CreateVector(string name, Collections.VectorParams? dense, Collections.SparseVectorParams? sparse) =>
+        (dense is null) == (sparse is null)
+            ? throw new ArgumentException("A new vector is either dense or sparse")
+            : new WalOperation(WalOperationKind.CreateVector, [], VectorNames: [name], DenseParams: dense, SparseParams: sparse);
+
+    /// <summary>A <see cref="WalOperationKind.DeleteVector"/> record.</summary>
+    public static WalOperation DeleteVector(string name) =>
+        new(WalOperationKind.DeleteVector, [], VectorNames: [name]);
+
+    /// <summary>The vector a <see cref="WalOperationKind.CreateVector"/> or <see cref="WalOperationKind.DeleteVector"/> record names.</summary>
+    public string? ChangedVector => Kind is WalOperationKind.CreateVector or WalOperationKind.DeleteVector && VectorNames is [var name, ..] ? name : null;
+
     /// <summary>Marks the optional trailing section of upserts and vector updates that carries sparse vectors.</summary>
     private const byte SparseSection = 1;
+
+    /// <summary>The name a <see cref="WalOperationKind.CreateVector"/> record's settings are stored under.</summary>
+    private const string HolderName = "vector";
 
     public byte[] Encode()
     {
@@ -106,6 +130,25 @@ public sealed record WalOperation(
                     w.String(name);
                 }
 
+                break;
+            case WalOperationKind.CreateVector:
+                // The vector's settings as collection.json writes them (a config holding only this vector, under a
+                // fixed name: the real one is beside it): one versioned layout for vector settings, one reader.
+                w.String(VectorNames![0]);
+                var holder = new Collections.CollectionConfig
+                {
+                    Vectors = DenseParams is null
+                        ? new Dictionary<string, Collections.VectorParams>(StringComparer.Ordinal)
+                        : new Dictionary<string, Collections.VectorParams>(StringComparer.Ordinal) { [HolderName] = DenseParams },
+                    NamedVectors = true,
+                    SparseVectors = SparseParams is null
+                        ? new Dictionary<string, Collections.SparseVectorParams>(StringComparer.Ordinal)
+                        : new Dictionary<string, Collections.SparseVectorParams>(StringComparer.Ordinal) { [HolderName] = SparseParams },
+                };
+                w.Bytes(Collections.CollectionConfigFile.ToUtf8(holder));
+                break;
+            case WalOperationKind.DeleteVector:
+                w.String(VectorNames![0]);
                 break;
         }
     }
@@ -203,13 +246,54 @@ public sealed record WalOperation(
                 }
 
                 return op with { VectorNames = names };
+            case WalOperationKind.CreateVector:
+            case WalOperationKind.DeleteVector:
+                if (count != 0)
+                {
+                    throw new CorruptDataException($"WAL {kind} operation names {count} points");
+                }
+
+                var vector = r.RequiredString();
+                if (kind == WalOperationKind.DeleteVector)
+                {
+                    return op with { VectorNames = [vector] };
+                }
+
+                var (dense, sparseParams) = VectorSettings(vector, r.Bytes());
+                return op with { VectorNames = [vector], DenseParams = dense, SparseParams = sparseParams };
             default:
                 return op;
         }
     }
 
+    /// <summary>Reads the settings of <paramref name="name"/> from a config holding only that vector.</summary>
+    private static (Collections.VectorParams? Dense, Collections.SparseVectorParams? Sparse) VectorSettings(string name, ReadOnlySpan<byte> json)
+    {
+        Collections.CollectionConfig holder;
+        try
+        {
+            holder = Collections.CollectionConfigFile.FromUtf8(json);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not CorruptDataException)
+        {
+            throw new CorruptDataException($"WAL create_vector settings do not decode: {e.Message}", e);
+        }
+
+        var dense = holder.Vectors.GetValueOrDefault(HolderName);
+        var sparse = holder.SparseVectors.GetValueOrDefault(HolderName);
+        return holder.Vectors.Count + holder.SparseVectors.Count == 1 && (dense is null) != (sparse is null)
+            ? (dense, sparse)
+            : throw new CorruptDataException($"WAL create_vector settings of `{name}` do not hold exactly one vector");
+    }
+
     private readonly ref struct Writer(ArrayBufferWriter<byte> buffer)
     {
+        public void Bytes(ReadOnlySpan<byte> bytes)
+        {
+            Int(bytes.Length);
+            buffer.Write(bytes);
+        }
+
         public void Int(int value)
         {
             BinaryPrimitives.WriteInt32LittleEndian(buffer.GetSpan(4), value);
@@ -313,6 +397,8 @@ public sealed record WalOperation(
         public int Int() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
 
         public byte Byte() => Take(1)[0];
+
+        public ReadOnlySpan<byte> Bytes() => Take(Length(1));
 
         /// <summary>A count of items of at least <paramref name="minItemBytes"/> bytes each: never more than the bytes left allow.</summary>
         public int Count(int minItemBytes)

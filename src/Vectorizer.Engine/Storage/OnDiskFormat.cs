@@ -8,8 +8,15 @@ namespace Vectorizer.Engine.Storage;
 /// </summary>
 public static class OnDiskFormat
 {
-    /// <summary>WAL segment header and record framing, and the body layout of every <c>WalOperationKind</c>.</summary>
-    public const ushort WalSegment = 1;
+    /// <summary>
+    /// WAL segment header and record framing, and the body layout of every <c>WalOperationKind</c>. Version 2 added
+    /// the <c>CreateVector</c> and <c>DeleteVector</c> records (framing and the other bodies unchanged); version 1
+    /// segments are still read, and a log whose last segment is version 1 starts a new segment before its next record.
+    /// </summary>
+    public const ushort WalSegment = 2;
+
+    /// <summary>The oldest WAL segment version this code reads.</summary>
+    public const ushort OldestWalSegment = 1;
 
     /// <summary>
     /// <c>checkpoints/&lt;lsn&gt;/manifest.json</c>, and with it the layouts it points to that carry no version of their

@@ -47,6 +47,7 @@ public sealed class WriteAheadLog : IDisposable
     private readonly List<IStorageFile> retired = [];
     private IStorageFile? current;
     private long currentSize;
+    private bool currentIsOlderFormat;
     private long lastLsn;
     private long durableLsn;
     private Exception? syncFailure;
@@ -211,6 +212,7 @@ public sealed class WriteAheadLog : IDisposable
             var (first, path) = segments[^1];
             current = storage.OpenFile(path, StorageOpenMode.Open);
             currentSize = current.Length;
+            currentIsOlderFormat = SegmentVersion(current) < FormatVersion;
             lastLsn = Math.Max(scan.LastLsn, first - 1);
 
             // After a killed process, what was read may be only in the page cache: the last segment's records and even
@@ -388,9 +390,9 @@ public sealed class WriteAheadLog : IDisposable
         }
 
         var version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]);
-        if (version != FormatVersion)
+        if (version is > FormatVersion or < OnDiskFormat.OldestWalSegment)
         {
-            throw new UnsupportedFormatException($"WAL segment {path} has format version {version}; this Vectorizer reads version {FormatVersion} (written by a newer version?)");
+            throw new UnsupportedFormatException($"WAL segment {path} has format version {version}; this Vectorizer reads versions {OnDiskFormat.OldestWalSegment} to {FormatVersion} (written by a newer version?)");
         }
 
         var headerLsn = BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]);
@@ -433,7 +435,9 @@ public sealed class WriteAheadLog : IDisposable
                 BinaryPrimitives.WriteUInt32LittleEndian(span[4..], Crc32C.Compute(span[8..]));
                 try
                 {
-                    if (current is null || (currentSize + frameLength > segmentCapacity && currentSize > HeaderSize))
+                    // A segment of an older format takes no record of this one (an older reader of it would meet kinds
+                    // it does not know instead of a version it refuses).
+                    if (current is null || currentIsOlderFormat || (currentSize + frameLength > segmentCapacity && currentSize > HeaderSize))
                     {
                         Rotate(lsn);
                     }
@@ -493,6 +497,14 @@ public sealed class WriteAheadLog : IDisposable
 
         current = handle;
         currentSize = HeaderSize;
+        currentIsOlderFormat = false;
+    }
+
+    /// <summary>The format version in an open segment's header (0 when it has none yet).</summary>
+    private static ushort SegmentVersion(IStorageFile file)
+    {
+        Span<byte> header = stackalloc byte[HeaderSize];
+        return file.Length >= HeaderSize && file.Read(header, 0) == HeaderSize ? BinaryPrimitives.ReadUInt16LittleEndian(header[8..]) : (ushort)0;
     }
 
     /// <summary>fsyncs <paramref name="file"/>; a failure poisons the log (see the type's remarks).</summary>

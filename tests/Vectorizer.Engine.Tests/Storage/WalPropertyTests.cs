@@ -79,6 +79,10 @@ public class WalPropertyTests
         WalOperationKind.OverwritePayload => GenPayload.Select(p => new WalOperation(kind, ids, Payload: p ?? PointPayload.Empty)),
         WalOperationKind.DeletePayload => GenKey.Array[0, 3].Select(keys => new WalOperation(kind, ids, Keys: keys)),
         WalOperationKind.DeleteVectors => GenName.Array[0, 3].Select(names => new WalOperation(kind, ids, VectorNames: names)),
+        WalOperationKind.CreateVector => Gen.Select(GenName, Gen.Int[1, 65536], Gen.Int[1, 4], Gen.Bool, Gen.Bool, (name, size, distance, sparse, flag) => sparse
+            ? WalOperation.CreateVector(name, null, new Collections.SparseVectorParams { Modifier = flag ? Collections.SparseVectorModifier.Idf : null })
+            : WalOperation.CreateVector(name, new Collections.VectorParams { Size = size, Distance = (Vectors.Distance)distance, OnDisk = flag }, null)),
+        WalOperationKind.DeleteVector => GenName.Select(WalOperation.DeleteVector),
         _ => Gen.Const(new WalOperation(kind, ids)),
     });
 
@@ -119,7 +123,7 @@ public class WalPropertyTests
     public void RandomBytesDecodeOrAreReportedCorrupt()
     {
         Gen.Select(Gen.Byte, Gen.Byte.Array[0, 300]).Sample((kind, body) => DecodeOrCorrupt(kind, body), iter: 20_000);
-        Gen.Select(Gen.Int[1, 8], Gen.Byte.Array[0, 300]).Sample((kind, body) => DecodeOrCorrupt((byte)kind, body), iter: 20_000);
+        Gen.Select(Gen.Int[1, 10], Gen.Byte.Array[0, 300]).Sample((kind, body) => DecodeOrCorrupt((byte)kind, body), iter: 20_000);
     }
 
     /// <summary>One change to a byte array: flip a bit, truncate, insert, delete, or overwrite four bytes with an int.</summary>

@@ -87,7 +87,7 @@ public class WalRecoveryTests
         File.WriteAllBytes(segment, bytes);
         var before = Files(dir.Path);
 
-        Assert.Contains("format version 2", Assert.Throws<UnsupportedFormatException>(() => Open(dir.Path)).Message, StringComparison.Ordinal);
+        Assert.Contains($"format version {OnDiskFormat.WalSegment + 1}", Assert.Throws<UnsupportedFormatException>(() => Open(dir.Path)).Message, StringComparison.Ordinal);
         Assert.Equal(before, Files(dir.Path));
     }
 

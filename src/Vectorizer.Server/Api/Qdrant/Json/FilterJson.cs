@@ -20,7 +20,8 @@ internal static class FilterJson
         return new Filter
         {
             Must = Conditions(input, "must"),
-            Should = Conditions(input, "should"),
+            // `should: []` matches no point in Qdrant ("any" of no conditions); `must: []` and `must_not: []` match all.
+            Should = input.TryGet("should", out var should) ? Conditions(should) ?? [] : null,
             MustNot = Conditions(input, "must_not"),
             MinShould = input.TryGet("min_should", out var minShould) ? ParseMinShould(minShould) : null,
         };
@@ -34,7 +35,7 @@ internal static class FilterJson
         return new MinShould(conditions, minCount);
     }
 
-    /// <summary>Qdrant accepts a single condition or an array; an empty array means no constraint.</summary>
+    /// <summary>Qdrant accepts a single condition or an array; an empty array gives null (no constraint, except for <c>should</c>).</summary>
     private static IReadOnlyList<Condition>? Conditions(JsonInput parent, string name) =>
         parent.TryGet(name, out var value) ? Conditions(value) : null;
 
