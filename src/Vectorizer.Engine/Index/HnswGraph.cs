@@ -275,10 +275,12 @@ public sealed partial class HnswGraph
     /// <summary>
     /// Finds up to <paramref name="k"/> nearest accepted nodes. Nodes at or above <paramref name="nodeLimit"/>
     /// are ignored (they may have been inserted after the scorer was created). Results are written to
-    /// <paramref name="output"/> closest first; the count is returned.
+    /// <paramref name="output"/> closest first; the count is returned. <paramref name="twoHop"/>: the filter rejects
+    /// most nodes and is cheap to check; walk the accepted nodes only, crossing rejected ones without scoring them
+    /// (see <see cref="SearchLayer0TwoHop{TScorer, TFilter}"/>).
     /// </summary>
     public int Search<TScorer, TFilter>(
-        ref TScorer scorer, ref TFilter filter, int k, int ef, int nodeLimit, Span<ScoredNode> output, SearchContext context)
+        ref TScorer scorer, ref TFilter filter, int k, int ef, int nodeLimit, Span<ScoredNode> output, SearchContext context, bool twoHop = false)
         where TScorer : struct, IGraphScorer
         where TFilter : struct, INodeFilter
     {
@@ -302,7 +304,14 @@ public sealed partial class HnswGraph
         }
 
         ef = Math.Max(ef, k);
-        SearchLayer0(ref scorer, ref filter, current, currentDistance, ef, nodeLimit, context);
+        if (twoHop)
+        {
+            SearchLayer0TwoHop(ref scorer, ref filter, current, currentDistance, ef, nodeLimit, context);
+        }
+        else
+        {
+            SearchLayer0(ref scorer, ref filter, current, currentDistance, ef, nodeLimit, context);
+        }
         while (context.ResultCount > k)
         {
             context.PopResult();

@@ -65,8 +65,8 @@ internal static class VectorSearch
                 IndexedSearch<DenseScorer<TMetric>>? viaCodes = null;
                 if (slot.Quantized is { } quantized && !quantization.Ignore)
                 {
-                    viaCodes = (HnswGraph graph, ref DenseScorer<TMetric> originals, ref SearchFilter nodeFilter, int indexed, SearchContext searchContext) =>
-                        quantized.Count >= indexed ? SearchQuantized(quantized, graph, ref originals, ref nodeFilter, query, k, ef, indexed, quantization, searchContext) : null;
+                    viaCodes = (HnswGraph graph, ref DenseScorer<TMetric> originals, ref SearchFilter nodeFilter, int indexed, bool twoHop, SearchContext searchContext) =>
+                        quantized.Count >= indexed ? SearchQuantized(quantized, graph, ref originals, ref nodeFilter, query, k, ef, indexed, quantization, twoHop, searchContext) : null;
                 }
 
                 return Plan(current, slot, ref scorer, filter, excluded, k, ef, exact, viaCodes, context, filterCacheVersion);
@@ -79,7 +79,7 @@ internal static class VectorSearch
     }
 
     /// <summary>A search of the graph's indexed prefix other than the plain one (over quantized codes); null when it does not apply.</summary>
-    private delegate List<ScoredNode>? IndexedSearch<TScorer>(HnswGraph graph, ref TScorer scorer, ref SearchFilter filter, int indexed, SearchContext context)
+    private delegate List<ScoredNode>? IndexedSearch<TScorer>(HnswGraph graph, ref TScorer scorer, ref SearchFilter filter, int indexed, bool twoHop, SearchContext context)
         where TScorer : struct, IGraphScorer;
 
     /// <summary>
@@ -106,17 +106,22 @@ internal static class VectorSearch
 
         var payloadLast = slot.Dimension * sizeof(float) <= PayloadLastMaxVectorBytes;
         var nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, null, payloadLast);
+        var twoHop = false;
         if (candidates is not null)
         {
-            if (exact || graph is null || indexed == 0 || (double)candidates.Length * slot.Dimension * sizeof(float) / 1024.0 < slot.Hnsw.FullScanThreshold)
+            var plan = exact || graph is null || indexed == 0
+                ? FilteredPlan.Exact
+                : SearchPlanner.Choose(candidates.Length, slot.Searchable.SetCount, slot.Dimension * sizeof(float), graph.M0, Math.Max(ef, k), slot.Hnsw.FullScanThreshold);
+            if (plan == FilteredPlan.Exact)
             {
-                // The payload indexes narrow the filter to few points: score just those, exactly.
+                // Few matches, or fewer bytes to read than a walk would: score just those, exactly.
                 return ScoreCandidates(ref scorer, ref nodeFilter, candidates, k, context);
             }
 
-            // Too many to score one by one: filtered HNSW, where a bitmap of the index's candidates turns
-            // away most nodes before the full filter is evaluated on their payload.
+            // Filtered HNSW, where a bitmap of the candidates turns away most nodes before the full filter (if any
+            // is left) is evaluated on their payload; with the two-hop walk only accepted nodes are scored.
             nodeFilter = new SearchFilter(slot.Searchable.Words, filter, current, excluded, CandidateBitmap(candidates, count), payloadLast);
+            twoHop = plan == FilteredPlan.GraphTwoHop;
         }
 
         if (exact || graph is null || indexed == 0 || (candidates is null && PreferExact(current, slot, filter)))
@@ -124,11 +129,11 @@ internal static class VectorSearch
             return ExactScan(ref scorer, ref nodeFilter, 0, count, k, context);
         }
 
-        var results = indexedSearch?.Invoke(graph, ref scorer, ref nodeFilter, indexed, context);
+        var results = indexedSearch?.Invoke(graph, ref scorer, ref nodeFilter, indexed, twoHop, context);
         if (results is null)
         {
             var buffer = new ScoredNode[k];
-            var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context);
+            var found = graph.Search(ref scorer, ref nodeFilter, k, ef, count, buffer, context, twoHop);
             results = new List<ScoredNode>(k);
             for (var i = 0; i < found; i++)
             {
@@ -163,7 +168,7 @@ internal static class VectorSearch
     /// then (with rescoring, the default) their exact distances from the originals, best <paramref name="k"/> kept.
     /// </summary>
     private static unsafe List<ScoredNode> SearchQuantized<TMetric>(
-        QuantizedVectors quantized, HnswGraph graph, ref DenseScorer<TMetric> exact, ref SearchFilter filter, float[] query, int k, int ef, int indexed, QuantizationSearchParams parameters, SearchContext context)
+        QuantizedVectors quantized, HnswGraph graph, ref DenseScorer<TMetric> exact, ref SearchFilter filter, float[] query, int k, int ef, int indexed, QuantizationSearchParams parameters, bool twoHop, SearchContext context)
         where TMetric : struct, IMetric
     {
         var candidates = parameters.Rescore ? Math.Max(k, (int)Math.Ceiling(k * Math.Max(1.0, parameters.Oversampling))) : k;
@@ -179,7 +184,7 @@ internal static class VectorSearch
                 fixed (float* w = weights, s = scales)
                 {
                     var scorer = new ScalarScorer(scalar, w, s, constant);
-                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
+                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context, twoHop);
                 }
 
                 break;
@@ -189,7 +194,7 @@ internal static class VectorSearch
                 {
                     binary.Pack(query, q);
                     var scorer = new BinaryScorer(binary, q);
-                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
+                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context, twoHop);
                 }
 
                 break;
@@ -199,7 +204,7 @@ internal static class VectorSearch
                 fixed (float* t = table)
                 {
                     var scorer = new ProductScorer(product, t);
-                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context);
+                    found = graph.Search(ref scorer, ref filter, candidates, ef, indexed, buffer, context, twoHop);
                 }
 
                 break;
