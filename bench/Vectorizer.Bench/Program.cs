@@ -257,6 +257,23 @@ embed.SetAction(parse =>
 });
 root.Add(embed);
 
+var relevanceDataOption = new Option<string>("--data-dir") { Description = "where the variants' collections and the shared embedding cache live (kept: a second run embeds nothing)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "vectorizer-relevance") };
+var relevanceVariantOption = new Option<string[]>("--variant")
+{
+    Description = "name=maxChars/overlap/none|dense|both[/maxTokens] (repeatable): chunking, where a chunk's context goes, the model's token window",
+    DefaultValueFactory = _ => ["baseline=1500/200/none", "context=1500/200/dense"],
+    AllowMultipleArgumentsPerToken = true,
+};
+var relevanceMissesOption = new Option<bool>("--misses") { Description = "list the questions the engine's hybrid answer misses" };
+var relevance = new Command("relevance", "hit@1, hit@5 and MRR on git's documentation for indexing variants and fusion settings") { corpusOption, relevanceDataOption, relevanceVariantOption, relevanceMissesOption, markdownOption };
+relevance.SetAction(parse =>
+{
+    var corpus = parse.GetValue(corpusOption) ?? "/usr/share/doc/git-doc";
+    var options = new RelevanceBenchmark.Options(corpus, parse.GetValue(relevanceDataOption)!, [.. parse.GetValue(relevanceVariantOption)!.Select(RelevanceBenchmark.ParseVariant)], parse.GetValue(relevanceMissesOption));
+    WriteReport("Relevance: git's documentation", RelevanceBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(relevance);
+
 var kernels = new Command("kernels", "BenchmarkDotNet micro-benchmarks of the distance kernels (pass BenchmarkDotNet arguments after --)");
 var bdnArguments = new Argument<string[]>("bdn") { Arity = ArgumentArity.ZeroOrMore };
 kernels.Add(bdnArguments);

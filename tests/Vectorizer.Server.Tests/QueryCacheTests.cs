@@ -191,17 +191,21 @@ public sealed class RedisServer : IAsyncDisposable
     private RedisServer(Process process, int port)
     {
         this.process = process;
+        Port = port;
         Configuration = $"127.0.0.1:{port},abortConnect=false,connectTimeout=2000,syncTimeout=2000";
     }
+
+    public int Port { get; }
 
     /// <summary>StackExchange.Redis' connection string for it.</summary>
     public string Configuration { get; }
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts one on <paramref name="port"/> (the port of one stopped earlier: Redis coming back), else on a free port.</summary>
+    public static async Task<RedisServer> StartAsync(int? port = null)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        if (port is null)
         {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
@@ -213,20 +217,20 @@ public sealed class RedisServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = TestPaths.Root,
         };
-        foreach (var argument in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
+        foreach (var argument in new[] { "--port", port.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
         {
             start.ArgumentList.Add(argument);
         }
 
         var process = Process.Start(start)!;
-        var server = new RedisServer(process, port);
+        var server = new RedisServer(process, port.Value);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
         {
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
+                await client.ConnectAsync(IPAddress.Loopback, port.Value);
                 return server;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)

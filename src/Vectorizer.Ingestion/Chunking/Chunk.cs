@@ -16,7 +16,15 @@ public sealed record Chunk(
     string ContentHash,
     string FileHash,
     DateTimeOffset? Mtime,
-    string Language);
+    string Language)
+{
+    /// <summary>
+    /// What the chunk stands in, for a prose document (<see cref="DocumentOutline.ContextAt"/>): the document's title
+    /// and summary line and the headings above the chunk; embedded with the chunk's text, not stored in
+    /// <see cref="Content"/>. Null for code and for documents without a title.
+    /// </summary>
+    public string? Context { get; init; }
+}
 
 /// <summary>Chunk size limits, in characters.</summary>
 public sealed record ChunkerOptions

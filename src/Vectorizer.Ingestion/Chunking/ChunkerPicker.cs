@@ -85,6 +85,7 @@ public static class ChunkerPicker
         var fileHash = Hashes.Sha256Hex(text);
         var language = LanguageOf(path);
         var lines = new Lines(normalized);
+        var outline = language is "markdown" or "text" ? DocumentOutline.Parse(normalized, path) : null;
         var chunks = new List<Chunk>(ranges.Count);
         foreach (var range in ranges)
         {
@@ -98,7 +99,10 @@ public static class ChunkerPicker
                 Hashes.Sha256Hex(content),
                 fileHash,
                 mtime,
-                language));
+                language)
+            {
+                Context = outline?.ContextAt(range.Start),
+            });
         }
 
         return chunks;

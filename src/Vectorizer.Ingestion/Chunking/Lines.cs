@@ -25,6 +25,9 @@ internal sealed class Lines
 
     public bool IsBlank(int line) => this[line].IsWhiteSpace();
 
+    /// <summary>The offset of line <paramref name="line"/>'s first character.</summary>
+    public int Start(int line) => starts[line];
+
     /// <summary>Characters of lines <paramref name="first"/>..<paramref name="last"/> with their breaks.</summary>
     public int Length(int first, int last) => End(last) - starts[first];
 

@@ -25,6 +25,14 @@ public sealed class CacheSection
     /// <summary>Prefix of the keys in Redis.</summary>
     [ConfigurationKeyName("redis_prefix")]
     public string RedisPrefix { get; set; } = "vectorizer:";
+
+    /// <summary>Longest a Redis call may take before Redis counts as down (the circuit opens: memory level only).</summary>
+    [ConfigurationKeyName("redis_timeout_ms")]
+    public int RedisTimeoutMs { get; set; } = 1000;
+
+    /// <summary>While Redis is down, how often one background probe checks whether it is back.</summary>
+    [ConfigurationKeyName("redis_retry_seconds")]
+    public int RedisRetrySeconds { get; set; } = 10;
 }
 
 public sealed class CacheValidator : SectionValidator<CacheSection>
@@ -39,6 +47,16 @@ public sealed class CacheValidator : SectionValidator<CacheSection>
         if (s.MaxMb is < 1 or > 1 << 20)
         {
             yield return ("max_mb", $"{s.MaxMb} is not from 1 to {1 << 20} MiB");
+        }
+
+        if (s.RedisTimeoutMs is < 1 or > 60_000)
+        {
+            yield return ("redis_timeout_ms", $"{s.RedisTimeoutMs} is not from 1 to 60000 ms");
+        }
+
+        if (s.RedisRetrySeconds is < 1 or > 3600)
+        {
+            yield return ("redis_retry_seconds", $"{s.RedisRetrySeconds} is not from 1 to 3600 seconds");
         }
 
         if (s.Redis.Length > 0)

@@ -118,7 +118,7 @@ public static class OpsApi
             new MemoryInfo(process.WorkingSet64, GC.GetTotalMemory(false), indexBytes),
             collections,
             failed,
-            cache?.Stats is { } c ? new QueryCacheInfo(c.Enabled, c.Hits, c.Misses, Math.Round(c.HitRate, 4), c.Bypassed, c.SecondLevel) : null,
+            cache?.Stats is { } c ? new QueryCacheInfo(c.Enabled, c.Hits, c.Misses, Math.Round(c.HitRate, 4), c.Bypassed, c.SecondLevel, c.SecondLevelState) : null,
             budget?.Today is { } d ? new EmbeddingSpendInfo(d.Day, d.Tokens, Math.Round(d.Cost, 6), d.Requests, budget.MaxCostPerDay) : null);
     }
 }

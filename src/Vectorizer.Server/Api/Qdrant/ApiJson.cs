@@ -45,7 +45,8 @@ public sealed record QueryCacheInfo(
     [property: JsonPropertyName("misses")] long Misses,
     [property: JsonPropertyName("hit_rate")] double HitRate,
     [property: JsonPropertyName("bypassed")] long Bypassed,
-    [property: JsonPropertyName("second_level")] string SecondLevel);
+    [property: JsonPropertyName("second_level")] string SecondLevel,
+    [property: JsonPropertyName("second_level_state"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SecondLevelState = null);
 
 /// <summary>Embedding spent today (UTC) against <c>embedding.max_cost</c> (0: no limit).</summary>
 public sealed record EmbeddingSpendInfo(

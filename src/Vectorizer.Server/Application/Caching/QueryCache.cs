@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Vectorizer.Engine.Collections;
@@ -11,6 +13,9 @@ namespace Vectorizer.Server.Application.Caching;
 /// <summary>Hits, misses and requests that are never cached (random samples, the cache off), since the start.</summary>
 public sealed record QueryCacheStats(bool Enabled, long Hits, long Misses, long Bypassed, string SecondLevel)
 {
+    /// <summary>With Redis: <c>connected</c>, or <c>unreachable</c> while its circuit is open (answers come from memory); null without.</summary>
+    public string? SecondLevelState { get; init; }
+
     public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
 }
 
@@ -72,21 +77,36 @@ public sealed class QueryCache : IDisposable
         }).AddSerializer<CachedAnswer, CachedAnswerSerializer>();
         if (options.Redis.Length > 0)
         {
-            collection.AddStackExchangeRedisCache(redis =>
-            {
-                redis.Configuration = options.Redis;
-                redis.InstanceName = options.RedisPrefix;
-            });
+            // Redis behind a circuit breaker: a Redis that is down costs one warning, not a timeout per request.
+            collection.AddSingleton<IDistributedCache>(_ => breaker = new CircuitBreakingCache(
+                new RedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { Configuration = options.Redis, InstanceName = options.RedisPrefix })),
+                "redis",
+                loggerFactory.CreateLogger("Vectorizer.QueryCache"),
+                TimeSpan.FromMilliseconds(options.RedisTimeoutMs),
+                TimeSpan.FromSeconds(options.RedisRetrySeconds)));
         }
 
         services = collection.BuildServiceProvider();
         store = services.GetRequiredService<HybridCache>();
     }
 
+    private CircuitBreakingCache? breaker;
+
+    /// <summary>The second level's circuit: closed (in use), open (unreachable: memory only) or half-open (being probed); null without Redis.</summary>
+    public CircuitState? SecondLevelState => breaker?.State;
+
     /// <summary>The HybridCache, for other derived data keyed by content (HyDE's texts); there even when <c>cache.enabled</c> is false.</summary>
     public HybridCache Shared => store;
 
-    public QueryCacheStats Stats => new(enabled, Interlocked.Read(ref hits), Interlocked.Read(ref misses), Interlocked.Read(ref bypassed), secondLevel);
+    public QueryCacheStats Stats => new(enabled, Interlocked.Read(ref hits), Interlocked.Read(ref misses), Interlocked.Read(ref bypassed), secondLevel)
+    {
+        SecondLevelState = breaker?.State switch
+        {
+            null => null,
+            CircuitState.Closed => "connected",
+            _ => "unreachable",
+        },
+    };
 
     /// <summary>
     /// The answer to <paramref name="request"/> on <paramref name="collection"/>: from the cache, or from
