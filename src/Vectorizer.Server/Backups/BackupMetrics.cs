@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Vectorizer.Server.Application;
+using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Observability;
 
 namespace Vectorizer.Server.Backups;
@@ -16,21 +18,26 @@ namespace Vectorizer.Server.Backups;
 /// </summary>
 public sealed class BackupMetrics
 {
-    public BackupMetrics(IMeterFactory meters, BackupsService backups)
+    /// <param name="engine">The service needs the engine: it is resolved at the first scrape after the engine has loaded,
+    /// so creating the instruments never opens the data directory (that waits until the web server listens).</param>
+    public BackupMetrics(IMeterFactory meters, EngineLifetime engine, IServiceProvider services)
     {
         var meter = meters.Create(ServerTelemetry.MeterName);
-        var activity = backups.Activity;
+        var service = new Lazy<BackupsService>(services.GetRequiredService<BackupsService>);
+        var idle = new BackupActivity();
+        BackupActivity Activity() => engine.IsLoaded ? service.Value.Activity : idle;
+        BackupsService? Loaded() => engine.IsLoaded ? service.Value : null;
 
         IEnumerable<Measurement<T>> Each<T>(Func<BackupOperationStats, T?> value)
             where T : struct =>
-            activity.Stats()
+            Activity().Stats()
                 .Select(s => (Stats: s, Value: value(s)))
                 .Where(x => x.Value is not null)
                 .Select(x => new Measurement<T>(x.Value!.Value, new("operation", x.Stats.Operation), new("kind", x.Stats.Kind)));
 
         meter.CreateObservableCounter(
             "vectorizer.backup.operations",
-            () => activity.Stats().SelectMany(s => new[]
+            () => Activity().Stats().SelectMany(s => new[]
             {
                 new Measurement<long>(s.Successes, new("operation", s.Operation), new("kind", s.Kind), new("outcome", "success")),
                 new Measurement<long>(s.Failures, new("operation", s.Operation), new("kind", s.Kind), new("outcome", "failure")),
@@ -44,20 +51,25 @@ public sealed class BackupMetrics
         meter.CreateObservableGauge("vectorizer.backup.last_duration", () => Each(s => s.LastSeconds), "s", "How long the last operation of its operation and kind took");
         meter.CreateObservableGauge("vectorizer.backup.last_size", () => Each(s => s.LastBytes), "By", "Bytes of the last archive written (create)");
         meter.CreateObservableGauge(
-            "vectorizer.backup.stored", () => Stored(backups).Select(k => new Measurement<long>(k.Count, new KeyValuePair<string, object?>("kind", k.Kind))), "{backup}", "Archives kept in backup.directory (full, incremental) and snapshots_directory (snapshot)");
+            "vectorizer.backup.stored", () => Stored(Loaded()).Select(k => new Measurement<long>(k.Count, new KeyValuePair<string, object?>("kind", k.Kind))), "{backup}", "Archives kept in backup.directory (full, incremental) and snapshots_directory (snapshot)");
         meter.CreateObservableGauge(
-            "vectorizer.backup.stored_size", () => Stored(backups).Select(k => new Measurement<long>(k.Bytes, new KeyValuePair<string, object?>("kind", k.Kind))), "By", "Bytes of the archives kept, by kind");
-        meter.CreateObservableGauge("vectorizer.backup.running", () => activity.Current is null ? 0 : 1, null, "1 while a backup, restore or verify runs");
+            "vectorizer.backup.stored_size", () => Stored(Loaded()).Select(k => new Measurement<long>(k.Bytes, new KeyValuePair<string, object?>("kind", k.Kind))), "By", "Bytes of the archives kept, by kind");
+        meter.CreateObservableGauge("vectorizer.backup.running", () => Activity().Current is null ? 0 : 1, null, "1 while a backup, restore or verify runs");
     }
 
     /// <summary>The archives on disk by kind, from their file names (an id names its type; no archive is opened).</summary>
-    private static IEnumerable<(string Kind, long Count, long Bytes)> Stored(BackupsService backups)
+    private static IEnumerable<(string Kind, long Count, long Bytes)> Stored(BackupsService? backups)
     {
         var counts = new Dictionary<string, (long Count, long Bytes)>(StringComparer.Ordinal) { ["full"] = (0, 0), ["incremental"] = (0, 0), ["snapshot"] = (0, 0) };
         void Add(string kind, FileInfo file)
         {
             var (count, bytes) = counts[kind];
             counts[kind] = (count + 1, bytes + file.Length);
+        }
+
+        if (backups is null)
+        {
+            return counts.Select(c => (c.Key, c.Value.Count, c.Value.Bytes)); // the engine is still loading
         }
 
         try
