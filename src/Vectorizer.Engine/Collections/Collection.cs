@@ -297,6 +297,11 @@ public sealed partial class Collection : IDisposable
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             BumpVersion();
+            if (HasFeed)
+            {
+                Emit(new CollectionConfigChanged(Name, CollectionConfigFile.ToUtf8(updated)));
+            }
+
             foreach (var slot in State.Slots)
             {
                 slot.Hnsw = updated.HnswFor(slot.Name);
@@ -360,7 +365,7 @@ public sealed partial class Collection : IDisposable
             {
                 current.AddSparseSlot(new Sparse.SparseSlot(name, sparse!.Idf) { FullScanThreshold = sparse.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold });
             }
-        });
+        }, updated => new VectorCreated(Name, name, CollectionConfigFile.ToUtf8(updated)));
     }
 
     /// <summary>Removes a named vector (dense or sparse) and every point's value of it; see <see cref="CreateVector"/> for how.</summary>
@@ -382,7 +387,7 @@ public sealed partial class Collection : IDisposable
             }
 
             throw VectorizerException.VectorNameNotFound(name);
-        }, (_, current) => current.RemoveVector(name));
+        }, (_, current) => current.RemoveVector(name), _ => new VectorDeleted(Name, name));
 
     /// <summary>
     /// New dense vectors. A collection is "named" (its points' vectors are objects) unless its only dense vector is the
@@ -391,7 +396,7 @@ public sealed partial class Collection : IDisposable
     private static CollectionConfig WithVectors(CollectionConfig config, Dictionary<string, VectorParams> vectors) =>
         config with { Vectors = vectors, NamedVectors = !(vectors.Count == 1 && vectors.ContainsKey("")) };
 
-    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, Action<CollectionConfig, CollectionState> apply)
+    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, Action<CollectionConfig, CollectionState> apply, Func<CollectionConfig, EngineChange> changed)
     {
         MaintenanceGate.Wait();
         try
@@ -412,6 +417,7 @@ public sealed partial class Collection : IDisposable
                 apply(updated, current);
                 current.Generation++;
                 BumpVersion(); // cached answers computed with the old vectors are stale
+                Emit(changed(updated));
             }
             finally
             {
@@ -477,6 +483,10 @@ public sealed partial class Collection : IDisposable
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
             BumpVersion();
+            if (HasFeed)
+            {
+                Emit(new PayloadIndexChanged(Name, field, CollectionConfigFile.ToUtf8(updated)));
+            }
         }
         finally
         {

@@ -72,6 +72,8 @@ public static class ConfigSections
         new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
         new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
         new ConfigSection<Backups.BackupSection>("backup", s => s.Backup, new Backups.BackupValidator()),
+        new ConfigSection<Replication.ReplicationSection>("replication", s => s.Replication, new Replication.ReplicationValidator()),
+        new ConfigSection<Replication.ClusterSection>("cluster", s => s.Cluster, new Replication.ClusterValidator()),
     ];
 
     /// <summary>
@@ -80,8 +82,8 @@ public static class ConfigSections
     /// </summary>
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "performance", "replication", "monitoring",
-        "mcp", "cluster", "api", "storage", "compression", "quantization",
+        "performance", "monitoring",
+        "mcp", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>

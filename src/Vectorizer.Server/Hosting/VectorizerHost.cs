@@ -21,6 +21,7 @@ using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Grpc;
+using Vectorizer.Server.Replication;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Observability;
@@ -67,6 +68,7 @@ public static class VectorizerHost
             }
         });
         builder.AddVectorizerGrpc(settings);
+        builder.AddVectorizerReplication(settings);
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);
@@ -118,6 +120,7 @@ public static class VectorizerHost
         app.UseVectorizerSecurity(settings);
         app.UseQdrantParameters();
         app.UseRollouts();
+        app.UseReplicationWrites();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
@@ -131,6 +134,7 @@ public static class VectorizerHost
         app.MapObservabilityApi();
         app.MapVectorizerMcp();
         app.MapBackupsApi();
+        app.MapReplicationApi();
         return app;
     }
 
