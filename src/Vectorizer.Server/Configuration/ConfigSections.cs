@@ -87,7 +87,8 @@ public static class ConfigSections
     };
 
     /// <summary>Problems of every section.</summary>
-    public static IEnumerable<ConfigIssue> Validate(VectorizerSettings settings) => All.SelectMany(section => section.Validate(settings));
+    public static IEnumerable<ConfigIssue> Validate(VectorizerSettings settings) =>
+        All.SelectMany(section => section.Validate(settings)).Concat(Replication.Leadership.AutoRoleRule.Check(settings));
 }
 
 public sealed class ServerValidator : SectionValidator<ServerSection>

@@ -22,6 +22,7 @@ using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Replication;
+using Vectorizer.Server.Replication.Leadership;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Observability;
@@ -69,6 +70,7 @@ public static class VectorizerHost
         });
         builder.AddVectorizerGrpc(settings);
         builder.AddVectorizerReplication(settings);
+        builder.Services.AddLeadership(settings);
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);

@@ -110,7 +110,11 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
         Interlocked.Exchange(ref epoch, state?.Epoch ?? 0);
         Log.Reset(state?.Position ?? 0, state?.PositionEpoch ?? 0);
         Engine.ChangeFeed = this;
-        if (settings.Replication.Role == "replica")
+        if (settings.Replication.Role == "auto")
+        {
+            // Fenced until the etcd leadership service (Leadership/EtcdLeadership) decides: master or replica of whom.
+        }
+        else if (settings.Replication.Role == "replica")
         {
             await BecomeReplicaAsync(settings.Replication.MasterAddress, Epoch, cancellationToken).ConfigureAwait(false);
         }

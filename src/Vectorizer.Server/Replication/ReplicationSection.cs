@@ -73,6 +73,9 @@ public sealed class ClusterSection
     /// <summary>The REST address other nodes and clients reach this node at (<c>http://host:15002</c>); replicas forward writes there.</summary>
     [ConfigurationKeyName("advertise_address")]
     public string AdvertiseAddress { get; set; } = "";
+
+    /// <summary>Leadership through etcd for <c>replication.role: auto</c> (<see cref="Leadership.EtcdSection"/>).</summary>
+    public Leadership.EtcdSection Etcd { get; set; } = new();
 }
 
 public sealed class ReplicationValidator : SectionValidator<ReplicationSection>
@@ -82,10 +85,6 @@ public sealed class ReplicationValidator : SectionValidator<ReplicationSection>
         if (s.Role is not ("master" or "replica" or "auto"))
         {
             yield return ("role", $"`{s.Role}` is not one of master, replica, auto");
-        }
-        else if (s.Role == "auto" && s.Enabled)
-        {
-            yield return ("role", "`auto` (leader election through etcd, cluster.etcd) is not available in this build yet; use `master` or `replica` (manual failover: `vectorizer replication promote`)");
         }
 
         if (ReplicationSection.ParseEndpoint(s.BindAddress) is null)
@@ -142,6 +141,11 @@ public sealed class ClusterValidator : SectionValidator<ClusterSection>
             (!Uri.TryCreate(s.AdvertiseAddress, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
         {
             yield return ("advertise_address", $"`{s.AdvertiseAddress}` is not an http(s) URL such as http://host:15002");
+        }
+
+        foreach (var problem in new Leadership.EtcdValidator().Check(s.Etcd))
+        {
+            yield return problem;
         }
     }
 }

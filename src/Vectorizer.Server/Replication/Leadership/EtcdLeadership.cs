@@ -53,7 +53,8 @@ public sealed class EtcdLeadership : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new();
 
-    private readonly EtcdClient client;
+    private EtcdClient client;
+    private int failedRounds;
     private readonly IReplicationControl control;
     private readonly LeadershipIdentity identity;
     private readonly EtcdSection options;
@@ -110,11 +111,24 @@ public sealed class EtcdLeadership : IAsyncDisposable
                 try
                 {
                     await RoundAsync(stopping).ConfigureAwait(false);
+                    failedRounds = 0;
                 }
-                catch (Exception e) when (!stopping.IsCancellationRequested && e is RpcException or OperationCanceledException or InvalidOperationException or JsonException)
+                catch (Exception) when (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or JsonException)
                 {
                     view = view with { EtcdReachable = false, IsLeader = false };
                     LogThrottled(e);
+                    if (++failedRounds % 3 == 0)
+                    {
+                        // A channel that lived through a partition can stay wedged (a connection that black-holes,
+                        // a subchannel in back-off): start a fresh one. The lease, if still alive, is kept.
+                        var old = client;
+                        client = new EtcdClient(string.Join(',', options.Endpoints));
+                        old.Dispose();
+                    }
                 }
 
                 await Task.Delay(tick, stopping).ConfigureAwait(false);
