@@ -47,6 +47,7 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             stale = [.. connections];
             connections.Clear();
+            forwarding = true; // under the lock: a connection accepted from now on is forwarded, none is left black-holed
         }
 
         foreach (var (client, server) in stale)
@@ -57,8 +58,6 @@ public sealed class TcpProxy : IAsyncDisposable
                 Abort(server);
             }
         }
-
-        forwarding = true;
     }
 
     private async Task AcceptAsync()
@@ -81,15 +80,14 @@ public sealed class TcpProxy : IAsyncDisposable
 
     private async Task HandleAsync(Socket client)
     {
-        if (!forwarding)
+        lock (connections)
         {
-            // Accepted but never connected onward: the client's requests vanish.
-            lock (connections)
+            if (!forwarding)
             {
+                // Accepted but never connected onward: the client's requests vanish.
                 connections.Add((client, null));
+                return;
             }
-
-            return;
         }
 
         var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
