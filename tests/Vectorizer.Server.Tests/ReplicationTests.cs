@@ -91,18 +91,23 @@ public sealed class ReplicationTests : IAsyncLifetime
         await Send(master, HttpMethod.Put, "/collections/docs", """{"vectors": {"size": 4, "distance": "Dot"}}""");
 
         // kill -9 during a write stream; the master keeps taking writes meanwhile.
-        using var stop = new CancellationTokenSource();
+        // (100 operations: well within log_size.)
+        var written = 0;
         var writer = Task.Run(async () =>
         {
-            for (var i = 0; !stop.IsCancellationRequested; i++)
+            for (var i = 0; i < 100; i++)
             {
-                await Send(master, HttpMethod.Put, "/collections/docs/points", Points(i % 500, 1));
+                await Send(master, HttpMethod.Put, "/collections/docs/points", Points(i, 1));
+                Interlocked.Increment(ref written);
+                await Task.Delay(10);
             }
         });
-        await Task.Delay(1500);
+        while (Volatile.Read(ref written) < 30)
+        {
+            await Task.Delay(10);
+        }
+
         replica.Process!.Kill();
-        await Task.Delay(500);
-        await stop.CancelAsync();
         await writer;
         await RestartAsync(replica);
         await ConvergedAsync(master, replica);
