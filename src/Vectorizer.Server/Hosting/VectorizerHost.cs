@@ -21,11 +21,11 @@ using Vectorizer.Server.Application.Caching;
 using Vectorizer.Server.Backups;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Grpc;
-using Vectorizer.Server.Replication;
-using Vectorizer.Server.Replication.Leadership;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Observability;
+using Vectorizer.Server.Replication;
+using Vectorizer.Server.Replication.Leadership;
 using Vectorizer.Server.Rollouts;
 using Vectorizer.Server.Security;
 
