@@ -34,6 +34,9 @@ public enum Need
     Curl,
     /// <summary>Prometheus and <c>promtool</c> (Debian's <c>prometheus</c>): rule and exposition checks, a real scraper.</summary>
     Prometheus,
+
+    /// <summary><c>etcd</c> (Debian's <c>etcd-server</c> 3.4): the coordinator of automatic failover (<c>replication.role: auto</c>).</summary>
+    Etcd,
 }
 
 /// <summary>
@@ -87,6 +90,7 @@ public static class Prerequisites
         Need.GitDocs => File.Exists(Path.Combine(GitDocsCorpus, "git-stash.txt")) && File.Exists(Path.Combine(GitDocsCorpus, "user-manual.txt")) ? null
             : $"{GitDocsCorpus} is missing: apt-get install git-doc",
         Need.Redis => OnPath("redis-server") ? null : "redis-server is not on the PATH: apt-get install redis-server",
+        Need.Etcd => OnPath("etcd") ? null : "etcd is not on the PATH: apt-get install etcd-server",
         _ => throw new ArgumentOutOfRangeException(nameof(need)),
     };
 

@@ -31,6 +31,9 @@ public class ArchitectureTests
         { "ShuttingDown", 40, 503 },
         { "DataDirectoryInUse", 41, 503 },
         { "Forbidden", 42, 403 },
+        { "NotMaster", 43, 421 },
+        { "WriteConcernFailed", 44, 504 },
+        { "ReplicationDiverged", 45, 409 },
         { "StorageFailure", 50, 500 },
         { "Internal", 60, 500 },
     };

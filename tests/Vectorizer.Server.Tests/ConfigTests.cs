@@ -105,7 +105,7 @@ public sealed class ConfigTests : IDisposable
         var (s, _, warnings) = ConfigLoader.Load(path, NoEnvironment);
         Assert.Equal(32, s.Collections.Defaults.HnswConfig.M);
         Assert.Contains(warnings, w => w.Key == "performance");
-        Assert.Contains(warnings, w => w.Key == "replication");
+        Assert.DoesNotContain(warnings, w => w.Key == "replication"); // implemented (issue 14)
         Assert.Contains(warnings, w => w.Key == "collections.default.dimension");
     }
 
@@ -115,12 +115,12 @@ public sealed class ConfigTests : IDisposable
         var issues = ConfigLoader.ValidateYaml("""
             server:
               port: 15002
-            replication:
+            monitoring:
               enabled: true
               role: master
             """);
         var refused = Assert.Single(issues, i => !i.IsWarning);
-        Assert.Equal("replication.enabled", refused.Key);
+        Assert.Equal("monitoring.enabled", refused.Key);
         Assert.Equal(4, refused.Line);
         Assert.Contains("turns on a feature this version does not have", refused.Message, StringComparison.Ordinal);
     }

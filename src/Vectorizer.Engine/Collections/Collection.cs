@@ -318,6 +318,11 @@ public sealed partial class Collection : IDisposable
             CollectionConfigFile.Write(storage, Paths.ConfigFile, updated);
             Config = updated;
             BumpVersion();
+            if (HasFeed)
+            {
+                Emit(new CollectionConfigChanged(Name, CollectionConfigFile.ToUtf8(updated)));
+            }
+
             foreach (var slot in State.Slots)
             {
                 slot.Hnsw = updated.HnswFor(slot.Name);
@@ -379,7 +384,7 @@ public sealed partial class Collection : IDisposable
             {
                 current.AddSparseSlot(new Sparse.SparseSlot(name, sparse!.Idf) { FullScanThreshold = sparse.Index?.FullScanThreshold ?? Sparse.SparseSlot.DefaultFullScanThreshold });
             }
-        });
+        }, updated => new VectorCreated(Name, name, CollectionConfigFile.ToUtf8(updated)));
     }
 
     /// <summary>Removes a named vector (dense or sparse) and every point's value of it; see <see cref="CreateVector"/> for how.</summary>
@@ -389,14 +394,15 @@ public sealed partial class Collection : IDisposable
                 ? VectorChanges.WithDeleted(config, name)
                 : throw VectorizerException.VectorNameNotFound(name),
             WalOperation.DeleteVector(name),
-            (_, current) => current.RemoveVector(name));
+            (_, current) => current.RemoveVector(name),
+            _ => new VectorDeleted(Name, name));
 
     /// <summary>
     /// A vector change: under the maintenance gate and the write lock, the WAL record (the commit point: an open rolls
     /// <c>collection.json</c> forward to it, see <see cref="VectorChanges"/>), then <c>collection.json</c>, then the state;
     /// then the record is fsynced and a checkpoint taken, so that a normal open replays nothing across the change.
     /// </summary>
-    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, WalOperation record, Action<CollectionConfig, CollectionState> apply)
+    private UpdateResult ChangeVectors(Func<CollectionConfig, CollectionConfig> change, WalOperation record, Action<CollectionConfig, CollectionState> apply, Func<CollectionConfig, EngineChange> changed)
     {
         MaintenanceGate.Wait();
         try
@@ -418,6 +424,7 @@ public sealed partial class Collection : IDisposable
                 apply(updated, current);
                 current.Generation++;
                 BumpVersion(); // cached answers computed with the old vectors are stale
+                Emit(changed(updated));
             }
             finally
             {
@@ -484,6 +491,10 @@ public sealed partial class Collection : IDisposable
             Config = updated;
             State.SyncPayloadIndexes(updated.PayloadSchema);
             BumpVersion();
+            if (HasFeed)
+            {
+                Emit(new PayloadIndexChanged(Name, field, CollectionConfigFile.ToUtf8(updated)));
+            }
         }
         finally
         {

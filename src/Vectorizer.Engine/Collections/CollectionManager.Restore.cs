@@ -106,13 +106,14 @@ public sealed partial class CollectionManager
                 {
                     storage.MoveDirectory(aside, target);
                     storage.SyncDirectory(CollectionsDirectory);
-                    collections[name] = Collection.Open(name, new CollectionPaths(target), Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage);
+                    collections[name] = Track(Collection.Open(name, new CollectionPaths(target), Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage));
                 }
 
                 throw VectorizerException.BadRequest($"The restored collection `{name}` does not open ({Describe(e)}); nothing was changed");
             }
 
-            collections[name] = fresh;
+            collections[name] = Track(fresh);
+            feed.Feed?.Changed(new CollectionReplaced(name));
             var set = new List<string>();
             var next = new Dictionary<string, string>(this.aliases, StringComparer.Ordinal);
             foreach (var alias in aliases)

@@ -28,6 +28,7 @@ public sealed partial class CollectionManager : IDisposable
     private readonly ILogger logger;
     private readonly CancellationTokenSource shutdown = new();
     private Dictionary<string, string> aliases = new(StringComparer.Ordinal);
+    private readonly ChangeFeedHolder feed = new();
     private Task maintenanceTask = Task.CompletedTask;
     private bool disposed;
 
@@ -41,6 +42,23 @@ public sealed partial class CollectionManager : IDisposable
     }
 
     public EngineOptions Options { get; }
+
+    /// <summary>
+    /// Receives every committed change of every collection, in commit order (see <see cref="IChangeFeed"/>); null for
+    /// none. Set it before the changes it must see (the server sets it before it takes writes).
+    /// </summary>
+    public IChangeFeed? ChangeFeed
+    {
+        get => feed.Feed;
+        set => feed.Feed = value;
+    }
+
+    /// <summary>Takes a collection into the set, sharing the manager's change feed.</summary>
+    private Collection Track(Collection collection)
+    {
+        collection.FeedHolder = feed;
+        return collection;
+    }
 
     public string DataDirectory { get; }
 
@@ -89,7 +107,7 @@ public sealed partial class CollectionManager : IDisposable
 
             try
             {
-                collections[name] = Collection.Open(name, paths, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage);
+                collections[name] = Track(Collection.Open(name, paths, Options, loggerFactory.CreateLogger($"Vectorizer.Collection.{name}"), storage));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -242,7 +260,8 @@ public sealed partial class CollectionManager : IDisposable
                 throw;
             }
 
-            collections[name] = collection;
+            collections[name] = Track(collection);
+            feed.Feed?.Changed(new CollectionCreated(name, CollectionConfigFile.ToUtf8(collection.Config)));
             return collection;
         }
     }
@@ -287,7 +306,7 @@ public sealed partial class CollectionManager : IDisposable
 
             if (remaining.Count != aliases.Count)
             {
-                SaveAliases(remaining);
+                SaveAliases(remaining, emit: false); // a follower's delete drops them too
             }
 
             collection.Close(checkpoint: false);
@@ -296,6 +315,7 @@ public sealed partial class CollectionManager : IDisposable
             storage.MoveDirectory(collection.Paths.Root, trash);
             storage.SyncDirectory(CollectionsDirectory);
             storage.DeleteDirectory(trash);
+            feed.Feed?.Changed(new CollectionDeleted(name));
         }
 
         return true;
@@ -362,11 +382,37 @@ public sealed partial class CollectionManager : IDisposable
         }
     }
 
-    private void SaveAliases(Dictionary<string, string> next)
+    private void SaveAliases(Dictionary<string, string> next, bool emit = true)
     {
         FileUtil.WriteAtomic(storage, AliasesFile, JsonSerializer.SerializeToUtf8Bytes(new SortedDictionary<string, string>(next, StringComparer.Ordinal)));
         Volatile.Write(ref aliases, next);
+        if (emit)
+        {
+            feed.Feed?.Changed(new AliasesChanged(new SortedDictionary<string, string>(next, StringComparer.Ordinal)));
+        }
     }
+
+    /// <summary>Replication: makes the alias map exactly <paramref name="map"/> (aliases naming no collection are dropped).</summary>
+    public void ReplaceAliases(IReadOnlyDictionary<string, string> map)
+    {
+        lock (metaLock)
+        {
+            ThrowIfDisposed();
+            var next = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (alias, target) in map)
+            {
+                if (collections.ContainsKey(target) && !collections.ContainsKey(alias))
+                {
+                    next[alias] = target;
+                }
+            }
+
+            SaveAliases(next);
+        }
+    }
+
+    /// <summary>The alias map now (alias → collection).</summary>
+    public IReadOnlyDictionary<string, string> AliasMap() => new SortedDictionary<string, string>(Volatile.Read(ref aliases), StringComparer.Ordinal);
 
     /// <summary>All aliases, or those of one collection, sorted by alias name.</summary>
     public IReadOnlyList<AliasDescription> ListAliases(string? collectionName = null)

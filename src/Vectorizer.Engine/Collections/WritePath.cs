@@ -75,6 +75,11 @@ internal sealed class WritePath
                 }
 
                 Apply(current, resolved, (ulong)lsn);
+                if (owner.HasFeed)
+                {
+                    owner.Emit(new PointsChanged(owner.Name, lsn, (byte)resolved.Kind, walBuffer.WrittenSpan.ToArray()));
+                }
+
                 lsns[i] = lsn;
                 owner.CountOperation();
             }

@@ -47,6 +47,15 @@ public enum ErrorCode
     /// <summary>The caller's credential does not allow the operation.</summary>
     Forbidden = 42,
 
+    /// <summary>A write reached a replica (or a fenced former master) that neither takes nor forwards writes; the message names the master.</summary>
+    NotMaster = 43,
+
+    /// <summary>A write was made durable here but fewer replicas than <c>write_concern</c> asks acknowledged it in time.</summary>
+    WriteConcernFailed = 44,
+
+    /// <summary>Replication: a record does not follow what this node holds (its tail diverged); a full resync follows.</summary>
+    ReplicationDiverged = 45,
+
     /// <summary>The storage layer failed (I/O error, disk full, a damaged file).</summary>
     StorageFailure = 50,
 

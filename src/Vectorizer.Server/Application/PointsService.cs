@@ -22,12 +22,13 @@ public sealed record GroupLookup(string Collection, PayloadSelector WithPayload,
 public sealed record GroupsAnswer(IReadOnlyList<PointGroup> Groups, IReadOnlyList<PointRecord?>? Lookups = null, Collection? LookupCollection = null);
 
 /// <summary>Point writes and reads: the one implementation behind REST, gRPC and MCP.</summary>
-public sealed class PointsService(CollectionsService collections, IssuesService issues, QueryCache cache)
+public sealed class PointsService(CollectionsService collections, IssuesService issues, QueryCache cache, IWriteGuard writes)
 {
     public async ValueTask<Served<UpdateResult>> UpdateAsync(CallContext call, string collection, UpdateOperation operation, bool wait, CancellationToken cancellationToken)
     {
         using var span = ServerTelemetry.Operation("points.update", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
+        writes.CheckWritable();
         StrictMode.CheckUpdate(target, operation);
         var result = await target.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
         await collections.MirrorWriteAsync(collection, target, async mirror =>
@@ -35,6 +36,11 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
             StrictMode.CheckUpdate(mirror, operation);
             await mirror.UpdateAsync(operation, wait, cancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
+        if (wait)
+        {
+            await writes.AfterDurableWriteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return new(target, result);
     }
 
@@ -42,6 +48,7 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
     {
         using var span = ServerTelemetry.Operation("points.update_batch", null);
         var target = collections.Resolve(call, collection, AccessLevel.Write);
+        writes.CheckWritable();
         foreach (var operation in operations)
         {
             StrictMode.CheckUpdate(target, operation);
@@ -57,6 +64,11 @@ public sealed class PointsService(CollectionsService collections, IssuesService 
 
             await mirror.UpdateBatchAsync(operations, wait, cancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
+        if (wait)
+        {
+            await writes.AfterDurableWriteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return new(target, results);
     }
 

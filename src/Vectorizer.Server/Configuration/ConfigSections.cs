@@ -72,6 +72,8 @@ public static class ConfigSections
         new ConfigSection<MetricsSection>("metrics", s => s.Metrics, new MetricsValidator()),
         new ConfigSection<TelemetrySection>("telemetry", s => s.Telemetry, new TelemetryValidator()),
         new ConfigSection<Backups.BackupSection>("backup", s => s.Backup, new Backups.BackupValidator()),
+        new ConfigSection<Replication.ReplicationSection>("replication", s => s.Replication, new Replication.ReplicationValidator()),
+        new ConfigSection<Replication.ClusterSection>("cluster", s => s.Cluster, new Replication.ClusterValidator()),
     ];
 
     /// <summary>
@@ -80,12 +82,13 @@ public static class ConfigSections
     /// </summary>
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "performance", "replication", "monitoring",
-        "mcp", "cluster", "api", "storage", "compression", "quantization",
+        "performance", "monitoring",
+        "mcp", "api", "storage", "compression", "quantization",
     };
 
     /// <summary>Problems of every section.</summary>
-    public static IEnumerable<ConfigIssue> Validate(VectorizerSettings settings) => All.SelectMany(section => section.Validate(settings));
+    public static IEnumerable<ConfigIssue> Validate(VectorizerSettings settings) =>
+        All.SelectMany(section => section.Validate(settings)).Concat(Replication.Leadership.AutoRoleRule.Check(settings));
 }
 
 public sealed class ServerValidator : SectionValidator<ServerSection>

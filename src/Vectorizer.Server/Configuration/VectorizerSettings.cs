@@ -58,6 +58,12 @@ public sealed class VectorizerSettings
     /// <summary>Backups, Qdrant snapshots and the backup schedule (<see cref="Backups.BackupSection"/>).</summary>
     public Backups.BackupSection Backup { get; set; } = new();
 
+    /// <summary>Master/replica replication (<see cref="Replication.ReplicationSection"/>).</summary>
+    public Replication.ReplicationSection Replication { get; set; } = new();
+
+    /// <summary>This node's identity in a replication group (<see cref="Replication.ClusterSection"/>).</summary>
+    public Replication.ClusterSection Cluster { get; set; } = new();
+
     /// <summary>The engine's view of these settings.</summary>
     public EngineOptions ToEngineOptions() => new()
     {

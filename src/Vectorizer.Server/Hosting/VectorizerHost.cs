@@ -24,6 +24,8 @@ using Vectorizer.Server.Grpc;
 using Vectorizer.Server.Http;
 using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Observability;
+using Vectorizer.Server.Replication;
+using Vectorizer.Server.Replication.Leadership;
 using Vectorizer.Server.Rollouts;
 using Vectorizer.Server.Security;
 
@@ -67,6 +69,8 @@ public static class VectorizerHost
             }
         });
         builder.AddVectorizerGrpc(settings);
+        builder.AddVectorizerReplication(settings);
+        builder.Services.AddLeadership(settings);
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);
@@ -118,6 +122,7 @@ public static class VectorizerHost
         app.UseVectorizerSecurity(settings);
         app.UseQdrantParameters();
         app.UseRollouts();
+        app.UseReplicationWrites();
         app.MapServiceApi();
         app.MapCollectionsApi();
         app.MapPointsApi();
@@ -131,6 +136,7 @@ public static class VectorizerHost
         app.MapObservabilityApi();
         app.MapVectorizerMcp();
         app.MapBackupsApi();
+        app.MapReplicationApi();
         return app;
     }
 

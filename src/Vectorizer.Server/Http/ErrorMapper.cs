@@ -37,6 +37,9 @@ public static class ErrorMapper
         ErrorCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.DataDirectoryInUse => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCode.NotMaster => StatusCodes.Status421MisdirectedRequest,
+        ErrorCode.WriteConcernFailed => StatusCodes.Status504GatewayTimeout,
+        ErrorCode.ReplicationDiverged => StatusCodes.Status409Conflict,
         ErrorCode.StorageFailure => StatusCodes.Status500InternalServerError,
         ErrorCode.Internal => StatusCodes.Status500InternalServerError,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
@@ -71,6 +74,7 @@ public static class ErrorMapper
         ErrorCode.CollectionNotFound or ErrorCode.PointNotFound or ErrorCode.AliasNotFound or ErrorCode.SnapshotNotFound => "Not found: " + message,
         ErrorCode.ShuttingDown or ErrorCode.DataDirectoryInUse => "Service unavailable: " + message,
         ErrorCode.Forbidden => message,
+        ErrorCode.NotMaster or ErrorCode.WriteConcernFailed or ErrorCode.ReplicationDiverged => "Replication: " + message,
         ErrorCode.StorageFailure or ErrorCode.Internal => "Service internal error: " + message,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unmapped error code"),
     };

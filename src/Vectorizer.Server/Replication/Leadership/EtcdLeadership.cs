@@ -1,0 +1,515 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Vectorizer.Server.Replication.Leadership;
+
+/// <summary>Who this node is to its peers: what it publishes in etcd.</summary>
+/// <param name="NodeId">Unique in the cluster.</param>
+/// <param name="HttpAddress">Its REST URL (clients, forwarded writes).</param>
+/// <param name="ReplicationAddress">Its replication endpoint (<c>host:port</c>), what a replica of it connects to.</param>
+public sealed record LeadershipIdentity(string NodeId, string HttpAddress, string ReplicationAddress);
+
+/// <summary>What one node publishes under <c>PREFIX/nodes/ID</c> (held with its lease: gone when the node is).</summary>
+public sealed record NodeRecord(
+    [property: JsonPropertyName("node_id")] string NodeId,
+    [property: JsonPropertyName("http_address")] string HttpAddress,
+    [property: JsonPropertyName("replication_address")] string ReplicationAddress,
+    [property: JsonPropertyName("epoch")] long Epoch,
+    [property: JsonPropertyName("acknowledged")] long Acknowledged);
+
+/// <summary>The leadership as this node last saw it.</summary>
+/// <param name="LeaderNodeId">The master's node id, or null while none is elected.</param>
+/// <param name="LeaderHttpAddress">The master's REST URL, or null.</param>
+/// <param name="Epoch">The leader key's create revision in etcd (0 while none).</param>
+/// <param name="IsLeader">This node holds the leader key with a live lease.</param>
+/// <param name="LeaseValid">This node's lease is confirmed alive (keep-alives answered within the TTL).</param>
+/// <param name="EtcdReachable">The last round trip to etcd succeeded.</param>
+public sealed record LeadershipView(string? LeaderNodeId, string? LeaderHttpAddress, long Epoch, bool IsLeader, bool LeaseValid, bool EtcdReachable);
+
+/// <summary>
+/// Leadership of a <c>role: auto</c> cluster, decided in etcd (see docs/failover.md).
+/// <list type="bullet">
+/// <item>Each node holds a lease of <c>lease_ttl_secs</c>, kept alive over etcd's keep-alive stream, and publishes
+/// its id, addresses, epoch and acknowledged position under <c>PREFIX/nodes/ID</c> with that lease.</item>
+/// <item>The master holds <c>PREFIX/leader</c> with its lease, created by a transaction that succeeds only when the
+/// key does not exist (<c>create_revision == 0</c>). The epoch is that key's create revision: etcd's revisions only
+/// grow, so every leadership change has a larger epoch than all before it.</item>
+/// <item>When the leader key goes (the master's lease lapsed: dead, or cut off from etcd), the candidates wait until
+/// every live peer has republished its position after the loss, and only the one with the highest
+/// (epoch, acknowledged position) — ties to the smallest node id — claims the key: the node holding every write
+/// acknowledged at <c>write_concern: majority</c> wins.</item>
+/// <item>A master stops accepting writes as soon as it cannot prove its lease alive: when no keep-alive sent in the
+/// last TTL (less a safety margin) has been answered — before etcd can expire the lease and elect another. It rejoins
+/// as a replica once it sees the new leader. A leader key of an older epoch than one already seen is never obeyed.</item>
+/// </list>
+/// </summary>
+public sealed class EtcdLeadership : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions Json = new();
+
+    private EtcdClient client;
+    private int failedRounds;
+    private readonly IReplicationControl control;
+    private readonly LeadershipIdentity identity;
+    private readonly EtcdSection options;
+    private readonly ILogger logger;
+    private readonly string leaderKey;
+    private readonly string nodesPrefix;
+    private readonly TimeSpan ttl;
+    private readonly TimeSpan tick;
+    private readonly TimeSpan callTimeout;
+    private readonly SemaphoreSlim transitions = new(1, 1);
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+
+    // The lease: its id, and until when it is proven alive (clock ticks: the send time of the newest answered
+    // keep-alive or grant, plus the TTL, less a margin). Zero: no lease.
+    private long leaseId;
+    private long leaseValidUntil;
+    private CancellationTokenSource? keepAlive;
+
+    private volatile bool resigned;
+    private long highestEpochSeen;
+    private long leaderGoneAtRevision;
+    private volatile LeadershipView view = new(null, null, 0, false, false, false);
+    private DateTime lastErrorLog = DateTime.MinValue;
+
+    public EtcdLeadership(EtcdSection options, LeadershipIdentity identity, IReplicationControl control, ILogger logger)
+    {
+        this.options = options;
+        this.identity = identity;
+        this.control = control;
+        this.logger = logger;
+        var prefix = options.Prefix.TrimEnd('/');
+        leaderKey = prefix + "/leader";
+        nodesPrefix = prefix + "/nodes/";
+        ttl = TimeSpan.FromSeconds(options.LeaseTtlSecs);
+        tick = TimeSpan.FromMilliseconds(Math.Clamp(options.LeaseTtlSecs * 100, 100, 1000));
+        callTimeout = TimeSpan.FromMilliseconds(Math.Clamp(options.LeaseTtlSecs * 300, 500, 3000));
+        client = new EtcdClient(string.Join(',', options.Endpoints));
+    }
+
+    /// <summary>The leadership as last seen (for status).</summary>
+    public LeadershipView View => view;
+
+    private bool LeaseValid => Interlocked.Read(ref leaseId) != 0 && clock.ElapsedTicks < Interlocked.Read(ref leaseValidUntil);
+
+    /// <summary>Runs until <paramref name="stopping"/>: campaigns, follows, fences. Never throws but for cancellation.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var fence = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var fencing = FenceLoopAsync(fence.Token);
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    await RoundAsync(stopping).ConfigureAwait(false);
+                    failedRounds = 0;
+                }
+                catch (Exception) when (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or JsonException)
+                {
+                    view = view with { EtcdReachable = false, IsLeader = false };
+                    LogThrottled(e);
+                    if (++failedRounds % 3 == 0)
+                    {
+                        // A channel that lived through a partition can stay wedged (a connection that black-holes,
+                        // a subchannel in back-off): start a fresh one. The lease, if still alive, is kept.
+                        var old = client;
+                        client = new EtcdClient(string.Join(',', options.Endpoints));
+                        old.Dispose();
+                    }
+                }
+
+                await Task.Delay(tick, stopping).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await fence.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await fencing.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Graceful exit: stop taking writes (if master), then revoke the lease so the peers elect at once rather than
+    /// after the TTL.
+    /// </summary>
+    public async Task ResignAsync(CancellationToken cancellationToken)
+    {
+        resigned = true; // no more rounds: neither a new lease nor a campaign
+        await transitions.WaitAsync(cancellationToken).ConfigureAwait(false);
+        transitions.Release(); // a transition under way has finished
+        if (control.Role == ReplicationRole.Master)
+        {
+            await control.StopAcceptingWritesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var lease = Interlocked.Exchange(ref leaseId, 0);
+        keepAlive?.Cancel();
+        if (lease != 0)
+        {
+            try
+            {
+                await client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("Leadership: lease revoked on shutdown");
+            }
+            catch (RpcException e)
+            {
+                logger.LogWarning("Leadership: could not revoke the lease on shutdown ({Status}); the peers elect after it lapses", e.StatusCode);
+            }
+        }
+    }
+
+    /// <summary>One round: lease, publish, read, decide.</summary>
+    private async Task RoundAsync(CancellationToken stopping)
+    {
+        if (resigned)
+        {
+            return;
+        }
+
+        if (!LeaseValid)
+        {
+            await GrantLeaseAsync(stopping).ConfigureAwait(false);
+        }
+
+        var lease = Interlocked.Read(ref leaseId);
+        var me = new NodeRecord(identity.NodeId, identity.HttpAddress, identity.ReplicationAddress, control.Epoch, control.AcknowledgedPosition);
+        await client.PutAsync(new PutRequest { Key = Bytes(nodesPrefix + identity.NodeId), Value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(me, Json)), Lease = lease },
+            deadline: Deadline(), cancellationToken: stopping).ConfigureAwait(false);
+
+        var prefix = options.Prefix.TrimEnd('/') + "/";
+        var range = await client.GetAsync(new RangeRequest { Key = Bytes(prefix), RangeEnd = ByteString.CopyFromUtf8(EtcdClient.GetRangeEnd(prefix)) },
+            deadline: Deadline(), cancellationToken: stopping).ConfigureAwait(false);
+        var leader = range.Kvs.FirstOrDefault(kv => kv.Key.ToStringUtf8() == leaderKey);
+        var peers = range.Kvs.Where(kv => kv.Key.ToStringUtf8().StartsWith(nodesPrefix, StringComparison.Ordinal))
+            .Select(kv => (Record: JsonSerializer.Deserialize<NodeRecord>(kv.Value.Span, Json), kv.ModRevision))
+            .Where(p => p.Record is not null && p.Record.NodeId != identity.NodeId)
+            .Select(p => (Record: p.Record!, p.ModRevision))
+            .ToList();
+
+        if (leader is not null)
+        {
+            leaderGoneAtRevision = 0;
+            await OnLeaderAsync(leader, lease, stopping).ConfigureAwait(false);
+            return;
+        }
+
+        // No leader. A master whose key is gone is no master: fence at once (the fence loop normally did already).
+        if (control.Role == ReplicationRole.Master)
+        {
+            await FenceAsync("the leader key is gone", stopping).ConfigureAwait(false);
+        }
+
+        view = new LeadershipView(null, null, 0, false, LeaseValid, true);
+        if (leaderGoneAtRevision == 0)
+        {
+            // First sight of the loss: let every peer republish its final position before anyone compares.
+            leaderGoneAtRevision = range.Header.Revision;
+            logger.LogInformation("Leadership: no master (etcd revision {Revision}); electing the node with the highest acknowledged position", range.Header.Revision);
+            return;
+        }
+
+        var stale = peers.Where(p => p.ModRevision <= leaderGoneAtRevision).Select(p => p.Record.NodeId).ToList();
+        if (stale.Count > 0)
+        {
+            return; // a live peer has not republished since the loss; it will, or its lease will lapse
+        }
+
+        var best = peers.Select(p => p.Record).Append(me)
+            .OrderByDescending(r => r.Epoch).ThenByDescending(r => r.Acknowledged).ThenBy(r => r.NodeId, StringComparer.Ordinal)
+            .First();
+        if (best.NodeId != identity.NodeId)
+        {
+            return; // defer to a peer with more of the log
+        }
+
+        if (!LeaseValid)
+        {
+            return;
+        }
+
+        var claim = new TxnRequest();
+        claim.Compare.Add(new Compare { Key = Bytes(leaderKey), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        claim.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Bytes(leaderKey), Value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(me, Json)), Lease = lease } });
+        var result = await client.TransactionAsync(claim, deadline: Deadline(), cancellationToken: stopping).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            var epoch = result.Header.Revision; // the put's revision: the key's create revision
+            logger.LogInformation("Leadership: elected master at epoch {Epoch} (acknowledged position {Position})", epoch, me.Acknowledged);
+            await BecomeMasterAsync(epoch, stopping).ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnLeaderAsync(Mvccpb.KeyValue leader, long lease, CancellationToken stopping)
+    {
+        var epoch = leader.CreateRevision;
+        var record = JsonSerializer.Deserialize<NodeRecord>(leader.Value.Span, Json)
+            ?? throw new JsonException("the leader key holds no node record");
+        if (epoch < highestEpochSeen)
+        {
+            logger.LogWarning("Leadership: ignoring a leader key of epoch {Epoch}, older than epoch {Seen} already seen", epoch, highestEpochSeen);
+            return;
+        }
+
+        highestEpochSeen = epoch;
+        if (leader.Lease == lease && lease != 0)
+        {
+            view = new LeadershipView(identity.NodeId, identity.HttpAddress, epoch, true, LeaseValid, true);
+            if (!(control.Role == ReplicationRole.Master && control.Epoch == epoch))
+            {
+                await BecomeMasterAsync(epoch, stopping).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        view = new LeadershipView(record.NodeId, record.HttpAddress, epoch, false, LeaseValid, true);
+        if (record.NodeId == identity.NodeId)
+        {
+            // Our own key from a lease we no longer hold (an earlier life of this node): neither lead nor follow it;
+            // it lapses within the TTL and the election runs.
+            if (control.Role == ReplicationRole.Master)
+            {
+                await FenceAsync("the leader key belongs to a lease this node lost", stopping).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (control.Role == ReplicationRole.Replica && control.Epoch == epoch && control.MasterAddress == record.ReplicationAddress)
+        {
+            return;
+        }
+
+        if (epoch < control.Epoch)
+        {
+            logger.LogWarning("Leadership: {Leader} leads epoch {Epoch}, older than this node's epoch {Own}: not followed", record.NodeId, epoch, control.Epoch);
+            return;
+        }
+
+        await transitions.WaitAsync(stopping).ConfigureAwait(false);
+        try
+        {
+            logger.LogInformation("Leadership: following {Leader} ({Address}) at epoch {Epoch}", record.NodeId, record.ReplicationAddress, epoch);
+            await control.BecomeReplicaAsync(record.ReplicationAddress, epoch, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            transitions.Release();
+        }
+    }
+
+    private async Task BecomeMasterAsync(long epoch, CancellationToken stopping)
+    {
+        await transitions.WaitAsync(stopping).ConfigureAwait(false);
+        try
+        {
+            if (!LeaseValid)
+            {
+                return; // lost it meanwhile: the next round sorts it out
+            }
+
+            await control.BecomeMasterAsync(epoch, stopping).ConfigureAwait(false);
+            view = new LeadershipView(identity.NodeId, identity.HttpAddress, epoch, true, true, true);
+        }
+        finally
+        {
+            transitions.Release();
+        }
+    }
+
+    private async Task FenceAsync(string why, CancellationToken stopping)
+    {
+        await transitions.WaitAsync(stopping).ConfigureAwait(false);
+        try
+        {
+            if (control.Role == ReplicationRole.Master)
+            {
+                logger.LogWarning("Leadership: {Why}: this node stops accepting writes", why);
+                await control.StopAcceptingWritesAsync(stopping).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            transitions.Release();
+        }
+
+        view = view with { IsLeader = false };
+    }
+
+    /// <summary>Fences a master the moment its lease can no longer be proven alive (checked every 50 ms).</summary>
+    private async Task FenceLoopAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            await Task.Delay(50, stopping).ConfigureAwait(false);
+            if (control.Role == ReplicationRole.Master && !LeaseValid)
+            {
+                try
+                {
+                    await FenceAsync("the etcd lease could not be kept alive", stopping).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogThrottled(e);
+                }
+            }
+        }
+    }
+
+    private async Task GrantLeaseAsync(CancellationToken stopping)
+    {
+        if (keepAlive is not null)
+        {
+            await keepAlive.CancelAsync().ConfigureAwait(false);
+            keepAlive.Dispose();
+            keepAlive = null;
+        }
+
+        Interlocked.Exchange(ref leaseId, 0);
+        var sent = clock.ElapsedTicks;
+        var grant = await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = options.LeaseTtlSecs }, deadline: Deadline(), cancellationToken: stopping).ConfigureAwait(false);
+        if (grant.Error is { Length: > 0 } error)
+        {
+            throw new InvalidOperationException("etcd refused a lease: " + error);
+        }
+
+        Confirm(sent);
+        Interlocked.Exchange(ref leaseId, grant.ID);
+        keepAlive = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _ = KeepAliveAsync(grant.ID, keepAlive.Token);
+        logger.LogInformation("Leadership: lease {Lease:x} granted ({Ttl} s)", grant.ID, options.LeaseTtlSecs);
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="lease"/> alive over etcd's keep-alive stream, a request every third of the TTL; each
+    /// answer proves the lease alive until the answered request's send time plus the TTL (less a margin).
+    /// Reconnects when the stream breaks; ends when the lease expired or is replaced.
+    /// </summary>
+    private async Task KeepAliveAsync(long lease, CancellationToken cancellationToken)
+    {
+        var every = ttl / 3;
+        while (!cancellationToken.IsCancellationRequested && Interlocked.Read(ref leaseId) == lease)
+        {
+            try
+            {
+                using var call = client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: cancellationToken);
+                var sendTimes = new Queue<long>();
+                var reader = Task.Run(
+                    async () =>
+                    {
+                        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                        {
+                            long sent;
+                            lock (sendTimes)
+                            {
+                                sent = sendTimes.Count > 0 ? sendTimes.Dequeue() : 0;
+                            }
+
+                            if (call.ResponseStream.Current.TTL <= 0)
+                            {
+                                Interlocked.Exchange(ref leaseValidUntil, 0);
+                                logger.LogWarning("Leadership: etcd says lease {Lease:x} has expired", lease);
+                                return;
+                            }
+
+                            if (sent != 0)
+                            {
+                                Confirm(sent);
+                            }
+                        }
+                    },
+                    cancellationToken);
+                while (!reader.IsCompleted && !cancellationToken.IsCancellationRequested)
+                {
+                    lock (sendTimes)
+                    {
+                        sendTimes.Enqueue(clock.ElapsedTicks);
+                    }
+
+                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, cancellationToken).ConfigureAwait(false);
+                    await Task.WhenAny(reader, Task.Delay(every, cancellationToken)).ConfigureAwait(false);
+                }
+
+                await reader.ConfigureAwait(false);
+                if (!LeaseValid)
+                {
+                    return; // expired: the main loop grants a new one
+                }
+            }
+            catch (Exception e) when (e is RpcException or IOException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+            {
+                LogThrottled(e);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>A keep-alive (or grant) sent at <paramref name="sentTicks"/> was answered: the lease lives until then + TTL.</summary>
+    private void Confirm(long sentTicks)
+    {
+        // Fence a little before etcd could expire the lease: a tenth of the TTL, at least 200 ms.
+        var margin = TimeSpan.FromMilliseconds(Math.Max(200, ttl.TotalMilliseconds / 10));
+        var until = sentTicks + (long)((ttl - margin).TotalSeconds * Stopwatch.Frequency);
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref leaseValidUntil);
+            if (until <= current)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref leaseValidUntil, until, current) != current);
+    }
+
+    private DateTime Deadline() => DateTime.UtcNow + callTimeout;
+
+    private static ByteString Bytes(string key) => ByteString.CopyFromUtf8(key);
+
+    private void LogThrottled(Exception e)
+    {
+        if (DateTime.UtcNow - lastErrorLog < TimeSpan.FromSeconds(5))
+        {
+            return;
+        }
+
+        lastErrorLog = DateTime.UtcNow;
+        var message = e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
+        logger.LogWarning("Leadership: etcd round failed ({Message}); retrying", message);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (keepAlive is not null)
+        {
+            await keepAlive.CancelAsync().ConfigureAwait(false);
+            keepAlive.Dispose();
+        }
+
+        client.Dispose();
+        transitions.Dispose();
+    }
+}
