@@ -39,12 +39,13 @@ public sealed class EmbeddingBudgetTests(ITestOutputHelper output) : IDisposable
         string[] Arguments(double maxCost) =>
         [
             "index", corpus, "--collection", "notes", "--data-dir", dataDir, "--plain", "--checkpoint-every", "1",
-            "--provider", "openai", "--base-url", embeddings.Url + "/v1", "--model", "use-lite", "--dimensions", "512", "--cost-per-1k-tokens", "10",
+            "--provider", "openai", "--base-url", embeddings.Url + "/v1", "--model", "use-lite", "--dimensions", "512", "--cost-per-1k-tokens", "5",
             "--max-cost", maxCost.ToString(CultureInfo.InvariantCulture),
         ];
 
-        // 32 files a batch, about $3.5 of estimated tokens (11 a file at $10 per 1k; about $2.6 really spent, the
-        // server counts words): the first batch fits under $5, the second would not.
+        // 32 files a batch, about $3.6 of estimated tokens (about 22 a file, the note and its title line as the chunk's
+        // context, at $5 per 1k; less really spent, the server counts words): the first batch fits under $5, the
+        // second would not.
         var (code, text) = await VectorizerProcess.RunLongAsync(TimeSpan.FromMinutes(5), Arguments(5));
         output.WriteLine(text);
         Assert.True(code == 3, text);

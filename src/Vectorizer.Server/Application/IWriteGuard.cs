@@ -23,3 +23,17 @@ public sealed class StandaloneWrites : IWriteGuard
 
     public ValueTask AfterDurableWriteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
+
+/// <summary>
+/// The data directory of a replication node opened outside its server (<c>vectorizer mcp</c> in-process): a local write
+/// would exist on this node only and diverge it from the others, so writes are refused; go through the server.
+/// </summary>
+public sealed class ReplicatedDirectoryWrites : IWriteGuard
+{
+    public void CheckWritable() =>
+        throw new Vectorizer.Engine.Errors.VectorizerException(
+            Vectorizer.Engine.Errors.ErrorCode.NotMaster,
+            "this data directory belongs to a replication node (replication.enabled): write through its server (vectorizer mcp --url), not in-process");
+
+    public ValueTask AfterDurableWriteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

@@ -48,6 +48,8 @@ public static class McpStdio
         services.AddTextSearch(settings); // the ingestion service with the query cache, HyDE and the embedding budget, as in the server
         services.AddSingleton(provider => new HealthCheckService(provider.GetRequiredService<IngestionService>()));
         services.AddSingleton<CollectionsService>();
+        // In-process there is no replication stream: a standalone directory takes writes, a replication node's does not.
+        services.AddSingleton<IWriteGuard>(settings.Replication.Enabled ? new ReplicatedDirectoryWrites() : new StandaloneWrites());
         services.AddSingleton<PointsService>();
         services.AddSingleton<IssuesService>();
         services.AddSingleton<DocumentsService>();
