@@ -47,6 +47,7 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
     private readonly SemaphoreSlim transition = new(1, 1);
     private readonly ConcurrentDictionary<string, ReplicaInfo> replicas = new(StringComparer.Ordinal);
     private readonly object ackGate = new();
+    private readonly object persistGate = new();
     private TaskCompletionSource ackChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ReplicaFollower? follower;
     private Timer? persistTimer;
@@ -162,8 +163,13 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
     /// <summary>Saves the epoch and the position held (a replica calls it once acknowledged records are durable).</summary>
     internal void Persist()
     {
-        var (position, positionEpoch) = Log.HeadAndEpoch();
-        new NodeState(NodeState.CurrentFormat, Epoch, position, positionEpoch, role.ToString().ToLowerInvariant()).Write(DataDir);
+        // One writer at a time: the timer, the follower and the transitions all save the state, through the same
+        // temporary file; two at once would rename it from under each other (an IOException in a transition).
+        lock (persistGate)
+        {
+            var (position, positionEpoch) = Log.HeadAndEpoch();
+            new NodeState(NodeState.CurrentFormat, Epoch, position, positionEpoch, role.ToString().ToLowerInvariant()).Write(DataDir);
+        }
     }
 
     // ------------------------------------------------------------------ IReplicationControl

@@ -1,5 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vectorizer.Server.Replication;
@@ -121,6 +125,58 @@ public sealed class LeadershipTests(ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
     }
 
+    [SkippableFact]
+    public async Task ATransitionThatFailsWithAnUnexpectedErrorDoesNotStopTheNodesElections()
+    {
+        Prerequisites.Require(Need.Etcd);
+        await using var etcd = await EtcdServer.StartAsync();
+        await using var cluster = new Cluster(etcd.Endpoint, output);
+        var a = cluster.Start("a");
+        await cluster.WaitForMasterAsync(TimeSpan.FromSeconds(10));
+        var b = cluster.Start("b");
+
+        // c's engine fails its first transition the way the real one can (an I/O error saving its state): the round
+        // fails, the loop goes on. A loop that died there would leave c's lease kept alive and its record never
+        // republished, and no election after a's death would ever finish.
+        var c = cluster.Start("c", configure: control => control.FailNextTransition = new IOException("the state file is busy"));
+        await cluster.WaitUntilAsync(() => b.Control.Role == ReplicationRole.Replica && c.Control.Role == ReplicationRole.Replica, TimeSpan.FromSeconds(10), "b and c follow a");
+
+        var clock = Stopwatch.StartNew();
+        await a.KillAsync();
+        var winner = await cluster.WaitForMasterAsync(TimeSpan.FromSeconds(4 * Ttl), except: a);
+        output.WriteLine($"new master {winner.Id} after {clock.Elapsed.TotalSeconds:F2} s (lease TTL {Ttl} s)");
+        Assert.Equal("b", winner.Id);
+    }
+
+    [SkippableFact]
+    public async Task APeerWhoseRecordStaysButIsNeverRepublishedDoesNotStallTheElection()
+    {
+        Prerequisites.Require(Need.Etcd);
+        await using var etcd = await EtcdServer.StartAsync();
+        await using var cluster = new Cluster(etcd.Endpoint, output);
+        var a = cluster.Start("a");
+        await cluster.WaitForMasterAsync(TimeSpan.FromSeconds(10));
+        var b = cluster.Start("b");
+        await cluster.WaitUntilAsync(() => b.Control.Role == ReplicationRole.Replica, TimeSpan.FromSeconds(10), "b follows a");
+
+        // A wedged node: its record (claiming the most of the log) lives on a lease that outlasts the test, and is
+        // never republished.
+        using (var raw = new EtcdClient(etcd.Endpoint))
+        {
+            var lease = await raw.LeaseGrantAsync(new LeaseGrantRequest { TTL = 600 });
+            var record = JsonSerializer.SerializeToUtf8Bytes(new NodeRecord("z", "http://127.0.0.1:15025", "127.0.0.1:7025", long.MaxValue / 2, long.MaxValue / 2));
+            await raw.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8("/test/nodes/z"), Value = ByteString.CopyFrom(record), Lease = lease.ID });
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var clock = Stopwatch.StartNew();
+        await a.KillAsync();
+        var winner = await cluster.WaitForMasterAsync(TimeSpan.FromSeconds(4 * Ttl), except: a);
+        output.WriteLine($"new master {winner.Id} after {clock.Elapsed.TotalSeconds:F2} s (lease TTL {Ttl} s, after waiting a TTL for z)");
+        Assert.Equal("b", winner.Id);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(Ttl), "b must first give z a TTL to republish");
+    }
+
     [Fact]
     public void TheEtcdSectionIsValidated()
     {
@@ -134,10 +190,10 @@ public sealed class LeadershipTests(ITestOutputHelper output)
     {
         private readonly List<Node> nodes = [];
 
-        public Node Start(string id, string? viaEndpoint = null)
+        public Node Start(string id, string? viaEndpoint = null, Action<NodeStateMachine>? configure = null)
         {
             var identity = new LeadershipIdentity(id, $"http://127.0.0.1:1500{id[0] - 'a'}", $"127.0.0.1:700{id[0] - 'a'}");
-            var node = new Node(identity, new EtcdSection { Endpoints = [viaEndpoint ?? endpoint], LeaseTtlSecs = ttl, Prefix = "/test" }, output);
+            var node = new Node(identity, new EtcdSection { Endpoints = [viaEndpoint ?? endpoint], LeaseTtlSecs = ttl, Prefix = "/test" }, output, configure);
             nodes.Add(node);
             return node;
         }
@@ -177,10 +233,11 @@ public sealed class LeadershipTests(ITestOutputHelper output)
         private readonly CancellationTokenSource stop = new();
         private readonly Task run;
 
-        public Node(LeadershipIdentity identity, EtcdSection options, ITestOutputHelper output)
+        public Node(LeadershipIdentity identity, EtcdSection options, ITestOutputHelper output, Action<NodeStateMachine>? configure)
         {
             Identity = identity;
             Control = new NodeStateMachine(identity.NodeId);
+            configure?.Invoke(Control);
             Leadership = new EtcdLeadership(options, identity, Control, new TestLogger(output, identity.NodeId));
             run = Task.Run(() => Leadership.RunAsync(stop.Token));
         }
@@ -272,6 +329,9 @@ public sealed class NodeStateMachine(string nodeId) : IReplicationControl
 
     public List<(ReplicationRole Role, long Epoch)> Transitions { get; } = [];
 
+    /// <summary>Thrown by the next transition to master or replica (once), as an engine's failure would be.</summary>
+    public Exception? FailNextTransition { get; set; }
+
     public event Action<ReplicationRole, long>? RoleChanged;
 
     public Task BecomeMasterAsync(long epoch, CancellationToken cancellationToken)
@@ -318,6 +378,12 @@ public sealed class NodeStateMachine(string nodeId) : IReplicationControl
 
     private void Set(ReplicationRole role, long epoch, string? master)
     {
+        if (role != ReplicationRole.Fenced && FailNextTransition is { } failure)
+        {
+            FailNextTransition = null;
+            throw failure;
+        }
+
         Role = role;
         Epoch = epoch;
         MasterAddress = master;

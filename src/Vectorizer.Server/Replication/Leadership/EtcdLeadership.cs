@@ -76,8 +76,11 @@ public sealed class EtcdLeadership : IAsyncDisposable
     private volatile bool resigned;
     private long highestEpochSeen;
     private long leaderGoneAtRevision;
+    private long leaderGoneAtTicks;
+    private bool fallbackLogged;
     private volatile LeadershipView view = new(null, null, 0, false, false, false);
     private DateTime lastErrorLog = DateTime.MinValue;
+    private DateTime lastUnexpectedLog = DateTime.MinValue;
 
     public EtcdLeadership(EtcdSection options, LeadershipIdentity identity, IReplicationControl control, ILogger logger)
     {
@@ -130,12 +133,33 @@ public sealed class EtcdLeadership : IAsyncDisposable
                         old.Dispose();
                     }
                 }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Anything else (a transition the replication engine refused, an I/O error saving its state) ends
+                    // this round only. The loop must never die while the keep-alive goes on: the node's record would
+                    // stay in etcd, never republished, and every peer would wait for it (see docs/failover.md).
+                    LogUnexpectedThrottled(e);
+                }
 
                 await Task.Delay(tick, stopping).ConfigureAwait(false);
             }
         }
         finally
         {
+            // Whatever ends the loop ends the keep-alive with it: a lease outliving its loop would hold this node's
+            // record (and the leader key) in etcd with nobody acting on them. A graceful stop has revoked it already.
+            try
+            {
+                if (keepAlive is { } renewing)
+                {
+                    await renewing.CancelAsync().ConfigureAwait(false);
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // disposed (and so cancelled) already
+            }
+
             await fence.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -223,6 +247,8 @@ public sealed class EtcdLeadership : IAsyncDisposable
         {
             // First sight of the loss: let every peer republish its final position before anyone compares.
             leaderGoneAtRevision = range.Header.Revision;
+            leaderGoneAtTicks = clock.ElapsedTicks;
+            fallbackLogged = false;
             logger.LogInformation("Leadership: no master (etcd revision {Revision}); electing the node with the highest acknowledged position", range.Header.Revision);
             return;
         }
@@ -230,7 +256,21 @@ public sealed class EtcdLeadership : IAsyncDisposable
         var stale = peers.Where(p => p.ModRevision <= leaderGoneAtRevision).Select(p => p.Record.NodeId).ToList();
         if (stale.Count > 0)
         {
-            return; // a live peer has not republished since the loss; it will, or its lease will lapse
+            // A live peer has not republished since the loss. A healthy one does within a round or two; one whose lease
+            // is kept alive while it does not (a wedged node) must not stall the election for ever: after a TTL of
+            // waiting, the election goes on among the peers that did republish, and this node.
+            if (clock.ElapsedTicks - leaderGoneAtTicks < ttl.TotalSeconds * Stopwatch.Frequency)
+            {
+                return;
+            }
+
+            if (!fallbackLogged)
+            {
+                fallbackLogged = true;
+                logger.LogWarning("Leadership: {Stale} did not republish within {Ttl} s of the loss; electing among the nodes that did", string.Join(", ", stale), options.LeaseTtlSecs);
+            }
+
+            peers = peers.Where(p => p.ModRevision > leaderGoneAtRevision).ToList();
         }
 
         var best = peers.Select(p => p.Record).Append(me)
@@ -272,6 +312,16 @@ public sealed class EtcdLeadership : IAsyncDisposable
         highestEpochSeen = epoch;
         if (leader.Lease == lease && lease != 0)
         {
+            if (control.Role != ReplicationRole.Master && control.Epoch >= epoch)
+            {
+                // This node led this epoch and fenced itself (its lease could not be proven alive for a moment), and
+                // the lease then turned out alive after all. The engine does not go back to leading an epoch it
+                // left, so the key is released for a fresh election (a new epoch) instead of being held by a node
+                // that will not take writes under it.
+                await ReleaseLeaderKeyAsync(epoch, stopping).ConfigureAwait(false);
+                return;
+            }
+
             view = new LeadershipView(identity.NodeId, identity.HttpAddress, epoch, true, LeaseValid, true);
             if (!(control.Role == ReplicationRole.Master && control.Epoch == epoch))
             {
@@ -314,6 +364,20 @@ public sealed class EtcdLeadership : IAsyncDisposable
         finally
         {
             transitions.Release();
+        }
+    }
+
+    /// <summary>Deletes the leader key of <paramref name="epoch"/> if it is still that one (a later key is left alone).</summary>
+    private async Task ReleaseLeaderKeyAsync(long epoch, CancellationToken stopping)
+    {
+        var release = new TxnRequest();
+        release.Compare.Add(new Compare { Key = Bytes(leaderKey), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = epoch });
+        release.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(leaderKey) } });
+        var result = await client.TransactionAsync(release, deadline: Deadline(), cancellationToken: stopping).ConfigureAwait(false);
+        view = new LeadershipView(null, null, 0, false, LeaseValid, true);
+        if (result.Succeeded)
+        {
+            logger.LogWarning("Leadership: released the leader key of epoch {Epoch}: this node fenced itself in that epoch; electing again", epoch);
         }
     }
 
@@ -499,6 +563,17 @@ public sealed class EtcdLeadership : IAsyncDisposable
         lastErrorLog = DateTime.UtcNow;
         var message = e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
         logger.LogWarning("Leadership: etcd round failed ({Message}); retrying", message);
+    }
+
+    private void LogUnexpectedThrottled(Exception e)
+    {
+        if (DateTime.UtcNow - lastUnexpectedLog < TimeSpan.FromSeconds(5))
+        {
+            return;
+        }
+
+        lastUnexpectedLog = DateTime.UtcNow;
+        logger.LogWarning("Leadership: round failed ({Type}: {Message}); retrying", e.GetType().Name, e.Message);
     }
 
     public async ValueTask DisposeAsync()
