@@ -238,15 +238,8 @@ public sealed class PointsGrpcService(PointsService points, CollectionsService c
     public override Task<P.SearchBatchResponse> SearchBatch(P.SearchBatchPoints request, ServerCallContext context)
     {
         var start = Stopwatch.GetTimestamp();
-        var (target, results) = points.QueryBatch(context.Call(), request.CollectionName, [.. request.SearchPoints.Select(ProtoQueries.Search)]);
         var response = new P.SearchBatchResponse();
-        foreach (var found in results)
-        {
-            var batch = new P.BatchResult();
-            ProtoPoints.AddScored(batch.Result, found, target.Config.NamedVectors);
-            response.Result.Add(batch);
-        }
-
+        Batch(context, request.CollectionName, [.. request.SearchPoints.Select(ProtoQueries.Search)], response.Result);
         response.Time = CollectionsGrpcService.Seconds(start);
         return Task.FromResult(response);
     }
@@ -264,15 +257,8 @@ public sealed class PointsGrpcService(PointsService points, CollectionsService c
     public override Task<P.QueryBatchResponse> QueryBatch(P.QueryBatchPoints request, ServerCallContext context)
     {
         var start = Stopwatch.GetTimestamp();
-        var (target, results) = points.QueryBatch(context.Call(), request.CollectionName, [.. request.QueryPoints.Select(ProtoQueries.Query)]);
         var response = new P.QueryBatchResponse();
-        foreach (var found in results)
-        {
-            var batch = new P.BatchResult();
-            ProtoPoints.AddScored(batch.Result, found, target.Config.NamedVectors);
-            response.Result.Add(batch);
-        }
-
+        Batch(context, request.CollectionName, [.. request.QueryPoints.Select(ProtoQueries.Query)], response.Result);
         response.Time = CollectionsGrpcService.Seconds(start);
         return Task.FromResult(response);
     }
