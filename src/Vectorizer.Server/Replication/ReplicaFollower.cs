@@ -155,11 +155,13 @@ public sealed class ReplicaFollower
             node.Persist();
             needFull = false;
             FullResyncs++;
+            Interlocked.Increment(ref node.Counters.FullResyncsReceivedCount);
         }
         else
         {
             logger.LogInformation("Replication: partial resync from {Master} after position {Position}", masterAddress, start.Position);
             PartialResyncs++;
+            Interlocked.Increment(ref node.Counters.PartialResyncsReceivedCount);
         }
 
         await call.RequestStream.WriteAsync(new ReplicaMessage { Ack = new Ack { Position = node.Log.Head, Epoch = node.Epoch } }, cancellationToken).ConfigureAwait(false);

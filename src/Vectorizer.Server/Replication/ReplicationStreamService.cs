@@ -51,6 +51,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
             {
                 cursor = hello.Position;
                 replica.PartialResyncs++;
+                Interlocked.Increment(ref node.Counters.PartialResyncsServedCount);
                 node.Acknowledged(replica, hello.Position);
                 logger.LogInformation("Replication: {Replica} continues after position {Position} (partial resync)", replica.NodeId, cursor);
                 await responseStream.WriteAsync(Start(full: false, cursor, hello.Epoch), cancellationToken).ConfigureAwait(false);
@@ -60,6 +61,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
                 var (head, headEpoch) = node.Log.HeadAndEpoch();
                 cursor = head;
                 replica.FullResyncs++;
+                Interlocked.Increment(ref node.Counters.FullResyncsServedCount);
                 logger.LogInformation("Replication: {Replica} at ({Position}, epoch {Epoch}) is not in the log ({Oldest}..{Head}): full resync at {Head}", replica.NodeId, hello.Position, hello.Epoch, node.Log.Oldest, head, head);
                 await responseStream.WriteAsync(Start(full: true, head, headEpoch), cancellationToken).ConfigureAwait(false);
                 await SendSnapshotAsync(responseStream, cancellationToken).ConfigureAwait(false);
