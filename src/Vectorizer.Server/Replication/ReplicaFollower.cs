@@ -117,7 +117,7 @@ public sealed class ReplicaFollower
         });
         var client = new Protocol.Replication.ReplicationClient(channel);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var call = client.Sync(cancellationToken: linked.Token);
+        using var call = client.Sync(ReplicationAuth.Credentials(node.Options), cancellationToken: linked.Token);
         var (position, positionEpoch) = node.Log.HeadAndEpoch();
         await call.RequestStream.WriteAsync(new ReplicaMessage
         {

@@ -21,6 +21,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
 
     public override async Task Sync(IAsyncStreamReader<ReplicaMessage> requestStream, IServerStreamWriter<MasterMessage> responseStream, ServerCallContext context)
     {
+        ReplicationAuth.Demand(context, node, logger);
         var cancellationToken = context.CancellationToken;
         if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false) || requestStream.Current.KindCase != ReplicaMessage.KindOneofCase.Hello)
         {
