@@ -71,6 +71,7 @@ public static class VectorizerHost
         builder.AddVectorizerGrpc(settings);
         builder.AddVectorizerReplication(settings);
         builder.Services.AddLeadership(settings);
+        builder.Services.AddReplicationMetrics(settings);
         builder.Services.Configure<HostOptions>(options =>
         {
             options.ShutdownTimeout = TimeSpan.FromSeconds(30 + settings.Server.ShutdownDelaySeconds);

@@ -117,7 +117,7 @@ public sealed class ReplicaFollower
         });
         var client = new Protocol.Replication.ReplicationClient(channel);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var call = client.Sync(cancellationToken: linked.Token);
+        using var call = client.Sync(ReplicationAuth.Credentials(node.Options), cancellationToken: linked.Token);
         var (position, positionEpoch) = node.Log.HeadAndEpoch();
         await call.RequestStream.WriteAsync(new ReplicaMessage
         {
@@ -155,11 +155,13 @@ public sealed class ReplicaFollower
             node.Persist();
             needFull = false;
             FullResyncs++;
+            Interlocked.Increment(ref node.Counters.FullResyncsReceivedCount);
         }
         else
         {
             logger.LogInformation("Replication: partial resync from {Master} after position {Position}", masterAddress, start.Position);
             PartialResyncs++;
+            Interlocked.Increment(ref node.Counters.PartialResyncsReceivedCount);
         }
 
         await call.RequestStream.WriteAsync(new ReplicaMessage { Ack = new Ack { Position = node.Log.Head, Epoch = node.Epoch } }, cancellationToken).ConfigureAwait(false);

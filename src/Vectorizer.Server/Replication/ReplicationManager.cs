@@ -33,6 +33,39 @@ public sealed class ReplicaInfo(string nodeId)
     public int PartialResyncs { get; set; }
 }
 
+/// <summary>Counts since the process started (monotonic): read by status and metrics alike.</summary>
+public sealed class ReplicationCounters
+{
+    internal long FullResyncsServedCount;
+    internal long PartialResyncsServedCount;
+    internal long FullResyncsReceivedCount;
+    internal long PartialResyncsReceivedCount;
+    internal long WriteConcernWaitsCount;
+    internal long WriteConcernFailuresCount;
+    internal long StreamsRefusedCount;
+
+    /// <summary>Full resyncs this node served to replicas (as master).</summary>
+    public long FullResyncsServed => Interlocked.Read(ref FullResyncsServedCount);
+
+    /// <summary>Partial resyncs this node served to replicas (as master).</summary>
+    public long PartialResyncsServed => Interlocked.Read(ref PartialResyncsServedCount);
+
+    /// <summary>Full resyncs this node took from a master (as replica).</summary>
+    public long FullResyncsReceived => Interlocked.Read(ref FullResyncsReceivedCount);
+
+    /// <summary>Partial resyncs this node took from a master (as replica).</summary>
+    public long PartialResyncsReceived => Interlocked.Read(ref PartialResyncsReceivedCount);
+
+    /// <summary>Writes (<c>wait=true</c>) that waited for replica acknowledgements under <c>write_concern</c>.</summary>
+    public long WriteConcernWaits => Interlocked.Read(ref WriteConcernWaitsCount);
+
+    /// <summary>Of those, the ones that failed (timeout, or the node stopped being master).</summary>
+    public long WriteConcernFailures => Interlocked.Read(ref WriteConcernFailuresCount);
+
+    /// <summary>Replication streams refused for a missing or wrong <c>replication.auth_token</c>.</summary>
+    public long StreamsRefused => Interlocked.Read(ref StreamsRefusedCount);
+}
+
 /// <summary>
 /// The node's replication state (<see cref="IReplicationControl"/>): subscribes to the engine's change feed and
 /// numbers every change into the <see cref="ReplicationLog"/> while master; follows a master
@@ -100,6 +133,12 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
     public IReadOnlyCollection<ReplicaInfo> Replicas => replicas.Values.ToList();
 
     public bool Started => started;
+
+    /// <summary>Since the process started (monotonic, for status and metrics): resyncs this node served as master and took as replica, write-concern waits and their failures.</summary>
+    public ReplicationCounters Counters { get; } = new();
+
+    /// <summary>The etcd leadership of a <c>role: auto</c> node (set when it is created), for status and metrics.</summary>
+    public Leadership.EtcdLeadership? Leadership { get; internal set; }
 
     public event Action<ReplicationRole, long>? RoleChanged;
 
@@ -395,6 +434,7 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
         }
 
         ThrowIfNotMaster();
+        Interlocked.Increment(ref Counters.WriteConcernWaitsCount);
         var target = Log.Head;
         var deadline = DateTime.UtcNow.AddSeconds(settings.Replication.ReplicaTimeoutSecs);
         while (true)
@@ -411,6 +451,7 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
 
             if (role != ReplicationRole.Master)
             {
+                Interlocked.Increment(ref Counters.WriteConcernFailuresCount);
                 throw NotMaster("this node stopped being the master before the write was acknowledged by replicas");
             }
 
@@ -422,6 +463,7 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
             {
+                Interlocked.Increment(ref Counters.WriteConcernFailuresCount);
                 throw new VectorizerException(
                     ErrorCode.WriteConcernFailed,
                     $"write_concern `{concern}` needs {Math.Max(required, 1)} replica acknowledgement(s) of position {target}; {acked} of {replicas.Count} known replica(s) acknowledged within {settings.Replication.ReplicaTimeoutSecs}s. The write is durable on this node.");

@@ -47,6 +47,14 @@ public sealed class ReplicationSection
     [ConfigurationKeyName("forward_writes")]
     public bool ForwardWrites { get; set; } = true;
 
+    /// <summary>
+    /// The secret every node of the group shares (<c>VECTORIZER_REPLICATION__AUTH_TOKEN</c>): a replica presents it on the
+    /// stream, a master refuses streams without it. Required when <c>auth.enabled</c>; empty with auth off: the stream is
+    /// open to any peer that reaches <see cref="BindAddress"/> (see docs/replication.md).
+    /// </summary>
+    [ConfigurationKeyName("auth_token")]
+    public string AuthToken { get; set; } = "";
+
     /// <summary>Parses <c>host:port</c> (IPv6 hosts in brackets); null when it is not one.</summary>
     public static (string Host, int Port)? ParseEndpoint(string address)
     {
@@ -119,6 +127,11 @@ public sealed class ReplicationValidator : SectionValidator<ReplicationSection>
         if (s.LogSize is < 1 or > 100_000_000)
         {
             yield return ("log_size", "must be between 1 and 100000000 operations");
+        }
+
+        if (s.AuthToken.Length > 0 && s.AuthToken.Length < ReplicationAuth.MinTokenLength)
+        {
+            yield return ("auth_token", $"must be at least {ReplicationAuth.MinTokenLength} characters (a shared secret: `openssl rand -hex 32`)");
         }
 
         if (s.WriteConcern is not ("none" or "one" or "all" or "majority"))

@@ -7,34 +7,36 @@ using Vectorizer.Engine.Points;
 
 namespace Vectorizer.Server.Replication;
 
-/// <summary><c>GET /api/replication/status</c>'s document.</summary>
+/// <summary><c>GET /api/replication/status</c>'s document, written from a <see cref="ReplicationReport"/> (the metrics' source too).</summary>
 public static class ReplicationStatus
 {
-    public static string Json(ReplicationManager node)
+    public static string Json(ReplicationManager node) => Json(ReplicationReport.Take(node));
+
+    public static string Json(ReplicationReport report)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            var now = DateTimeOffset.UtcNow;
-            var (head, headEpoch) = node.Log.HeadAndEpoch();
+            var now = report.At;
             w.WriteStartObject();
-            w.WriteString("role", node.Role.ToString().ToLowerInvariant());
-            w.WriteString("node_id", node.NodeId);
-            w.WriteNumber("epoch", node.Epoch);
-            w.WriteString("master", node.Role == ReplicationRole.Master ? node.NodeId : node.MasterNodeId);
-            w.WriteString("master_address", node.MasterAddress);
-            w.WriteString("master_advertise_address", node.Role == ReplicationRole.Master ? node.AdvertiseAddress : node.MasterAdvertiseAddress);
-            w.WriteNumber("applied_position", head);
-            w.WriteNumber("applied_epoch", headEpoch);
-            w.WriteNumber("acknowledged_position", node.AcknowledgedPosition);
-            w.WriteNumber("log_oldest_position", node.Log.Oldest);
-            w.WriteString("write_concern", node.Options.WriteConcern);
-            if (node.Follower is { } follower)
+            w.WriteString("role", report.RoleName);
+            w.WriteString("node_id", report.NodeId);
+            w.WriteNumber("epoch", report.Epoch);
+            w.WriteString("master", report.Master);
+            w.WriteString("master_address", report.MasterAddress);
+            w.WriteString("master_advertise_address", report.MasterAdvertiseAddress);
+            w.WriteNumber("applied_position", report.AppliedPosition);
+            w.WriteNumber("applied_epoch", report.AppliedEpoch);
+            w.WriteNumber("acknowledged_position", report.AcknowledgedPosition);
+            w.WriteNumber("log_oldest_position", report.LogOldestPosition);
+            w.WriteString("write_concern", report.WriteConcern);
+            w.WriteNumber("connected_replicas", report.ConnectedReplicas);
+            if (report.Follower is { } follower)
             {
                 w.WriteStartObject("replica");
                 w.WriteBoolean("connected", follower.Connected);
                 w.WriteNumber("master_position", follower.MasterPosition);
-                w.WriteNumber("lag_operations", Math.Max(0, follower.MasterPosition - head));
+                w.WriteNumber("lag_operations", follower.LagOperations);
                 w.WriteNumber("lag_seconds", follower.LagSeconds);
                 WriteTime(w, "last_heartbeat", follower.LastHeartbeat, now);
                 w.WriteNumber("full_resyncs", follower.FullResyncs);
@@ -44,38 +46,80 @@ public static class ReplicationStatus
             }
 
             w.WriteStartArray("replicas");
-            foreach (var replica in node.Replicas.OrderBy(r => r.NodeId, StringComparer.Ordinal))
+            foreach (var replica in report.Replicas)
             {
                 w.WriteStartObject();
                 w.WriteString("node_id", replica.NodeId);
                 w.WriteString("advertise_address", replica.AdvertiseAddress);
                 w.WriteBoolean("connected", replica.Connected);
-                w.WriteNumber("acknowledged_position", replica.AckedPosition);
-                w.WriteNumber("lag_operations", Math.Max(0, head - replica.AckedPosition));
-                w.WriteNumber("lag_seconds", LagSeconds(node, replica, head, now));
-                WriteTime(w, "last_heartbeat", replica.LastSeen, now);
+                w.WriteNumber("acknowledged_position", replica.AcknowledgedPosition);
+                w.WriteNumber("lag_operations", replica.LagOperations);
+                w.WriteNumber("lag_seconds", replica.LagSeconds);
+                WriteTime(w, "last_heartbeat", replica.LastHeartbeat, now);
                 w.WriteNumber("full_resyncs", replica.FullResyncs);
                 w.WriteNumber("partial_resyncs", replica.PartialResyncs);
                 w.WriteEndObject();
             }
 
             w.WriteEndArray();
+
+            var counters = report.Counters;
+            w.WriteStartObject("totals");
+            w.WriteNumber("full_resyncs_served", counters.FullResyncsServed);
+            w.WriteNumber("partial_resyncs_served", counters.PartialResyncsServed);
+            w.WriteNumber("full_resyncs_received", counters.FullResyncsReceived);
+            w.WriteNumber("partial_resyncs_received", counters.PartialResyncsReceived);
+            w.WriteNumber("write_concern_waits", counters.WriteConcernWaits);
+            w.WriteNumber("write_concern_failures", counters.WriteConcernFailures);
+            w.WriteNumber("streams_refused", counters.StreamsRefused);
+            w.WriteEndObject();
+
+            var leadership = report.Leadership;
+            w.WriteStartObject("leadership");
+            w.WriteString("mode", leadership.Mode);
+            w.WriteBoolean("fenced", leadership.Fenced);
+            if (leadership.Mode == "etcd")
+            {
+                w.WriteStartArray("etcd_endpoints");
+                foreach (var endpoint in leadership.EtcdEndpoints)
+                {
+                    w.WriteStringValue(endpoint);
+                }
+
+                w.WriteEndArray();
+                w.WriteString("leader_key", leadership.LeaderKey);
+                w.WriteString("lease_id", leadership.LeaseId == 0 ? null : leadership.LeaseId.ToString("x", CultureInfo.InvariantCulture));
+                w.WriteNumber("lease_ttl_secs", leadership.LeaseTtlSecs);
+                w.WriteBoolean("lease_alive", leadership.LeaseAlive);
+                w.WriteBoolean("etcd_reachable", leadership.EtcdReachable);
+                w.WriteString("leader", leadership.LeaderNodeId);
+                w.WriteBoolean("is_leader", leadership.IsLeader);
+                w.WriteNumber("leader_epoch", leadership.LeaderEpoch);
+                w.WriteString("epoch_source", "create revision of the leader key in etcd");
+                if (leadership.LastElection is { } election)
+                {
+                    w.WriteStartObject("last_election");
+                    WriteTime(w, "at", election.At, now);
+                    w.WriteString("outcome", election.Outcome);
+                    w.WriteNumber("epoch", election.Epoch);
+                    w.WriteString("detail", election.Detail);
+                    w.WriteEndObject();
+                }
+                else
+                {
+                    w.WriteNull("last_election");
+                }
+            }
+            else
+            {
+                w.WriteString("epoch_source", "configured role; +1 at every start of a static master and at every manual promotion");
+            }
+
+            w.WriteEndObject();
             w.WriteEndObject();
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    /// <summary>How long the oldest change the replica has not acknowledged has been waiting (0 when caught up).</summary>
-    private static double LagSeconds(ReplicationManager node, ReplicaInfo replica, long head, DateTimeOffset now)
-    {
-        if (replica.AckedPosition >= head)
-        {
-            return 0;
-        }
-
-        var next = node.Log.ReadAfter(replica.AckedPosition, 1);
-        return next is [var oldest] ? Math.Max(0, (now.ToUnixTimeMilliseconds() - oldest.TimestampMs) / 1000.0) : -1;
     }
 
     private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? at, DateTimeOffset now)

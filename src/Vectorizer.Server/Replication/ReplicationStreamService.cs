@@ -21,6 +21,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
 
     public override async Task Sync(IAsyncStreamReader<ReplicaMessage> requestStream, IServerStreamWriter<MasterMessage> responseStream, ServerCallContext context)
     {
+        ReplicationAuth.Demand(context, node, logger);
         var cancellationToken = context.CancellationToken;
         if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false) || requestStream.Current.KindCase != ReplicaMessage.KindOneofCase.Hello)
         {
@@ -51,6 +52,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
             {
                 cursor = hello.Position;
                 replica.PartialResyncs++;
+                Interlocked.Increment(ref node.Counters.PartialResyncsServedCount);
                 node.Acknowledged(replica, hello.Position);
                 logger.LogInformation("Replication: {Replica} continues after position {Position} (partial resync)", replica.NodeId, cursor);
                 await responseStream.WriteAsync(Start(full: false, cursor, hello.Epoch), cancellationToken).ConfigureAwait(false);
@@ -60,6 +62,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
                 var (head, headEpoch) = node.Log.HeadAndEpoch();
                 cursor = head;
                 replica.FullResyncs++;
+                Interlocked.Increment(ref node.Counters.FullResyncsServedCount);
                 logger.LogInformation("Replication: {Replica} at ({Position}, epoch {Epoch}) is not in the log ({Oldest}..{Head}): full resync at {Head}", replica.NodeId, hello.Position, hello.Epoch, node.Log.Oldest, head, head);
                 await responseStream.WriteAsync(Start(full: true, head, headEpoch), cancellationToken).ConfigureAwait(false);
                 await SendSnapshotAsync(responseStream, cancellationToken).ConfigureAwait(false);

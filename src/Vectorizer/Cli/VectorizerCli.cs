@@ -36,6 +36,7 @@ public static class VectorizerCli
         root.Add(CollectionCommand.Create(ConfigOption, DataDirOption));
         root.Add(McpCommand.Create(ConfigOption, DataDirOption));
         root.Add(BackupCommand.Create(ConfigOption, DataDirOption));
+        root.Add(ReplicationCommand.Create(ConfigOption));
         // The host handles SIGTERM and Ctrl-C itself (graceful shutdown may take longer than a fixed timeout).
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);

@@ -32,6 +32,13 @@ public sealed record NodeRecord(
 /// <param name="EtcdReachable">The last round trip to etcd succeeded.</param>
 public sealed record LeadershipView(string? LeaderNodeId, string? LeaderHttpAddress, long Epoch, bool IsLeader, bool LeaseValid, bool EtcdReachable);
 
+/// <summary>The last leadership decision this node took part in: when, what came of it, at which epoch.</summary>
+/// <param name="At">When this node saw or made it.</param>
+/// <param name="Outcome"><c>elected</c>, <c>following</c>, <c>claim_lost</c>, <c>fenced</c>, <c>released</c> or <c>no_master</c>.</param>
+/// <param name="Epoch">The epoch it concerns (0: none).</param>
+/// <param name="Detail">A sentence for the operator.</param>
+public sealed record LeadershipEvent(DateTimeOffset At, string Outcome, long Epoch, string Detail);
+
 /// <summary>
 /// Leadership of a <c>role: auto</c> cluster, decided in etcd (see docs/failover.md).
 /// <list type="bullet">
@@ -79,6 +86,7 @@ public sealed class EtcdLeadership : IAsyncDisposable
     private long leaderGoneAtTicks;
     private bool fallbackLogged;
     private volatile LeadershipView view = new(null, null, 0, false, false, false);
+    private volatile LeadershipEvent? lastElection;
     private DateTime lastErrorLog = DateTime.MinValue;
     private DateTime lastUnexpectedLog = DateTime.MinValue;
 
@@ -99,6 +107,23 @@ public sealed class EtcdLeadership : IAsyncDisposable
 
     /// <summary>The leadership as last seen (for status).</summary>
     public LeadershipView View => view;
+
+    /// <summary>etcd's client URLs (for status).</summary>
+    public IReadOnlyList<string> Endpoints => options.Endpoints;
+
+    /// <summary>The key the master holds; its create revision is the epoch.</summary>
+    public string LeaderKey => leaderKey;
+
+    /// <summary>This node's lease (0 while it holds none).</summary>
+    public long LeaseId => Interlocked.Read(ref leaseId);
+
+    public int LeaseTtlSecs => options.LeaseTtlSecs;
+
+    /// <summary>Whether this node's lease is proven alive right now.</summary>
+    public bool LeaseAlive => LeaseValid;
+
+    /// <summary>The last election outcome this node saw or made (null before any).</summary>
+    public LeadershipEvent? LastElection => lastElection;
 
     private bool LeaseValid => Interlocked.Read(ref leaseId) != 0 && clock.ElapsedTicks < Interlocked.Read(ref leaseValidUntil);
 
@@ -250,6 +275,7 @@ public sealed class EtcdLeadership : IAsyncDisposable
             leaderGoneAtTicks = clock.ElapsedTicks;
             fallbackLogged = false;
             logger.LogInformation("Leadership: no master (etcd revision {Revision}); electing the node with the highest acknowledged position", range.Header.Revision);
+            Record("no_master", 0, $"no leader key at etcd revision {range.Header.Revision}: election under way");
             return;
         }
 
@@ -294,7 +320,12 @@ public sealed class EtcdLeadership : IAsyncDisposable
         {
             var epoch = result.Header.Revision; // the put's revision: the key's create revision
             logger.LogInformation("Leadership: elected master at epoch {Epoch} (acknowledged position {Position})", epoch, me.Acknowledged);
+            Record("elected", epoch, $"this node claimed the leader key at acknowledged position {me.Acknowledged}");
             await BecomeMasterAsync(epoch, stopping).ConfigureAwait(false);
+        }
+        else
+        {
+            Record("claim_lost", 0, "another node created the leader key first");
         }
     }
 
@@ -360,6 +391,7 @@ public sealed class EtcdLeadership : IAsyncDisposable
         {
             logger.LogInformation("Leadership: following {Leader} ({Address}) at epoch {Epoch}", record.NodeId, record.ReplicationAddress, epoch);
             await control.BecomeReplicaAsync(record.ReplicationAddress, epoch, stopping).ConfigureAwait(false);
+            Record("following", epoch, $"{record.NodeId} leads; this node replicates from {record.ReplicationAddress}");
         }
         finally
         {
@@ -378,6 +410,7 @@ public sealed class EtcdLeadership : IAsyncDisposable
         if (result.Succeeded)
         {
             logger.LogWarning("Leadership: released the leader key of epoch {Epoch}: this node fenced itself in that epoch; electing again", epoch);
+            Record("released", epoch, "this node fenced itself in this epoch and released the leader key for a new election");
         }
     }
 
@@ -409,6 +442,7 @@ public sealed class EtcdLeadership : IAsyncDisposable
             {
                 logger.LogWarning("Leadership: {Why}: this node stops accepting writes", why);
                 await control.StopAcceptingWritesAsync(stopping).ConfigureAwait(false);
+                Record("fenced", control.Epoch, why);
             }
         }
         finally
@@ -550,6 +584,8 @@ public sealed class EtcdLeadership : IAsyncDisposable
     }
 
     private DateTime Deadline() => DateTime.UtcNow + callTimeout;
+
+    private void Record(string outcome, long epoch, string detail) => lastElection = new LeadershipEvent(DateTimeOffset.UtcNow, outcome, epoch, detail);
 
     private static ByteString Bytes(string key) => ByteString.CopyFromUtf8(key);
 

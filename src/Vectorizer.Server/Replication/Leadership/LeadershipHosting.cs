@@ -87,7 +87,13 @@ public static class LeadershipHosting
         {
             var control = provider.GetRequiredService<IReplicationControl>();
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Vectorizer.Leadership");
-            return new EtcdLeadership(settings.Cluster.Etcd, new LeadershipIdentity(control.NodeId, http, $"{host}:{bind.Port}"), control, logger);
+            var leadership = new EtcdLeadership(settings.Cluster.Etcd, new LeadershipIdentity(control.NodeId, http, $"{host}:{bind.Port}"), control, logger);
+            if (control is ReplicationManager manager)
+            {
+                manager.Leadership = leadership; // status and metrics report it
+            }
+
+            return leadership;
         });
         services.AddSingleton<LeadershipService>();
         services.AddHostedServiceAfterEngine<LeadershipService>();
