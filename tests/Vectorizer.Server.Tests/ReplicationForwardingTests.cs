@@ -1,10 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
+using System.Text.RegularExpressions;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
-using ModelContextProtocol.Client;
 using Qdrant.Client;
 using Qdrant.Client.Grpc;
 
@@ -103,6 +102,13 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
         }
 
         Assert.Equal(3ul, await onMaster.CountAsync("docs", exact: true));
+
+        // Counted by transport: 4 gRPC writes (create, 2 upserts, the bad one), 3 MCP calls (2 writes, the refused one).
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("api-key", Secure.ReadKey);
+        var metrics = await http.GetStringAsync(replica.Url + "/metrics");
+        Assert.Matches(new Regex("""^vectorizer_replication_forwarded_writes_total\{[^}]*transport="grpc"[^}]*\} 4( |$)""", RegexOptions.Multiline), metrics);
+        Assert.Matches(new Regex("""^vectorizer_replication_forwarded_writes_total\{[^}]*transport="mcp"[^}]*\} 3( |$)""", RegexOptions.Multiline), metrics);
     }
 
     [Fact]
@@ -251,5 +257,28 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
         }
 
         throw new TimeoutException($"{id} not ready:\n{node.Process.Output}");
+    }
+}
+
+/// <summary><c>cluster.advertise_grpc_address</c> is enforced or refused, never ignored.</summary>
+public sealed class ReplicationForwardingConfigTests
+{
+    [Theory]
+    [InlineData("cluster:\n  advertise_grpc_address: \"host:6334\"\n", "cluster.advertise_grpc_address", "not an http(s) URL")]
+    [InlineData("cluster:\n  advertise_grpc_address: \"http://host:6334/qdrant\"\n", "cluster.advertise_grpc_address", "without a path")]
+    [InlineData("server:\n  grpc_enabled: false\nreplication:\n  enabled: true\ncluster:\n  advertise_grpc_address: \"http://host:6334\"\n", "cluster.advertise_grpc_address", "gRPC is off")]
+    [InlineData("cluster:\n  advertise_grpc_address: \"http://host:6334\"\n", "cluster.advertise_grpc_address", "only replication uses")]
+    public void AnAdvertisedGrpcAddressThatCannotBeUsedStopsTheServer(string yaml, string key, string fragment)
+    {
+        var issues = Vectorizer.Server.Configuration.ConfigLoader.ValidateYaml(yaml).Where(i => !i.IsWarning).ToList();
+        Assert.Contains(issues, i => i.Key == key && i.Message.Contains(fragment, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AReplicationNodeMayAdvertiseItsGrpcAddress()
+    {
+        var issues = Vectorizer.Server.Configuration.ConfigLoader.ValidateYaml(
+            "replication:\n  enabled: true\ncluster:\n  advertise_address: \"http://10.0.0.5:15002\"\n  advertise_grpc_address: \"http://10.0.0.5:6334\"\n");
+        Assert.DoesNotContain(issues, i => !i.IsWarning);
     }
 }

@@ -118,7 +118,7 @@ internal static class WriteForwarding
     public const string ClientName = "replication-forward";
 
     /// <summary>Set on a forwarded request (HTTP header, gRPC metadata): the node id that forwarded it.</summary>
-    public const string ForwardedByHeader = "x-forwarded-by";
+    public const string ForwardedByHeader = "x-vectorizer-forwarded-by";
 
     public const string ForwardedToHeader = "X-Vectorizer-Forwarded-To";
 
