@@ -88,7 +88,8 @@ public static class ConfigSections
 
     /// <summary>Problems of every section.</summary>
     public static IEnumerable<ConfigIssue> Validate(VectorizerSettings settings) =>
-        All.SelectMany(section => section.Validate(settings)).Concat(Replication.Leadership.AutoRoleRule.Check(settings)).Concat(Replication.ReplicationAuth.Check(settings));
+        All.SelectMany(section => section.Validate(settings)).Concat(Replication.Leadership.AutoRoleRule.Check(settings))
+            .Concat(Replication.ReplicationAuth.Check(settings)).Concat(Replication.GrpcAdvertisement.Check(settings));
 }
 
 public sealed class ServerValidator : SectionValidator<ServerSection>

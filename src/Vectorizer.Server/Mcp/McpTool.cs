@@ -36,7 +36,17 @@ internal sealed record McpTool(
     ToolEffect Effect,
     JsonObject Input,
     JsonObject Output,
-    Func<ToolCall, Task<ToolOutput>> Run);
+    Func<ToolCall, Task<ToolOutput>> Run)
+{
+    /// <summary>
+    /// Whether a call with these arguments changes replicated data (a replica forwards it to the master, a node that takes
+    /// no writes refuses it); null: every tool that is not <see cref="ToolEffect.Read"/>.
+    /// </summary>
+    public Func<JsonElement, bool>? Writes { get; init; }
+
+    /// <summary>See <see cref="Writes"/>; <paramref name="arguments"/> is the arguments object (default when none).</summary>
+    public bool IsWrite(JsonElement arguments) => Writes?.Invoke(arguments) ?? Effect != ToolEffect.Read;
+}
 
 /// <summary>A tool's answer: the structured content (matching its output schema) and a short text for the agent.</summary>
 internal sealed record ToolOutput(JsonObject Structured, string Summary)

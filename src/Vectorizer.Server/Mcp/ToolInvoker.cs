@@ -43,6 +43,11 @@ internal static class ToolInvoker
         {
             var arguments = Arguments(request.Params?.Arguments);
             ToolArguments.Check(tool.Input, arguments);
+            if (tool.IsWrite(arguments))
+            {
+                McpWrites.CheckWritable(services);
+            }
+
             Func<ModelContextProtocol.ProgressNotificationValue, Task>? progress = null;
             if (request.Params?.ProgressToken is { } token)
             {

@@ -145,6 +145,7 @@ public sealed class ReplicaFollower
         node.AdoptEpoch(start.Epoch);
         node.MasterNodeId = start.MasterNodeId;
         node.MasterAdvertiseAddress = start.MasterAdvertiseAddress.Length > 0 ? start.MasterAdvertiseAddress : null;
+        node.MasterGrpcAddress = start.MasterGrpcAddress.Length > 0 ? start.MasterGrpcAddress : null;
         Connected = true;
         LastError = null;
         if (start.Full)

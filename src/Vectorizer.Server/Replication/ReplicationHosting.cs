@@ -12,6 +12,7 @@ using Vectorizer.Server.Application;
 using Vectorizer.Server.Configuration;
 using Vectorizer.Server.Hosting;
 using Vectorizer.Server.Http;
+using Vectorizer.Server.Mcp;
 using Vectorizer.Server.Security;
 
 namespace Vectorizer.Server.Replication;
@@ -37,7 +38,12 @@ public static class ReplicationHosting
         services.AddSingleton<IWriteGuard>(provider => provider.GetRequiredService<ReplicationManager>());
         services.AddHostedServiceAfterEngine<ReplicationManager>();
         services.AddHttpClient(WriteForwarding.ClientName).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
-        services.AddGrpc();
+        services.AddSingleton<GrpcAdvertisement>();
+        services.AddSingleton<ForwardingChannels>();
+        services.AddSingleton<ForwardedWrites>();
+
+        // gRPC writes on a replica: re-issued to the master (after GrpcHosting's error interceptor, which maps its refusals).
+        services.AddGrpc(options => options.Interceptors.Add<GrpcWriteForwarding>());
         var endpoint = ReplicationSection.ParseEndpoint(settings.Replication.BindAddress)!.Value;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -100,10 +106,21 @@ public static class ReplicationHosting
         throw new VectorizerException(ErrorCode.BadRequest, "replication is not enabled on this node (replication.enabled: false)");
 }
 
-/// <summary>The REST write gate of a replica.</summary>
+/// <summary>
+/// The write gate of a replica, and the one rule for what a write is (<see cref="IsWrite"/>): REST writes are proxied
+/// here to the master's <c>advertise_address</c>; MCP <c>tools/call</c> requests of write tools (<see cref="McpWrites"/>)
+/// are proxied to the master's <c>/mcp</c> the same way (the MCP transport is stateless: every POST stands alone); gRPC
+/// writes are re-issued by <see cref="GrpcWriteForwarding"/>. A request a replica already forwarded
+/// (<see cref="ForwardedByHeader"/>) is never forwarded again.
+/// </summary>
 internal static class WriteForwarding
 {
     public const string ClientName = "replication-forward";
+
+    /// <summary>Set on a forwarded request (HTTP header, gRPC metadata): the node id that forwarded it.</summary>
+    public const string ForwardedByHeader = "x-vectorizer-forwarded-by";
+
+    public const string ForwardedToHeader = "X-Vectorizer-Forwarded-To";
 
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -112,25 +129,57 @@ internal static class WriteForwarding
 
     public static async Task InvokeAsync(HttpContext context, RequestDelegate next, ReplicationManager node)
     {
-        if (node.Role == ReplicationRole.Master || !IsWrite(context))
+        if (node.Role == ReplicationRole.Master || IsGrpc(context))
+        {
+            // gRPC writes are forwarded by GrpcWriteForwarding (an interceptor: it re-issues the call, not the bytes).
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (McpWrites.IsMcpPost(context.Request))
+        {
+            await McpAsync(context, next, node).ConfigureAwait(false);
+            return;
+        }
+
+        if (!IsWrite(context))
         {
             await next(context).ConfigureAwait(false);
             return;
         }
 
-        if (node.Role == ReplicationRole.Replica && node.Options.ForwardWrites && node.MasterAdvertiseAddress is { } master)
-        {
-            await ForwardAsync(context, master).ConfigureAwait(false);
-            return;
-        }
-
-        throw node.NotMaster(node.Role == ReplicationRole.Replica
-            ? node.Options.ForwardWrites ? "the master's address is not known yet (not connected), so the write cannot be forwarded" : "writes go to the master (forward_writes: false)"
-            : "this node is fenced and takes no writes");
+        await ForwardAsync(context, Target(node, context, node.MasterAdvertiseAddress, "REST"), "rest").ConfigureAwait(false);
     }
 
-    /// <summary>A data-changing REST endpoint (write or manage access), except what a replica does for itself (backups, snapshots, replication).</summary>
-    private static bool IsWrite(HttpContext context)
+    /// <summary>
+    /// An MCP POST: a write tool's call is proxied to the master's <c>/mcp</c>; when it cannot be, the refusal is left for
+    /// the tool (<see cref="McpWrites.CheckWritable"/>) so the client gets an MCP tool error naming the master.
+    /// </summary>
+    private static async Task McpAsync(HttpContext context, RequestDelegate next, ReplicationManager node)
+    {
+        if (await McpWrites.IsWriteCallAsync(context.Request, context.RequestAborted).ConfigureAwait(false))
+        {
+            try
+            {
+                var master = Target(node, context, node.MasterAdvertiseAddress, "MCP");
+                await ForwardAsync(context, master.TrimEnd('/') + McpSetup.Path, "mcp").ConfigureAwait(false);
+                return;
+            }
+            catch (VectorizerException refused) when (!context.Response.HasStarted)
+            {
+                context.Request.Body.Position = 0;
+                context.Items[McpWrites.RefusalItem] = refused;
+            }
+        }
+
+        await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A data-changing endpoint (write or manage access; REST routes and gRPC methods declare it the same way), except
+    /// what a replica does for itself (backups, snapshots, replication).
+    /// </summary>
+    internal static bool IsWrite(HttpContext context)
     {
         if (context.GetEndpoint() is not { } endpoint || HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
         {
@@ -139,7 +188,7 @@ internal static class WriteForwarding
 
         var path = context.Request.Path.Value ?? "";
         if (path.StartsWith("/api/replication", StringComparison.Ordinal) || path.StartsWith("/api/backups", StringComparison.Ordinal) ||
-            path.Contains("/snapshots", StringComparison.Ordinal) || (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false))
+            path.Contains("/snapshots", StringComparison.Ordinal) || path.StartsWith("/qdrant.Snapshots/", StringComparison.Ordinal))
         {
             return false;
         }
@@ -147,10 +196,34 @@ internal static class WriteForwarding
         return EndpointAccess.Declared(endpoint).Requirement is { Level: AccessLevel.Write or AccessLevel.Manage };
     }
 
-    private static async Task ForwardAsync(HttpContext context, string master)
+    private static bool IsGrpc(HttpContext context) =>
+        context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false;
+
+    /// <summary>
+    /// Where a write this replica does not take goes (<paramref name="address"/>: the master's address for the
+    /// transport), or <c>NotMaster</c> naming the master and why it is not forwarded.
+    /// </summary>
+    internal static string Target(ReplicationManager node, HttpContext context, string? address, string transport)
+    {
+        var forwardedBy = context.Request.Headers[ForwardedByHeader].ToString();
+        if (node.Role == ReplicationRole.Replica && node.Options.ForwardWrites && address is not null && forwardedBy.Length == 0)
+        {
+            return address;
+        }
+
+        throw node.NotMaster(
+            node.Role != ReplicationRole.Replica ? "this node is fenced and takes no writes"
+            : !node.Options.ForwardWrites ? "writes go to the master (forward_writes: false)"
+            : forwardedBy.Length > 0 ? $"the write was forwarded here by {forwardedBy}, and a forwarded write is not forwarded again"
+            : node.MasterNodeId is null ? "the master's address is not known yet (not connected), so the write cannot be forwarded"
+            : $"the master advertises no {transport} address (cluster.advertise_address{(transport == "gRPC" ? ", or gRPC off there" : "")}), so the write cannot be forwarded");
+    }
+
+    private static async Task ForwardAsync(HttpContext context, string master, string transport)
     {
         var client = context.RequestServices.GetRequiredService<IHttpClientFactory>().CreateClient(ClientName);
-        var target = new Uri(new Uri(master.TrimEnd('/') + "/"), context.Request.Path.Value!.TrimStart('/') + context.Request.QueryString);
+        var target = transport == "mcp" ? new Uri(master + context.Request.QueryString)
+            : new Uri(new Uri(master.TrimEnd('/') + "/"), context.Request.Path.Value!.TrimStart('/') + context.Request.QueryString);
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
         var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
@@ -169,7 +242,8 @@ internal static class WriteForwarding
             }
         }
 
-        request.Headers.TryAddWithoutValidation("X-Forwarded-By", context.RequestServices.GetRequiredService<ReplicationManager>().NodeId);
+        request.Headers.TryAddWithoutValidation(ForwardedByHeader, context.RequestServices.GetRequiredService<ReplicationManager>().NodeId);
+        context.RequestServices.GetRequiredService<ForwardedWrites>().Add(transport);
         HttpResponseMessage response;
         try
         {
@@ -177,7 +251,7 @@ internal static class WriteForwarding
         }
         catch (HttpRequestException e)
         {
-            throw new VectorizerException(ErrorCode.NotMaster, $"forwarding the write to the master at {master} failed: {e.Message}");
+            throw context.RequestServices.GetRequiredService<ReplicationManager>().NotMaster($"forwarding the write to the master at {master} failed: {e.Message}");
         }
 
         using (response)
@@ -191,7 +265,7 @@ internal static class WriteForwarding
                 }
             }
 
-            context.Response.Headers["X-Vectorizer-Forwarded-To"] = master;
+            context.Response.Headers[ForwardedToHeader] = master;
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         }
     }

@@ -125,6 +125,9 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
     /// <summary>The master's REST address (from its stream's Start), where a replica forwards writes.</summary>
     public string? MasterAdvertiseAddress { get; internal set; }
 
+    /// <summary>The master's gRPC address (from its stream's Start), where a replica forwards gRPC writes; null: not served or not known.</summary>
+    public string? MasterGrpcAddress { get; internal set; }
+
     /// <summary>The master's node id, as its stream's Start gave it.</summary>
     public string? MasterNodeId { get; internal set; }
 
@@ -232,6 +235,7 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
             Interlocked.Exchange(ref epoch, newEpoch);
             MasterAddress = null;
             MasterAdvertiseAddress = null;
+            MasterGrpcAddress = null;
             MasterNodeId = NodeId;
             role = ReplicationRole.Master;
             Persist();
@@ -271,6 +275,7 @@ public sealed class ReplicationManager : IReplicationControl, IChangeFeed, Appli
             role = ReplicationRole.Replica;
             MasterAddress = masterAddress;
             MasterAdvertiseAddress = null;
+            MasterGrpcAddress = null;
             MasterNodeId = null;
             replicas.Clear();
             Persist();

@@ -14,6 +14,7 @@ public sealed record ReplicationReport(
     string? Master,
     string? MasterAddress,
     string? MasterAdvertiseAddress,
+    string? MasterGrpcAddress,
     long AppliedPosition,
     long AppliedEpoch,
     long AcknowledgedPosition,
@@ -44,7 +45,7 @@ public sealed record ReplicationReport(
         var master = node.Role == ReplicationRole.Master;
         return new ReplicationReport(
             now, node.Role, node.NodeId, node.Epoch, master ? node.NodeId : node.MasterNodeId, node.MasterAddress,
-            master ? node.AdvertiseAddress : node.MasterAdvertiseAddress, head, headEpoch, node.AcknowledgedPosition, node.Log.Oldest,
+            master ? node.AdvertiseAddress : node.MasterAdvertiseAddress, master ? null : node.MasterGrpcAddress, head, headEpoch, node.AcknowledgedPosition, node.Log.Oldest,
             node.Options.WriteConcern, follower, replicas, node.Counters, LeadershipOf(node));
     }
 

@@ -82,6 +82,13 @@ public sealed class ClusterSection
     [ConfigurationKeyName("advertise_address")]
     public string AdvertiseAddress { get; set; } = "";
 
+    /// <summary>
+    /// The gRPC address (Qdrant's gRPC API, <c>http://host:6334</c>) other nodes reach this node at; replicas forward gRPC
+    /// writes there. Empty: <see cref="AdvertiseAddress"/>'s host with the gRPC port this node listens on.
+    /// </summary>
+    [ConfigurationKeyName("advertise_grpc_address")]
+    public string AdvertiseGrpcAddress { get; set; } = "";
+
     /// <summary>Leadership through etcd for <c>replication.role: auto</c> (<see cref="Leadership.EtcdSection"/>).</summary>
     public Leadership.EtcdSection Etcd { get; set; } = new();
 }
@@ -154,6 +161,12 @@ public sealed class ClusterValidator : SectionValidator<ClusterSection>
             (!Uri.TryCreate(s.AdvertiseAddress, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
         {
             yield return ("advertise_address", $"`{s.AdvertiseAddress}` is not an http(s) URL such as http://host:15002");
+        }
+
+        if (s.AdvertiseGrpcAddress.Length > 0 &&
+            (!Uri.TryCreate(s.AdvertiseGrpcAddress, UriKind.Absolute, out var grpc) || grpc.Scheme is not ("http" or "https") || grpc.AbsolutePath != "/"))
+        {
+            yield return ("advertise_grpc_address", $"`{s.AdvertiseGrpcAddress}` is not an http(s) URL without a path such as http://host:6334");
         }
 
         foreach (var problem in new Leadership.EtcdValidator().Check(s.Etcd))

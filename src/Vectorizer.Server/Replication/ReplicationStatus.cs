@@ -25,6 +25,7 @@ public static class ReplicationStatus
             w.WriteString("master", report.Master);
             w.WriteString("master_address", report.MasterAddress);
             w.WriteString("master_advertise_address", report.MasterAdvertiseAddress);
+            w.WriteString("master_grpc_address", report.MasterGrpcAddress);
             w.WriteNumber("applied_position", report.AppliedPosition);
             w.WriteNumber("applied_epoch", report.AppliedEpoch);
             w.WriteNumber("acknowledged_position", report.AcknowledgedPosition);

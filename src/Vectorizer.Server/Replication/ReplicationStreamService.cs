@@ -13,7 +13,7 @@ namespace Vectorizer.Server.Replication;
 /// position the snapshot was started at (full resync). Records already in a snapshot are skipped by the replica
 /// (their collection LSN is not above its own). Heartbeats every <c>heartbeat_interval_secs</c> when idle.
 /// </summary>
-public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFactory loggers) : Protocol.Replication.ReplicationBase
+public sealed class ReplicationStreamService(ReplicationManager node, GrpcAdvertisement grpc, ILoggerFactory loggers) : Protocol.Replication.ReplicationBase
 {
     private const int ChunkBytes = 1 << 20;
     private const int BatchRecords = 512;
@@ -115,6 +115,7 @@ public sealed class ReplicationStreamService(ReplicationManager node, ILoggerFac
             Epoch = node.Epoch,
             MasterNodeId = node.NodeId,
             MasterAdvertiseAddress = node.AdvertiseAddress,
+            MasterGrpcAddress = grpc.Address ?? "",
             Position = position,
             PositionEpoch = positionEpoch,
         },

@@ -28,6 +28,9 @@ internal static class BackupTools
         new Prop("sha256", Schema.String("SHA-256 of the archive file.")),
         new Prop("file", Schema.String("The archive's file name in the server's backup directory."), Required: true));
 
+    /// <summary>Backups are the node's own (REST's <c>/api/backups</c> is not forwarded either): run where called.</summary>
+    private static bool NodeLocal(System.Text.Json.JsonElement arguments) => false;
+
     public static IEnumerable<McpTool> All =>
     [
         new(
@@ -41,7 +44,10 @@ internal static class BackupTools
                 new Prop("collection", Schema.String("The collection (or alias) to back up; omit for all collections and aliases.", "docs")),
                 new Prop("type", Schema.Enum("full (default) or incremental.", "full", "full", "incremental"))),
             Backup("The backup written (as POST /api/backups/create answers)."),
-            CreateBackup),
+            CreateBackup)
+        {
+            Writes = NodeLocal, // a node's backups are its own, as REST's /api/backups: a replica backs itself up
+        },
         new(
             "list_backups",
             "List backups",
@@ -81,7 +87,10 @@ internal static class BackupTools
                     "The collections restored."), Required: true),
                 new Prop("safety_backups", Schema.ArrayOf(Backup("A backup of a replaced collection."), "Backups of what was replaced, taken first."), Required: true),
                 new Prop("seconds", Schema.Number("How long it took.", minimum: 0), Required: true)),
-            RestoreBackup),
+            RestoreBackup)
+        {
+            Writes = NodeLocal,
+        },
     ];
 
     private static async Task<ToolOutput> CreateBackup(ToolCall call)

@@ -41,7 +41,11 @@ internal static class OperationsTools
                         new Prop("message", Schema.String("A one-line summary."), Required: true),
                         new Prop("checks", Schema.FreeObject("Each check: {status, count, message, examples, ...}."), Required: true)),
                     "Per collection."), Required: true)),
-            HealthCheck),
+            HealthCheck)
+        {
+            // Only a fix changes data; a check reads (the files of this node's allowed roots).
+            Writes = arguments => arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty("fix", out var fix) && fix.ValueKind == JsonValueKind.True,
+        },
         new(
             "server_status",
             "Server status",
