@@ -23,11 +23,11 @@ namespace Vectorizer.Bench;
 /// </summary>
 public static class RelevanceBenchmark
 {
-    public sealed record Variant(string Name, int MaxChars, int Overlap, ChunkContextUse Context, int? MaxTokens);
+    public sealed record Variant(string Name, int MaxChars, int Overlap, ChunkContextUse Context, int? MaxTokens, bool Hash = false);
 
     public sealed record Options(string Corpus, string DataDir, IReadOnlyList<Variant> Variants, bool Misses);
 
-    /// <summary><c>name=maxChars/overlap/none|dense|both[/maxTokens]</c>.</summary>
+    /// <summary><c>name=maxChars/overlap/none|dense|both[/maxTokens|hash]</c> (<c>hash</c>: dense <c>hash</c> instead of <c>local</c>).</summary>
     public static Variant ParseVariant(string spec)
     {
         var (name, rest) = spec.Split('=', 2) is [var n, var r] ? (n, r) : throw new ArgumentException($"variant `{spec}`: name=maxChars/overlap/context[/maxTokens]");
@@ -39,8 +39,9 @@ public static class RelevanceBenchmark
             "both" => ChunkContextUse.DenseAndSparse,
             _ => throw new ArgumentException($"variant `{spec}`: context is none, dense or both"),
         };
+        var hash = parts.Length > 3 && parts[3] == "hash";
         return new Variant(name, int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), context,
-            parts.Length > 3 ? int.Parse(parts[3], CultureInfo.InvariantCulture) : null);
+            parts.Length > 3 && !hash ? int.Parse(parts[3], CultureInfo.InvariantCulture) : null, hash);
     }
 
     private sealed record Ranked(IReadOnlyList<string> Files, IReadOnlyList<string> Ids);
@@ -63,7 +64,7 @@ public static class RelevanceBenchmark
         foreach (var variant in options.Variants)
         {
             using var ingestion = new IngestionService(manager.DataDirectory, NullLoggerFactory.Instance, options: new IngestionOptions { ChunkContext = variant.Context });
-            var embedding = FileIndexerOptions.DefaultEmbedding;
+            var embedding = variant.Hash ? FileIndexerOptions.LexicalEmbedding : FileIndexerOptions.DefaultEmbedding;
             if (variant.MaxTokens is { } maxTokens)
             {
                 embedding = embedding with { Dense = embedding.Dense! with { MaxTokens = maxTokens } };
@@ -94,16 +95,53 @@ public static class RelevanceBenchmark
 
             var collection = manager.Get(variant.Name);
             log.WriteLine($"{variant.Name}: {collection.Count(null)} chunks");
+            var documentVectors = new List<(string, (string File, float[] Vector)[])>();
+            foreach (var (docName, makeText) in DocumentTexts)
+            {
+                var docFiles = Directory.EnumerateFiles(corpus, "*.txt").Order(StringComparer.Ordinal).ToList();
+                var texts = docFiles.Select(f => makeText(File.ReadAllText(f).Replace("\r\n", "\n", StringComparison.Ordinal), f)).ToList();
+                var vectors = Embed(ingestion, collection, [.. texts], query: false);
+                documentVectors.Add((docName, [.. docFiles.Select((f, i) => (Path.GetFileName(f), vectors[i]))]));
+                log.WriteLine($"doc[{docName}] example: {texts[docFiles.FindIndex(f => f.EndsWith("git-stash.txt", StringComparison.Ordinal))]}");
+            }
+
+            var chunkVectors = new List<(string File, string Id, float[] Vector)>();
+            {
+                var chunkFiles = Directory.EnumerateFiles(corpus, "*.txt").Order(StringComparer.Ordinal).ToList();
+                var chunkTexts = new List<string>();
+                foreach (var f in chunkFiles)
+                {
+                    foreach (var c in ChunkerPicker.ChunkFile(f, new ChunkerOptions { MaxChars = variant.MaxChars, Overlap = variant.Overlap }))
+                    {
+                        chunkTexts.Add(c.Context is { Length: > 0 } ctx && variant.Context != ChunkContextUse.None ? ctx + "\n\n" + c.Content : c.Content);
+                        chunkVectors.Add((Path.GetFileName(f), FileIndexer.ChunkId(Path.GetFullPath(corpus), Path.GetFileName(f), c.ChunkIndex).ToString(), []));
+                    }
+                }
+
+                var cv = Embed(ingestion, collection, [.. chunkTexts], query: false);
+                for (var i = 0; i < cv.Length; i++)
+                {
+                    chunkVectors[i] = chunkVectors[i] with { Vector = cv[i] };
+                }
+            }
+
             foreach (var (setName, questions) in new[] { ("paraphrased", GitDocsQuestions.Paraphrased), ("keyword", GitDocsQuestions.Keyword) })
             {
+                // dense and sparse: 50-deep lists of chunks (no grouping per document), fused below as the engine fuses them.
                 var dense = new List<Ranked>();
                 var sparse = new List<Ranked>();
+                var denseServed = new List<Ranked>();
+                var sparseServed = new List<Ranked>();
                 var hybrid = new List<Ranked>();
+                var hybridChunks = new List<Ranked>();
                 foreach (var (query, _) in questions)
                 {
-                    dense.Add(Search(ingestion, collection, query, TextSearchMode.Dense, 50));
-                    sparse.Add(Search(ingestion, collection, query, TextSearchMode.Sparse, 50));
+                    dense.Add(Search(ingestion, collection, query, TextSearchMode.Dense, 50, maxPerDocument: 0));
+                    sparse.Add(Search(ingestion, collection, query, TextSearchMode.Sparse, 50, maxPerDocument: 0));
+                    denseServed.Add(Search(ingestion, collection, query, TextSearchMode.Dense, 10));
+                    sparseServed.Add(Search(ingestion, collection, query, TextSearchMode.Sparse, 10));
                     hybrid.Add(Search(ingestion, collection, query, TextSearchMode.Hybrid, 10));
+                    hybridChunks.Add(Search(ingestion, collection, query, TextSearchMode.Hybrid, 10, maxPerDocument: 0));
                 }
 
                 void Row(string ranking, IReadOnlyList<Ranked> lists)
@@ -114,14 +152,52 @@ public static class RelevanceBenchmark
                     log.WriteLine(string.Join(" | ", rows[^1]));
                 }
 
-                Row("dense", dense);
-                Row("sparse", sparse);
+                Row("dense chunks", dense);
+                Row("sparse chunks", sparse);
+                Row("hybrid chunks (engine, max_per_document 0)", hybridChunks);
+                Row("dense (engine)", denseServed);
+                Row("sparse (engine)", sparseServed);
                 Row("hybrid (engine)", hybrid);
                 foreach (var k in new[] { 2, 10, 60 })
                 {
                     foreach (var weight in new[] { 1f, 1.5f, 2f })
                     {
                         Row($"rrf k={k} wd={weight:0.#}", [.. dense.Select((d, i) => Rrf(d, sparse[i], k, weight, 1f))]);
+                    }
+                }
+
+                // Per document: the metric counts documents, so a page's second chunk is wasted room in a top 5.
+                var hybridDeep = questions.Select(q => Search(ingestion, collection, q.Query, TextSearchMode.Hybrid, 50, maxPerDocument: 0)).ToList();
+                Row("hybrid (engine), per doc", [.. hybridDeep.Select(PerDocument)]);
+                Row("rrf k=60 per doc", [.. dense.Select((d, i) => FileRrf([PerDocument(d), PerDocument(sparse[i])], [1f, 1f], 60))]);
+                var queryVectors = Embed(ingestion, collection, [.. questions.Select(q => q.Query)], query: true);
+                foreach (var (docName, docVectors) in documentVectors)
+                {
+                    var docLists = queryVectors.Select(q => RankDocuments(q, docVectors)).ToList();
+                    foreach (var k in new[] { 10, 60 })
+                    {
+                        foreach (var w in new[] { 0.5f, 1f })
+                        {
+                            Row($"hybrid per doc, rrf k={k} + doc[{docName}] w={w:0.#}", [.. hybridDeep.Select((h, i) => FileRrf([PerDocument(h), docLists[i]], [1f, w], k))]);
+                        }
+                    }
+
+                    var byFile = docVectors.ToDictionary(d => d.File, d => d.Vector);
+                    foreach (var alpha in new[] { 0f, 0.3f, 0.6f, 1f })
+                    {
+                        var mixed = chunkVectors.Select(c => (c.File, c.Id, Vector: Mix(c.Vector, byFile[c.File], alpha))).ToArray();
+                        var mixedDense = queryVectors.Select(q => RankChunks(q, mixed)).ToList();
+                        Row($"mixed dense a={alpha:0.#} doc[{docName}]", mixedDense);
+                        Row($"mixed dense a={alpha:0.#} doc[{docName}] + sparse rrf60 per doc", [.. mixedDense.Select((d, i) => PerDocument(Rrf(d, sparse[i], 60, 1f, 1f)))]);
+                    }
+
+                    Row($"doc[{docName}] alone", docLists);
+                    foreach (var k in new[] { 10, 60 })
+                    {
+                        foreach (var w in new[] { 0.5f, 1f, 2f })
+                        {
+                            Row($"per doc rrf k={k} + doc[{docName}] w={w:0.#}", [.. dense.Select((d, i) => FileRrf([PerDocument(d), PerDocument(sparse[i]), docLists[i]], [1f, 1f, w], k))]);
+                        }
                     }
                 }
 
@@ -144,9 +220,10 @@ public static class RelevanceBenchmark
         return report.ToString();
     }
 
-    private static Ranked Search(IngestionService ingestion, Collection collection, string query, TextSearchMode mode, int limit)
+    private static Ranked Search(IngestionService ingestion, Collection collection, string query, TextSearchMode mode, int limit, int maxPerDocument = TextSearchRequest.DefaultMaxPerDocument)
     {
-        var points = ingestion.SearchTextAsync(collection, new TextSearchRequest { Query = query, Limit = limit, Mode = mode, WithPayload = PayloadSelector.All }, CancellationToken.None)
+        var request = new TextSearchRequest { Query = query, Limit = limit, Mode = mode, WithPayload = PayloadSelector.All, MaxPerDocument = maxPerDocument };
+        var points = ingestion.SearchTextAsync(collection, request, CancellationToken.None)
             .GetAwaiter().GetResult();
         return new Ranked(
             [.. points.Select(p => p.Payload!.Root.GetProperty("file_path").GetString()!)],
@@ -169,6 +246,110 @@ public static class RelevanceBenchmark
 
         var fused = scores.Values.OrderByDescending(s => s.Score).ThenBy(s => s.Order).Take(10).ToList();
         return new Ranked([.. fused.Select(s => s.File)], [.. fused.Select(s => s.File)]);
+    }
+
+    private static readonly (string Name, Func<string, string, string> Text)[] DocumentTexts =
+    [
+        ("title+summary", (text, path) => DocumentOutline.Parse(text, path).ContextAt(0)?.Split('\n')[0] ?? Path.GetFileName(path)),
+        ("title+summary+headings", (text, path) =>
+        {
+            var outline = DocumentOutline.Parse(text, path);
+            return (outline.ContextAt(0)?.Split('\n')[0] ?? Path.GetFileName(path)) + "\n" + string.Join("; ", outline.Headings.Select(h => h.Text).Distinct());
+        }),
+        ("title+summary+lead", (text, path) =>
+        {
+            var outline = DocumentOutline.Parse(text, path);
+            return (outline.ContextAt(0)?.Split('\n')[0] ?? Path.GetFileName(path)) + "\n" + Lead(text, 700);
+        }),
+    ];
+
+    /// <summary>The first prose paragraphs after the first one (sentences of 8+ words, not markup), up to <paramref name="max"/> characters.</summary>
+    private static string Lead(string text, int max)
+    {
+        var lead = new StringBuilder();
+        var first = true;
+        foreach (var paragraph in text.Split("\n\n"))
+        {
+            var p = string.Join(' ', paragraph.Split('\n').Select(l => l.Trim()));
+            var words = p.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+            if (words < 8 || p.Length == 0 || p[0] is '[' or ':' or '\'' or '-' or '=' or '|' or '/' or '*' or '.' || !p.Contains(". ", StringComparison.Ordinal) && !p.EndsWith('.'))
+            {
+                continue;
+            }
+
+            if (first)
+            {
+                first = false;
+                continue;
+            }
+
+            lead.Append(p).Append(' ');
+            if (lead.Length >= max)
+            {
+                break;
+            }
+        }
+
+        return lead.Length > max ? lead.ToString(0, max) : lead.ToString();
+    }
+
+    private static float[][] Embed(IngestionService ingestion, Collection collection, string[] texts, bool query)
+    {
+        var generator = ingestion.For(collection).Dense!;
+        var options = query ? new Microsoft.Extensions.AI.EmbeddingGenerationOptions { AdditionalProperties = new() { [IngestionService.QueryPropertyName] = true } } : null;
+        var result = generator.GenerateAsync(texts, options, CancellationToken.None).GetAwaiter().GetResult();
+        return [.. result.Select(e => e.Vector.ToArray())];
+    }
+
+    private static Ranked RankDocuments(float[] query, (string File, float[] Vector)[] documents)
+    {
+        var ranked = documents.Select(d => (d.File, Score: System.Numerics.Tensors.TensorPrimitives.Dot(query, d.Vector))).OrderByDescending(d => d.Score).Select(d => d.File).ToList();
+        return new Ranked(ranked, ranked);
+    }
+
+    private static float[] Mix(float[] chunk, float[] document, float alpha)
+    {
+        var mixed = new float[chunk.Length];
+        for (var i = 0; i < mixed.Length; i++)
+        {
+            mixed[i] = chunk[i] + (alpha * document[i]);
+        }
+
+        var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mixed);
+        System.Numerics.Tensors.TensorPrimitives.Divide(mixed, norm, mixed);
+        return mixed;
+    }
+
+    private static Ranked RankChunks(float[] query, (string File, string Id, float[] Vector)[] chunks)
+    {
+        var ranked = chunks.Select(c => (c.File, c.Id, Score: System.Numerics.Tensors.TensorPrimitives.Dot(query, c.Vector))).OrderByDescending(c => c.Score).Take(50).ToList();
+        return new Ranked([.. ranked.Select(r => r.File)], [.. ranked.Select(r => r.Id)]);
+    }
+
+    /// <summary>A list of chunks as a list of their documents, each at its best chunk's place.</summary>
+    private static Ranked PerDocument(Ranked chunks)
+    {
+        var files = chunks.Files.Distinct().ToList();
+        return new Ranked(files, files);
+    }
+
+    /// <summary>RRF over lists of documents (ids are file names).</summary>
+    private static Ranked FileRrf(Ranked[] lists, float[] weights, int k)
+    {
+        var scores = new Dictionary<string, (double Score, int Order)>();
+        var order = 0;
+        for (var l = 0; l < lists.Length; l++)
+        {
+            var list = lists[l];
+            for (var p = 0; p < Math.Min(50, list.Files.Count); p++)
+            {
+                var contribution = 1.0 / (((p + 1) / weights[l]) + k - 1);
+                scores[list.Files[p]] = scores.TryGetValue(list.Files[p], out var s) ? (s.Score + contribution, s.Order) : (contribution, order++);
+            }
+        }
+
+        var fused = scores.OrderByDescending(s => s.Value.Score).ThenBy(s => s.Value.Order).Take(10).Select(s => s.Key).ToList();
+        return new Ranked(fused, fused);
     }
 
     private static (double Hit1, double Hit5, double Mrr) Score((string Query, string[] Files)[] questions, IReadOnlyList<Ranked> lists)

@@ -99,6 +99,45 @@ public sealed class DocumentsApiTests
     }
 
     [Fact]
+    public async Task TextSearchReturnsOneChunkPerDocumentUnlessAskedForMore()
+    {
+        await using var server = await TestServer.StartAsync();
+        (await server.Put("/collections/kb", """{"embedding": {"dense": {"provider": "hash", "dimension": 256}, "sparse": {"provider": "bm25"}}}""")).AssertOk();
+        var guide = "# Backups\\n\\nSnapshots of backups are copied nightly.\\n\\n## Restore backups\\n\\nRestore backups from the snapshot folder.\\n\\n## Verify backups\\n\\nBackups are verified by checksum.\\n";
+        var body = $$$"""
+            {"documents": [
+              {"id": 7, "text": "{{{guide}}}", "metadata": {"file_path": "docs/backups.md"}},
+              {"id": 8, "text": "# Replication\\n\\nFollowers replay the leader's log; backups are taken on the leader.\\n", "metadata": {"file_path": "docs/replication.md"}},
+              {"id": 9, "text": "Backups of backups: an unchunked note."}
+            ], "chunk": true}
+            """;
+        (await server.Post("/collections/kb/documents?wait=true", body)).AssertOk();
+
+        async Task<List<JsonElement>> Found(string extra)
+        {
+            var points = (await server.Post("/collections/kb/search/text", $$"""{"query": "backups", "limit": 10{{extra}}}""")).AssertOk().Result.GetProperty("points");
+            return [.. points.EnumerateArray()];
+        }
+
+        // By default each document's best chunk only: three chunks of the guide would otherwise fill the page.
+        var grouped = await Found("");
+        Assert.Equal(3, grouped.Count);
+        Assert.Equal(["7", "8", "9"], grouped.Select(p => p.GetProperty("payload").GetProperty("document_id").GetString()).Order());
+
+        var all = await Found(""", "max_per_document": 0""");
+        Assert.Equal(5, all.Count);
+        Assert.Equal(3, all.Count(p => p.GetProperty("payload").GetProperty("document_id").GetString() == "7"));
+        Assert.Equal(4, (await Found(""", "max_per_document": 2""")).Count);
+
+        // The page is cut after grouping (limit and offset count documents' chunks kept), and the payload selection still applies.
+        var second = (await server.Post("/collections/kb/search/text", """{"query": "backups", "limit": 1, "offset": 1, "with_payload": false}""")).AssertOk().Result.GetProperty("points");
+        Assert.Equal(grouped[1].GetProperty("id").ToString(), second[0].GetProperty("id").ToString());
+        Assert.False(second[0].TryGetProperty("payload", out var payload) && payload.ValueKind == JsonValueKind.Object);
+
+        (await server.Post("/collections/kb/search/text", """{"query": "backups", "max_per_document": -1}""")).AssertError(422, "max_per_document");
+    }
+
+    [Fact]
     public async Task BadEmbeddingConfigurationsAreRejected()
     {
         await using var server = await TestServer.StartAsync();

@@ -10,7 +10,8 @@ namespace Vectorizer.Server.Tests;
 /// Measured relevance on a second real corpus: git's documentation (Debian's <c>git-doc</c>: the 247 AsciiDoc sources of
 /// the manual pages and guides in <c>/usr/share/doc/git-doc</c>, 2.9 MB), indexed by <c>vectorizer index</c> with the
 /// default embedders (dense <c>local</c>, all-MiniLM-L6-v2, + sparse BM25) and, for comparison, with dense <c>hash</c> +
-/// BM25. Two sets of questions, each with the pages that answer it (any one in the top 5 chunks counts):
+/// BM25. Two sets of questions, each with the pages that answer it (any one in the top 5 results counts; text search
+/// returns each document's best chunk only, by default):
 /// <list type="bullet">
 /// <item>questions in a user's own words, avoiding the answering page's distinctive terms (no command names, no
 /// "stash", "bisect", "rebase", "reflog", ...): words do not help here, meaning has to;</item>
@@ -20,8 +21,8 @@ namespace Vectorizer.Server.Tests;
 /// hit rates for <c>hash</c>+<c>bm25</c>, <c>local</c> alone, <c>bm25</c> alone and <c>local</c>+<c>bm25</c> is printed
 /// (bench/results/relevance-git-doc.md; <c>Vectorizer.Bench relevance</c> measures hit@1, hit@5 and MRR for indexing and
 /// fusion variants on the same questions). The target is 0.75 on paraphrased and 0.95 on keyword questions; the keyword
-/// one is met and asserted, the paraphrased one is not yet (0.476 before chunk headers and RRF k = 60, 0.595 with them)
-/// and the measured level is asserted.
+/// one is met and asserted, the paraphrased one is not yet (0.476 before chunk headers and RRF k = 60, 0.595 with them,
+/// 0.690 with one chunk per document in the answer) and the measured level is asserted.
 /// </summary>
 public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
 {
@@ -83,11 +84,12 @@ public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
             output.WriteLine(table.ToString());
             output.WriteLine($"indexed with local + bm25: {IndexCommandTests.Summary(localText, "files indexed")} files, {IndexCommandTests.Summary(localText, "chunks")} chunks " +
                 $"in {IndexCommandTests.SummaryValue(localText, "seconds"):F1} s ({IndexCommandTests.SummaryValue(localText, "chunks/s"):F1} chunks/s)");
-            // The issue's target for paraphrased questions is 0.75; the default embedders with chunk headers and RRF
-            // k = 60 reach 0.595 (0.476 without; bench/results/relevance-git-doc.md), so this guards what is achieved
-            // (and that meaning beats words) until a better default closes the gap. Keyword questions meet their target.
+            // The issue's target for paraphrased questions is 0.75; the default embedders with chunk headers, RRF k = 60
+            // and one chunk per document in the answer reach 0.690 (0.595 with several chunks per document, 0.476 with
+            // neither header nor k = 60; bench/results/relevance-git-doc.md), so this guards what is achieved (and that
+            // meaning beats words) until a better default closes the gap. Keyword questions meet their target.
             var (para, key) = rates["local + bm25 (default)"];
-            Assert.True(para >= 0.55, $"hybrid top-5 hit rate on paraphrased questions {para:F3} < 0.55 (measured 0.595)\n{table}");
+            Assert.True(para >= 0.65, $"hybrid top-5 hit rate on paraphrased questions {para:F3} < 0.65 (measured 0.690)\n{table}");
             Assert.True(para > rates["hash + bm25"].Paraphrased, $"the local model does not beat hash on paraphrased questions\n{table}");
             Assert.True(key >= 0.95, $"hybrid top-5 hit rate on keyword questions {key:F3} < 0.95\n{table}");
         }

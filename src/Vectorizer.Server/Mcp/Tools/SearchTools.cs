@@ -62,7 +62,8 @@ internal static class SearchTools
                 Limit,
                 new Prop("offset", Schema.Integer("Skip this many of the best points (paging).", minimum: 0, @default: 0)),
                 ScoreThreshold,
-                Schemas.WithPayload(@default: true)),
+                Schemas.WithPayload(@default: true),
+                new Prop("max_per_document", Schema.Integer("The most chunks of one document (file) in the answer, its best ones; 0: no limit.", minimum: 0, @default: 1))),
             Schemas.Points(Schemas.ScoredPoint, "The chunks found, best first."),
             SearchText),
         new(

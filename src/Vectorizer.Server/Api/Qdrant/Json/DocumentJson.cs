@@ -55,11 +55,11 @@ internal static class DocumentJson
         return (documents, chunking);
     }
 
-    /// <summary><c>{"query", "limit"?, "offset"?, "filter"?, "mode"?, "with_payload"?, "score_threshold"?, "expand"?: {"hyde", "mode"?}}</c>.</summary>
+    /// <summary><c>{"query", "limit"?, "offset"?, "filter"?, "mode"?, "with_payload"?, "score_threshold"?, "expand"?: {"hyde", "mode"?}, "max_per_document"?}</c>.</summary>
     public static TextSearchRequest ParseSearch(JsonInput body)
     {
         body.ExpectObject();
-        body.DenyUnknown("query", "limit", "offset", "filter", "mode", "with_payload", "score_threshold", "expand");
+        body.DenyUnknown("query", "limit", "offset", "filter", "mode", "with_payload", "score_threshold", "expand", "max_per_document");
         QueryExpansionRequest? expand = null;
         if (body.TryGet("expand", out var expandInput))
         {
@@ -107,6 +107,7 @@ internal static class DocumentJson
             WithPayload = PointJson.ParseWithPayload(body, "with_payload", fallback: true),
             ScoreThreshold = body.TryGet("score_threshold", out var threshold) ? (float)threshold.AsDouble() : null,
             Expand = expand,
+            MaxPerDocument = body.TryGet("max_per_document", out var perDocument) ? perDocument.AsInt(min: 0) : TextSearchRequest.DefaultMaxPerDocument,
         };
     }
 
