@@ -42,8 +42,9 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
     public async Task GrpcAndMcpWritesOnAReplicaAreForwardedToTheMasterWithTheCallersCredentials()
     {
         const string auth = "auth:\n  enabled: true\n  api_key: \"" + Secure.FullKey + "\"\n  read_only_api_key: \"" + Secure.ReadKey + "\"\n";
-        var master = await StartNodeAsync("m", "  role: master\n", auth);
-        var replica = await StartNodeAsync("r1", Follow(master), auth);
+        const string streamToken = "  auth_token: \"forwarding-test-stream-secret\"\n"; // auth.enabled requires the stream's secret
+        var master = await StartNodeAsync("m", "  role: master\n" + streamToken, auth);
+        var replica = await StartNodeAsync("r1", Follow(master) + streamToken, auth);
         var onMaster = Qdrant(master, Secure.FullKey);
         var onReplica = Qdrant(replica, Secure.FullKey);
         var readOnReplica = Qdrant(replica, Secure.ReadKey);
