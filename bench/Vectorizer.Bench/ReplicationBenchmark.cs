@@ -331,7 +331,8 @@ public static class ReplicationBenchmark
             Thread.Sleep(100);
         }
 
-        log.WriteLine($"resync: replica caught up {caughtUp:F1} s after its start");
+        var indexedAtCatchUp = IndexedVectors(replica.Client);
+        log.WriteLine($"resync: replica caught up {caughtUp:F1} s after its start, {indexedAtCatchUp} vectors in its graph");
         string replicaChecksum;
         var checks = 0;
         while (true)
@@ -354,10 +355,16 @@ public static class ReplicationBenchmark
         var matched = total.Elapsed.TotalSeconds;
         var loadAfter = LoadAverage();
         var replicaBytes = DirectoryBytes(Path.Combine(replica.DataDir, "collections"));
-        var replicaStatus = replica.Client.GetStringAsync($"/collections/{Collection}").GetAwaiter().GetResult();
-        using var info = JsonDocument.Parse(replicaStatus);
-        var indexedOnReplica = info.RootElement.GetProperty("result").GetProperty("indexed_vectors_count").GetInt64();
+        var indexedOnReplica = IndexedVectors(replica.Client);
         log.WriteLine($"resync: checksums equal {matched:F1} s after the replica started ({checks} checksum call(s)); replica holds {replicaBytes >> 20} MiB, {indexedOnReplica} vectors in its graph");
+        var green = double.NaN;
+        if (options.ResyncIndexed)
+        {
+            WaitGreen(replica.Client, TimeSpan.FromMinutes(30));
+            green = total.Elapsed.TotalSeconds;
+            log.WriteLine($"resync: replica green (graph complete) {green:F1} s after its start");
+        }
+
         var shipping = caughtUp - started;
         builder.AppendLine($"A master loaded with {points} points (batches of 256, `wait=true`: {fill.Seconds:F1} s){(options.ResyncIndexed ? $" and indexed (HNSW m=16, ef_construct=100; green {indexSeconds:F0} s after the last upsert)" : " without an HNSW graph (`indexing_threshold` above the point count)")}, no writes during the resync. Then a fresh replica (empty data directory) is started as a separate process; times from its launch. Load average (1 min) while the master loaded: {loadStart}; at the replica's start: {loadBefore}; at the end: {loadAfter}.");
         builder.AppendLine();
@@ -367,7 +374,7 @@ public static class ReplicationBenchmark
             ["`GET /api/replication/checksum` equal on both", $"**{Stats.F(matched, 1)}**", $"{checks} replica checksum call(s); one checksum over {points} points takes {Stats.F(masterChecksumSeconds, 1)} s on the master"],
         ]));
         builder.AppendLine();
-        builder.AppendLine($"Vectors in the replica's HNSW graph when the checksums matched: {indexedOnReplica} of {points} (the snapshot carries the master's graph files when it has them).");
+        builder.AppendLine($"Vectors in the replica's HNSW graph: {indexedAtCatchUp} of {points} when it caught up, {indexedOnReplica} when the checksums matched{(double.IsNaN(green) ? "" : $"; the collection was green (graph complete) {green:F1} s after the replica's launch")}. The snapshot carries the graph the master's forced checkpoint saved.");
         builder.AppendLine();
         return builder.ToString();
     }
@@ -432,6 +439,12 @@ public static class ReplicationBenchmark
     {
         var vector = string.Join(',', dataset.BaseRow(row).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
         return Encoding.UTF8.GetBytes($$$"""{"points": [{"id": {{{id}}}, "vector": [{{{vector}}}], "payload": {"probe": true}}]}""");
+    }
+
+    private static long IndexedVectors(HttpClient client)
+    {
+        using var info = JsonDocument.Parse(client.GetStringAsync($"/collections/{Collection}").GetAwaiter().GetResult());
+        return info.RootElement.GetProperty("result").GetProperty("indexed_vectors_count").GetInt64();
     }
 
     private static void WaitGreen(HttpClient client, TimeSpan timeout)

@@ -344,6 +344,10 @@ public static partial class RestBenchmark
             {
                 url.TrySetResult(line[(line.IndexOf("listening on ", StringComparison.Ordinal) + 13)..].Split(' ')[0]);
             }
+            else if (e.Data is { } logLine && (logLine.Contains(" warn: ", StringComparison.Ordinal) || logLine.Contains(" fail: ", StringComparison.Ordinal) || logLine.Contains(" crit: ", StringComparison.Ordinal)))
+            {
+                log.WriteLine("server: " + logLine); // the server's warnings (console log on stdout)
+            }
         };
         process.ErrorDataReceived += (_, e) =>
         {

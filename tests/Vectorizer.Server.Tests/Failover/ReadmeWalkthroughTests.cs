@@ -136,16 +136,32 @@ public sealed partial class ReadmeWalkthroughTests(ITestOutputHelper output)
     }
 
     /// <summary>Free ports and a temporary folder for the README's fixed ones (the text is otherwise unchanged).</summary>
-    private static string Rewrite(string block, string folder) =>
-        block
-            .Replace("/tmp/vz-demo", folder, StringComparison.Ordinal)
-            .Replace("2379", Ports.Value.Client, StringComparison.Ordinal)
-            .Replace("2380", Ports.Value.Peer, StringComparison.Ordinal)
-            .Replace("1500", Ports.Value.Rest, StringComparison.Ordinal)
-            .Replace("1600", Ports.Value.Grpc, StringComparison.Ordinal)
-            .Replace(":700", ":" + Ports.Value.Replication, StringComparison.Ordinal);
+    private static string Rewrite(string block, string folder)
+    {
+        // Through placeholders, so that a replacement never matches inside another's value.
+        (string Fixed, string Placeholder, string Value)[] swaps =
+        [
+            ("/tmp/vz-demo", "\u0001dir\u0001", folder),
+            ("2379", "\u0001client\u0001", Ports.Value.Client),
+            ("2380", "\u0001peer\u0001", Ports.Value.Peer),
+            ("1500", "\u0001rest\u0001", Ports.Value.RestPrefix),
+            ("1600", "\u0001grpc\u0001", Ports.Value.GrpcPrefix),
+            (":700", "\u0001replication\u0001", ":" + Ports.Value.ReplicationPrefix),
+        ];
+        foreach (var swap in swaps)
+        {
+            block = block.Replace(swap.Fixed, swap.Placeholder, StringComparison.Ordinal);
+        }
 
-    private static readonly Lazy<(string Client, string Peer, string Rest, string Grpc, string Replication)> Ports = new(() =>
+        foreach (var swap in swaps)
+        {
+            block = block.Replace(swap.Placeholder, swap.Value, StringComparison.Ordinal);
+        }
+
+        return block;
+    }
+
+    private static readonly Lazy<(string Client, string Peer, string RestPrefix, string GrpcPrefix, string ReplicationPrefix)> Ports = new(() =>
     {
         var rest = FreePrefix(4);
         var grpc = FreePrefix(4, rest);
