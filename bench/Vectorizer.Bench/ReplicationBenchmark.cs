@@ -538,8 +538,7 @@ public static class ReplicationBenchmark
         public static Cluster Start(string scratch, string concern, int replicas, TextWriter log, string? name = null)
         {
             var folder = Path.Combine(scratch, name ?? concern);
-            var port = FreePort();
-            var master = StartNode(folder, "master", $"""
+            var (master, port) = StartNode(folder, "master", port => $"""
                 replication:
                   enabled: true
                   role: master
@@ -571,11 +570,11 @@ public static class ReplicationBenchmark
         public Node AddReplica(TextWriter log)
         {
             var id = $"{Concern}-replica-{Replicas.Count + 1}";
-            var node = StartNode(folder, id, $"""
+            var (node, _) = StartNode(folder, id, port => $"""
                 replication:
                   enabled: true
                   role: replica
-                  bind_address: "127.0.0.1:{FreePort()}"
+                  bind_address: "127.0.0.1:{port}"
                   master_address: "127.0.0.1:{masterReplicationPort}"
                   heartbeat_interval_secs: 1
                   reconnect_interval_secs: 1
@@ -586,14 +585,30 @@ public static class ReplicationBenchmark
             return node;
         }
 
-        private static Node StartNode(string folder, string id, string config, TextWriter log)
+        /// <summary>
+        /// Starts a node whose replication stream listens on a free port; another process may take that port between
+        /// the probe and the bind, so a failed start is retried on a new one.
+        /// </summary>
+        private static (Node Node, int Port) StartNode(string folder, string id, Func<int, string> config, TextWriter log)
         {
             var directory = Path.Combine(folder, id);
-            Directory.CreateDirectory(directory);
-            var configPath = Path.Combine(directory, "config.yml");
-            File.WriteAllText(configPath, config);
             var dataDir = Path.Combine(directory, "data");
-            return new Node(RestBenchmark.StartServer(dataDir, log, "--config", configPath), dataDir);
+            for (var attempt = 1; ; attempt++)
+            {
+                Directory.CreateDirectory(directory);
+                var port = FreePort();
+                var configPath = Path.Combine(directory, "config.yml");
+                File.WriteAllText(configPath, config(port));
+                try
+                {
+                    return (new Node(RestBenchmark.StartServer(dataDir, log, "--config", configPath), dataDir), port);
+                }
+                catch (InvalidOperationException) when (attempt < 3)
+                {
+                    log.WriteLine($"{id} did not start (port {port} taken meanwhile?); retrying on another port");
+                    TryDelete(directory);
+                }
+            }
         }
 
         public void CreateCollection(Dataset dataset, bool indexed)

@@ -358,10 +358,18 @@ public static partial class RestBenchmark
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!url.Task.Wait(TimeSpan.FromSeconds(60)))
+        var waiting = Stopwatch.StartNew();
+        while (!url.Task.Wait(TimeSpan.FromMilliseconds(200)))
         {
-            process.Kill();
-            throw new InvalidOperationException("server did not start");
+            if (process.HasExited || waiting.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+
+                throw new InvalidOperationException("server did not start");
+            }
         }
 
         log.WriteLine($"server ({configuration} build, separate process) at {url.Task.Result}");
