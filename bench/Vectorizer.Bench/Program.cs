@@ -188,6 +188,40 @@ var rollout = new Command("rollout", "Query latency through a canaried alias aga
 rollout.SetAction(parse => WriteReport("Canary routing overhead", RolloutBenchmark.Run(parse.GetValue(rolloutPointsOption), parse.GetValue(rolloutQueriesOption), parse.GetValue(rolloutRoundsOption), Console.Out), parse.GetValue(markdownOption)));
 root.Add(rollout);
 
+// Replication (issue 14): lag under load, write-concern cost, full resync, with real processes on loopback.
+var replicationPointsOption = new Option<int>("--points") { Description = "points the load overwrites (the lag and write-concern parts; 0 skips them)", DefaultValueFactory = _ => 20_000 };
+var replicationBatchOption = new Option<int>("--batch") { DefaultValueFactory = _ => 64 };
+var replicationClientsOption = new Option<int>("--clients") { DefaultValueFactory = _ => 4 };
+var replicationSecondsOption = new Option<int>("--seconds") { Description = "per cluster and round", DefaultValueFactory = _ => 10 };
+var replicationLagSecondsOption = new Option<int>("--lag-seconds") { Description = "the sustained load under which lag is sampled", DefaultValueFactory = _ => 30 };
+var replicationRoundsOption = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+var replicationReplicasOption = new Option<int>("--replicas") { DefaultValueFactory = _ => 2 };
+var replicationConcernsOption = new Option<string>("--concerns") { Description = "write concerns, comma-separated; the first is the baseline (and the lag cluster)", DefaultValueFactory = _ => "none,majority,all" };
+var resyncPointsOption = new Option<int>("--resync-points") { Description = "points on the master before a fresh replica's full resync (0 skips it)", DefaultValueFactory = _ => 331_000 };
+var resyncIndexedOption = new Option<bool>("--resync-indexed") { Description = "build the master's HNSW graph before the resync", DefaultValueFactory = _ => true };
+var replication = new Command("replication", "Replication lag under load, upsert throughput by write concern, and a full resync (master and replicas as real processes on loopback)")
+{
+    datasetOption, replicationPointsOption, replicationBatchOption, replicationClientsOption, replicationSecondsOption, replicationLagSecondsOption, replicationRoundsOption,
+    replicationReplicasOption, replicationConcernsOption, resyncPointsOption, resyncIndexedOption, markdownOption,
+};
+replication.SetAction(parse =>
+{
+    var options = new ReplicationBenchmark.Options(
+        parse.GetValue(datasetOption)!,
+        parse.GetValue(replicationPointsOption),
+        parse.GetValue(replicationBatchOption),
+        parse.GetValue(replicationClientsOption),
+        parse.GetValue(replicationSecondsOption),
+        parse.GetValue(replicationRoundsOption),
+        parse.GetValue(replicationReplicasOption),
+        parse.GetValue(replicationConcernsOption)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        parse.GetValue(resyncPointsOption),
+        parse.GetValue(resyncIndexedOption),
+        parse.GetValue(replicationLagSecondsOption));
+    WriteReport($"Replication: {options.Dataset}", ReplicationBenchmark.Run(options, Console.Out), parse.GetValue(markdownOption));
+});
+root.Add(replication);
+
 var filesOption = new Option<int>("--files") { DefaultValueFactory = _ => 50 };
 var debounceOption = new Option<int>("--debounce-ms") { DefaultValueFactory = _ => 300 };
 var watch = new Command("watch", "File watcher: save-to-searchable latency of files written under a watched directory") { filesOption, debounceOption, markdownOption };

@@ -344,6 +344,10 @@ public static partial class RestBenchmark
             {
                 url.TrySetResult(line[(line.IndexOf("listening on ", StringComparison.Ordinal) + 13)..].Split(' ')[0]);
             }
+            else if (e.Data is { } logLine && (logLine.Contains(" warn: ", StringComparison.Ordinal) || logLine.Contains(" fail: ", StringComparison.Ordinal) || logLine.Contains(" crit: ", StringComparison.Ordinal)))
+            {
+                log.WriteLine("server: " + logLine); // the server's warnings (console log on stdout)
+            }
         };
         process.ErrorDataReceived += (_, e) =>
         {
@@ -354,10 +358,18 @@ public static partial class RestBenchmark
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!url.Task.Wait(TimeSpan.FromSeconds(60)))
+        var waiting = Stopwatch.StartNew();
+        while (!url.Task.Wait(TimeSpan.FromMilliseconds(200)))
         {
-            process.Kill();
-            throw new InvalidOperationException("server did not start");
+            if (process.HasExited || waiting.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+
+                throw new InvalidOperationException("server did not start");
+            }
         }
 
         log.WriteLine($"server ({configuration} build, separate process) at {url.Task.Result}");

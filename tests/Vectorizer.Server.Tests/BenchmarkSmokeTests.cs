@@ -127,6 +127,32 @@ public class BenchmarkSmokeTests(ITestOutputHelper output)
         }
     }
 
+    [SkippableFact]
+    [Trait("Category", "Slow")]
+    public async Task ReplicationBenchmarkRunsOnASubset()
+    {
+        Prerequisites.Require(Need.Datasets);
+        var folder = TestPaths.NewDirectory("replication-");
+        var markdown = Path.Combine(folder, "replication.md");
+        try
+        {
+            await RunBench(folder, "replication", "--dataset", "glove-100-angular", "--points", "1000", "--batch", "50", "--clients", "2", "--seconds", "1",
+                "--lag-seconds", "3", "--rounds", "1", "--replicas", "1", "--concerns", "none,all", "--resync-points", "2000", "--resync-indexed", "false",
+                "--markdown", markdown);
+            var report = await File.ReadAllTextAsync(markdown);
+            // Lag rows: | upsert load | samples | ops p50 | p99 | max | lag_seconds p50 | p99 | probes | ack→readable p50 | p99 | max | load |
+            Assert.Matches(@"\| idle \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| [1-9]\d* \| [\d.]+ \|", report);
+            Assert.Matches(@"\| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| [1-9]\d* \| [\d.]+ \|", report);
+            Assert.Matches(@"\| `all` \| \d+ \| [\d.]+ \| \*\*[\d.]+\*\* \|", report);
+            // The fresh replica's full resync ended with equal checksums.
+            Assert.Matches(@"\| `GET /api/replication/checksum` equal on both \| \*\*[\d.]+\*\* \|", report);
+        }
+        finally
+        {
+            TestPaths.TryDelete(folder);
+        }
+    }
+
     [Fact]
     [Trait("Category", "Slow")]
     public async Task WatchBenchmarkRunsOnAFewFiles()
