@@ -18,9 +18,9 @@ namespace Vectorizer.Engine.Collections;
 public sealed class CollectionState : IPointFacts
 {
     private readonly PointIdIndex offsets = new();
-    private ulong[] idLow = new ulong[1024];
-    private ulong[]? idHigh;
-    private ulong[] versions = new ulong[1024];
+    private readonly OffsetArray<ulong> idLow = new();
+    private OffsetArray<ulong>? idHigh;
+    private readonly OffsetArray<ulong> versions = new();
     private readonly PayloadStore payloads;
     private int count;
 
@@ -364,10 +364,8 @@ public sealed class CollectionState : IPointFacts
     {
         if (id.IsUuid)
         {
-            if (idHigh is null || idHigh.Length < idLow.Length)
-            {
-                Array.Resize(ref idHigh, idLow.Length);
-            }
+            idHigh ??= new OffsetArray<ulong>();
+            idHigh.EnsureCapacity(idLow.Capacity);
 
             idHigh[offset] = id.UuidHigh;
             idLow[offset] = id.UuidLow;
@@ -565,19 +563,15 @@ public sealed class CollectionState : IPointFacts
 
     private void EnsureCapacity(int needed)
     {
-        if (needed <= idLow.Length)
+        if (needed <= idLow.Capacity)
         {
             return;
         }
 
-        var size = Math.Max(needed, idLow.Length + (idLow.Length >> 1));
-        Array.Resize(ref idLow, size);
-        if (idHigh is not null)
-        {
-            Array.Resize(ref idHigh, size);
-        }
-
-        Array.Resize(ref versions, size);
+        idLow.EnsureCapacity(needed);
+        var size = idLow.Capacity;
+        idHigh?.EnsureCapacity(size);
+        versions.EnsureCapacity(size);
         payloads.EnsureCapacity(size);
     }
 
@@ -591,7 +585,7 @@ public sealed class CollectionState : IPointFacts
             snapshot[i] = IdOf(i);
         }
 
-        return (snapshot, versions[..n], payloads.Snapshot(n));
+        return (snapshot, versions.ToArray(n), payloads.Snapshot(n));
     }
 
     /// <summary>Restores one offset from a checkpoint. Vectors are loaded separately into the slots' stores.</summary>
