@@ -223,7 +223,7 @@ public static class AnnBenchmark
             $"BUILD threads={threads} seconds={index.BuildSeconds:F3} peak_rss={Machine.PeakRssBytes()} index_bytes={index.IndexBytes} cpu_seconds={cpuSeconds:F3}"));
 
         var info = GC.GetGCMemoryInfo();
-        log.WriteLine($"at the end of the build (where the peak RSS is reached): GC heap {info.HeapSizeBytes >> 20} MiB, committed {info.TotalCommittedBytes >> 20} MiB, fragmented {info.FragmentedBytes >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, gens {string.Join('/', info.GenerationInfo.ToArray().Select(g => g.SizeAfterBytes >> 20))} MiB; native blocks {Vectorizer.Engine.Memory.NativeBlock.TotalBytes >> 20} MiB; {Machine.RssBreakdown()}");
+        log.WriteLine($"at the end of the build (where the peak RSS is reached): GC heap {info.HeapSizeBytes >> 20} MiB, committed {info.TotalCommittedBytes >> 20} MiB, fragmented {info.FragmentedBytes >> 20} MiB ({string.Join('/', info.GenerationInfo.ToArray().Select(g => g.FragmentationAfterBytes >> 20))} by generation), allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, gens {string.Join('/', info.GenerationInfo.ToArray().Select(g => g.SizeAfterBytes >> 20))} MiB; native blocks {Vectorizer.Engine.Memory.NativeBlock.TotalBytes >> 20} MiB; {Machine.RssBreakdown()}");
 
         // Saved for the parent's queries; not part of the measured build (hnswlib's driver saves after its BUILD line too).
         index.Collection.Checkpoint();

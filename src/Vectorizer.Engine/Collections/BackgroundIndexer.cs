@@ -239,7 +239,8 @@ internal sealed class BackgroundIndexer
         var next = from - 1;
         void Work()
         {
-            var context = SearchContext.Rent();
+            // Workers are new threads each batch (LongRunning): their contexts come from the shared pool.
+            var context = SearchContext.RentShared();
             int node;
             while ((node = Interlocked.Increment(ref next)) < to)
             {
@@ -249,7 +250,7 @@ internal sealed class BackgroundIndexer
                 }
             }
 
-            SearchContext.Return(context);
+            SearchContext.ReturnShared(context);
         }
 
         threads = Math.Clamp(threads, 1, Math.Max(1, (to - from) / 64));

@@ -18,9 +18,9 @@ namespace Vectorizer.Engine.Collections;
 public sealed class CollectionState : IPointFacts
 {
     private readonly PointIdIndex offsets = new();
-    private ulong[] idLow = new ulong[1024];
-    private ulong[]? idHigh;
-    private ulong[] versions = new ulong[1024];
+    private readonly OffsetArray<ulong> idLow = new();
+    private OffsetArray<ulong>? idHigh;
+    private readonly OffsetArray<ulong> versions = new();
     private readonly PayloadStore payloads;
     private int count;
 
@@ -137,6 +137,119 @@ public sealed class CollectionState : IPointFacts
         return sorted[..unique];
     }
 
+    /// <summary>
+    /// The offsets matching <paramref name="filter"/> when the payload indexes answer it exactly: a filter of
+    /// <c>must</c> conditions only, each a plain match that its field's index answers exactly
+    /// (<see cref="PayloadFieldIndex.AnswersExactly"/>). The postings are intersected; offsets whose payload was
+    /// rewritten (and so may have stale postings) are checked against the filter. Ascending, without duplicates;
+    /// tombstoned offsets may remain (searches skip them by the searchable bitmap). Null when the indexes do not
+    /// answer the filter exactly, and a search must then check each candidate of <see cref="IndexedCandidates"/>.
+    /// </summary>
+    internal int[]? IndexedMatches(Filter? filter)
+    {
+        if (filter is not { Must: { Count: > 0 } must, Should: null, MustNot: null or { Count: 0 }, MinShould: null } || payloadIndexes.Count == 0)
+        {
+            return null;
+        }
+
+        int[]? result = null;
+        var rewritten = false;
+        foreach (var condition in must)
+        {
+            if (condition is not FieldCondition field || !payloadIndexes.TryGetValue(field.Key.Text, out var index) || !index.AnswersExactly(field)
+                || index.Candidates(field) is not { } candidates)
+            {
+                return null;
+            }
+
+            rewritten |= index.Rewritten.SetCount > 0;
+            var offsets = SortedUnique(candidates);
+            result = result is null ? offsets : Intersect(result, offsets);
+        }
+
+        if (rewritten && result is { Length: > 0 })
+        {
+            var kept = 0;
+            foreach (var offset in result)
+            {
+                if (!IsRewritten(offset, must) || FilterEvaluator.Matches(filter, this, offset))
+                {
+                    result[kept++] = offset;
+                }
+            }
+
+            result = result[..kept];
+        }
+
+        return result;
+    }
+
+    private bool IsRewritten(int offset, IReadOnlyList<Condition> must)
+    {
+        foreach (var condition in must)
+        {
+            if (payloadIndexes[((FieldCondition)condition).Key.Text].Rewritten.Get(offset))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A posting list as an ascending array without duplicates (already so, unless payloads were rewritten or several values matched).</summary>
+    private static int[] SortedUnique(List<int> candidates)
+    {
+        var array = candidates.ToArray();
+        var ordered = true;
+        for (var i = 1; i < array.Length && ordered; i++)
+        {
+            ordered = array[i] > array[i - 1];
+        }
+
+        if (ordered)
+        {
+            return array;
+        }
+
+        Array.Sort(array);
+        var unique = 0;
+        for (var i = 0; i < array.Length; i++)
+        {
+            if (i == 0 || array[i] != array[i - 1])
+            {
+                array[unique++] = array[i];
+            }
+        }
+
+        return array[..unique];
+    }
+
+    private static int[] Intersect(int[] a, int[] b)
+    {
+        var result = new int[Math.Min(a.Length, b.Length)];
+        int i = 0, j = 0, n = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            if (a[i] < b[j])
+            {
+                i++;
+            }
+            else if (a[i] > b[j])
+            {
+                j++;
+            }
+            else
+            {
+                result[n++] = a[i];
+                i++;
+                j++;
+            }
+        }
+
+        return result[..n];
+    }
+
     /// <summary>Live points that have a value in the index of <paramref name="field"/>.</summary>
     public long IndexedPointCount(string field)
     {
@@ -251,10 +364,8 @@ public sealed class CollectionState : IPointFacts
     {
         if (id.IsUuid)
         {
-            if (idHigh is null || idHigh.Length < idLow.Length)
-            {
-                Array.Resize(ref idHigh, idLow.Length);
-            }
+            idHigh ??= new OffsetArray<ulong>();
+            idHigh.EnsureCapacity(idLow.Capacity);
 
             idHigh[offset] = id.UuidHigh;
             idLow[offset] = id.UuidLow;
@@ -452,19 +563,15 @@ public sealed class CollectionState : IPointFacts
 
     private void EnsureCapacity(int needed)
     {
-        if (needed <= idLow.Length)
+        if (needed <= idLow.Capacity)
         {
             return;
         }
 
-        var size = Math.Max(needed, idLow.Length + (idLow.Length >> 1));
-        Array.Resize(ref idLow, size);
-        if (idHigh is not null)
-        {
-            Array.Resize(ref idHigh, size);
-        }
-
-        Array.Resize(ref versions, size);
+        idLow.EnsureCapacity(needed);
+        var size = idLow.Capacity;
+        idHigh?.EnsureCapacity(size);
+        versions.EnsureCapacity(size);
         payloads.EnsureCapacity(size);
     }
 
@@ -478,7 +585,7 @@ public sealed class CollectionState : IPointFacts
             snapshot[i] = IdOf(i);
         }
 
-        return (snapshot, versions[..n], payloads.Snapshot(n));
+        return (snapshot, versions.ToArray(n), payloads.Snapshot(n));
     }
 
     /// <summary>Restores one offset from a checkpoint. Vectors are loaded separately into the slots' stores.</summary>

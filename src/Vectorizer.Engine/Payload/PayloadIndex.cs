@@ -267,6 +267,34 @@ public sealed class PayloadFieldIndex
         return null;
     }
 
+    /// <summary>
+    /// Whether <see cref="Candidates"/> answers <paramref name="condition"/> exactly for every offset not in
+    /// <see cref="Rewritten"/>: a plain <c>match</c> (a value, or <c>any</c> of values) on a keyword, integer or bool
+    /// index, the only facet of its condition. The index files a value exactly when <see cref="FilterEvaluator"/>
+    /// would compare it to the condition's (a string for a keyword, a number read as an <c>Int64</c> for an integer,
+    /// a JSON boolean), reached by the same path and with arrays flattened one level as the evaluator does; so for
+    /// such a condition an offset is in the postings exactly when its payload (when last indexed) matches. UUID
+    /// indexes are not exact (they normalise the text the evaluator compares as written), nor text, range or geo.
+    /// </summary>
+    public bool AnswersExactly(FieldCondition condition)
+    {
+        if (condition.Match is not { } match || condition.Range is not null || condition.DatetimeRange is not null || condition.ValuesCount is not null
+            || condition.Geo is not null || condition.IsEmpty is not null || condition.IsNull is not null || Tokenizer is not null)
+        {
+            return false;
+        }
+
+        return (match.Kind, Schema.Type) switch
+        {
+            (MatchKind.Value, PayloadSchemaType.Keyword) => match.Value is { Keyword: not null, Integer: null, Boolean: null },
+            (MatchKind.Value, PayloadSchemaType.Integer) => match.Value is { Keyword: null, Integer: not null, Boolean: null },
+            (MatchKind.Value, PayloadSchemaType.Bool) => match.Value is { Keyword: null, Integer: null, Boolean: not null },
+            (MatchKind.Any, PayloadSchemaType.Keyword) => match.Keywords is not null && match.Integers is not { Count: > 0 },
+            (MatchKind.Any, PayloadSchemaType.Integer) => match.Integers is not null && match.Keywords is not { Count: > 0 },
+            _ => false,
+        };
+    }
+
     private List<int>? MatchCandidates(MatchCondition match)
     {
         if (Tokenizer is not null)

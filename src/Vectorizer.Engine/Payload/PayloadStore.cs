@@ -1,3 +1,4 @@
+using Vectorizer.Engine.Collections;
 using Vectorizer.Engine.Memory;
 
 namespace Vectorizer.Engine.Payload;
@@ -24,9 +25,9 @@ public sealed unsafe class PayloadStore
     private readonly long id = Interlocked.Increment(ref nextId);
     private readonly string? spillDirectory;
     private readonly List<NativeBlock> blocks = [];
-    private PointPayload?[] objects = [];
-    private long[] positions = [];
-    private int[] lengths = [];
+    private readonly OffsetArray<PointPayload?> objects = new(null, lazy: true);
+    private readonly OffsetArray<long> positions = new(-1);
+    private readonly OffsetArray<int> lengths = new();
     private nint[] blockPointers = [];
     private int tailUsed;
     private long version;
@@ -48,7 +49,7 @@ public sealed unsafe class PayloadStore
     {
         if (!OnDisk)
         {
-            return objects[offset];
+            return objects.Get(offset);
         }
 
         var cached = lastRead;
@@ -67,7 +68,7 @@ public sealed unsafe class PayloadStore
         version++;
         if (!OnDisk)
         {
-            objects[offset] = payload;
+            objects.Set(offset, payload);
             return;
         }
 
@@ -87,23 +88,18 @@ public sealed unsafe class PayloadStore
     {
         if (OnDisk)
         {
-            if (positions.Length < size)
-            {
-                var old = positions.Length;
-                Array.Resize(ref positions, size);
-                Array.Resize(ref lengths, size);
-                positions.AsSpan(old).Fill(-1);
-            }
+            positions.EnsureCapacity(size);
+            lengths.EnsureCapacity(size);
         }
-        else if (objects.Length < size)
+        else
         {
-            Array.Resize(ref objects, size);
+            objects.EnsureCapacity(size);
         }
     }
 
     /// <summary>The payloads of offsets below <paramref name="count"/> as they are now.</summary>
     public PayloadSnapshot Snapshot(int count) =>
-        OnDisk ? new PayloadSnapshot(this, null, positions[..count], lengths[..count], blockPointers) : new PayloadSnapshot(this, objects[..count], null, null, null);
+        OnDisk ? new PayloadSnapshot(this, null, positions.ToArray(count), lengths.ToArray(count), blockPointers) : new PayloadSnapshot(this, objects.ToArray(count), null, null, null);
 
     internal static PointPayload? Read(nint[] blockPointers, long position, int length) =>
         position < 0 ? null : PointPayload.FromUtf8(new ReadOnlySpan<byte>((byte*)blockPointers[(int)(position >> 32)] + (int)position, length));

@@ -96,7 +96,17 @@ internal static class VectorSearch
         var count = current.Count;
         var graph = slot.Graph;
         var indexed = graph is null ? 0 : Math.Min(slot.IndexedUpTo, count);
-        var candidates = current.IndexedCandidates(filter);
+        var candidates = current.IndexedMatches(filter);
+        if (candidates is not null)
+        {
+            // The payload indexes answer the filter exactly: its matches are a bitmap check, not a payload evaluation.
+            filter = null;
+        }
+        else
+        {
+            candidates = current.IndexedCandidates(filter);
+        }
+
         if (candidates is null && filter is not null && filterCacheVersion is { } version && FilterResultCache.Lookup(current, filter, version) is { } matching)
         {
             // A filter no index answers, seen before at this state: its matching points, exactly.
