@@ -87,6 +87,28 @@ public class PersistenceTests
     }
 
     [Fact]
+    public async Task ACheckpointAfterTheIndexerProgressedSavesTheGrownGraphAtTheSameLsn()
+    {
+        // The indexer extends the graph without a WAL record: a checkpoint (a snapshot for a replica or a backup, a
+        // shutdown) taken once indexing finished must not reuse one written mid-build at the same LSN.
+        using var dir = new TempDirectory();
+        using var manager = TestData.Open(dir.Path);
+        var collection = manager.Create("c", TestData.Config(64, Vectors.Distance.Cosine, fullScanThreshold: 0, indexingThreshold: 1));
+        var random = new Random(5);
+        var points = Enumerable.Range(0, 6000).Select(i => TestData.Point((ulong)i, TestData.RandomVector(random, 64), "{}")).ToList();
+        await collection.UpdateAsync(new UpsertOperation(points), wait: true);
+        collection.Checkpoint(); // the indexer has only begun
+        var lsn = collection.CheckpointLsn;
+        await collection.WaitForIndexingAsync(TimeSpan.FromSeconds(120));
+        collection.Checkpoint(); // no write since: same LSN, bigger graph
+
+        Assert.Equal(lsn, collection.CheckpointLsn);
+        var manifestPath = Path.Combine(collection.Paths.Checkpoint(lsn), "manifest.json");
+        var manifest = Vectorizer.Engine.Collections.Checkpoints.CheckpointFormat.DecodeManifest(File.ReadAllBytes(manifestPath), manifestPath);
+        Assert.Equal(6000, Assert.Single(manifest.Slots).IndexedUpTo);
+    }
+
+    [Fact]
     public async Task CorruptNewestCheckpointFallsBackToThePreviousOne()
     {
         using var dir = new TempDirectory();

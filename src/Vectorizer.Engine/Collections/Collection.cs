@@ -41,6 +41,10 @@ public sealed partial class Collection : IDisposable
     private CollectionState state;
     private long operationsSinceCheckpoint;
     private long checkpointLsn;
+
+    /// <summary>How many graph nodes (over every dense slot) the newest checkpoint saved: the indexer extends the graph
+    /// without a WAL record, so an unchanged LSN does not mean an unchanged checkpoint. Guarded by the maintenance gate.</summary>
+    private long checkpointIndexed;
     private long version;
     private DateTime lastCheckpointUtc = DateTime.UtcNow;
     private TimeSpan lastCheckpointDuration;
@@ -178,6 +182,7 @@ public sealed partial class Collection : IDisposable
         {
             state = loaded;
             checkpointLsn = lsn;
+            checkpointIndexed = loaded.Slots.Sum(slot => (long)Math.Min(slot.Graph is null ? 0 : slot.IndexedUpTo, loaded.Count));
         }
 
         if (acceptGap && WalStart(storage, Paths) is { } first && first > lsn + 1)
@@ -865,7 +870,8 @@ public sealed partial class Collection : IDisposable
         }
 
         var lsn = snapshot.Lsn;
-        if (lsn == CheckpointLsn && operations == 0 && !rewrite && !(force && !storage.DirectoryExists(Paths.Checkpoint(lsn))))
+        var indexed = IndexedNodes(snapshot);
+        if (lsn == CheckpointLsn && operations == 0 && indexed == checkpointIndexed && !rewrite && !(force && !storage.DirectoryExists(Paths.Checkpoint(lsn))))
         {
             return lsn;
         }
@@ -875,6 +881,7 @@ public sealed partial class Collection : IDisposable
         checkpoints.Write(snapshot);
 
         Interlocked.Exchange(ref checkpointLsn, lsn);
+        checkpointIndexed = indexed;
         Interlocked.Add(ref operationsSinceCheckpoint, -operations);
         lastCheckpointUtc = DateTime.UtcNow;
         lastCheckpointDuration = stopwatch.Elapsed;
@@ -882,6 +889,8 @@ public sealed partial class Collection : IDisposable
         logger.LogInformation("Collection {Name}: checkpoint at LSN {Lsn} ({Points} offsets) in {Elapsed:F2}s", Name, lsn, snapshot.Count, stopwatch.Elapsed.TotalSeconds);
         return lsn;
     }
+
+    private static long IndexedNodes(CheckpointSnapshot snapshot) => snapshot.Slots.Sum(slot => (long)slot.IndexedUpTo);
 
     /// <summary>True when enough points are tombstoned for <see cref="Vacuum"/> to run.</summary>
     public bool VacuumDue => vacuum.IsDue(State);
