@@ -75,6 +75,30 @@ public class CliTests
     }
 
     [Fact]
+    public async Task AReplicationPortInUseNamesBindAddress()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var dataDir = TestServer.NewDataDir();
+        var config = Path.Combine(dataDir + "-config.yml");
+        await File.WriteAllTextAsync(config, $"replication:\n  enabled: true\n  role: master\n  bind_address: \"127.0.0.1:{port}\"\n");
+        try
+        {
+            var (code, stdout, stderr) = await VectorizerProcess.RunSplitAsync("serve", "--config", config, "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir);
+            Assert.True(code == 2, stdout + stderr);
+            Assert.Equal(
+                $"error: cannot listen on 127.0.0.1:{port}: the address is already in use (another server is listening there?); choose another port with replication.bind_address (VECTORIZER_REPLICATION__BIND_ADDRESS)",
+                Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        }
+        finally
+        {
+            TestServer.TryDelete(dataDir);
+            File.Delete(config);
+        }
+    }
+
+    [Fact]
     [Trait("Category", "Slow")]
     public async Task StatusAndCollectionsListTalkToARunningServer()
     {

@@ -99,6 +99,13 @@ public static class VectorizerCli
             address = $"{settings.Server.Host}:{settings.Server.GrpcPort}";
             portHint = "--grpc-port, server.grpc_port or VECTORIZER_GRPC_PORT (or server.grpc_enabled: false)";
         }
+        else if (settings.Replication.Enabled && Vectorizer.Server.Replication.ReplicationSection.ParseEndpoint(settings.Replication.BindAddress) is { } stream
+            && e.Message.Contains($":{stream.Port}", StringComparison.Ordinal))
+        {
+            // The replication stream listens on its own address.
+            address = settings.Replication.BindAddress;
+            portHint = "replication.bind_address (VECTORIZER_REPLICATION__BIND_ADDRESS)";
+        }
 
         var socket = e as SocketException ?? e.InnerException?.InnerException as SocketException ?? e.InnerException as SocketException;
         return (e, socket?.SocketErrorCode) switch
