@@ -128,7 +128,24 @@ public sealed class ReplicationTests : IAsyncLifetime
             await Send(master, HttpMethod.Post, "/collections/docs/points/payload", $$"""{"payload": {"j": {{i}}}, "points": [1000]}""");
         }
 
+        // The full resync runs while the master keeps taking writes.
+        using var stop = new CancellationTokenSource();
+        var during = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested && i < 2000; i++)
+            {
+                await Send(master, HttpMethod.Put, "/collections/docs/points", Points(5000 + i, 1));
+            }
+        });
         await RestartAsync(replica);
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); (await Json(replica, HttpMethod.Get, "/api/replication/status", null)).GetProperty("replica").GetProperty("full_resyncs").GetInt32() < 1;)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no full resync within 60 s");
+            await Task.Delay(50);
+        }
+
+        await stop.CancelAsync();
+        await during;
         await ConvergedAsync(master, replica);
         status = (await Json(replica, HttpMethod.Get, "/api/replication/status", null)).GetProperty("replica");
         Assert.Equal(1, status.GetProperty("full_resyncs").GetInt32());
