@@ -144,17 +144,22 @@ public class NodeLayoutTests
 
         using var stop = new CancellationTokenSource();
         var searches = 0;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var searcher = Task.Run(() =>
         {
-            while (!stop.IsCancellationRequested)
+            // At least one pass, however late a loaded machine schedules this task.
+            do
             {
                 for (var q = 0; q < queries.Length; q++)
                 {
                     Assert.Equal(expected[q], Search(graph, store, queries[q]));
                     searches++;
+                    started.TrySetResult();
                 }
             }
+            while (!stop.IsCancellationRequested);
         });
+        await Task.WhenAny(started.Task, searcher); // the moves below run while searches do (a failed search ends the wait too)
         for (var round = 0; round < 20; round++)
         {
             Assert.True(graph.MoveLayer0(codes.Codes, store.Count));
