@@ -181,7 +181,7 @@ public sealed class HealthProbeTests
                 collection.Close(checkpoint: false); // a restart replays 300,000 points from the WAL
             }
 
-            var port = MetricsTests.FreePort();
+            var port = TestPorts.Free();
             await using var child = VectorizerProcess.Launch("serve", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDir);
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
             var seen = new List<string>();

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -159,7 +157,7 @@ public sealed partial class MetricsTests
         Directory.CreateDirectory(directory);
         var keyFile = Path.Combine(directory, "vectorizer-read-key");
         await File.WriteAllTextAsync(keyFile, Secure.ReadKey + "\n");
-        var port = FreePort();
+        var port = TestPorts.Free();
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
@@ -303,12 +301,6 @@ public sealed partial class MetricsTests
     [GeneratedRegex(@"([a-zA-Z_][a-zA-Z0-9_]*)=""((?:[^""\\]|\\.)*)""")]
     private static partial Regex LabelPair();
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public static async Task<(int Code, string Output)> RunAsync(string program, string[] arguments, string? input = null)
     {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -17,7 +15,7 @@ namespace Vectorizer.Server.Tests;
 [Trait("Category", "Slow")]
 public sealed class ReplicationForwardingTests : IAsyncLifetime
 {
-    private readonly List<Node> nodes = [];
+    private readonly List<ReplicationNode> nodes = [];
     private readonly List<IDisposable> disposables = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -31,10 +29,7 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
 
         foreach (var node in nodes)
         {
-            if (node.Process is { } process)
-            {
-                await process.DisposeAsync();
-            }
+            await node.DisposeAsync();
         }
     }
 
@@ -154,27 +149,9 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
 
     // ------------------------------------------------------------------ helpers
 
-    private sealed class Node(string id, string config, string dataDir, int port, int grpcPort, int replicationPort)
-    {
-        public string Id { get; } = id;
+    private static string Follow(ReplicationNode master) => ReplicationNode.Follow(master);
 
-        public string Config { get; } = config;
-
-        public string DataDir { get; } = dataDir;
-
-        public int ReplicationPort { get; } = replicationPort;
-
-        public string Url => $"http://127.0.0.1:{port}";
-
-        public string GrpcUrl => $"http://127.0.0.1:{grpcPort}";
-
-        public VectorizerProcess? Process { get; set; }
-    }
-
-    private static string Follow(Node master) =>
-        $"  role: replica\n  master_address: \"127.0.0.1:{master.ReplicationPort}\"\n  reconnect_interval_secs: 1\n";
-
-    private CallInvoker Invoker(Node node, string? key)
+    private CallInvoker Invoker(ReplicationNode node, string? key)
     {
         var channel = GrpcChannel.ForAddress(node.GrpcUrl);
         disposables.Add(channel);
@@ -185,7 +162,7 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
         });
     }
 
-    private QdrantClient Qdrant(Node node, string? key)
+    private QdrantClient Qdrant(ReplicationNode node, string? key)
     {
         var client = new QdrantClient(new QdrantGrpcClient(Invoker(node, key)));
         disposables.Add(client);
@@ -209,55 +186,11 @@ public sealed class ReplicationForwardingTests : IAsyncLifetime
         return count;
     }
 
-    private static int FreePort()
+    private async Task<ReplicationNode> StartNodeAsync(string id, string replication, string extra = "")
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private async Task<Node> StartNodeAsync(string id, string replication, string extra = "")
-    {
-        var dir = TestPaths.NewDirectory("forwarding-" + id);
-        var (port, grpcPort, replicationPort) = (FreePort(), FreePort(), FreePort());
-        var config = Path.Combine(dir, "config.yml");
-        await File.WriteAllTextAsync(config, $"""
-            server:
-              host: "127.0.0.1"
-              port: {port}
-              grpc_port: {grpcPort}
-            replication:
-              enabled: true
-              bind_address: "127.0.0.1:{replicationPort}"
-              heartbeat_interval_secs: 1
-            {replication}cluster:
-              node_id: "{id}"
-              advertise_address: "http://127.0.0.1:{port}"
-            {extra}
-            """);
-        var node = new Node(id, config, Path.Combine(dir, "data"), port, grpcPort, replicationPort);
+        var node = await ReplicationNode.StartAsync("forwarding-", id, replication, extra: extra, grpc: true);
         nodes.Add(node);
-        node.Process = VectorizerProcess.Launch("serve", "--config", node.Config, "--data-dir", node.DataDir);
-        using var client = new HttpClient();
-        for (var i = 0; i < 600 && !node.Process.Process.HasExited; i++)
-        {
-            try
-            {
-                using var ready = await client.GetAsync(node.Url + "/readyz");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return node;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{id} not ready:\n{node.Process.Output}");
+        return node;
     }
 }
 

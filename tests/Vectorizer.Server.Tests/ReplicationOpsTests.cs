@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Vectorizer.Server.Tests.Failover;
@@ -19,16 +17,16 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
 {
     private const string Token = "group-secret-0123456789abcdef";
     private const string ApiKey = "admin-key-0123456789abcdef0123456789";
-    private readonly List<VectorizerProcess> processes = [];
+    private readonly List<ReplicationNode> nodes = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var process in processes)
+        foreach (var node in nodes)
         {
-            await process.DisposeAsync();
+            await node.DisposeAsync();
         }
 
         http.Dispose();
@@ -105,7 +103,7 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(1, replicaSamples.Where(s => s.Name == "vectorizer_replication_resyncs_total" && s.Labels["direction"] == "received").Sum(s => s.Value));
 
         // A write the replica cannot acknowledge moves the failure counter.
-        replica.Process.Kill();
+        replica.Process!.Kill();
         await SendAsync(master, HttpMethod.Put, "/collections/docs/points?wait=true", """{"points": [{"id": 99, "vector": [1, 1]}]}""", allowFailure: true);
         samples = MetricsTests.Samples(await http.GetStringAsync(master.Url + "/metrics"));
         Assert.Equal(1, Value(samples, "vectorizer_replication_write_concern_failures_total"));
@@ -120,7 +118,7 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal("master", (await StatusAsync(replica)).GetProperty("role").GetString());
 
         // Errors: unreachable (2), not a replication node (1), with a clear line and no stack trace.
-        (code, _, stderr) = await VectorizerProcess.RunSplitAsync("replication", "status", "--url", $"http://127.0.0.1:{FreePort()}");
+        (code, _, stderr) = await VectorizerProcess.RunSplitAsync("replication", "status", "--url", $"http://127.0.0.1:{TestPorts.Free()}");
         Assert.Equal(2, code);
         Assert.Contains("error: cannot reach the server at", stderr, StringComparison.Ordinal);
         await using var plain = await VectorizerProcess.StartAsync(TestPaths.NewDirectory("plain"));
@@ -166,7 +164,7 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
         var status = await StatusAsync(master);
         Assert.Equal(["good"], status.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("node_id").GetString()!).ToArray());
         Assert.True(status.GetProperty("totals").GetProperty("streams_refused").GetInt64() >= 2);
-        Assert.Contains("refused a stream from", master.Process.Output, StringComparison.Ordinal);
+        Assert.Contains("refused a stream from", master.Process!.Output, StringComparison.Ordinal);
         Assert.Equal(0, (await StatusAsync(none)).GetProperty("applied_position").GetInt64());
         Assert.Equal(0, (await CountAsync(wrong)));
 
@@ -222,15 +220,6 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
 
     // ------------------------------------------------------------------ helpers
 
-    private sealed record Node(string Id, string Url, int ReplicationPort, VectorizerProcess Process, string DataDir, string Config);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static double Value(List<MetricsTests.Sample> samples, string name, params (string Key, string Value)[] labels)
     {
         var match = samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).ToList();
@@ -239,74 +228,34 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     /// <summary>Starts a node (or restarts <paramref name="again"/> on its ports and data); <paramref name="top"/> is extra top-level YAML.</summary>
-    private async Task<Node> StartAsync(string id, string replication, Node? again = null, string top = "")
+    private async Task<ReplicationNode> StartAsync(string id, string replication, ReplicationNode? again = null, string top = "")
     {
-        string config, data;
-        int port, replicationPort;
-        if (again is null)
+        replication = "  replica_timeout_secs: 2\n" + replication;
+        if (again is not null)
         {
-            var dir = TestPaths.NewDirectory("replication-ops-" + id);
-            (config, data, port, replicationPort) = (Path.Combine(dir, "config.yml"), Path.Combine(dir, "data"), FreePort(), FreePort());
-        }
-        else
-        {
-            (config, data, port, replicationPort) = (again.Config, again.DataDir, new Uri(again.Url).Port, again.ReplicationPort);
-            processes.Remove(again.Process);
-            await again.Process.DisposeAsync();
+            await again.RestartAsync(replication, top);
+            return again;
         }
 
-        await File.WriteAllTextAsync(config, $"""
-            server:
-              host: "127.0.0.1"
-              port: {port}
-              grpc_enabled: false
-            {top}replication:
-              enabled: true
-              bind_address: "127.0.0.1:{replicationPort}"
-              heartbeat_interval_secs: 1
-              replica_timeout_secs: 2
-            {replication}cluster:
-              node_id: "{id}"
-              advertise_address: "http://127.0.0.1:{port}"
-            """);
-        var process = VectorizerProcess.Launch("serve", "--config", config, "--data-dir", data);
-        processes.Add(process);
-        var node = new Node(id, $"http://127.0.0.1:{port}", replicationPort, process, data, config);
-        for (var i = 0; i < 600 && !process.Process.HasExited; i++)
-        {
-            try
-            {
-                using var ready = await http.GetAsync(node.Url + "/readyz");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return node;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{id} not ready:\n{process.Output}");
+        var node = await ReplicationNode.StartAsync("replication-ops-", id, replication, top);
+        nodes.Add(node);
+        return node;
     }
 
-    private HttpRequestMessage Request(Node node, HttpMethod method, string path, string? body)
+    private HttpRequestMessage Request(ReplicationNode node, HttpMethod method, string path, string? body)
     {
         var request = new HttpRequestMessage(method, node.Url + path) { Content = body is null ? null : new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add("api-key", ApiKey);
         return request;
     }
 
-    private async Task SendAsync(Node node, HttpMethod method, string path, string body, bool allowFailure = false)
+    private async Task SendAsync(ReplicationNode node, HttpMethod method, string path, string body, bool allowFailure = false)
     {
         using var response = await http.SendAsync(Request(node, method, path, body));
         Assert.True(allowFailure || response.IsSuccessStatusCode, $"{method} {path} on {node.Id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
-    private async Task<JsonElement> StatusAsync(Node node)
+    private async Task<JsonElement> StatusAsync(ReplicationNode node)
     {
         using var response = await http.SendAsync(Request(node, HttpMethod.Get, "/api/replication/status", null));
         var text = await response.Content.ReadAsStringAsync();
@@ -314,7 +263,7 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    private async Task<long> CountAsync(Node node)
+    private async Task<long> CountAsync(ReplicationNode node)
     {
         using var response = await http.SendAsync(Request(node, HttpMethod.Get, "/collections", null));
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -322,7 +271,7 @@ public sealed class ReplicationOpsTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     /// <summary>Until the master lists <paramref name="replica"/> connected with nothing left to acknowledge.</summary>
-    private Task CaughtUpAsync(Node master, string replica) => WaitAsync(async () =>
+    private Task CaughtUpAsync(ReplicationNode master, string replica) => WaitAsync(async () =>
     {
         var status = await StatusAsync(master);
         return status.GetProperty("replicas").EnumerateArray().Any(r => r.GetProperty("node_id").GetString() == replica && r.GetProperty("connected").GetBoolean() && r.GetProperty("lag_operations").GetInt64() == 0)

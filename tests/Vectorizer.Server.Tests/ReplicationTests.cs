@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -14,7 +13,7 @@ namespace Vectorizer.Server.Tests;
 [Trait("Category", "Slow")]
 public sealed class ReplicationTests : IAsyncLifetime
 {
-    private readonly List<Node> nodes = [];
+    private readonly List<ReplicationNode> nodes = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -23,10 +22,7 @@ public sealed class ReplicationTests : IAsyncLifetime
     {
         foreach (var node in nodes)
         {
-            if (node.Process is { } process)
-            {
-                await process.DisposeAsync();
-            }
+            await node.DisposeAsync();
         }
 
         http.Dispose();
@@ -109,7 +105,7 @@ public sealed class ReplicationTests : IAsyncLifetime
 
         replica.Process!.Kill();
         await writer;
-        await RestartAsync(replica);
+        await replica.RestartAsync();
         await ConvergedAsync(master, replica);
         var status = (await Json(replica, HttpMethod.Get, "/api/replication/status", null)).GetProperty("replica");
         Assert.Equal(0, status.GetProperty("full_resyncs").GetInt32());
@@ -137,7 +133,7 @@ public sealed class ReplicationTests : IAsyncLifetime
                 await Send(master, HttpMethod.Put, "/collections/docs/points", Points(5000 + i, 1));
             }
         });
-        await RestartAsync(replica);
+        await replica.RestartAsync();
         for (var deadline = DateTime.UtcNow.AddSeconds(60); (await Json(replica, HttpMethod.Get, "/api/replication/status", null)).GetProperty("replica").GetProperty("full_resyncs").GetInt32() < 1;)
         {
             Assert.True(DateTime.UtcNow < deadline, "no full resync within 60 s");
@@ -225,88 +221,16 @@ public sealed class ReplicationTests : IAsyncLifetime
 
     // ------------------------------------------------------------------ helpers
 
-    private sealed class Node(string id, string dataDir, string config, int port, int replicationPort)
+    private Task<ReplicationNode> StartMasterAsync(string id, string extra = "") => StartNodeAsync(id, "  role: master\n" + extra);
+
+    private Task<ReplicationNode> StartReplicaAsync(string id, ReplicationNode master, string extra = "") =>
+        StartNodeAsync(id, ReplicationNode.Follow(master) + extra);
+
+    private async Task<ReplicationNode> StartNodeAsync(string id, string replication)
     {
-        public string Id { get; } = id;
-
-        public string DataDir { get; } = dataDir;
-
-        public string Config { get; } = config;
-
-        public int Port { get; } = port;
-
-        public int ReplicationPort { get; } = replicationPort;
-
-        public string Url => $"http://127.0.0.1:{Port}";
-
-        public VectorizerProcess? Process { get; set; }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private Task<Node> StartMasterAsync(string id, string extra = "") => StartNodeAsync(id, "  role: master\n" + extra);
-
-    private Task<Node> StartReplicaAsync(string id, Node master, string extra = "") =>
-        StartNodeAsync(id, $"  role: replica\n  master_address: \"127.0.0.1:{master.ReplicationPort}\"\n  reconnect_interval_secs: 1\n" + extra);
-
-    private async Task<Node> StartNodeAsync(string id, string replication)
-    {
-        var dir = TestPaths.NewDirectory("replication-" + id);
-        var port = FreePort();
-        var replicationPort = FreePort();
-        var config = Path.Combine(dir, "config.yml");
-        await File.WriteAllTextAsync(config, $"""
-            server:
-              host: "127.0.0.1"
-              port: {port}
-              grpc_enabled: false
-            replication:
-              enabled: true
-              bind_address: "127.0.0.1:{replicationPort}"
-              heartbeat_interval_secs: 1
-            {replication}cluster:
-              node_id: "{id}"
-              advertise_address: "http://127.0.0.1:{port}"
-            """);
-        var node = new Node(id, Path.Combine(dir, "data"), config, port, replicationPort);
+        var node = await ReplicationNode.StartAsync("replication-", id, replication);
         nodes.Add(node);
-        await RestartAsync(node);
         return node;
-    }
-
-    private static async Task RestartAsync(Node node)
-    {
-        if (node.Process is { } old)
-        {
-            await old.DisposeAsync();
-        }
-
-        node.Process = VectorizerProcess.Launch("serve", "--config", node.Config, "--data-dir", node.DataDir);
-        using var client = new HttpClient();
-        for (var i = 0; i < 600 && !node.Process.Process.HasExited; i++)
-        {
-            try
-            {
-                using var ready = await client.GetAsync(node.Url + "/readyz");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{node.Id} not ready:\n{node.Process.Output}");
     }
 
     private static string Points(int first, int count)
@@ -321,10 +245,10 @@ public sealed class ReplicationTests : IAsyncLifetime
         return builder.Append("]}").ToString();
     }
 
-    private static HttpRequestMessage Request(Node node, HttpMethod method, string path, string? body) =>
+    private static HttpRequestMessage Request(ReplicationNode node, HttpMethod method, string path, string? body) =>
         new(method, node.Url + path) { Content = body is null ? null : new StringContent(body, Encoding.UTF8, "application/json") };
 
-    private async Task Send(Node node, HttpMethod method, string path, string? body, bool allowFailure = false)
+    private async Task Send(ReplicationNode node, HttpMethod method, string path, string? body, bool allowFailure = false)
     {
         using var response = await http.SendAsync(Request(node, method, path, body));
         if (!allowFailure && !response.IsSuccessStatusCode)
@@ -333,7 +257,7 @@ public sealed class ReplicationTests : IAsyncLifetime
         }
     }
 
-    private async Task<JsonElement> Json(Node node, HttpMethod method, string path, string? body)
+    private async Task<JsonElement> Json(ReplicationNode node, HttpMethod method, string path, string? body)
     {
         using var response = await http.SendAsync(Request(node, method, path, body));
         var text = await response.Content.ReadAsStringAsync();
@@ -342,7 +266,7 @@ public sealed class ReplicationTests : IAsyncLifetime
     }
 
     /// <summary>Waits until every node's checksum equals the first's (and stays so for a moment); returns it.</summary>
-    private async Task<string> ConvergedAsync(params Node[] group)
+    private async Task<string> ConvergedAsync(params ReplicationNode[] group)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         var last = new string[group.Length];

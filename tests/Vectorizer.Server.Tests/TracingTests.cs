@@ -142,7 +142,7 @@ public sealed class TracingTests
             await using var child = await VectorizerProcess.StartAsync(dataDir, "--config", config);
             using var client = new HttpClient { BaseAddress = new Uri(child.Url) };
             // An embedding provider that refuses connections: the resilience pipeline logs each retry inside the request.
-            var closed = MetricsTests.FreePort();
+            var closed = TestPorts.Free();
             (await client.SendJson(HttpMethod.Put, "/collections/remote", $$"""
                 {"embedding": {"dense": {"provider": "openai", "base_url": "http://127.0.0.1:{{closed}}/v1", "model": "m",
                                          "dimensions": 8, "max_retries": 1, "timeout_seconds": 5} } }

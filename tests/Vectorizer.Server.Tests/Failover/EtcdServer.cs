@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Vectorizer.Server.Tests.Failover;
@@ -43,7 +41,7 @@ public sealed class EtcdServer : IAsyncDisposable
     public static async Task<EtcdServer> StartAsync()
     {
         var dataDir = TestPaths.NewDirectory("etcd-");
-        int clientPort = FreePort(), peerPort = FreePort();
+        int clientPort = TestPorts.Free(), peerPort = TestPorts.Free();
         var server = new EtcdServer(null!, dataDir, clientPort);
         server.process = server.Launch(peerPort);
         await server.WaitHealthyAsync();
@@ -117,12 +115,6 @@ public sealed class EtcdServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

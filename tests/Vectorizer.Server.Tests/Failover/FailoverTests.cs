@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Vectorizer.Tests;
@@ -126,9 +125,9 @@ public sealed class FailoverTests(ITestOutputHelper output)
     {
         public string Id { get; } = id;
 
-        public int RestPort { get; } = FreePort();
+        public int RestPort { get; } = TestPorts.Free();
 
-        public int ReplicationPort { get; } = FreePort();
+        public int ReplicationPort { get; } = TestPorts.Free();
 
         public string DataDir { get; } = Path.Combine(root, id, "data");
 
@@ -177,12 +176,6 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
         public void Kill() => Process?.Kill();
 
-        private static int FreePort()
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            return ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
     }
 
     internal sealed class AutoCluster : IAsyncDisposable

@@ -166,7 +166,7 @@ public sealed partial class ReadmeWalkthroughTests(ITestOutputHelper output)
         var rest = FreePrefix(4);
         var grpc = FreePrefix(4, rest);
         var replication = FreePrefix(3, rest, grpc);
-        return (FreePort().ToString(CultureInfo.InvariantCulture), FreePort().ToString(CultureInfo.InvariantCulture), rest, grpc, replication);
+        return (TestPorts.Free().ToString(CultureInfo.InvariantCulture), TestPorts.Free().ToString(CultureInfo.InvariantCulture), rest, grpc, replication);
     });
 
     /// <summary>A prefix P of <paramref name="digits"/> digits such that ports P1, P2, P3 are free (the README appends the node number).</summary>
@@ -200,12 +200,6 @@ public sealed partial class ReadmeWalkthroughTests(ITestOutputHelper output)
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Kills what the walkthrough started and may have left (the nodes' and etcd's recorded pids only).</summary>
     private static void KillLeftovers(string folder)
