@@ -296,9 +296,15 @@ internal sealed class BackgroundIndexer
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (!HasPendingWork(owner.State))
+            // A batch publishes its codes before it places layer 0 next to them: no work is pending then, but the
+            // batch is still running. Passing the gate once waits for it.
+            if (!HasPendingWork(owner.State) && await owner.MaintenanceGate.WaitAsync(TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks))).ConfigureAwait(false))
             {
-                return;
+                owner.MaintenanceGate.Release();
+                if (!HasPendingWork(owner.State))
+                {
+                    return;
+                }
             }
 
             signal.Release();
