@@ -318,7 +318,16 @@ public sealed class McpServerTests(ITestOutputHelper output)
         }
 
         Assert.True(File.Exists(checkpoint), "no checkpoint: the run was not cancelled");
-        var resumed = (await client.Call("index_path", $$"""{"collection": "many", "path": "{{root}}"}""")).Ok("index_path");
+        // The checkpoint is written per batch, so the cancelled run may still be finishing its batch: the server says
+        // so, and a client waits.
+        var result = await client.Call("index_path", $$"""{"collection": "many", "path": "{{root}}"}""");
+        for (var i = 0; i < 300 && result.IsError is true && result.Text().Contains("is being indexed by another index_path call", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            result = await client.Call("index_path", $$"""{"collection": "many", "path": "{{root}}"}""");
+        }
+
+        var resumed = result.Ok("index_path");
         Assert.Equal(600, resumed.GetProperty("files").GetInt32());
         Assert.True(resumed.GetProperty("indexed").GetInt32() < 600, "the second run indexed everything again: nothing was resumed");
         Assert.Equal(600, (await client.Call("count_points", """{"collection": "many"}""")).Ok("count_points").GetProperty("count").GetInt64());
