@@ -154,6 +154,23 @@ public sealed class PageVectorTests : IDisposable
     }
 
     [Fact]
+    public async Task TheHealthCheckTakesPagePointsForWhatTheyAreAndRemovesAnOrphanedOne()
+    {
+        var indexer = Indexer("docs", WithPages);
+        var files = new[] { Write("git-stash.txt", Stash("Stash the changes in a dirty working directory away")), Write("notes.md", "# Notes\n\nA short note.\n") };
+        await indexer.IndexFilesAsync(files, CancellationToken.None);
+        var health = new Vectorizer.Ingestion.Health.HealthCheckService(ingestion);
+        var report = await health.RunAsync(manager, new Vectorizer.Ingestion.Health.HealthCheckRequest { Collection = "docs", Root = root }, CancellationToken.None);
+        Assert.True(report.Status == Vectorizer.Ingestion.Health.HealthStatus.Pass, string.Join("; ", report.Collections.Select(c => c.Message)));
+
+        // A file deleted while nobody watched: the fix removes its page with its chunks.
+        File.Delete(files[1]);
+        report = await health.RunAsync(manager, new Vectorizer.Ingestion.Health.HealthCheckRequest { Collection = "docs", Root = root, Fix = true }, CancellationToken.None);
+        Assert.True(report.Status == Vectorizer.Ingestion.Health.HealthStatus.Pass, string.Join("; ", report.Collections.Select(c => c.Message)));
+        Assert.Equal(["git-stash.txt"], Pages(manager.Get("docs")).Select(p => Field(p, "file_path")));
+    }
+
+    [Fact]
     public async Task ACollectionWithoutPageVectorsSearchesAsBefore()
     {
         var indexer = Indexer("plain", FileIndexerOptions.LexicalEmbedding);
