@@ -208,6 +208,20 @@ public static class RelevanceBenchmark
                     }
                 }
 
+                // Latency of the served hybrid search (limit 10, query embedding included), 3 rounds over the questions.
+                var latencies = new List<double>();
+                for (var round = 0; round < 3; round++)
+                {
+                    foreach (var (query, _) in questions)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        Search(ingestion, collection, query, TextSearchMode.Hybrid, 10);
+                        latencies.Add(watch.Elapsed.TotalMilliseconds);
+                    }
+                }
+
+                latencies.Sort();
+                log.WriteLine($"{variant.Name} {setName}: hybrid search latency p50 {Stats.Percentile([.. latencies], 50):F1} ms, p99 {Stats.Percentile([.. latencies], 99):F1} ms ({latencies.Count} searches)");
                 if (options.Misses)
                 {
                     for (var i = 0; i < questions.Length; i++)
