@@ -23,11 +23,12 @@ namespace Vectorizer.Bench;
 /// </summary>
 public static class RelevanceBenchmark
 {
-    public sealed record Variant(string Name, int MaxChars, int Overlap, ChunkContextUse Context, int? MaxTokens, bool Hash = false);
+    /// <summary><paramref name="Embedder"/>: <c>local</c> (the default: local + bm25 + page vectors), <c>nopage</c> (local + bm25 without page vectors), <c>hash</c> (hash + bm25), <c>hashpage</c> (hash + bm25 + page vectors).</summary>
+    public sealed record Variant(string Name, int MaxChars, int Overlap, ChunkContextUse Context, int? MaxTokens, string Embedder = "local");
 
     public sealed record Options(string Corpus, string DataDir, IReadOnlyList<Variant> Variants, bool Misses);
 
-    /// <summary><c>name=maxChars/overlap/none|dense|both[/maxTokens|hash]</c> (<c>hash</c>: dense <c>hash</c> instead of <c>local</c>).</summary>
+    /// <summary><c>name=maxChars/overlap/none|dense|both[/maxTokens|hash|hashpage|nopage]</c> (<c>hash</c>: dense <c>hash</c> instead of <c>local</c>; <c>page</c>: with page vectors).</summary>
     public static Variant ParseVariant(string spec)
     {
         var (name, rest) = spec.Split('=', 2) is [var n, var r] ? (n, r) : throw new ArgumentException($"variant `{spec}`: name=maxChars/overlap/context[/maxTokens]");
@@ -39,9 +40,9 @@ public static class RelevanceBenchmark
             "both" => ChunkContextUse.DenseAndSparse,
             _ => throw new ArgumentException($"variant `{spec}`: context is none, dense or both"),
         };
-        var hash = parts.Length > 3 && parts[3] == "hash";
+        var embedder = parts.Length > 3 && parts[3] is "hash" or "hashpage" or "nopage" ? parts[3] : "local";
         return new Variant(name, int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), context,
-            parts.Length > 3 && !hash ? int.Parse(parts[3], CultureInfo.InvariantCulture) : null, hash);
+            parts.Length > 3 && embedder == "local" ? int.Parse(parts[3], CultureInfo.InvariantCulture) : null, embedder);
     }
 
     private sealed record Ranked(IReadOnlyList<string> Files, IReadOnlyList<string> Ids);
@@ -64,7 +65,13 @@ public static class RelevanceBenchmark
         foreach (var variant in options.Variants)
         {
             using var ingestion = new IngestionService(manager.DataDirectory, NullLoggerFactory.Instance, options: new IngestionOptions { ChunkContext = variant.Context });
-            var embedding = variant.Hash ? FileIndexerOptions.LexicalEmbedding : FileIndexerOptions.DefaultEmbedding;
+            var embedding = variant.Embedder switch
+            {
+                "hash" => FileIndexerOptions.LexicalEmbedding,
+                "hashpage" => FileIndexerOptions.LexicalEmbedding with { Page = new PageVectorConfig() },
+                "nopage" => FileIndexerOptions.DefaultEmbedding with { Page = null },
+                _ => FileIndexerOptions.DefaultEmbedding,
+            };
             if (variant.MaxTokens is { } maxTokens)
             {
                 embedding = embedding with { Dense = embedding.Dense! with { MaxTokens = maxTokens } };
@@ -94,7 +101,7 @@ public static class RelevanceBenchmark
             }
 
             var collection = manager.Get(variant.Name);
-            log.WriteLine($"{variant.Name}: {collection.Count(null)} chunks");
+            log.WriteLine($"{variant.Name}: {collection.Count(null)} points");
             var documentVectors = new List<(string, (string File, float[] Vector)[])>();
             foreach (var (docName, makeText) in DocumentTexts)
             {
@@ -147,7 +154,7 @@ public static class RelevanceBenchmark
                 void Row(string ranking, IReadOnlyList<Ranked> lists)
                 {
                     var (h1, h5, mrr) = Score(questions, lists);
-                    rows.Add([variant.Name, $"{variant.MaxChars}/{variant.Overlap}", variant.Context.ToString(), (variant.MaxTokens ?? 256).ToString(CultureInfo.InvariantCulture),
+                    rows.Add([variant.Name, variant.Embedder, $"{variant.MaxChars}/{variant.Overlap}", variant.Context.ToString(), (variant.MaxTokens ?? 256).ToString(CultureInfo.InvariantCulture),
                         setName, ranking, Stats.F(h1, 3), Stats.F(h5, 3), Stats.F(mrr, 3)]);
                     log.WriteLine(string.Join(" | ", rows[^1]));
                 }
@@ -201,6 +208,20 @@ public static class RelevanceBenchmark
                     }
                 }
 
+                // Latency of the served hybrid search (limit 10, query embedding included), 3 rounds over the questions.
+                var latencies = new List<double>();
+                for (var round = 0; round < 3; round++)
+                {
+                    foreach (var (query, _) in questions)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        Search(ingestion, collection, query, TextSearchMode.Hybrid, 10);
+                        latencies.Add(watch.Elapsed.TotalMilliseconds);
+                    }
+                }
+
+                latencies.Sort();
+                log.WriteLine($"{variant.Name} {setName}: hybrid search latency p50 {Stats.Percentile([.. latencies], 50):F1} ms, p99 {Stats.Percentile([.. latencies], 99):F1} ms ({latencies.Count} searches)");
                 if (options.Misses)
                 {
                     for (var i = 0; i < questions.Length; i++)
@@ -216,7 +237,7 @@ public static class RelevanceBenchmark
 
         report.AppendLine(CultureInfo.InvariantCulture, $"Corpus: the {Directory.EnumerateFiles(corpus, "*.txt").Count()} top-level pages of `{options.Corpus}`; " +
             $"{GitDocsQuestions.Paraphrased.Length} paraphrased and {GitDocsQuestions.Keyword.Length} keyword questions. hit@n: a chunk of an answering page among the first n; MRR over the first 10.\n");
-        report.Append(Stats.Table(["variant", "chunk chars/overlap", "context", "max tokens", "questions", "ranking", "hit@1", "hit@5", "MRR@10"], rows));
+        report.Append(Stats.Table(["variant", "embedders", "chunk chars/overlap", "context", "max tokens", "questions", "ranking", "hit@1", "hit@5", "MRR@10"], rows));
         return report.ToString();
     }
 

@@ -116,7 +116,7 @@ public sealed record IngestResult(UpdateResult Update, int Documents, IReadOnlyL
 /// section names. The application service behind <c>POST /collections/{c}/documents</c> and
 /// <c>POST /collections/{c}/search/text</c> (and, later, the CLI and the file watcher).
 /// </summary>
-public sealed class IngestionService : IDisposable
+public sealed partial class IngestionService : IDisposable
 {
     /// <summary>Payload keys written for every document; metadata keys of the same name are replaced.</summary>
     public const string ContentKey = "content";
@@ -173,16 +173,50 @@ public sealed class IngestionService : IDisposable
 
     /// <inheritdoc cref="AddChunksAsync(Collection, IReadOnlyList{ChunkPoint}, int, bool, CancellationToken)"/>
     /// <param name="budget">Held to besides the service's own budget (a run's cap).</param>
-    public Task<IngestResult> AddChunksAsync(Collection collection, IReadOnlyList<ChunkPoint> chunks, int files, bool wait, IEmbeddingBudget? budget, CancellationToken cancellationToken)
+    public Task<IngestResult> AddChunksAsync(Collection collection, IReadOnlyList<ChunkPoint> chunks, int files, bool wait, IEmbeddingBudget? budget, CancellationToken cancellationToken) =>
+        AddChunksAsync(collection, chunks, [], files, wait, budget, cancellationToken);
+
+    /// <inheritdoc cref="AddChunksAsync(Collection, IReadOnlyList{ChunkPoint}, int, bool, IEmbeddingBudget?, CancellationToken)"/>
+    /// <param name="pages">
+    /// Page points written with the chunks, in the same upsert (<see cref="PageVectorConfig"/>): each embedded by the
+    /// dense embedder into the collection's page vector, never read by BM25 (its statistics count chunks only).
+    /// </param>
+    public Task<IngestResult> AddChunksAsync(
+        Collection collection, IReadOnlyList<ChunkPoint> chunks, IReadOnlyList<PagePoint> pages, int files, bool wait, IEmbeddingBudget? budget, CancellationToken cancellationToken)
     {
-        var units = new List<Unit>(chunks.Count);
+        if (pages.Count > 0 && For(collection).Config.Page is null)
+        {
+            throw VectorizerException.BadRequest($"Collection `{collection.Name}` has no page vector (`embedding.page`)");
+        }
+
+        var units = new List<Unit>(chunks.Count + pages.Count);
         foreach (var (id, chunk, metadata) in chunks)
         {
             units.Add(UnitOf(id, chunk, Payload(metadata, chunk.Content, chunk, null)));
         }
 
+        foreach (var page in pages)
+        {
+            units.Add(new Unit(page.Id, page.Text, PagePayload(page), Page: true));
+        }
+
         return UpsertUnitsAsync(collection, units, files, wait, budget, cancellationToken);
     }
+
+    /// <summary>The point id of the page point of the file (or document key) <paramref name="key"/>.</summary>
+    public static PointId PageId(string key) => DerivedId($"{key}#page");
+
+    /// <summary>Marks a point that is no chunk: <c>"point_kind": "page"</c> on a file's page point (chunks have no such key).</summary>
+    public const string PointKindKey = "point_kind";
+
+    public const string PagePointKind = "page";
+
+    /// <summary>Whether the payload is a page point's.</summary>
+    public static bool IsPage(PointPayload? payload) => payload is not null && IsPage(payload.Root);
+
+    /// <inheritdoc cref="IsPage(PointPayload?)"/>
+    public static bool IsPage(JsonElement payload) =>
+        payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty(PointKindKey, out var kind) && kind.ValueKind == JsonValueKind.String && kind.ValueEquals(PagePointKind);
 
     /// <summary>The point id of chunk <paramref name="chunkIndex"/> of the file (or document key) <paramref name="key"/>.</summary>
     public static PointId ChunkId(string key, int chunkIndex) => DerivedId($"{key}#{chunkIndex}");
@@ -195,7 +229,10 @@ public sealed class IngestionService : IDisposable
         foreach (var unit in units)
         {
             texts.Add(unit.Text);
-            sparseTexts.Add(unit.SparseText ?? unit.Text);
+            if (!unit.Page)
+            {
+                sparseTexts.Add(unit.SparseText ?? unit.Text);
+            }
         }
 
         float[][]? dense = null;
@@ -211,10 +248,18 @@ public sealed class IngestionService : IDisposable
         Task<UpdateResult> Upsert(IReadOnlyList<SparseVector>? sparse)
         {
             var points = new List<PointStruct>(units.Count);
+            var s = 0;
             for (var i = 0; i < units.Count; i++)
             {
+                if (units[i].Page)
+                {
+                    // Only the page vector: the chunks' dense and sparse searches never see a page point.
+                    points.Add(new PointStruct(units[i].Id, VectorMap.Single(target.Config.Page!.Vector, dense![i]), units[i].Payload, null));
+                    continue;
+                }
+
                 var vectors = dense is null ? new Dictionary<string, float[]>() : VectorMap.Single(target.Config.Dense!.Vector, dense[i]);
-                var sparseVectors = sparse is null ? null : new Dictionary<string, SparseVector> { [target.Config.Sparse!.Vector] = sparse[i] };
+                var sparseVectors = sparse is null ? null : new Dictionary<string, SparseVector> { [target.Config.Sparse!.Vector] = sparse[s++] };
                 points.Add(new PointStruct(units[i].Id, vectors, units[i].Payload, sparseVectors));
             }
 
@@ -331,6 +376,11 @@ public sealed class IngestionService : IDisposable
             return new TextSearchResult(collection.Query(Query(request.Limit, request.Offset) with { WithPayload = request.WithPayload }), expansion);
         }
 
+        if (mode == TextSearchMode.Hybrid && target.Config.Page is { } page)
+        {
+            return new TextSearchResult(PageFused(collection, request, denseQuery!, sparseQuery!, page), expansion);
+        }
+
         return new TextSearchResult(PerDocument(collection, request, Query), expansion);
     }
 
@@ -382,9 +432,9 @@ public sealed class IngestionService : IDisposable
     private const int MaxGroupingDepth = 4096;
 
     /// <summary>The document a chunk belongs to: <c>document_id</c>, else <c>watch_root</c> + <c>file_path</c>; null for a point that is no chunk.</summary>
-    private static string? DocumentKey(PointPayload? payload)
+    private static string? DocumentKey(PointPayload? payload, bool page = false)
     {
-        if (payload is null || payload.Root.ValueKind != JsonValueKind.Object || !payload.Root.TryGetProperty("chunk_index", out _))
+        if (payload is null || payload.Root.ValueKind != JsonValueKind.Object || !(page ? IsPage(payload) : payload.Root.TryGetProperty("chunk_index", out _)))
         {
             return null;
         }
@@ -483,7 +533,7 @@ public sealed class IngestionService : IDisposable
     }
 
     /// <summary>A point to write: what the dense embedder reads (<paramref name="Text"/>), what BM25 reads when it differs, the payload.</summary>
-    private readonly record struct Unit(PointId Id, string Text, PointPayload Payload, string? SparseText = null);
+    private readonly record struct Unit(PointId Id, string Text, PointPayload Payload, string? SparseText = null, bool Page = false);
 
     /// <summary>A chunk's point, its context read by the embedders <see cref="IngestionOptions.ChunkContext"/> names.</summary>
     private Unit UnitOf(PointId id, Chunk chunk, PointPayload payload)
@@ -589,6 +639,35 @@ public sealed class IngestionService : IDisposable
         return PointPayload.FromUtf8(buffer.WrittenSpan);
     }
 
+    /// <summary>A page point's payload: the file's identity fields (hash-skip, re-indexing and deletion find it with its chunks), its text, the page mark.</summary>
+    private static PointPayload PagePayload(PagePoint page)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(page.Text.Length + 256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            if (page.Metadata is { ValueKind: JsonValueKind.Object } fields)
+            {
+                foreach (var property in fields.EnumerateObject())
+                {
+                    if (!IsReserved(property.Name, chunked: true) && property.Name != PointKindKey)
+                    {
+                        property.WriteTo(writer);
+                    }
+                }
+            }
+
+            writer.WriteString(ContentKey, page.Text);
+            writer.WriteString(PointKindKey, PagePointKind);
+            writer.WriteString("file_path", page.FilePath);
+            writer.WriteString("content_hash", Hashes.Sha256Hex(page.Text));
+            writer.WriteString("file_hash", page.FileHash);
+            writer.WriteEndObject();
+        }
+
+        return PointPayload.FromUtf8(buffer.WrittenSpan);
+    }
+
     private static bool IsReserved(string name, bool chunked) => name == ContentKey || (chunked && name is
         "document_id" or "file_path" or "chunk_index" or "start_line" or "end_line" or "content_hash" or "file_hash" or "language");
 
@@ -601,6 +680,9 @@ public sealed class IngestionService : IDisposable
         }
     }
 }
+
+/// <summary>A file's page point (<see cref="PageVectorConfig"/>): its id, the text the page vector is made of (title and summary line), the file's identity.</summary>
+public sealed record PagePoint(PointId Id, string Text, JsonElement? Metadata, string FilePath, string FileHash);
 
 /// <summary>A chunk to upsert as the point <paramref name="Id"/>, with metadata (a JSON object, or null) for its payload.</summary>
 public sealed record ChunkPoint(PointId Id, Chunk Chunk, JsonElement? Metadata);

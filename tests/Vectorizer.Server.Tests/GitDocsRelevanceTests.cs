@@ -22,7 +22,8 @@ namespace Vectorizer.Server.Tests;
 /// (bench/results/relevance-git-doc.md; <c>Vectorizer.Bench relevance</c> measures hit@1, hit@5 and MRR for indexing and
 /// fusion variants on the same questions). The target is 0.75 on paraphrased and 0.95 on keyword questions; the keyword
 /// one is met and asserted, the paraphrased one is not yet (0.476 before chunk headers and RRF k = 60, 0.595 with them,
-/// 0.690 with one chunk per document in the answer) and the measured level is asserted.
+/// 0.690 with one chunk per document in the answer, 0.738 with page vectors fused per document) and the measured level
+/// is asserted.
 /// </summary>
 public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
 {
@@ -84,12 +85,13 @@ public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
             output.WriteLine(table.ToString());
             output.WriteLine($"indexed with local + bm25: {IndexCommandTests.Summary(localText, "files indexed")} files, {IndexCommandTests.Summary(localText, "chunks")} chunks " +
                 $"in {IndexCommandTests.SummaryValue(localText, "seconds"):F1} s ({IndexCommandTests.SummaryValue(localText, "chunks/s"):F1} chunks/s)");
-            // The issue's target for paraphrased questions is 0.75; the default embedders with chunk headers, RRF k = 60
-            // and one chunk per document in the answer reach 0.690 (0.595 with several chunks per document, 0.476 with
-            // neither header nor k = 60; bench/results/relevance-git-doc.md), so this guards what is achieved (and that
-            // meaning beats words) until a better default closes the gap. Keyword questions meet their target.
+            // The issue's target for paraphrased questions is 0.75; the default embedders with chunk headers, RRF k = 60,
+            // one chunk per document in the answer and page vectors fused per document reach 0.738, 31 of 42 (0.690
+            // without page vectors, 0.595 with several chunks per document, 0.476 with neither header nor k = 60;
+            // bench/results/relevance-git-doc.md), so this guards what is achieved, less two questions (29 of 42), and
+            // that meaning beats words, until a better default closes the gap. Keyword questions meet their target.
             var (para, key) = rates["local + bm25 (default)"];
-            Assert.True(para >= 0.65, $"hybrid top-5 hit rate on paraphrased questions {para:F3} < 0.65 (measured 0.690)\n{table}");
+            Assert.True(para >= 0.69, $"hybrid top-5 hit rate on paraphrased questions {para:F3} < 0.69 (measured 0.738)\n{table}");
             Assert.True(para > rates["hash + bm25"].Paraphrased, $"the local model does not beat hash on paraphrased questions\n{table}");
             Assert.True(key >= 0.95, $"hybrid top-5 hit rate on keyword questions {key:F3} < 0.95\n{table}");
         }

@@ -108,6 +108,27 @@ public static class ChunkerPicker
         return chunks;
     }
 
+    /// <summary>
+    /// What a prose file's page vector is made of (<see cref="Embeddings.PageVectorConfig"/>): its title and summary
+    /// line, <c>"Title: summary"</c> as the first line of its chunks' context; null for code (no outline) and for a file
+    /// with no text.
+    /// </summary>
+    public static string? PageText(string text, string path)
+    {
+        if (LanguageOf(path) is not ("markdown" or "text") || string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var outline = DocumentOutline.Parse(text.Replace("\r\n", "\n", StringComparison.Ordinal), path);
+        if (outline.Title is not { } title)
+        {
+            return null;
+        }
+
+        return outline.Summary is { } summary && !summary.Equals(title, StringComparison.OrdinalIgnoreCase) ? title + ": " + summary : title;
+    }
+
     /// <summary>Reads and chunks a file on disk (its modification time goes into every chunk).</summary>
     public static IReadOnlyList<Chunk> ChunkFile(string path, ChunkerOptions? options = null)
     {

@@ -30,6 +30,15 @@ public sealed record EmbeddingConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SparseEmbedderConfig? Sparse { get; init; }
 
+    /// <summary>
+    /// A page vector per indexed file (<c>"page": {"vector": "page"}</c>): the dense embedder's vector of the file's
+    /// title and summary line, on one extra point per file, fused per document into hybrid text search
+    /// (<see cref="PageVectorConfig"/>). Null (collections made before it, or without it): none, search as before.
+    /// </summary>
+    [JsonPropertyName("page")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PageVectorConfig? Page { get; init; }
+
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this);
 
     /// <summary>The section as the engine stores it with the collection (opaque to the engine).</summary>
@@ -43,7 +52,7 @@ public sealed record EmbeddingConfig
     public static EmbeddingConfig Parse(JsonElement element, string path = "embedding")
     {
         var input = Expect(element, path);
-        Allow(input, path, "dense", "sparse");
+        Allow(input, path, "dense", "sparse", "page");
         var dense = Optional(input, "dense") is { } d ? ParseDense(d, path + ".dense") : null;
         var sparse = Optional(input, "sparse") is { } s ? ParseSparse(s, path + ".sparse") : null;
         if (dense is null && sparse is null)
@@ -51,7 +60,26 @@ public sealed record EmbeddingConfig
             throw Bad(path, "configure at least one of `dense` and `sparse`");
         }
 
-        return new EmbeddingConfig { Dense = dense, Sparse = sparse };
+        PageVectorConfig? page = null;
+        if (Optional(input, "page") is { } p)
+        {
+            Expect(p, path + ".page");
+            Allow(p, path + ".page", "vector");
+            if (dense is null)
+            {
+                throw Bad(path + ".page", "a page vector is made by the dense embedder; configure `dense` too");
+            }
+
+            var vector = String(p, "vector", path + ".page") ?? PageVectorConfig.DefaultVector;
+            if (vector.Length == 0 || vector == dense.Vector)
+            {
+                throw Bad(path + ".page.vector", $"`{vector}` must be a name of its own (not empty, not the dense vector `{dense.Vector}`)");
+            }
+
+            page = new PageVectorConfig { Vector = vector };
+        }
+
+        return new EmbeddingConfig { Dense = dense, Sparse = sparse, Page = page };
     }
 
     private static DenseEmbedderConfig ParseDense(JsonElement element, string path)
@@ -237,6 +265,22 @@ public sealed record EmbeddingConfig
             }
         }
 
+        if (Page is { } page)
+        {
+            var size = vectors[Dense!.Vector].Size;
+            if (vectors.TryGetValue(page.Vector, out var declared))
+            {
+                if (declared.Size != size)
+                {
+                    throw VectorizerException.BadRequest($"embedding.page: vector `{page.Vector}` has size {declared.Size}, the dense embedder makes {size}-dimensional vectors");
+                }
+            }
+            else
+            {
+                vectors[page.Vector] = new VectorParams { Size = size, Distance = Distance.Cosine };
+            }
+        }
+
         return config with { Vectors = vectors, SparseVectors = sparseVectors, Embedding = ToStored() };
     }
 
@@ -417,4 +461,18 @@ public sealed record SparseEmbedderConfig
 
     [JsonPropertyName("b")]
     public double B { get; init; } = Bm25SparseEmbedder.DefaultB;
+}
+
+/// <summary>
+/// Where a collection's page vectors go. A page vector is the dense embedder's vector of an indexed file's title and
+/// summary line (<see cref="Chunking.DocumentOutline"/>: <c>git-stash(1): git-stash - Stash the changes in a dirty
+/// working directory away</c>), stored on one extra point per file whose payload has <c>"point_kind": "page"</c> and
+/// only this named vector: the chunks' dense and sparse searches never see it. A file without a title gets none.
+/// </summary>
+public sealed record PageVectorConfig
+{
+    public const string DefaultVector = "page";
+
+    [JsonPropertyName("vector")]
+    public string Vector { get; init; } = DefaultVector;
 }

@@ -329,12 +329,21 @@ public sealed class FileIndexer
         CancellationToken cancellationToken)
     {
         var points = new List<ChunkPoint>();
+        var pages = new List<PagePoint>();
+        var withPages = ingestion.For(collection).Config.Page is not null;
         foreach (var (_, file, chunks, _) in batch)
         {
             var metadata = JsonSerializer.SerializeToElement(new Dictionary<string, string> { [WatchRootKey] = file.Root });
             foreach (var chunk in chunks)
             {
                 points.Add(new ChunkPoint(ChunkId(file.Root, file.Relative, chunk.ChunkIndex), chunk, metadata));
+            }
+
+            // The page point carries the file's identity and hash, so hash-skip, re-indexing (overwritten in place,
+            // or deleted with the older version's chunks when the new one has no title) and removal treat it as a chunk.
+            if (withPages && chunks.Count > 0 && ChunkerPicker.PageText(file.Text, file.Relative) is { } pageText)
+            {
+                pages.Add(new PagePoint(PageId(file.Root, file.Relative), pageText, metadata, file.Relative, file.Hash));
             }
         }
 
@@ -343,7 +352,7 @@ public sealed class FileIndexer
             IngestResult? added = null;
             if (points.Count > 0)
             {
-                added = await ingestion.AddChunksAsync(collection, points, batch.Count, WaitForSync, budget, cancellationToken).ConfigureAwait(false);
+                added = await ingestion.AddChunksAsync(collection, points, pages, batch.Count, WaitForSync, budget, cancellationToken).ConfigureAwait(false);
             }
 
             foreach (var (index, file, chunks, replaces) in batch)
@@ -381,6 +390,9 @@ public sealed class FileIndexer
     /// version of a file overwrites its old chunks in place, and one relative path under two roots never shares points.
     /// </summary>
     public static PointId ChunkId(string root, string relative, int chunkIndex) => IngestionService.ChunkId(root + "/" + relative, chunkIndex);
+
+    /// <summary>The id of a file's page point (<see cref="PageVectorConfig"/>), derived like its chunks' ids.</summary>
+    public static PointId PageId(string root, string relative) => IngestionService.PageId(root + "/" + relative);
 
     /// <summary>
     /// Deletes the points of a path that no longer exists: of the file, else of every file below it (a directory).

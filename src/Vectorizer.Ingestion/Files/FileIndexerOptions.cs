@@ -27,7 +27,7 @@ public sealed record FileIndexerOptions
     /// words with no service, key or setup.
     /// </summary>
     public static readonly EmbeddingConfig DefaultEmbedding = EmbeddingConfig.Parse(
-        System.Text.Json.JsonDocument.Parse("""{"dense": {"provider": "local"}, "sparse": {"provider": "bm25"}}""").RootElement);
+        System.Text.Json.JsonDocument.Parse("""{"dense": {"provider": "local"}, "sparse": {"provider": "bm25"}, "page": {}}""").RootElement);
 
     /// <summary>Dense <c>hash</c> + sparse BM25: words only, no model (tiny machines, tests that need speed).</summary>
     public static readonly EmbeddingConfig LexicalEmbedding = new()

@@ -23,6 +23,9 @@ internal sealed class CollectionScan
     /// <summary>Payload fields every chunk of a file must have.</summary>
     public static readonly string[] RequiredFields = ["file_path", "chunk_index", "start_line", "end_line", "content", "content_hash", "file_hash"];
 
+    /// <summary>Payload fields every page point of a file (<see cref="PageVectorConfig"/>) must have.</summary>
+    public static readonly string[] RequiredPageFields = ["file_path", "content", "content_hash", "file_hash"];
+
     /// <summary>Payload fields chunks normally have; their absence is INFO.</summary>
     public static readonly string[] OptionalFields = ["mtime", "language"];
 
@@ -97,7 +100,9 @@ internal sealed class CollectionScan
     public static CollectionScan Run(Collection collection, string root, string? skipDirectory, int maxExamples, CancellationToken cancellationToken)
     {
         var scan = new CollectionScan(root, maxExamples);
-        var denseVector = collection.Config.Embedding is { } stored ? EmbeddingConfig.FromStored(stored).Dense?.Vector : null;
+        var embedding = collection.Config.Embedding is { } stored ? EmbeddingConfig.FromStored(stored) : null;
+        var denseVector = embedding?.Dense?.Vector;
+        var pageVector = embedding?.Page?.Vector;
         PointId? offset = null;
         do
         {
@@ -105,7 +110,9 @@ internal sealed class CollectionScan
             var page = collection.Scroll(new ScrollRequest { Limit = PageSize, Offset = offset, WithPayload = PayloadSelector.All, WithVector = VectorSelector.All });
             foreach (var point in page.Points)
             {
-                scan.Visit(collection.Config, denseVector, point);
+                // A page point has the page vector and no chunk fields; it is checked, repaired and removed with its file.
+                var isPage = IngestionService.IsPage(point.Payload);
+                scan.Visit(collection.Config, isPage ? pageVector : denseVector, point, isPage);
             }
 
             offset = page.NextPageOffset;
@@ -117,7 +124,7 @@ internal sealed class CollectionScan
         return scan;
     }
 
-    private void Visit(CollectionConfig config, string? denseVector, PointRecord point)
+    private void Visit(CollectionConfig config, string? denseVector, PointRecord point, bool page)
     {
         Points++;
         var payload = point.Payload?.Root ?? default;
@@ -125,7 +132,7 @@ internal sealed class CollectionScan
         var id = point.Id.ToString();
 
         var missing = new List<string>();
-        foreach (var field in RequiredFields)
+        foreach (var field in page ? RequiredPageFields : RequiredFields)
         {
             if (!IsValid(payload, field))
             {
@@ -134,7 +141,7 @@ internal sealed class CollectionScan
             }
         }
 
-        foreach (var field in OptionalFields)
+        foreach (var field in page ? [] : OptionalFields)
         {
             if (payload.ValueKind != JsonValueKind.Object || !payload.TryGetProperty(field, out _))
             {
