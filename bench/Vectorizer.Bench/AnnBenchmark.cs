@@ -187,7 +187,7 @@ public static class AnnBenchmark
                 : Path.Combine(Path.GetTempPath(), "vectorizer-bench", Guid.NewGuid().ToString("N"));
             var (code, text) = PeerEngine.Run("dotnet", [bench, "ann-build", "--dataset", dataset.Name, "--max-base", dataset.BaseCount.ToString(CultureInfo.InvariantCulture),
                 "--m", options.M.ToString(CultureInfo.InvariantCulture), "--ef-construct", options.EfConstruct.ToString(CultureInfo.InvariantCulture),
-                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--index-dir", last], line => log.WriteLine("  vectorizer: " + line));
+                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--index-dir", last], line => log.WriteLine("  vectorizer: " + line), ServerRuntimeSettings);
             if (code != 0)
             {
                 throw new InvalidOperationException("ann-build failed:\n" + text);
@@ -210,6 +210,18 @@ public static class AnnBenchmark
         index.Keep = last == options.IndexDirectory;
         return index;
     }
+
+    /// <summary>
+    /// The server's runtime settings (src/Vectorizer/Vectorizer.csproj) where the benchmark's own differ, for the
+    /// build child: it measures the product's build time and memory. The server turns dynamic PGO off and runs the
+    /// concurrent GC; the benchmark's process has PGO on (its instrumented tier and PGO data held ~10 MiB more at
+    /// the peak of a glove build, bench/results/targets.md, session 6). The gen0 cap is in both runtimeconfigs.
+    /// </summary>
+    private static readonly Dictionary<string, string> ServerRuntimeSettings = new()
+    {
+        ["DOTNET_TieredPGO"] = "0",
+        ["DOTNET_gcConcurrent"] = "1",
+    };
 
     /// <summary>The child side of <see cref="BuildOurs"/>: build, checkpoint, report one BUILD line.</summary>
     public static void BuildChild(string datasetName, int maxBase, int m, int efConstruct, int threads, string directory, TextWriter log)

@@ -124,9 +124,14 @@ public sealed partial class PeerEngine
         return [.. rows];
     }
 
-    internal static (int Code, string Output) Run(string file, IReadOnlyList<string> arguments, Action<string>? onLine = null)
+    internal static (int Code, string Output) Run(string file, IReadOnlyList<string> arguments, Action<string>? onLine = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -319,8 +319,11 @@ public static partial class RestBenchmark
         var root = directory?.FullName ?? throw new InvalidOperationException("Run from the repository");
         // The server built in the same configuration as this benchmark (Release for real runs, Debug in the test smoke run).
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-        var dll = Path.Combine(root, "src", "Vectorizer", "bin", configuration, "net10.0", "vectorizer.dll");
-        if (!File.Exists(dll))
+        // VECTORIZER_BENCH_SERVER: another build's vectorizer.dll (an older commit's, in a worktree of its own), to
+        // measure it with this harness alternating with this build's server (bench/results/rest-glove-100k.md).
+        var other = Environment.GetEnvironmentVariable("VECTORIZER_BENCH_SERVER");
+        var dll = string.IsNullOrEmpty(other) ? Path.Combine(root, "src", "Vectorizer", "bin", configuration, "net10.0", "vectorizer.dll") : other;
+        if (!File.Exists(dll) && string.IsNullOrEmpty(other))
         {
             using var build = Process.Start("dotnet", ["build", "-c", configuration, Path.Combine(root, "src", "Vectorizer")])!;
             build.WaitForExit();
