@@ -38,7 +38,7 @@ public sealed record IngestionOptions
     /// Pseudo-relevance feedback of a hybrid search on a collection with page vectors (one more dense and page query per
     /// search, no more embedding); null: none. Default: <see cref="PseudoRelevanceFeedback.Default"/>.
     /// </summary>
-    public PseudoRelevanceFeedback? Feedback { get; init; }
+    public PseudoRelevanceFeedback? Feedback { get; init; } = PseudoRelevanceFeedback.Default;
 }
 
 /// <summary>Where a chunk's context (<see cref="Chunk.Context"/>) goes besides nowhere: it is never stored in <c>content</c>.</summary>
