@@ -24,7 +24,19 @@ namespace Vectorizer.Bench;
 public static class RelevanceBenchmark
 {
     /// <summary><paramref name="Embedder"/>: <c>local</c> (the default: local + bm25 + page vectors), <c>nopage</c> (local + bm25 without page vectors), <c>hash</c> (hash + bm25), <c>hashpage</c> (hash + bm25 + page vectors).</summary>
-    public sealed record Variant(string Name, int MaxChars, int Overlap, ChunkContextUse Context, int? MaxTokens, string Embedder = "local");
+    public sealed record Variant(string Name, int MaxChars, int Overlap, ChunkContextUse Context, int? MaxTokens, string Embedder = "local")
+    {
+        /// <summary>The collection indexed and searched (default: <see cref="Name"/>); <c>label@collection=...</c> searches another variant's collection.</summary>
+        public string? Collection { get; init; }
+
+        /// <summary>Pseudo-relevance feedback of the served hybrid search (<c>.../prf:k:beta:page|chunk</c>; beta 0: none); such a variant computes only the served rows.</summary>
+        public PseudoRelevanceFeedback? Feedback { get; init; }
+
+        /// <summary>Only the served rows (a <c>prf:</c> variant).</summary>
+        public bool Quick { get; init; }
+
+        public string CollectionName => Collection ?? Name;
+    }
 
     public sealed record Options(string Corpus, string DataDir, IReadOnlyList<Variant> Variants, bool Misses);
 
@@ -32,6 +44,29 @@ public static class RelevanceBenchmark
     public static Variant ParseVariant(string spec)
     {
         var (name, rest) = spec.Split('=', 2) is [var n, var r] ? (n, r) : throw new ArgumentException($"variant `{spec}`: name=maxChars/overlap/context[/maxTokens]");
+        string? collectionName = null;
+        if (name.Split('@') is [var label, var target])
+        {
+            (name, collectionName) = (label, target);
+        }
+
+        PseudoRelevanceFeedback? feedback = null;
+        var quick = false;
+        if (rest.Split('/').LastOrDefault(p => p.StartsWith("prf:", StringComparison.Ordinal)) is { } prf)
+        {
+            var f = prf.Split(':');
+            quick = true;
+            feedback = f[2] == "0" ? null : new PseudoRelevanceFeedback(int.Parse(f[1], CultureInfo.InvariantCulture), float.Parse(f[2], CultureInfo.InvariantCulture),
+                f.Length > 3 && f[3] == "chunk" ? FeedbackSource.Chunk : FeedbackSource.Page);
+            rest = string.Join('/', rest.Split('/').Where(p => p != prf));
+        }
+
+        return Parse(name, rest) with { Collection = collectionName, Feedback = feedback, Quick = quick };
+    }
+
+    private static Variant Parse(string name, string rest)
+    {
+        var spec = rest;
         var parts = rest.Split('/');
         var context = parts[2] switch
         {
@@ -64,7 +99,7 @@ public static class RelevanceBenchmark
         using var manager = CollectionManager.Open(new EngineOptions { DataDir = Path.Combine(options.DataDir, "data") }, NullLoggerFactory.Instance);
         foreach (var variant in options.Variants)
         {
-            using var ingestion = new IngestionService(manager.DataDirectory, NullLoggerFactory.Instance, options: new IngestionOptions { ChunkContext = variant.Context });
+            using var ingestion = new IngestionService(manager.DataDirectory, NullLoggerFactory.Instance, options: new IngestionOptions { ChunkContext = variant.Context, Feedback = variant.Feedback ?? (variant.Quick ? null : PseudoRelevanceFeedback.Default) });
             var embedding = variant.Embedder switch
             {
                 "hash" => FileIndexerOptions.LexicalEmbedding,
@@ -80,7 +115,7 @@ public static class RelevanceBenchmark
             var indexer = new FileIndexer(manager, ingestion, new FileIndexerOptions
             {
                 Roots = [corpus],
-                DefaultCollection = variant.Name,
+                DefaultCollection = variant.CollectionName,
                 NewCollectionEmbedding = embedding,
                 Chunking = new ChunkerOptions { MaxChars = variant.MaxChars, Overlap = variant.Overlap },
             }, NullLogger.Instance);
@@ -100,10 +135,11 @@ public static class RelevanceBenchmark
                 log.WriteLine($"{variant.Name}: {Math.Min(start + 16, files.Count)}/{files.Count} files ({indexed} indexed now) {clock.Elapsed.TotalSeconds:F0} s");
             }
 
-            var collection = manager.Get(variant.Name);
+            var collection = manager.Get(variant.CollectionName);
             log.WriteLine($"{variant.Name}: {collection.Count(null)} points");
+            var quick = variant.Quick;
             var documentVectors = new List<(string, (string File, float[] Vector)[])>();
-            foreach (var (docName, makeText) in DocumentTexts)
+            foreach (var (docName, makeText) in quick ? [] : DocumentTexts)
             {
                 var docFiles = Directory.EnumerateFiles(corpus, "*.txt").Order(StringComparer.Ordinal).ToList();
                 var texts = docFiles.Select(f => makeText(File.ReadAllText(f).Replace("\r\n", "\n", StringComparison.Ordinal), f)).ToList();
@@ -113,6 +149,7 @@ public static class RelevanceBenchmark
             }
 
             var chunkVectors = new List<(string File, string Id, float[] Vector)>();
+            if (!quick)
             {
                 var chunkFiles = Directory.EnumerateFiles(corpus, "*.txt").Order(StringComparer.Ordinal).ToList();
                 var chunkTexts = new List<string>();
@@ -154,56 +191,66 @@ public static class RelevanceBenchmark
                 void Row(string ranking, IReadOnlyList<Ranked> lists)
                 {
                     var (h1, h5, mrr) = Score(questions, lists);
-                    rows.Add([variant.Name, variant.Embedder, $"{variant.MaxChars}/{variant.Overlap}", variant.Context.ToString(), (variant.MaxTokens ?? 256).ToString(CultureInfo.InvariantCulture),
+                    rows.Add([variant.Name + (variant.Feedback is { } fb ? $" (prf k={fb.Documents} beta={fb.Beta:0.0#} {fb.Source.ToString().ToLowerInvariant()})" : ""), variant.Embedder, $"{variant.MaxChars}/{variant.Overlap}", variant.Context.ToString(), (variant.MaxTokens ?? 256).ToString(CultureInfo.InvariantCulture),
                         setName, ranking, Stats.F(h1, 3), Stats.F(h5, 3), Stats.F(mrr, 3)]);
                     log.WriteLine(string.Join(" | ", rows[^1]));
                 }
 
-                Row("dense chunks", dense);
-                Row("sparse chunks", sparse);
-                Row("hybrid chunks (engine, max_per_document 0)", hybridChunks);
-                Row("dense (engine)", denseServed);
-                Row("sparse (engine)", sparseServed);
-                Row("hybrid (engine)", hybrid);
-                foreach (var k in new[] { 2, 10, 60 })
+                if (quick)
                 {
-                    foreach (var weight in new[] { 1f, 1.5f, 2f })
-                    {
-                        Row($"rrf k={k} wd={weight:0.#}", [.. dense.Select((d, i) => Rrf(d, sparse[i], k, weight, 1f))]);
-                    }
+                    Row("dense (engine)", denseServed);
+                    Row("sparse (engine)", sparseServed);
+                    Row("hybrid (engine)", hybrid);
+                    Row("hybrid chunks (engine, max_per_document 0)", hybridChunks);
                 }
-
-                // Per document: the metric counts documents, so a page's second chunk is wasted room in a top 5.
-                var hybridDeep = questions.Select(q => Search(ingestion, collection, q.Query, TextSearchMode.Hybrid, 50, maxPerDocument: 0)).ToList();
-                Row("hybrid (engine), per doc", [.. hybridDeep.Select(PerDocument)]);
-                Row("rrf k=60 per doc", [.. dense.Select((d, i) => FileRrf([PerDocument(d), PerDocument(sparse[i])], [1f, 1f], 60))]);
-                var queryVectors = Embed(ingestion, collection, [.. questions.Select(q => q.Query)], query: true);
-                foreach (var (docName, docVectors) in documentVectors)
+                else
                 {
-                    var docLists = queryVectors.Select(q => RankDocuments(q, docVectors)).ToList();
-                    foreach (var k in new[] { 10, 60 })
+                    Row("dense chunks", dense);
+                    Row("sparse chunks", sparse);
+                    Row("hybrid chunks (engine, max_per_document 0)", hybridChunks);
+                    Row("dense (engine)", denseServed);
+                    Row("sparse (engine)", sparseServed);
+                    Row("hybrid (engine)", hybrid);
+                    foreach (var k in new[] { 2, 10, 60 })
                     {
-                        foreach (var w in new[] { 0.5f, 1f })
+                        foreach (var weight in new[] { 1f, 1.5f, 2f })
                         {
-                            Row($"hybrid per doc, rrf k={k} + doc[{docName}] w={w:0.#}", [.. hybridDeep.Select((h, i) => FileRrf([PerDocument(h), docLists[i]], [1f, w], k))]);
+                            Row($"rrf k={k} wd={weight:0.#}", [.. dense.Select((d, i) => Rrf(d, sparse[i], k, weight, 1f))]);
                         }
                     }
 
-                    var byFile = docVectors.ToDictionary(d => d.File, d => d.Vector);
-                    foreach (var alpha in new[] { 0f, 0.3f, 0.6f, 1f })
+                    // Per document: the metric counts documents, so a page's second chunk is wasted room in a top 5.
+                    var hybridDeep = questions.Select(q => Search(ingestion, collection, q.Query, TextSearchMode.Hybrid, 50, maxPerDocument: 0)).ToList();
+                    Row("hybrid (engine), per doc", [.. hybridDeep.Select(PerDocument)]);
+                    Row("rrf k=60 per doc", [.. dense.Select((d, i) => FileRrf([PerDocument(d), PerDocument(sparse[i])], [1f, 1f], 60))]);
+                    var queryVectors = Embed(ingestion, collection, [.. questions.Select(q => q.Query)], query: true);
+                    foreach (var (docName, docVectors) in documentVectors)
                     {
-                        var mixed = chunkVectors.Select(c => (c.File, c.Id, Vector: Mix(c.Vector, byFile[c.File], alpha))).ToArray();
-                        var mixedDense = queryVectors.Select(q => RankChunks(q, mixed)).ToList();
-                        Row($"mixed dense a={alpha:0.#} doc[{docName}]", mixedDense);
-                        Row($"mixed dense a={alpha:0.#} doc[{docName}] + sparse rrf60 per doc", [.. mixedDense.Select((d, i) => PerDocument(Rrf(d, sparse[i], 60, 1f, 1f)))]);
-                    }
-
-                    Row($"doc[{docName}] alone", docLists);
-                    foreach (var k in new[] { 10, 60 })
-                    {
-                        foreach (var w in new[] { 0.5f, 1f, 2f })
+                        var docLists = queryVectors.Select(q => RankDocuments(q, docVectors)).ToList();
+                        foreach (var k in new[] { 10, 60 })
                         {
-                            Row($"per doc rrf k={k} + doc[{docName}] w={w:0.#}", [.. dense.Select((d, i) => FileRrf([PerDocument(d), PerDocument(sparse[i]), docLists[i]], [1f, 1f, w], k))]);
+                            foreach (var w in new[] { 0.5f, 1f })
+                            {
+                                Row($"hybrid per doc, rrf k={k} + doc[{docName}] w={w:0.#}", [.. hybridDeep.Select((h, i) => FileRrf([PerDocument(h), docLists[i]], [1f, w], k))]);
+                            }
+                        }
+
+                        var byFile = docVectors.ToDictionary(d => d.File, d => d.Vector);
+                        foreach (var alpha in new[] { 0f, 0.3f, 0.6f, 1f })
+                        {
+                            var mixed = chunkVectors.Select(c => (c.File, c.Id, Vector: Mix(c.Vector, byFile[c.File], alpha))).ToArray();
+                            var mixedDense = queryVectors.Select(q => RankChunks(q, mixed)).ToList();
+                            Row($"mixed dense a={alpha:0.#} doc[{docName}]", mixedDense);
+                            Row($"mixed dense a={alpha:0.#} doc[{docName}] + sparse rrf60 per doc", [.. mixedDense.Select((d, i) => PerDocument(Rrf(d, sparse[i], 60, 1f, 1f)))]);
+                        }
+
+                        Row($"doc[{docName}] alone", docLists);
+                        foreach (var k in new[] { 10, 60 })
+                        {
+                            foreach (var w in new[] { 0.5f, 1f, 2f })
+                            {
+                                Row($"per doc rrf k={k} + doc[{docName}] w={w:0.#}", [.. dense.Select((d, i) => FileRrf([PerDocument(d), PerDocument(sparse[i]), docLists[i]], [1f, 1f, w], k))]);
+                            }
                         }
                     }
                 }

@@ -33,6 +33,12 @@ public sealed record IngestionOptions
     /// <remarks>Default: both (on git's documentation, paraphrased top-5 hit rate 0.476 → 0.524 with the engine's RRF,
     /// 0.595 with <see cref="TextSearchRrfK"/>; bench/results/relevance-git-doc.md).</remarks>
     public ChunkContextUse ChunkContext { get; init; } = ChunkContextUse.DenseAndSparse;
+
+    /// <summary>
+    /// Pseudo-relevance feedback of a hybrid search on a collection with page vectors (one more dense and page query per
+    /// search, no more embedding); null: none. Default: <see cref="PseudoRelevanceFeedback.Default"/>.
+    /// </summary>
+    public PseudoRelevanceFeedback? Feedback { get; init; } = PseudoRelevanceFeedback.Default;
 }
 
 /// <summary>Where a chunk's context (<see cref="Chunk.Context"/>) goes besides nowhere: it is never stored in <c>content</c>.</summary>
@@ -104,7 +110,8 @@ public enum HydeMode
 public sealed record QueryExpansionRequest(bool Hyde, HydeMode Mode = HydeMode.Average);
 
 /// <summary>A text search's answer: the points, and what happened to the query's expansion when one was asked for.</summary>
-public sealed record TextSearchResult(IReadOnlyList<ScoredPoint> Points, QueryExpansion? Expansion);
+/// <param name="FeedbackDocuments">How many top documents pseudo-relevance feedback took its vectors from (null: no feedback pass ran).</param>
+public sealed record TextSearchResult(IReadOnlyList<ScoredPoint> Points, QueryExpansion? Expansion, int? FeedbackDocuments = null);
 
 /// <summary>What embedding cost: texts sent to the provider, texts served from its cache, tokens, cost.</summary>
 public sealed record EmbeddingUsage(int Embedded, int Cached, long Tokens, double Cost);
@@ -378,7 +385,8 @@ public sealed partial class IngestionService : IDisposable
 
         if (mode == TextSearchMode.Hybrid && target.Config.Page is { } page)
         {
-            return new TextSearchResult(PageFused(collection, request, denseQuery!, sparseQuery!, page), expansion);
+            var (points, feedbackDocuments) = PageFused(collection, request, denseQuery!, sparseQuery!, page, options.Feedback);
+            return new TextSearchResult(points, expansion, feedbackDocuments);
         }
 
         return new TextSearchResult(PerDocument(collection, request, Query), expansion);

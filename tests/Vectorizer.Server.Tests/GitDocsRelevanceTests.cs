@@ -21,9 +21,9 @@ namespace Vectorizer.Server.Tests;
 /// hit rates for <c>hash</c>+<c>bm25</c>, <c>local</c> alone, <c>bm25</c> alone and <c>local</c>+<c>bm25</c> is printed
 /// (bench/results/relevance-git-doc.md; <c>Vectorizer.Bench relevance</c> measures hit@1, hit@5 and MRR for indexing and
 /// fusion variants on the same questions). The target is 0.75 on paraphrased and 0.95 on keyword questions; the keyword
-/// one is met and asserted, the paraphrased one is not yet (0.476 before chunk headers and RRF k = 60, 0.595 with them,
-/// 0.690 with one chunk per document in the answer, 0.738 with page vectors fused per document) and the measured level
-/// is asserted.
+/// one is met and asserted; the paraphrased one is met by the benchmark (0.476 before chunk headers and RRF k = 60, 0.595
+/// with them, 0.690 with one chunk per document in the answer, 0.738 with page vectors fused per document, 0.762 with
+/// pseudo-relevance feedback) and the measured level, less two questions, is asserted.
 /// </summary>
 public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
 {
@@ -86,12 +86,13 @@ public sealed class GitDocsRelevanceTests(ITestOutputHelper output)
             output.WriteLine($"indexed with local + bm25: {IndexCommandTests.Summary(localText, "files indexed")} files, {IndexCommandTests.Summary(localText, "chunks")} chunks " +
                 $"in {IndexCommandTests.SummaryValue(localText, "seconds"):F1} s ({IndexCommandTests.SummaryValue(localText, "chunks/s"):F1} chunks/s)");
             // The issue's target for paraphrased questions is 0.75; the default embedders with chunk headers, RRF k = 60,
-            // one chunk per document in the answer and page vectors fused per document reach 0.738, 31 of 42 (0.690
-            // without page vectors, 0.595 with several chunks per document, 0.476 with neither header nor k = 60;
-            // bench/results/relevance-git-doc.md), so this guards what is achieved, less two questions (29 of 42), and
-            // that meaning beats words, until a better default closes the gap. Keyword questions meet their target.
+            // one chunk per document in the answer, page vectors fused per document and pseudo-relevance feedback reach
+            // 0.762, 32 of 42 (0.738 without feedback, 0.690 also without page vectors, 0.595 with several chunks per
+            // document, 0.476 with neither header nor k = 60; bench/results/relevance-git-doc.md), so this guards what is
+            // achieved, less two questions (30 of 42, a margin for a model's last-bit differences between machines), and
+            // that meaning beats words. Keyword questions meet their target.
             var (para, key) = rates["local + bm25 (default)"];
-            Assert.True(para >= 0.69, $"hybrid top-5 hit rate on paraphrased questions {para:F3} < 0.69 (measured 0.738)\n{table}");
+            Assert.True(para >= 0.71, $"hybrid top-5 hit rate on paraphrased questions {para:F3} < 0.71 (measured 0.762)\n{table}");
             Assert.True(para > rates["hash + bm25"].Paraphrased, $"the local model does not beat hash on paraphrased questions\n{table}");
             Assert.True(key >= 0.95, $"hybrid top-5 hit rate on keyword questions {key:F3} < 0.95\n{table}");
         }
