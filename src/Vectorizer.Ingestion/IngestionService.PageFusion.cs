@@ -16,19 +16,21 @@ public sealed partial class IngestionService
     /// when one of its chunks is in the chunk lists (so a filter keeps its meaning, and every answer has a chunk to
     /// show); its chunks in the answer are its best ones by the chunk-level RRF of the dense and BM25 lists, at most
     /// <see cref="TextSearchRequest.MaxPerDocument"/>, each scored with the document's fused score. Points that are
-    /// no chunk of a document stand alone, with no page. On git's documentation, paraphrased top-5 0.690 → see
-    /// bench/results/relevance-git-doc.md.
+    /// no chunk of a document stand alone, with no page. On git's documentation, paraphrased top-5 0.690 → 0.738
+    /// (bench/results/relevance-git-doc.md).
     /// </summary>
     private static (List<ScoredPoint> Points, int? FeedbackDocuments) PageFused(Collection collection, TextSearchRequest request, QueryRequest dense, QueryRequest sparse, PageVectorConfig page, PseudoRelevanceFeedback? feedback)
     {
         var wanted = request.Offset + request.Limit;
         var depth = Math.Max(PageFusionDepth, 4 * wanted);
-        var withVectors = feedback is not null;
+        // Feedback reads the first pass's vectors of one kind: the chunks' (from both chunk lists) or the pages'.
+        var chunkVectors = feedback?.Source == FeedbackSource.Chunk;
+        var pageVectors = feedback?.Source == FeedbackSource.Page;
         int? feedbackDocuments = null;
         while (true)
         {
-            var sparseList = collection.Query(sparse with { Filter = request.Filter, Limit = depth, WithPayload = PayloadSelector.All, WithVector = withVectors ? new VectorSelector(true, [dense.Using!]) : VectorSelector.None });
-            var (documents, chunkScores, denseCount) = Rank(dense, withVectors);
+            var sparseList = collection.Query(sparse with { Filter = request.Filter, Limit = depth, WithPayload = PayloadSelector.All, WithVector = chunkVectors ? new VectorSelector(true, [dense.Using!]) : VectorSelector.None });
+            var (documents, chunkScores, denseCount) = Rank(dense, feedback is not null);
             if (feedback is not null && Feedback(documents, chunkScores, feedback, (DenseVectorQuery)dense.Query!) is { } expanded)
             {
                 feedbackDocuments = expanded.Documents;
@@ -69,7 +71,7 @@ public sealed partial class IngestionService
             // The documents of the three lists for one dense query (the sparse list is the same for both passes).
             (Dictionary<string, Document>, Dictionary<PointId, double>, int) Rank(QueryRequest denseQuery, bool vectors)
             {
-                var selector = vectors ? new VectorSelector(true, [dense.Using!]) : VectorSelector.None;
+                var selector = vectors && chunkVectors ? new VectorSelector(true, [dense.Using!]) : VectorSelector.None;
                 var denseList = collection.Query(denseQuery with { Filter = request.Filter, Limit = depth, WithPayload = PayloadSelector.All, WithVector = selector });
                 var pageList = collection.Query(new QueryRequest
                 {
@@ -77,7 +79,7 @@ public sealed partial class IngestionService
                     Using = page.Vector,
                     Limit = depth,
                     WithPayload = new PayloadSelector(true, [PagePathKeys[0], PagePathKeys[1], PagePathKeys[2]]),
-                    WithVector = vectors ? new VectorSelector(true, [page.Vector]) : VectorSelector.None,
+                    WithVector = vectors && pageVectors ? new VectorSelector(true, [page.Vector]) : VectorSelector.None,
                 });
 
                 var documents = new Dictionary<string, Document>(StringComparer.Ordinal);
@@ -208,7 +210,7 @@ public sealed record PseudoRelevanceFeedback
     /// <summary>
     /// The default: the 3 top documents' best chunks, beta 0.75 (Rocchio's textbook weight, Manning, Raghavan and
     /// Schütze ch. 9, with α = 1; 3 feedback documents as in dense-retrieval PRF). On git's documentation: paraphrased
-    /// top-5 0.738 → see bench/results/relevance-git-doc.md, and the grid around it.
+    /// top-5 0.738 → 0.762 (bench/results/relevance-git-doc.md, with the grid around it).
     /// </summary>
     public static PseudoRelevanceFeedback Default { get; } = new(3, 0.75f, FeedbackSource.Chunk);
 
